@@ -1,0 +1,1 @@
+"""The api service (ARCHITECTURE.md §5)."""

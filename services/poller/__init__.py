@@ -1,0 +1,1 @@
+"""The poller service (ARCHITECTURE.md §5)."""

@@ -1,0 +1,1 @@
+"""The submitter service (ARCHITECTURE.md §5)."""

@@ -1,0 +1,23 @@
+"""Entry point: `python -m services.submitter`."""
+
+from __future__ import annotations
+
+import asyncio
+
+from services.submitter.settings import SubmitterSettings
+from shared.health import HealthServer
+from shared.service import run_service
+
+
+async def main(stop: asyncio.Event) -> None:
+    settings = SubmitterSettings()
+    health = HealthServer(settings.health_port)
+    await health.start()
+    try:
+        await stop.wait()
+    finally:
+        await health.stop()
+
+
+if __name__ == "__main__":
+    run_service("submitter", SubmitterSettings(), main)

@@ -1,0 +1,1 @@
+"""A small Kafka layer on aiokafka: topic creation, a safe producer, a committing consumer."""

@@ -1,0 +1,182 @@
+"""A consumer loop with at-least-once delivery and no poison messages.
+
+Offsets are committed only after a batch's effects are published. A message that cannot
+be decoded, or that its handler rejects for good, goes to ``amazon.dead-letters`` with the
+reason and the loop keeps going; a handler failure that may pass is retried first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
+
+from shared.codec import DecodeError, decode
+from shared.events import Event
+from shared.kafka.dead_letters import dead_letter_for, send_dead_letter
+from shared.kafka.producer import EventPublisher
+from shared.topics import BY_NAME, TopicSpec
+
+log = logging.getLogger(__name__)
+
+
+class RejectMessage(Exception):
+    """Raised by a handler for a message that will never succeed; it is dead-lettered."""
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    topic: str
+    partition: int
+    offset: int
+    key: str | None
+    event: Event | None  # None for a tombstone on a compacted topic
+    record: ConsumerRecord
+
+
+BatchHandler = Callable[[list[Message]], Awaitable[None]]
+MessageHandler = Callable[[Message], Awaitable[None]]
+
+
+def make_consumer(
+    bootstrap_servers: str,
+    group_id: str,
+    topics: Sequence[TopicSpec],
+    client_id: str,
+    *,
+    from_beginning: bool = True,
+) -> AIOKafkaConsumer:
+    return AIOKafkaConsumer(
+        *[t.name for t in topics],
+        bootstrap_servers=bootstrap_servers,
+        group_id=group_id,
+        client_id=client_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest" if from_beginning else "latest",
+        isolation_level="read_committed",
+        max_poll_interval_ms=600_000,
+    )
+
+
+class ConsumerLoop:
+    """Consume as ``group_id``; call ``handler`` per message or ``batch_handler`` per batch.
+
+    A failing batch is retried message by message, so one bad message cannot hold back
+    the others of its batch.
+    """
+
+    def __init__(
+        self,
+        *,
+        consumer: AIOKafkaConsumer,
+        publisher: EventPublisher,
+        group_id: str,
+        handler: MessageHandler | None = None,
+        batch_handler: BatchHandler | None = None,
+        max_attempts: int = 5,
+        retry_delay_s: float = 0.5,
+        batch_timeout_ms: int = 200,
+        max_records: int = 500,
+    ) -> None:
+        self.consumer = consumer
+        self.publisher = publisher
+        self.group_id = group_id
+        if (handler is None) == (batch_handler is None):
+            raise ValueError("give exactly one of handler and batch_handler")
+        self.handler = handler
+        self.batch_handler = batch_handler
+        self.max_attempts = max_attempts
+        self.retry_delay_s = retry_delay_s
+        self.batch_timeout_ms = batch_timeout_ms
+        self.max_records = max_records
+        self.processed = 0
+        self.dead_lettered = 0
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            batches = await self.consumer.getmany(
+                timeout_ms=self.batch_timeout_ms, max_records=self.max_records
+            )
+            if not batches:
+                continue
+            for records in batches.values():
+                await self._process(records)
+            await self.consumer.commit()
+
+    async def _process(self, records: list[ConsumerRecord]) -> None:
+        good: list[Message] = []
+        for rec in records:
+            key = rec.key.decode("utf-8", "replace") if rec.key is not None else None
+            spec = BY_NAME.get(rec.topic)
+            if rec.value is None and spec is not None and spec.compacted:
+                good.append(Message(rec.topic, rec.partition, rec.offset, key, None, rec))
+                continue
+            try:
+                allowed = spec.event_types if spec is not None and spec.event_types else None
+                event = decode(rec.value, allowed)
+            except DecodeError as exc:
+                await self._dead_letter(rec, str(exc))
+                continue
+            good.append(Message(rec.topic, rec.partition, rec.offset, key, event, rec))
+        if not good:
+            return
+        if self.batch_handler is not None:
+            try:
+                await self.batch_handler(good)
+                self.processed += len(good)
+                return
+            except RejectMessage:
+                pass  # isolate the culprit below
+            except Exception:
+                log.exception("batch failed; retrying message by message", extra={"n": len(good)})
+        for msg in good:
+            await self._process_one(msg)
+
+    async def _process_one(self, msg: Message) -> None:
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                if self.handler is not None:
+                    await self.handler(msg)
+                else:
+                    assert self.batch_handler is not None
+                    await self.batch_handler([msg])
+                self.processed += 1
+                return
+            except RejectMessage as exc:
+                await self._dead_letter(msg.record, str(exc) or "rejected by handler")
+                return
+            except Exception as exc:
+                if attempt == self.max_attempts:
+                    await self._dead_letter(
+                        msg.record,
+                        f"handler failed {attempt} times: {type(exc).__name__}: {exc}",
+                    )
+                    return
+                log.warning(
+                    "handler failed; will retry",
+                    extra={"topic": msg.topic, "offset": msg.offset, "attempt": attempt},
+                    exc_info=True,
+                )
+                await asyncio.sleep(self.retry_delay_s * 2 ** (attempt - 1))
+
+    async def _dead_letter(self, rec: ConsumerRecord, reason: str) -> None:
+        self.dead_lettered += 1
+        await send_dead_letter(
+            self.publisher,
+            dead_letter_for(
+                topic=rec.topic,
+                partition=rec.partition,
+                offset=rec.offset,
+                key=rec.key,
+                value=rec.value,
+                error=reason,
+                consumer_group=self.group_id,
+            ),
+        )
