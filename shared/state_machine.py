@@ -38,7 +38,7 @@ def can_transition(job_type: JobType, current: JobStatus | None, target: JobStat
         return False
     # Only jobs with an asynchronous Amazon result wait for one; only jobs without one
     # go straight from processing to done.
-    if current is S.PROCESSING and target is S.WAITING_FOR_RESULT:
+    if S.WAITING_FOR_RESULT in (current, target):
         return job_type.has_async_result
     if current is S.PROCESSING and target is S.DONE:
         return not job_type.has_async_result

@@ -1,0 +1,220 @@
+"""Round trips of every event through the one codec, and the reasons bad bytes get."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from shared.codec import DecodeError, decode, encode
+from shared.events import (
+    EVENT_TYPES,
+    UPCASTERS,
+    AccountRegistered,
+    CancelRequested,
+    DeadLettered,
+    EncryptedCredentials,
+    Event,
+    InventoryRow,
+    ItemState,
+    JobEvent,
+    JobRequested,
+    ListingState,
+    LogLine,
+    OrderImported,
+    OrderLine,
+    OrderShipped,
+    PriceChanged,
+    ShippedItem,
+    StockChanged,
+)
+from shared.jobs import JobStatus, JobType
+from shared.topics import JOB_EVENTS, JOB_REQUESTS
+
+NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+
+
+def sample(event_type: str) -> Event:
+    cls: Any = EVENT_TYPES[event_type]
+    if issubclass(cls, JobEvent):
+        return cls(  # type: ignore[no-any-return]
+            job_id="ps-shop1-1",
+            seq=3,
+            shop_id="shop1",
+            account_id="acc-de",
+            job_type=JobType.UPDATE_QTY,
+            status=cls.TARGET or JobStatus.WAITING_FOR_RESULT,
+            data={"feed_id": "5001"},
+            log=[LogLine(message="feed 5001 submitted", at=NOW)],
+            items=[
+                ItemState(
+                    key="SKU-1", status="error", request={"quantity": 3}, messages=["unknown SKU"]
+                )
+            ],
+        )
+    samples: dict[str, Event] = {
+        "JobRequested": JobRequested(
+            job_id="ps-shop1-1",
+            shop_id="shop1",
+            account_id="acc-de",
+            job_type=JobType.UPDATE_QTY,
+            items=[{"sku": "A", "quantity": 7}],
+            priority=3,
+        ),
+        "CancelRequested": CancelRequested(job_id="ps-shop1-1", shop_id="shop1"),
+        "StockChanged": StockChanged(shop_id="shop1", sku="A", quantity=6),
+        "PriceChanged": PriceChanged(
+            shop_id="shop1", sku="A", price=Decimal("19.99"), currency="EUR"
+        ),
+        "OrderShipped": OrderShipped(
+            shop_id="shop1",
+            account_id="acc-de",
+            amazon_order_id="028-1234567-1234567",
+            carrier="DHL",
+            tracking_number="00340434",
+            shipped_at=NOW,
+            items=[ShippedItem(order_item_id="111", quantity=1)],
+        ),
+        "ListingState": ListingState(
+            account_id="acc-de",
+            shop_id="shop1",
+            sku="A",
+            asin="B000000001",
+            status="active",
+            quantity=3,
+            price=Decimal("9.50"),
+            currency="EUR",
+        ),
+        "InventoryRow": InventoryRow(
+            account_id="acc-de", shop_id="shop1", sku="A", quantity=3, report_id="r1", job_id="j1"
+        ),
+        "OrderImported": OrderImported(
+            account_id="acc-de",
+            shop_id="shop1",
+            amazon_order_id="028-1234567-1234567",
+            status="Unshipped",
+            items=[OrderLine(order_item_id="1", quantity=2)],
+            job_id="j2",
+        ),
+        "AccountRegistered": AccountRegistered(
+            account_id="acc-de",
+            shop_id="shop1",
+            name="DE",
+            seller_id="S1",
+            region="EU",
+            marketplace_ids=["A1PA6795UKMFR9"],
+            credentials=EncryptedCredentials(key_id="k1", ciphertext="AAAA"),
+        ),
+        "DeadLettered": DeadLettered(
+            original_topic="t",
+            partition=0,
+            offset=5,
+            key="k",
+            raw_value="{",
+            error="malformed JSON",
+            consumer_group="g",
+        ),
+    }
+    return samples[event_type]
+
+
+@pytest.mark.parametrize("event_type", sorted(EVENT_TYPES))
+def test_round_trip(event_type: str) -> None:
+    original = sample(event_type)
+    raw = encode(original)
+    wire = json.loads(raw)
+    # Envelope and fields side by side at the top level, with the stable wire name.
+    assert wire["event_type"] == event_type
+    assert wire["schema_version"] == 1
+    assert wire["occurred_at"].endswith("Z") or wire["occurred_at"].endswith("+00:00")
+    again = decode(raw)
+    assert type(again) is type(original)
+    assert again == original
+
+
+def test_contract_example_decodes() -> None:
+    raw = json.dumps(
+        {
+            "event_id": "5f0c6c1e-8a52-4a55-9d0c-5b6f3a1e2d11",
+            "event_type": "JobRequested",
+            "schema_version": 1,
+            "occurred_at": "2026-11-27T10:00:00Z",
+            "job_id": "ps-shop1-000123",
+            "shop_id": "shop1",
+            "account_id": "acc-de",
+            "job_type": "update_qty",
+            "items": [{"sku": "TSHIRT-RED-M", "quantity": 7}],
+        }
+    )
+    event = decode(raw.encode())
+    assert isinstance(event, JobRequested)
+    assert event.job_type is JobType.UPDATE_QTY
+    assert event.items == [{"sku": "TSHIRT-RED-M", "quantity": 7}]
+
+
+def _base(**over: Any) -> bytes:
+    payload = {
+        "event_id": "5f0c6c1e-8a52-4a55-9d0c-5b6f3a1e2d11",
+        "event_type": "StockChanged",
+        "schema_version": 1,
+        "occurred_at": "2026-11-27T10:00:00Z",
+        "shop_id": "s",
+        "sku": "A",
+        "quantity": 1,
+    }
+    payload.update(over)
+    return json.dumps(payload).encode()
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"{not json", "malformed JSON"),
+        (b"\xff\xfe", "not UTF-8"),
+        (b"[1, 2]", "expected a JSON object"),
+        (b'{"a": 1}', "missing event_type"),
+        (_base(event_type="Nope"), "unknown event_type 'Nope'"),
+        (_base(quantity=-1), "quantity: Input should be greater than or equal to 0"),
+        (_base(schema_version=9), "newer than this service reads"),
+        (_base(schema_version="1"), "schema_version must be a positive integer"),
+        (_base(occurred_at="2026-11-27T10:00:00"), "occurred_at"),
+        (None, "empty message"),
+    ],
+)
+def test_bad_bytes_get_a_reason(raw: bytes | None, reason: str) -> None:
+    with pytest.raises(DecodeError, match=None) as info:
+        decode(raw)
+    assert reason in str(info.value)
+
+
+def test_topic_restricts_event_types() -> None:
+    with pytest.raises(DecodeError, match="does not belong on this topic"):
+        decode(_base(), JOB_REQUESTS.event_types)
+    assert "JobDone" in JOB_EVENTS.event_types
+
+
+def test_upcaster_runs_before_validation(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(StockChanged, "SCHEMA_VERSION", 2)
+
+    def rename_qty(payload: dict[str, Any]) -> dict[str, Any]:
+        payload["quantity"] = payload.pop("qty")
+        return payload
+
+    monkeypatch.setitem(UPCASTERS, ("StockChanged", 1), rename_qty)
+
+    raw = _base(qty=4)
+    payload = json.loads(raw)
+    del payload["quantity"]
+    event = decode(json.dumps(payload).encode())
+    assert isinstance(event, StockChanged)
+    assert event.quantity == 4
+    assert event.schema_version == 2
+
+
+def test_events_are_frozen() -> None:
+    event = StockChanged(shop_id="s", sku="A", quantity=1)
+    with pytest.raises(ValueError):
+        event.quantity = 2  # type: ignore[misc]
