@@ -1,0 +1,1 @@
+"""What services need to talk to the throttle service: its messages and a client."""
