@@ -1,0 +1,48 @@
+"""Reading topics in tests: wait until the messages a test expects have arrived."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+
+from aiokafka import AIOKafkaConsumer
+
+from shared.codec import decode
+from shared.events import Event
+
+
+async def collect(
+    bootstrap: str,
+    topic: str,
+    until: Callable[[list[Event]], bool],
+    *,
+    where: Callable[[Event], bool] = lambda e: True,
+    timeout_s: float = 30.0,
+) -> list[Event]:
+    """Read ``topic`` from the beginning, keep events matching ``where``, stop when ``until``."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"test-{uuid.uuid4()}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    found: list[Event] = []
+    try:
+        async with asyncio.timeout(timeout_s):
+            while not until(found):
+                batches = await consumer.getmany(timeout_ms=200)
+                for records in batches.values():
+                    for rec in records:
+                        if rec.value is None:
+                            continue
+                        event = decode(rec.value)
+                        if where(event):
+                            found.append(event)
+    except TimeoutError as exc:
+        raise AssertionError(f"{topic}: waited {timeout_s}s, have {len(found)}: {found!r}") from exc
+    finally:
+        await consumer.stop()
+    return found

@@ -1,0 +1,64 @@
+"""Where the test suite gets its real Kafka broker and MongoDB-compatible server.
+
+In order: the addresses in KAFKA_BOOTSTRAP_SERVERS / MONGO_URL when set; containers when
+a Docker engine answers; else the servers the project provisions itself (ARCHITECTURE.md
+§9) on free ports, so a test run never collides with a running `make up`. Never a skip.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+from devtools.infra import FerretDBServer, KafkaServer, free_port, provision
+
+
+def docker_answers() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@contextlib.contextmanager
+def kafka(data_root: Path) -> Iterator[str]:
+    if url := os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        yield url
+    elif docker_answers():
+        from testcontainers.kafka import KafkaContainer
+
+        with KafkaContainer("apache/kafka:3.9.1").with_kraft() as container:
+            yield container.get_bootstrap_server()
+    else:
+        provision()
+        server = KafkaServer(free_port(), data_root / "kafka")
+        server.start()
+        try:
+            yield f"127.0.0.1:{server.port}"
+        finally:
+            server.stop()
+
+
+@contextlib.contextmanager
+def mongo(data_root: Path) -> Iterator[str]:
+    if url := os.environ.get("MONGO_URL"):
+        yield url
+    elif docker_answers():
+        from testcontainers.mongodb import MongoDbContainer
+
+        with MongoDbContainer("mongo:7") as container:
+            yield container.get_connection_url() + "/amazon_jobs_test?authSource=admin"
+    else:
+        provision()
+        server = FerretDBServer(free_port(), data_root / "ferretdb")
+        server.start()
+        try:
+            yield f"mongodb://127.0.0.1:{server.port}/amazon_jobs_test"
+        finally:
+            server.stop()
