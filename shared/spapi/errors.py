@@ -1,0 +1,119 @@
+"""The one exception hierarchy of the SP-API client.
+
+Library errors (httpx, pydantic) never leave the client: they are translated here, at the
+boundary, with the original kept as ``__cause__``. What the caller does with each:
+
+- ``Throttled``: report it to the throttle service (which drains the bucket) and wait for
+  a new grant. Never retried by the client: a blind retry only burns more quota.
+- ``TransientError``: Amazon or the network failed after the client's bounded retries;
+  the job may try again later.
+- ``PermanentError``: Amazon refused the request as such (4xx); retrying the same request
+  cannot succeed. Carries Amazon's ``errors`` list.
+- ``AuthError``: the seller's credentials no longer work; a human must re-authorise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from shared.quotas import QuotaClass
+from shared.spapi.models.base import ErrorDetail
+
+
+class SpApiError(Exception):
+    """Base of every error the SP-API client raises."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        operation: str,
+        status: int | None = None,
+        request_id: str | None = None,
+        errors: Sequence[ErrorDetail] = (),
+    ) -> None:
+        super().__init__(message)
+        self.operation = operation
+        self.status = status
+        self.request_id = request_id
+        self.errors: tuple[ErrorDetail, ...] = tuple(errors)
+
+    @property
+    def amazon_messages(self) -> list[str]:
+        """Amazon's own words, for the job log."""
+        return [f"{e.code}: {e.message}" if e.message else e.code for e in self.errors]
+
+
+class Throttled(SpApiError):
+    """HTTP 429: the operation's token bucket at Amazon is empty."""
+
+    def __init__(
+        self,
+        operation: str,
+        quota_class: QuotaClass | None,
+        *,
+        request_id: str | None = None,
+        errors: Sequence[ErrorDetail] = (),
+    ) -> None:
+        where = f" (quota class {quota_class.value})" if quota_class else ""
+        super().__init__(
+            f"Amazon throttled {operation}{where}",
+            operation=operation,
+            status=429,
+            request_id=request_id,
+            errors=errors,
+        )
+        # None for operations the throttle does not meter (cancelFeed, getOrderItems, …).
+        self.quota_class = quota_class
+
+
+class TransientError(SpApiError):
+    """5xx, timeout or connection failure that outlasted the bounded retries."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        operation: str,
+        attempts: int,
+        status: int | None = None,
+        request_id: str | None = None,
+        errors: Sequence[ErrorDetail] = (),
+    ) -> None:
+        super().__init__(
+            message, operation=operation, status=status, request_id=request_id, errors=errors
+        )
+        self.attempts = attempts
+
+
+class PermanentError(SpApiError):
+    """A 4xx other than 429 and expired-token 403: the request itself is wrong."""
+
+
+class MalformedResponse(PermanentError):
+    """Amazon answered 2xx with a body that does not match its published model."""
+
+
+class AuthError(SpApiError):
+    """The seller's credentials are rejected: LWA ``invalid_grant``/``invalid_client``, or a
+    403 Unauthorized that persists after a fresh access token."""
+
+    def __init__(
+        self,
+        seller_id: str,
+        detail: str,
+        *,
+        operation: str,
+        status: int | None = None,
+        request_id: str | None = None,
+        errors: Sequence[ErrorDetail] = (),
+    ) -> None:
+        super().__init__(
+            f"Amazon rejected the credentials of seller {seller_id}: re-authorise the app "
+            f"({detail})",
+            operation=operation,
+            status=status,
+            request_id=request_id,
+            errors=errors,
+        )
+        self.seller_id = seller_id

@@ -1,0 +1,111 @@
+"""Pydantic models of every SP-API operation the system calls, one module per API.
+
+Python names are snake_case; the wire names are Amazon's (aliases). Extra fields are
+kept, so a field Amazon adds later never breaks a parse.
+"""
+
+from shared.spapi.models.base import CamelModel, ErrorDetail, ErrorList, PascalModel
+from shared.spapi.models.catalog import (
+    MAX_IDENTIFIERS_PER_SEARCH,
+    CatalogPagination,
+    IdentifiersType,
+    Item,
+    ItemIdentifier,
+    ItemIdentifiersByMarketplace,
+    ItemProductTypeByMarketplace,
+    ItemSearchResults,
+    ItemSummaryByMarketplace,
+    Refinements,
+)
+from shared.spapi.models.feeds import (
+    CompressionAlgorithm,
+    CreateFeedDocumentResponse,
+    CreateFeedDocumentSpecification,
+    CreateFeedResponse,
+    CreateFeedSpecification,
+    Feed,
+    FeedDocument,
+    GetFeedsResponse,
+    ProcessingStatus,
+)
+from shared.spapi.models.lwa import LwaErrorResponse, LwaTokenResponse
+from shared.spapi.models.orders_2026 import (
+    FulfillmentStatus,
+    ItemProduct,
+    Money2026,
+    Order2026,
+    OrderItem2026,
+    OrdersPagination,
+    SearchOrdersResponse,
+)
+from shared.spapi.models.orders_v0 import (
+    Address,
+    ConfirmShipmentOrderItem,
+    ConfirmShipmentRequest,
+    GetOrderItemsResponse,
+    GetOrdersResponse,
+    Money,
+    Order,
+    OrderItem,
+    OrderItemsList,
+    OrdersList,
+    PackageDetail,
+)
+from shared.spapi.models.reports import (
+    CreateReportResponse,
+    CreateReportSpecification,
+    GetReportsResponse,
+    Report,
+    ReportDocument,
+)
+
+__all__ = [
+    "MAX_IDENTIFIERS_PER_SEARCH",
+    "Address",
+    "CamelModel",
+    "CatalogPagination",
+    "CompressionAlgorithm",
+    "ConfirmShipmentOrderItem",
+    "ConfirmShipmentRequest",
+    "CreateFeedDocumentResponse",
+    "CreateFeedDocumentSpecification",
+    "CreateFeedResponse",
+    "CreateFeedSpecification",
+    "CreateReportResponse",
+    "CreateReportSpecification",
+    "ErrorDetail",
+    "ErrorList",
+    "Feed",
+    "FeedDocument",
+    "FulfillmentStatus",
+    "GetFeedsResponse",
+    "GetOrderItemsResponse",
+    "GetOrdersResponse",
+    "GetReportsResponse",
+    "IdentifiersType",
+    "Item",
+    "ItemIdentifier",
+    "ItemIdentifiersByMarketplace",
+    "ItemProduct",
+    "ItemProductTypeByMarketplace",
+    "ItemSearchResults",
+    "ItemSummaryByMarketplace",
+    "LwaErrorResponse",
+    "LwaTokenResponse",
+    "Money",
+    "Money2026",
+    "Order",
+    "Order2026",
+    "OrderItem",
+    "OrderItem2026",
+    "OrderItemsList",
+    "OrdersList",
+    "OrdersPagination",
+    "PackageDetail",
+    "PascalModel",
+    "ProcessingStatus",
+    "Refinements",
+    "Report",
+    "ReportDocument",
+    "SearchOrdersResponse",
+]
