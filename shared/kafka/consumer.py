@@ -107,10 +107,10 @@ class ConsumerLoop:
             if not batches:
                 continue
             for records in batches.values():
-                await self._process(records)
+                await self.process(records)
             await self.consumer.commit()
 
-    async def _process(self, records: list[ConsumerRecord]) -> None:
+    async def process(self, records: list[ConsumerRecord]) -> None:
         good: list[Message] = []
         for rec in records:
             key = rec.key.decode("utf-8", "replace") if rec.key is not None else None

@@ -1,0 +1,99 @@
+"""A job's state as a pure fold of its events (event sourcing).
+
+Every service that acts on jobs rebuilds what it needs by folding ``amazon.job-events``:
+no service keeps a private database, and a restarted one recovers by reading the topic.
+
+Status-changing events are written by the one service that owns the job at that stage
+(submitter: reserved → processing; poller: waiting; applier: result ready → done), each
+taking ``seq = last + 1``. Annotations (``JobLogged``, ``JobCancelRejected``) may come
+from another stage at the same moment, so they never change the status and repeat the
+newest seq they saw instead of taking a new one; readers deduplicate them by event_id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from shared.events import (
+    ItemState,
+    JobCancelRejected,
+    JobEvent,
+    JobLogged,
+    JobResultReady,
+)
+from shared.jobs import JobStatus, JobType
+from shared.state_machine import transition
+
+ANNOTATIONS = (JobLogged, JobCancelRejected)
+
+
+@dataclass(frozen=True)
+class JobState:
+    job_id: str
+    shop_id: str
+    account_id: str
+    job_type: JobType
+    status: JobStatus
+    seq: int
+    created_at: datetime
+    updated_at: datetime
+    data: dict[str, Any] = field(default_factory=dict)
+    items: dict[str, ItemState] = field(default_factory=dict)
+    result_ready: bool = False  # JobResultReady seen: the applier's turn
+    last_event_type: str = ""
+
+    def next_seq(self) -> int:
+        return self.seq + 1
+
+
+def fold(state: JobState | None, event: JobEvent) -> JobState:
+    """Apply one event; events already applied (by seq) leave the state unchanged."""
+    if isinstance(event, ANNOTATIONS):
+        if state is None:
+            raise ValueError(f"{event.event_type} for unknown job {event.job_id}")
+        return _merge(state, event, status=state.status, seq=state.seq)
+    if state is not None and event.seq <= state.seq:
+        return state  # a repeat (at-least-once delivery)
+    target = type(event).TARGET
+    current = state.status if state is not None else None
+    if target is not None:
+        status = transition(event.job_type, current, target)
+    elif isinstance(event, JobResultReady) and current is JobStatus.WAITING_FOR_RESULT:
+        status = current
+    else:
+        raise ValueError(f"{event.event_type} cannot follow {current}")
+    if state is None:
+        state = JobState(
+            job_id=event.job_id,
+            shop_id=event.shop_id,
+            account_id=event.account_id,
+            job_type=event.job_type,
+            status=status,
+            seq=0,
+            created_at=event.occurred_at,
+            updated_at=event.occurred_at,
+        )
+    new = _merge(state, event, status=status, seq=event.seq)
+    if isinstance(event, JobResultReady):
+        new = replace(new, result_ready=True)
+    return new
+
+
+def _merge(state: JobState, event: JobEvent, *, status: JobStatus, seq: int) -> JobState:
+    items = state.items
+    if event.items:
+        items = dict(items)
+        for item in event.items:
+            items[item.key] = item
+    data = {**state.data, **event.data} if event.data else state.data
+    return replace(
+        state,
+        status=status,
+        seq=seq,
+        data=data,
+        items=items,
+        updated_at=max(state.updated_at, event.occurred_at),
+        last_event_type=event.event_type,
+    )

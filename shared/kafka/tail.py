@@ -1,0 +1,83 @@
+"""Follow a whole (usually compacted) topic from its start, without a consumer group.
+
+Every instance of a service needs every account and every listing state, whatever
+partitions it owns, so it reads these topics in full and keeps a table in memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from shared.codec import DecodeError, decode
+from shared.events import Event
+from shared.topics import TopicSpec
+
+log = logging.getLogger(__name__)
+
+# key, event (None for a tombstone)
+TailHandler = Callable[[str, Event | None], None]
+
+
+class TopicTail:
+    def __init__(self, bootstrap_servers: str, topic: TopicSpec, handler: TailHandler) -> None:
+        self.bootstrap_servers = bootstrap_servers
+        self.topic = topic
+        self.handler = handler
+        self.caught_up = asyncio.Event()
+        self._consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap_servers, enable_auto_commit=False, group_id=None
+        )
+        await consumer.start()
+        partitions = [
+            TopicPartition(self.topic.name, p)
+            for p in sorted(consumer.partitions_for_topic(self.topic.name) or set())
+        ] or [TopicPartition(self.topic.name, p) for p in range(self.topic.partitions)]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        self._consumer = consumer
+        self._task = asyncio.create_task(self._run(ends))
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self._consumer is not None:
+            await self._consumer.stop()
+
+    async def wait_caught_up(self, timeout_s: float = 60.0) -> None:
+        await asyncio.wait_for(self.caught_up.wait(), timeout_s)
+
+    async def _run(self, ends: dict[TopicPartition, int]) -> None:
+        assert self._consumer is not None
+        pending = {tp for tp, end in ends.items() if end > 0}
+        if not pending:
+            self.caught_up.set()
+        while True:
+            batches = await self._consumer.getmany(timeout_ms=500)
+            for tp, records in batches.items():
+                for rec in records:
+                    key = rec.key.decode("utf-8", "replace") if rec.key is not None else ""
+                    if rec.value is None:
+                        self.handler(key, None)
+                    else:
+                        try:
+                            self.handler(key, decode(rec.value, self.topic.event_types or None))
+                        except DecodeError as exc:
+                            # The owner of the topic dead-letters it; readers only skip.
+                            log.warning(
+                                "skipped undecodable record",
+                                extra={"topic": tp.topic, "offset": rec.offset, "reason": str(exc)},
+                            )
+                    if tp in pending and rec.offset + 1 >= ends[tp]:
+                        pending.discard(tp)
+                        if not pending:
+                            self.caught_up.set()

@@ -1,0 +1,74 @@
+"""What every job-driving worker starts with: producer, accounts, SP-API clients,
+the throttle client and the health endpoint. Created in ``start()``, never at import."""
+
+from __future__ import annotations
+
+import logging
+import socket
+
+import httpx
+
+from shared.accounts import AccountBook, SpApiClients
+from shared.crypto import open_credentials
+from shared.events import AccountRegistered
+from shared.health import HealthServer
+from shared.kafka.admin import ensure_topics
+from shared.kafka.producer import EventPublisher, make_producer
+from shared.kafka.tail import TopicTail
+from shared.settings import ServiceSettings
+from shared.spapi.auth import LwaCredentials
+from shared.spapi.endpoints import resolve
+from shared.throttle.client import ThrottleClient
+from shared.topics import ACCOUNTS
+
+log = logging.getLogger(__name__)
+
+
+class WorkerRuntime:
+    def __init__(self, name: str, settings: ServiceSettings) -> None:
+        self.name = name
+        self.settings = settings
+        self.instance_id = settings.instance_id or f"{name}-{socket.gethostname()}"
+        self.accounts = AccountBook()
+        self.healthy = True
+
+    async def start(self) -> None:
+        s = self.settings
+        await ensure_topics(s.kafka_bootstrap_servers)
+        self.producer = make_producer(s.kafka_bootstrap_servers, client_id=self.instance_id)
+        await self.producer.start()
+        self.publisher = EventPublisher(self.producer)
+        self.accounts_tail = TopicTail(s.kafka_bootstrap_servers, ACCOUNTS, self.accounts.on_record)
+        await self.accounts_tail.start()
+        await self.accounts_tail.wait_caught_up()
+        self.http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0))
+        self.clients = SpApiClients(
+            self.accounts,
+            self.http,
+            self._open,
+            endpoint_for=lambda a: resolve(a.region, s.spapi_endpoint, s.lwa_endpoint).api_base_url,
+            lwa_endpoint_for=lambda a: resolve(a.region, s.spapi_endpoint, s.lwa_endpoint).lwa_url,
+        )
+        self.throttle = ThrottleClient(s.kafka_bootstrap_servers, self.publisher, self.instance_id)
+        await self.throttle.start()
+        self.health = HealthServer(s.health_port, lambda: self.healthy)
+        port = await self.health.start()
+        log.info("worker ready", extra={"instance": self.instance_id, "health_port": port})
+
+    async def stop(self) -> None:
+        for closer in (
+            self.health.stop,
+            self.throttle.stop,
+            self.accounts_tail.stop,
+            self.http.aclose,
+            self.producer.stop,
+        ):
+            try:
+                await closer()
+            except Exception:  # stopping must go on whatever one part says
+                log.exception("error while stopping")
+
+    def _open(self, account: AccountRegistered) -> LwaCredentials:
+        if not self.settings.secret_key:
+            raise RuntimeError("AMAZON_JOBS_SECRET_KEY is not set: cannot open credentials")
+        return open_credentials(self.settings.secret_key, account.credentials, account.seller_id)
