@@ -1,0 +1,1 @@
+"""Feed documents we build and report documents we read: pure functions, no I/O."""
