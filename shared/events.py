@@ -22,6 +22,19 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def next_job_event(cls: type[JE], state: Any, **fields: Any) -> JE:
+    """The next event of a job from the state its owner folded: same identity, seq + 1."""
+    return cls(
+        job_id=state.job_id,
+        seq=state.seq if cls.IS_ANNOTATION else state.seq + 1,
+        shop_id=state.shop_id,
+        account_id=state.account_id,
+        job_type=state.job_type,
+        status=cls.TARGET or state.status,
+        **fields,
+    )
+
+
 class Event(BaseModel):
     """The envelope every event shares."""
 
@@ -39,6 +52,7 @@ class Event(BaseModel):
 EVENT_TYPES: dict[str, type[Event]] = {}
 
 E = TypeVar("E", bound=type[Event])
+JE = TypeVar("JE", bound="JobEvent")
 
 
 def event(cls: E) -> E:
@@ -136,6 +150,9 @@ class ItemState(BaseModel):
     status: ItemStatus = "pending"
     request: dict[str, Any] = Field(default_factory=dict)  # the item as requested
     messages: list[str] = Field(default_factory=list)  # Amazon's issues, in its words
+    # The listing's sync state before the job marked it pending (None: it had none), so a
+    # cancel can put it back.
+    before: dict[str, Any] | None = None
 
 
 class JobEvent(Event):
@@ -154,6 +171,9 @@ class JobEvent(Event):
 
     # The status the event moves a job to; None for events that keep the status.
     TARGET: ClassVar[JobStatus | None] = None
+    # Annotations add log lines or items but never change the status; they repeat the
+    # newest seq instead of taking one (see shared/job_state.py).
+    IS_ANNOTATION: ClassVar[bool] = False
 
 
 @event
@@ -210,12 +230,14 @@ class JobCanceled(JobEvent):
 class JobCancelRejected(JobEvent):
     event_type: Literal["JobCancelRejected"] = "JobCancelRejected"
     TARGET: ClassVar[JobStatus | None] = None
+    IS_ANNOTATION: ClassVar[bool] = True
 
 
 @event
 class JobLogged(JobEvent):
     event_type: Literal["JobLogged"] = "JobLogged"
     TARGET: ClassVar[JobStatus | None] = None
+    IS_ANNOTATION: ClassVar[bool] = True
 
 
 # ---------------------------------------------------------------- outbound: state records

@@ -16,17 +16,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from shared.events import (
-    ItemState,
-    JobCancelRejected,
-    JobEvent,
-    JobLogged,
-    JobResultReady,
-)
+from shared.events import ItemState, JobEvent, JobResultReady
 from shared.jobs import JobStatus, JobType
 from shared.state_machine import transition
-
-ANNOTATIONS = (JobLogged, JobCancelRejected)
 
 
 @dataclass(frozen=True)
@@ -50,7 +42,7 @@ class JobState:
 
 def fold(state: JobState | None, event: JobEvent) -> JobState:
     """Apply one event; events already applied (by seq) leave the state unchanged."""
-    if isinstance(event, ANNOTATIONS):
+    if event.IS_ANNOTATION:
         if state is None:
             raise ValueError(f"{event.event_type} for unknown job {event.job_id}")
         return _merge(state, event, status=state.status, seq=state.seq)

@@ -1,0 +1,87 @@
+"""A job's state as a fold of its events: repeats, annotations, illegal orders."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.events import (
+    ItemState,
+    JobCancelRejected,
+    JobCreated,
+    JobDone,
+    JobLogged,
+    JobProcessing,
+    JobReserved,
+    JobResultReady,
+    JobSubmitted,
+    LogLine,
+    next_job_event,
+)
+from shared.job_state import fold
+from shared.jobs import JobStatus, JobType
+from shared.state_machine import IllegalTransition
+
+
+def _reserved() -> JobReserved:
+    return JobReserved(
+        job_id="j1",
+        seq=1,
+        shop_id="s1",
+        account_id="a1",
+        job_type=JobType.UPDATE_QTY,
+        status=JobStatus.RESERVED,
+        items=[ItemState(key="A", request={"sku": "A", "quantity": 1})],
+    )
+
+
+def test_fold_follows_the_lifecycle_and_ignores_repeats() -> None:
+    state = fold(None, _reserved())
+    created = next_job_event(JobCreated, state)
+    state = fold(state, created)
+    assert (state.status, state.seq) == (JobStatus.CREATED, 2)
+    assert fold(state, created) is state  # at-least-once: a repeat changes nothing
+    for cls in (JobProcessing, JobSubmitted):
+        state = fold(state, next_job_event(cls, state, data={cls.__name__: 1}))
+    assert state.status is JobStatus.WAITING_FOR_RESULT
+    ready = next_job_event(JobResultReady, state, data={"result_document_id": "d1"})
+    assert ready.seq == 5 and ready.status is JobStatus.WAITING_FOR_RESULT
+    state = fold(state, ready)
+    assert state.result_ready and state.data["result_document_id"] == "d1"
+    done = next_job_event(JobDone, state, items=[ItemState(key="A", status="accepted")])
+    state = fold(state, done)
+    assert state.status is JobStatus.DONE and state.items["A"].status == "accepted"
+    assert set(state.data) == {"JobProcessing", "JobSubmitted", "result_document_id"}
+
+
+def test_annotations_keep_status_and_seq() -> None:
+    state = fold(None, _reserved())
+    note = next_job_event(
+        JobLogged,
+        state,
+        log=[LogLine(message="2 changes coalesced")],
+        items=[ItemState(key="B", request={"sku": "B", "quantity": 4})],
+    )
+    assert note.seq == 1
+    state = fold(state, note)
+    assert (state.status, state.seq) == (JobStatus.RESERVED, 1)
+    assert sorted(state.items) == ["A", "B"]
+    rejected = next_job_event(JobCancelRejected, state)
+    assert fold(state, rejected).status is JobStatus.RESERVED
+
+
+def test_an_impossible_order_is_refused() -> None:
+    state = fold(None, _reserved())
+    with pytest.raises(IllegalTransition):
+        fold(state, next_job_event(JobSubmitted, state))
+    with pytest.raises(ValueError, match="unknown job"):
+        fold(
+            None,
+            JobLogged(
+                job_id="x",
+                seq=1,
+                shop_id="s",
+                account_id="a",
+                job_type=JobType.UPDATE_QTY,
+                status=JobStatus.RESERVED,
+            ),
+        )
