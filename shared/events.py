@@ -132,9 +132,12 @@ class OrderShipped(Event):
 # ---------------------------------------------------------------- outbound: job events
 
 
+LogLevel = Literal["debug", "info", "warning", "error"]
+
+
 class LogLine(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-    level: Literal["debug", "info", "warning", "error"] = "info"
+    level: LogLevel = "info"
     message: str
     at: AwareDatetime = Field(default_factory=utcnow)
 

@@ -8,6 +8,7 @@ assignment. Nothing here does I/O.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from uuid import UUID
 
 from shared.events import JobEvent
 from shared.job_state import JobState, fold
@@ -19,7 +20,8 @@ class JobBook:
     partition_of: dict[str, int] = field(default_factory=dict)
     targets: dict[int, int] = field(default_factory=dict)  # partition -> end offset to reach
     ready: set[int] = field(default_factory=set)
-    seen_annotations: set[str] = field(default_factory=set)
+    # Annotations have no seq of their own; their ids tell a repeat from a new one.
+    seen_annotations: dict[str, set[UUID]] = field(default_factory=dict)
 
     def assign(self, end_offsets: dict[int, int]) -> list[int]:
         """Start replaying partitions; return those already ready (empty ones)."""
@@ -39,6 +41,7 @@ class JobBook:
         for state in dropped:
             del self.states[state.job_id]
             del self.partition_of[state.job_id]
+            self.seen_annotations.pop(state.job_id, None)
         for partition in partitions:
             self.targets.pop(partition, None)
             self.ready.discard(partition)
@@ -46,14 +49,25 @@ class JobBook:
 
     def apply(self, partition: int, offset: int, event: JobEvent) -> tuple[JobState, bool]:
         """Fold one event; return the job's state and whether this made the partition ready."""
-        state = fold(self.states.get(event.job_id), event)
-        self.states[event.job_id] = state
-        self.partition_of[event.job_id] = partition
+        state = self.record(partition, event)
         became_ready = False
         if partition not in self.ready and offset + 1 >= self.targets.get(partition, 0):
             self.ready.add(partition)
             became_ready = True
         return state, became_ready
+
+    def record(self, partition: int, event: JobEvent) -> JobState:
+        """Fold an event (also one this instance wrote itself), skipping repeats."""
+        current = self.states.get(event.job_id)
+        if event.IS_ANNOTATION:
+            seen = self.seen_annotations.setdefault(event.job_id, set())
+            if event.event_id in seen and current is not None:
+                return current
+            seen.add(event.event_id)
+        state = fold(current, event)
+        self.states[event.job_id] = state
+        self.partition_of[event.job_id] = partition
+        return state
 
     def in_partition(self, partition: int) -> list[JobState]:
         return [s for j, s in self.states.items() if self.partition_of.get(j) == partition]

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import asyncio
 
+from services.submitter.service import SubmitterService
 from services.submitter.settings import SubmitterSettings
-from shared.health import HealthServer
 from shared.service import run_service
+from shared.worker import WorkerRuntime
 
 
 async def main(stop: asyncio.Event) -> None:
     settings = SubmitterSettings()
-    health = HealthServer(settings.health_port)
-    await health.start()
+    runtime = WorkerRuntime("submitter", settings)
+    await runtime.start()
     try:
-        await stop.wait()
+        await SubmitterService(settings, runtime).run(stop)
     finally:
-        await health.stop()
+        await runtime.stop()
 
 
 if __name__ == "__main__":

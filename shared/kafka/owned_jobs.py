@@ -24,7 +24,7 @@ from shared.codec import DecodeError, decode
 from shared.events import JobEvent
 from shared.job_book import JobBook
 from shared.job_state import JobState
-from shared.kafka.consumer import ConsumerLoop, Message
+from shared.kafka.consumer import BatchHandler, ConsumerLoop, Message
 from shared.kafka.dead_letters import dead_letter_for, send_dead_letter
 from shared.kafka.producer import EventPublisher
 from shared.topics import JOB_EVENTS, TopicSpec
@@ -60,6 +60,7 @@ class OwnedJobsConsumer:
         on_ready: ReadyHandler,
         on_job_event: JobEventHandler,
         on_inbound: InboundHandler | None = None,
+        on_inbound_batch: BatchHandler | None = None,
         on_revoked: RevokedHandler | None = None,
     ) -> None:
         self.group_id = group_id
@@ -83,7 +84,8 @@ class OwnedJobsConsumer:
             consumer=self.consumer,
             publisher=publisher,
             group_id=group_id,
-            handler=on_inbound or _ignore,
+            handler=None if on_inbound_batch else (on_inbound or _ignore),
+            batch_handler=on_inbound_batch,
         )
         self._stopping = asyncio.Event()
         self.lock = asyncio.Lock()  # held while handling anything: one decision at a time

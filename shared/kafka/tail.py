@@ -56,6 +56,24 @@ class TopicTail:
     async def wait_caught_up(self, timeout_s: float = 60.0) -> None:
         await asyncio.wait_for(self.caught_up.wait(), timeout_s)
 
+    async def sync(self, timeout_s: float = 10.0) -> None:
+        """Wait until everything written to the topic before this call has been read."""
+        assert self._consumer is not None
+        partitions = list(self._consumer.assignment())
+        ends = await self._consumer.end_offsets(partitions)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        for tp, end in ends.items():
+            while await self._position(tp) < end:
+                if loop.time() > deadline:
+                    return
+                await asyncio.sleep(0.05)
+
+    async def _position(self, tp: TopicPartition) -> int:
+        assert self._consumer is not None
+        position: int = await self._consumer.position(tp)
+        return position
+
     async def _run(self, ends: dict[TopicPartition, int]) -> None:
         assert self._consumer is not None
         pending = {tp for tp, end in ends.items() if end > 0}

@@ -1,0 +1,156 @@
+"""Catalog changes folded into automatic jobs (ARCHITECTURE.md §4, "coalesced").
+
+While an automatic job of a kind is still ``reserved`` for a shop's account, new changes go
+into it and the newest value per key wins, so one feed carries as many items as possible.
+Pure: the caller gives the open jobs and which listings are synced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.events import (
+    AccountRegistered,
+    Event,
+    ItemState,
+    JobReserved,
+    LogLine,
+    OrderShipped,
+    PriceChanged,
+    StockChanged,
+)
+from shared.job_state import JobState
+from shared.jobs import JobStatus, JobType
+
+AutoKey = tuple[str, str, JobType]  # shop, account, job type
+
+
+@dataclass(frozen=True)
+class Change:
+    key: AutoKey
+    item_key: str
+    request: dict[str, Any]
+
+
+class NotSynced(ValueError):
+    """A change that cannot go anywhere: the reason is for the dead letter."""
+
+
+def changes_for(
+    event: Event,
+    accounts_of_shop: Callable[[str], list[AccountRegistered]],
+    is_synced: Callable[[str, str], bool],
+) -> list[Change]:
+    """The job items one catalog event asks for; empty when nothing of it is synced."""
+    if isinstance(event, StockChanged):
+        return [
+            Change(
+                (event.shop_id, a.account_id, JobType.UPDATE_QTY),
+                event.sku,
+                {"sku": event.sku, "quantity": event.quantity},
+            )
+            for a in accounts_of_shop(event.shop_id)
+            if is_synced(a.account_id, event.sku)
+        ]
+    if isinstance(event, PriceChanged):
+        return [
+            Change(
+                (event.shop_id, a.account_id, JobType.UPDATE_PRICE),
+                event.sku,
+                {"sku": event.sku, "price": str(event.price), "currency": event.currency},
+            )
+            for a in accounts_of_shop(event.shop_id)
+            if is_synced(a.account_id, event.sku)
+        ]
+    if isinstance(event, OrderShipped):
+        owners = {a.account_id for a in accounts_of_shop(event.shop_id)}
+        if event.account_id not in owners:
+            raise NotSynced(
+                f"order {event.amazon_order_id}: account {event.account_id!r} is not an "
+                f"account of shop {event.shop_id!r}"
+            )
+        request = event.model_dump(
+            mode="json",
+            include={"amazon_order_id", "carrier", "tracking_number", "shipped_at", "items"},
+        )
+        return [
+            Change(
+                (event.shop_id, event.account_id, JobType.ORDERS_FULFILLMENT),
+                event.amazon_order_id,
+                request,
+            )
+        ]
+    raise NotSynced(f"{event.event_type} is not a catalog change")
+
+
+def merge(changes: Iterable[Change]) -> dict[AutoKey, dict[str, dict[str, Any]]]:
+    """Group by automatic job; within one, the newest value per item wins."""
+    merged: dict[AutoKey, dict[str, dict[str, Any]]] = {}
+    for change in changes:
+        merged.setdefault(change.key, {})[change.item_key] = change.request
+    return merged
+
+
+def open_auto_jobs(states: Iterable[JobState]) -> dict[AutoKey, JobState]:
+    """The automatic jobs still taking changes (reserved), by shop, account and kind."""
+    return {
+        (s.shop_id, s.account_id, s.job_type): s
+        for s in states
+        if s.status is JobStatus.RESERVED and s.data.get("automatic")
+    }
+
+
+@dataclass
+class Plan:
+    add: list[tuple[JobState, list[ItemState]]] = field(default_factory=list)
+    open: list[JobReserved] = field(default_factory=list)
+
+
+def plan(
+    merged: dict[AutoKey, dict[str, dict[str, Any]]],
+    open_jobs: dict[AutoKey, JobState],
+    new_job_id: Callable[[AutoKey], str],
+    marketplace_of: Callable[[str], str],
+    max_items: int,
+) -> Plan:
+    """Where each change goes: into an open job while it has room, else a new job."""
+    result = Plan()
+    for key, requests in merged.items():
+        items = [ItemState(key=k, request=r) for k, r in requests.items()]
+        current = open_jobs.get(key)
+        if current is not None:
+            room = [i for i in items if i.key in current.items]  # updates take no room
+            fresh = [i for i in items if i.key not in current.items]
+            take = max(0, max_items - len(current.items))
+            room += fresh[:take]
+            items = fresh[take:]
+            if room:
+                result.add.append((current, room))
+        while items:
+            chunk, items = items[:max_items], items[max_items:]
+            shop_id, account_id, job_type = key
+            result.open.append(
+                JobReserved(
+                    job_id=new_job_id(key),
+                    seq=1,
+                    shop_id=shop_id,
+                    account_id=account_id,
+                    job_type=job_type,
+                    status=JobStatus.RESERVED,
+                    data={
+                        "automatic": True,
+                        "listings_marked": False,
+                        "marketplace_id": marketplace_of(account_id),
+                    },
+                    items=chunk,
+                    log=[
+                        LogLine(
+                            message=f"automatic job opened with {len(chunk)} change(s); "
+                            "more changes join it until its quota token comes"
+                        )
+                    ],
+                )
+            )
+    return result

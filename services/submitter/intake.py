@@ -1,0 +1,151 @@
+"""What a ``JobRequested`` becomes: a reserved-then-created job, or a visible failure.
+
+Pure: the caller supplies the account and listing states it knows of.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from shared.events import (
+    AccountRegistered,
+    ItemState,
+    JobCreated,
+    JobEvent,
+    JobFailed,
+    JobRequested,
+    JobReserved,
+    ListingState,
+    LogLine,
+)
+from shared.job_items import InvalidJobPayload, item_key, parse_request_payload
+from shared.jobs import JobStatus, JobType
+from shared.quotas import SUBMIT_CLASS
+
+LISTING_JOBS = frozenset(
+    {
+        JobType.SEND_PRODUCTS,
+        JobType.UPDATE_QTY,
+        JobType.UPDATE_PRICE,
+        JobType.UPDATE_QTY_PRICE,
+        JobType.STOP_PRODUCTS,
+        JobType.STOP_REMOVE_PRODUCTS,
+    }
+)
+_LISTING_FIELDS = {"asin", "status", "quantity", "price", "currency", "last_job_id", "issues"}
+
+
+@dataclass(frozen=True)
+class Intake:
+    events: list[JobEvent]
+    listings: list[ListingState]  # listings marked pending by the new job
+
+
+def listing_snapshot(listing: ListingState | None) -> dict[str, Any] | None:
+    if listing is None:
+        return None
+    return listing.model_dump(mode="json", include=_LISTING_FIELDS)
+
+
+def reject(request: JobRequested, reason: str) -> JobFailed:
+    return JobFailed(
+        job_id=request.job_id,
+        seq=1,
+        shop_id=request.shop_id,
+        account_id=request.account_id,
+        job_type=request.job_type,
+        status=JobStatus.ERROR,
+        data={"rejected": True},
+        log=[LogLine(level="error", message=f"request rejected: {reason}")],
+    )
+
+
+def accept(
+    request: JobRequested,
+    account: AccountRegistered | None,
+    listings: dict[str, ListingState],
+) -> Intake | JobFailed:
+    """Validate a request; ``listings`` are the account's current states of its SKUs."""
+    if account is None:
+        return reject(request, f"account {request.account_id!r} is not registered")
+    if account.shop_id != request.shop_id:
+        return reject(
+            request, f"account {request.account_id!r} does not belong to shop {request.shop_id!r}"
+        )
+    try:
+        items, params = parse_request_payload(request.job_type, request.items, request.params)
+    except InvalidJobPayload as exc:
+        return reject(request, str(exc))
+    marks_listings = request.job_type in LISTING_JOBS
+    states = [
+        ItemState(
+            key=item_key(i),
+            request=i.model_dump(mode="json", exclude_none=True),
+            before=listing_snapshot(listings.get(item_key(i))) if marks_listings else None,
+        )
+        for i in items
+    ]
+    data: dict[str, Any] = {
+        "marketplace_id": account.marketplace_ids[0],
+        "automatic": False,
+        "listings_marked": marks_listings,
+    }
+    if params is not None:
+        data["params"] = params.model_dump(mode="json")
+    if request.priority is not None:
+        data["priority"] = request.priority
+    what = f"{len(states)} item(s)" if states else "its parameters"
+    reserved = JobReserved(
+        job_id=request.job_id,
+        seq=1,
+        shop_id=request.shop_id,
+        account_id=request.account_id,
+        job_type=request.job_type,
+        status=JobStatus.RESERVED,
+        data=data,
+        items=states,
+        log=[LogLine(message=f"job received with {what}")],
+    )
+    created = JobCreated(
+        job_id=request.job_id,
+        seq=2,
+        shop_id=request.shop_id,
+        account_id=request.account_id,
+        job_type=request.job_type,
+        status=JobStatus.CREATED,
+        log=[LogLine(message=f"queued for a {SUBMIT_CLASS[request.job_type].value} quota token")],
+    )
+    marked = (
+        [
+            pending_listing(request.job_id, request.shop_id, account.account_id, s, listings)
+            for s in states
+        ]
+        if marks_listings
+        else []
+    )
+    return Intake([reserved, created], marked)
+
+
+def pending_listing(
+    job_id: str,
+    shop_id: str,
+    account_id: str,
+    item: ItemState,
+    listings: dict[str, ListingState],
+) -> ListingState:
+    """The listing as the merchant should see it while the job is on its way."""
+    before = listings.get(item.key)
+    req = item.request
+    return ListingState(
+        account_id=account_id,
+        shop_id=shop_id,
+        sku=item.key,
+        asin=req.get("asin") or (before.asin if before else None),
+        status="pending",
+        quantity=req.get("quantity", before.quantity if before else None),
+        price=req.get("price", before.price if before else None),
+        currency=req.get("currency", before.currency if before else None),
+        last_job_id=job_id,
+        issues=[],
+    )
