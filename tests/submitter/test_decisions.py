@@ -1,0 +1,194 @@
+"""The submitter's pure decisions: intake, cancel, coalescing."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from services.submitter.cancel import Canceled, NotFound, Rejected, decide_cancel
+from services.submitter.coalescing import (
+    NotSynced,
+    changes_for,
+    merge,
+    open_auto_jobs,
+    plan,
+)
+from services.submitter.intake import Intake, accept
+from shared.events import (
+    AccountRegistered,
+    CancelRequested,
+    EncryptedCredentials,
+    JobFailed,
+    JobProcessing,
+    JobRequested,
+    ListingState,
+    OrderShipped,
+    PriceChanged,
+    ShippedItem,
+    StockChanged,
+    next_job_event,
+)
+from shared.job_state import JobState, fold
+from shared.jobs import JobStatus, JobType
+
+ACCOUNT = AccountRegistered(
+    account_id="acc-de",
+    shop_id="shop1",
+    name="DE",
+    seller_id="S1",
+    region="EU",
+    marketplace_ids=["A1PA6795UKMFR9"],
+    credentials=EncryptedCredentials(key_id="k", ciphertext="x"),
+)
+BEFORE = ListingState(
+    account_id="acc-de",
+    shop_id="shop1",
+    sku="A",
+    asin="B000000001",
+    status="active",
+    quantity=3,
+    price=Decimal("9.99"),
+    currency="EUR",
+)
+
+
+def _request(**over: object) -> JobRequested:
+    fields: dict[str, object] = {
+        "job_id": "j1",
+        "shop_id": "shop1",
+        "account_id": "acc-de",
+        "job_type": JobType.UPDATE_QTY,
+        "items": [{"sku": "A", "quantity": 7}, {"sku": "NEW", "quantity": 1}],
+    }
+    fields.update(over)
+    return JobRequested.model_validate(fields)
+
+
+def _created() -> JobState:
+    result = accept(_request(), ACCOUNT, {"A": BEFORE})
+    assert isinstance(result, Intake)
+    state = None
+    for event in result.events:
+        state = fold(state, event)
+    assert state is not None
+    return state
+
+
+def test_accept_reserves_creates_and_marks_listings_pending() -> None:
+    result = accept(_request(), ACCOUNT, {"A": BEFORE})
+    assert isinstance(result, Intake)
+    reserved, created = result.events
+    assert (reserved.seq, reserved.status, created.seq, created.status) == (
+        1,
+        JobStatus.RESERVED,
+        2,
+        JobStatus.CREATED,
+    )
+    assert [i.key for i in reserved.items or []] == ["A", "NEW"]
+    assert (reserved.items or [])[0].before == {
+        "asin": "B000000001",
+        "status": "active",
+        "quantity": 3,
+        "price": "9.99",
+        "currency": "EUR",
+        "last_job_id": None,
+        "issues": [],
+    }
+    assert [
+        (listing.sku, listing.status, listing.quantity, listing.asin) for listing in result.listings
+    ] == [("A", "pending", 7, "B000000001"), ("NEW", "pending", 1, None)]
+
+
+def test_bad_requests_become_failed_jobs_with_the_reason() -> None:
+    cases = [
+        (_request(items=[{"sku": "A", "quantity": -2}]), "items.0.quantity"),
+        (_request(account_id="acc-xx"), "account 'acc-xx' is not registered"),
+        (_request(shop_id="shop2"), "does not belong to shop 'shop2'"),
+    ]
+    for request, reason in cases:
+        failed = accept(request, ACCOUNT if request.account_id == "acc-de" else None, {})
+        assert isinstance(failed, JobFailed)
+        assert failed.status is JobStatus.ERROR and failed.seq == 1
+        assert reason in failed.log[0].message
+
+
+def test_cancel_in_created_restores_listings_and_cancels_items() -> None:
+    decision = decide_cancel(_created(), CancelRequested(job_id="j1", shop_id="shop1"))
+    assert isinstance(decision, Canceled)
+    assert decision.event.seq == 3 and decision.event.status is JobStatus.CANCELED
+    assert {i.status for i in decision.event.items or []} == {"canceled"}
+    assert [(r.sku, r.status, r.quantity) for r in decision.restore] == [("A", "active", 3)]
+    assert decision.tombstones == ["NEW"]  # it had no listing before the job
+
+
+def test_cancel_after_processing_is_rejected_and_other_shops_learn_nothing() -> None:
+    state = _created()
+    processing = fold(state, next_job_event(JobProcessing, state))
+    rejected = decide_cancel(processing, CancelRequested(job_id="j1", shop_id="shop1"))
+    assert isinstance(rejected, Rejected)
+    assert rejected.event.seq == processing.seq  # an annotation keeps the seq
+    assert "can no longer be canceled" in rejected.event.log[0].message
+    foreign = decide_cancel(state, CancelRequested(job_id="j1", shop_id="shop2"))
+    assert isinstance(foreign, NotFound) and "does not own it" in foreign.reason
+    assert isinstance(decide_cancel(None, CancelRequested(job_id="x", shop_id="s")), NotFound)
+
+
+def test_coalescing_newest_wins_and_only_synced_listings() -> None:
+    synced = {("acc-de", "A"), ("acc-de", "B")}
+    events = [
+        StockChanged(shop_id="shop1", sku="A", quantity=5),
+        StockChanged(shop_id="shop1", sku="B", quantity=1),
+        StockChanged(shop_id="shop1", sku="A", quantity=4),
+        StockChanged(shop_id="shop1", sku="STOPPED", quantity=9),
+        PriceChanged(shop_id="shop1", sku="A", price=Decimal("10.50"), currency="EUR"),
+    ]
+    changes = [
+        c
+        for e in events
+        for c in changes_for(
+            e, lambda shop: [ACCOUNT] if shop == "shop1" else [], lambda a, s: (a, s) in synced
+        )
+    ]
+    merged = merge(changes)
+    qty = merged[("shop1", "acc-de", JobType.UPDATE_QTY)]
+    assert qty == {"A": {"sku": "A", "quantity": 4}, "B": {"sku": "B", "quantity": 1}}
+    assert merged[("shop1", "acc-de", JobType.UPDATE_PRICE)] == {
+        "A": {"sku": "A", "price": "10.50", "currency": "EUR"}
+    }
+
+    ids = iter(["auto-1", "auto-2", "auto-3"])
+    first = plan(merged, {}, lambda key: next(ids), lambda a: "M", max_items=1)
+    # max_items=1: the two quantity changes need two jobs, the price change one.
+    assert sorted(len(j.items or []) for j in first.open) == [1, 1, 1]
+    state = fold(None, first.open[0])
+    opened = open_auto_jobs([state])
+    assert list(opened) == [(state.shop_id, state.account_id, state.job_type)]
+    again = plan(
+        {
+            (state.shop_id, state.account_id, state.job_type): {
+                next(iter(state.items)): {"sku": "A", "quantity": 0}
+            }
+        },
+        opened,
+        lambda k: "n",
+        lambda a: "M",
+        1,
+    )
+    assert again.open == [] and len(again.add) == 1  # an update takes no room
+
+
+def test_an_order_of_another_shops_account_is_refused() -> None:
+    shipped = OrderShipped(
+        shop_id="shop2",
+        account_id="acc-de",
+        amazon_order_id="028-1234567-1234567",
+        carrier="DHL",
+        tracking_number="1",
+        shipped_at="2026-11-27T10:00:00Z",  # type: ignore[arg-type]
+        items=[ShippedItem(order_item_id="1", quantity=1)],
+    )
+    try:
+        changes_for(shipped, lambda shop: [], lambda a, s: True)
+    except NotSynced as exc:
+        assert "is not an account of shop 'shop2'" in str(exc)
+    else:
+        raise AssertionError("an order of another shop's account was accepted")
