@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from services.submitter.cancel import Canceled, NotFound, Rejected, decide_cancel
@@ -183,7 +184,7 @@ def test_an_order_of_another_shops_account_is_refused() -> None:
         amazon_order_id="028-1234567-1234567",
         carrier="DHL",
         tracking_number="1",
-        shipped_at="2026-11-27T10:00:00Z",  # type: ignore[arg-type]
+        shipped_at=datetime(2026, 11, 27, 10, tzinfo=UTC),
         items=[ShippedItem(order_item_id="1", quantity=1)],
     )
     try:
