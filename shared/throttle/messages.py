@@ -57,6 +57,9 @@ class TokenReleased(Event):
     event_type: Literal["TokenReleased"] = "TokenReleased"
     request_id: str
     quota_key: QuotaKey
+    # The grant being given back; a stale release of an earlier grant of the same request
+    # id is then ignored instead of returning a token that is in use.
+    grant_seq: int | None = None
 
 
 @event
@@ -78,6 +81,9 @@ class TokenGranted(Event):
     reply_to: str
     cost: int = 1
     waited_s: float = 0.0  # from request to grant, in real seconds
+    # Per-key number of this grant; a re-sent grant keeps it, so a requester (and a test)
+    # can tell a repeat of its grant from a second token.
+    grant_seq: int = 0
 
 
 @event
