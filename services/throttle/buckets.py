@@ -1,0 +1,169 @@
+"""The limits of one quota key: a token bucket plus an optional rolling-hour cap.
+
+Pure arithmetic: every method takes ``now`` (seconds on the caller's clock), so tests drive
+it with a fake clock and the service with its own. Rates here are tokens per second of
+that clock, i.e. Amazon's rate already multiplied by the time scale.
+
+The one rule everything here keeps: never report a token as available before it exists.
+Where exactness would cost memory (the rolling hour), the approximation errs late.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+# Float slack when comparing token counts. Without it a timer that wakes exactly at the
+# computed refill instant can see 0.9999999999 tokens and sleep again for nothing.
+EPSILON = 1e-9
+
+NEVER = math.inf
+
+
+@dataclass(slots=True)
+class TokenBucket:
+    """Amazon's model: ``burst`` tokens at most, ``rate_per_s`` restored continuously."""
+
+    burst: int
+    rate_per_s: float
+    tokens: float
+    updated_at: float
+    # After a 429 Amazon's own bucket is empty: nothing is granted before this instant,
+    # even if tokens come back early (e.g. a release).
+    hold_until: float = 0.0
+
+    @classmethod
+    def full(cls, burst: int, rate_per_s: float, now: float) -> TokenBucket:
+        return cls(burst=burst, rate_per_s=rate_per_s, tokens=float(burst), updated_at=now)
+
+    def refill(self, now: float) -> None:
+        # A clock that went backwards restores nothing: time we cannot account for is
+        # never turned into tokens.
+        if now > self.updated_at:
+            gained = (now - self.updated_at) * self.rate_per_s
+            self.tokens = min(float(self.burst), self.tokens + gained)
+            self.updated_at = now
+
+    def available(self, now: float) -> float:
+        self.refill(now)
+        return self.tokens
+
+    def ready_at(self, cost: int, now: float) -> float:
+        """The earliest instant ``cost`` tokens can be taken (``now`` if already)."""
+        if cost > self.burst:
+            return NEVER
+        self.refill(now)
+        missing = cost - self.tokens
+        if missing <= EPSILON:
+            at = now
+        elif self.rate_per_s <= 0:
+            return NEVER
+        else:
+            at = now + missing / self.rate_per_s
+        return max(at, self.hold_until)
+
+    def take(self, cost: int, now: float) -> None:
+        if self.ready_at(cost, now) > now:
+            raise ValueError(f"{cost} token(s) are not available yet")
+        # Slack may leave a hair below zero; never let it become a debt or a credit.
+        self.tokens = max(0.0, self.tokens - cost)
+
+    def give_back(self, cost: int, now: float) -> None:
+        self.refill(now)
+        self.tokens = min(float(self.burst), self.tokens + cost)
+
+    def drain(self, now: float, hold_s: float) -> None:
+        """Amazon said 429: its bucket is empty now, so is ours, for at least ``hold_s``."""
+        self.refill(now)
+        self.tokens = 0.0
+        self.hold_until = max(self.hold_until, now + hold_s)
+
+    def set_rate(self, rate_per_s: float, now: float) -> None:
+        self.refill(now)  # tokens earned so far were earned at the old rate
+        self.rate_per_s = rate_per_s
+
+    def resize(self, burst: int, now: float) -> None:
+        """A configuration change: keep what is there, never more than the new burst."""
+        self.refill(now)
+        self.burst = burst
+        self.tokens = min(self.tokens, float(burst))
+
+
+@dataclass(slots=True)
+class RollingCap:
+    """At most ``cap`` tokens in any window of ``window_s`` (Amazon's "N per hour").
+
+    Grants are counted in slots of ``slot_s`` (a sixtieth of the window by default), so
+    18,000 grants an hour cost 60 numbers, not 18,000 timestamps. A grant counts until one
+    window after the *end* of its slot: up to one slot longer than Amazon counts it, never
+    shorter.
+    """
+
+    cap: int
+    window_s: float
+    slot_s: float
+    slots: list[tuple[float, int]] = field(default_factory=list)  # (slot start, count), ascending
+
+    @classmethod
+    def hourly(cls, cap: int, hour_s: float) -> RollingCap:
+        return cls(cap=cap, window_s=hour_s, slot_s=hour_s / 60)
+
+    def _expires_at(self, slot_start: float) -> float:
+        return slot_start + self.slot_s + self.window_s
+
+    def _expire(self, now: float) -> None:
+        while self.slots and self._expires_at(self.slots[0][0]) <= now:
+            self.slots.pop(0)
+
+    def used(self, now: float) -> int:
+        self._expire(now)
+        return sum(count for _, count in self.slots)
+
+    def ready_at(self, cost: int, now: float) -> float:
+        if cost > self.cap:
+            return NEVER
+        excess = self.used(now) + cost - self.cap
+        if excess <= 0:
+            return now
+        for start, count in self.slots:
+            excess -= count
+            if excess <= 0:
+                return self._expires_at(start)
+        return NEVER  # unreachable: the slots hold more than the excess
+
+    def record(self, cost: int, now: float) -> None:
+        self._expire(now)
+        start = math.floor(now / self.slot_s) * self.slot_s
+        if self.slots and self.slots[-1][0] >= start:
+            # Same slot (or a clock step backwards): count it in the newest slot, which
+            # expires no earlier than the slot this grant belongs to.
+            last_start, count = self.slots[-1]
+            self.slots[-1] = (last_start, count + cost)
+        else:
+            self.slots.append((start, cost))
+
+
+@dataclass(slots=True)
+class Limiter:
+    """Everything that limits one quota key; a grant needs all of it."""
+
+    bucket: TokenBucket
+    cap: RollingCap | None = None
+
+    def ready_at(self, cost: int, now: float) -> float:
+        at = self.bucket.ready_at(cost, now)
+        if self.cap is not None:
+            at = max(at, self.cap.ready_at(cost, now))
+        return at
+
+    def take(self, cost: int, now: float) -> None:
+        if self.ready_at(cost, now) > now:
+            raise ValueError(f"{cost} token(s) are not available yet")
+        self.bucket.take(cost, now)
+        if self.cap is not None:
+            self.cap.record(cost, now)
+
+    def give_back(self, cost: int, now: float) -> None:
+        # The rolling cap keeps counting a released token: Amazon never saw the call, but
+        # un-counting it would need to know its slot, and erring late is always safe.
+        self.bucket.give_back(cost, now)
