@@ -1,0 +1,138 @@
+"""Injected faults (POST /_sandbox/faults) and per-operation call statistics.
+
+A fault matches calls by seller and operation (either may be left open) and can add
+latency, fail a share of calls with a given status, answer 429 to everything for a while
+(a "throttle storm"), make feeds end FATAL or make report documents unreadable. Faults
+that change a feed or report are applied when it is created, so a test knows the outcome
+of every feed it submits.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    fault_id: str
+    seller_id: str | None = None
+    operation: str | None = None
+    error_rate: float = 0.0
+    status: int = 500
+    latency_s: float = 0.0  # real seconds: latency is about the network, not Amazon's time
+    fatal_feeds: bool = False
+    storm_until: float | None = None  # monotonic instant the throttle storm ends
+    malformed_reports: bool = False
+
+    def matches(self, seller_id: str, operation: str) -> bool:
+        return (self.seller_id is None or self.seller_id == seller_id) and (
+            self.operation is None or self.operation == operation
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "fault_id": self.fault_id,
+            "seller_id": self.seller_id,
+            "operation": self.operation,
+            "error_rate": self.error_rate,
+            "status": self.status,
+            "latency_ms": round(self.latency_s * 1000),
+            "fatal_feeds": self.fatal_feeds,
+            "malformed_reports": self.malformed_reports,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class FaultDecision:
+    """What the faults say about one call."""
+
+    latency_s: float = 0.0
+    throttle: bool = False
+    error_status: int | None = None
+
+
+NO_FAULT = FaultDecision()
+
+
+class FaultBook:
+    def __init__(self, rng: random.Random | None = None) -> None:
+        self._faults: list[Fault] = []
+        self._rng = rng or random.Random()
+        self._ids = itertools.count(1)
+
+    def new_id(self) -> str:
+        return f"fault-{next(self._ids)}"
+
+    def add(self, fault: Fault) -> None:
+        self._faults.append(fault)
+
+    def clear(self) -> None:
+        self._faults.clear()
+
+    def decide(self, seller_id: str, operation: str, now: float) -> FaultDecision:
+        if not self._faults:  # the common case, on every call
+            return NO_FAULT
+        latency = 0.0
+        throttle = False
+        status: int | None = None
+        for fault in self._faults:
+            if not fault.matches(seller_id, operation):
+                continue
+            latency = max(latency, fault.latency_s)
+            if fault.storm_until is not None and now < fault.storm_until:
+                throttle = True
+            if status is None and fault.error_rate > 0 and self._rng.random() < fault.error_rate:
+                status = fault.status
+        return FaultDecision(latency, throttle, status)
+
+    def fatal_feeds(self, seller_id: str) -> bool:
+        return any(f.fatal_feeds and f.matches(seller_id, "createFeed") for f in self._faults)
+
+    def malformed_reports(self, seller_id: str) -> bool:
+        return any(
+            f.malformed_reports and f.matches(seller_id, "createReport") for f in self._faults
+        )
+
+
+@dataclass
+class OperationStats:
+    calls: int = 0
+    throttled: int = 0  # answered 429
+    errors: int = 0  # answered any other 4xx/5xx
+
+    def to_json(self) -> dict[str, int]:
+        return {"calls": self.calls, "throttled": self.throttled, "errors": self.errors}
+
+
+class CallStats:
+    """Calls, 429s and other errors per (seller, operation)."""
+
+    def __init__(self) -> None:
+        self._stats: defaultdict[tuple[str, str], OperationStats] = defaultdict(OperationStats)
+
+    def record(self, seller_id: str, operation: str, status: int) -> None:
+        entry = self._stats[(seller_id, operation)]
+        entry.calls += 1
+        if status == 429:
+            entry.throttled += 1
+        elif status >= 400:
+            entry.errors += 1
+
+    def snapshot(self, seller_id: str | None = None) -> dict[str, Any]:
+        """``{"operations": {operationId: {calls, throttled, errors}}}``, one seller or all."""
+        totals: dict[str, OperationStats] = {}
+        for (seller, operation), entry in sorted(self._stats.items()):
+            if seller_id is not None and seller != seller_id:
+                continue
+            total = totals.setdefault(operation, OperationStats())
+            total.calls += entry.calls
+            total.throttled += entry.throttled
+            total.errors += entry.errors
+        return {"operations": {op: entry.to_json() for op, entry in totals.items()}}
+
+    def clear(self) -> None:
+        self._stats.clear()

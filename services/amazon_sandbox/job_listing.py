@@ -1,0 +1,131 @@
+"""What getFeeds and getReports share: filters, paging with nextToken, and the common
+fields of a Feed / Report.
+
+Amazon's rules: the type filter (feedTypes / reportTypes) or nextToken is required; a
+nextToken must be sent alone (it carries the whole query); pageSize is 1-100 (default
+10); createdSince defaults to 90 days ago, createdUntil to now. Newest first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from starlette.datastructures import QueryParams
+
+from services.amazon_sandbox.clock import Clock, isoformat, parse_iso
+from services.amazon_sandbox.errors import invalid_input
+from services.amazon_sandbox.params import (
+    decode_page_token,
+    encode_page_token,
+    query_datetime,
+    query_int,
+    query_list,
+)
+from services.amazon_sandbox.state import Job, ProcessingStatus
+
+J = TypeVar("J", bound=Job)
+
+RETENTION = timedelta(days=90)
+
+
+@dataclass(frozen=True, slots=True)
+class JobListQuery:
+    types: tuple[str, ...]
+    statuses: tuple[str, ...]
+    marketplace_ids: tuple[str, ...]
+    since: datetime
+    until: datetime
+    page_size: int
+    offset: int = 0
+
+    def page_token(self, offset: int) -> str:
+        return encode_page_token(
+            {
+                "types": self.types,
+                "statuses": self.statuses,
+                "marketplaces": self.marketplace_ids,
+                "since": isoformat(self.since),
+                "until": isoformat(self.until),
+                "size": self.page_size,
+                "offset": offset,
+            }
+        )
+
+
+def parse_job_list_query(query: QueryParams, types_param: str, now: datetime) -> JobListQuery:
+    token = query.get("nextToken")
+    if token is not None:
+        if len(query) > 1:
+            raise invalid_input("nextToken must be the only parameter when it is given.")
+        return _query_from_token(token)
+    types = query_list(query, types_param, max_items=10)
+    if not types:
+        raise invalid_input(f"Either {types_param} or nextToken is required.")
+    statuses = query_list(query, "processingStatuses")
+    unknown = [status for status in statuses if status not in ProcessingStatus.__members__]
+    if unknown:
+        raise invalid_input(f"Invalid processingStatuses: {', '.join(unknown)}.")
+    since = query_datetime(query, "createdSince") or now - RETENTION
+    until = query_datetime(query, "createdUntil") or now
+    if since > until:
+        raise invalid_input("createdSince must be before createdUntil.")
+    return JobListQuery(
+        types=tuple(types),
+        statuses=tuple(statuses),
+        marketplace_ids=tuple(query_list(query, "marketplaceIds", max_items=10)),
+        since=since,
+        until=until,
+        page_size=query_int(query, "pageSize", 10, 1, 100),
+    )
+
+
+def _query_from_token(token: str) -> JobListQuery:
+    state = decode_page_token(token, "nextToken")
+    try:
+        return JobListQuery(
+            types=tuple(state["types"]),
+            statuses=tuple(state["statuses"]),
+            marketplace_ids=tuple(state["marketplaces"]),
+            since=parse_iso(state["since"]),
+            until=parse_iso(state["until"]),
+            page_size=int(state["size"]),
+            offset=int(state["offset"]),
+        )
+    except (KeyError, TypeError, ValueError):
+        raise invalid_input("nextToken is invalid or expired.") from None
+
+
+def list_jobs(jobs: Iterable[J], query: JobListQuery, clock: Clock) -> tuple[list[J], str | None]:
+    """One page of the matching jobs, newest first, and the token of the next page."""
+    matching = [
+        job
+        for job in jobs
+        if job.job_type in query.types
+        and (not query.statuses or job.status.value in query.statuses)
+        and (
+            not query.marketplace_ids
+            or any(m in query.marketplace_ids for m in job.marketplace_ids)
+        )
+        and query.since <= clock.wall(job.created) <= query.until
+    ]
+    matching.sort(key=lambda job: job.created, reverse=True)
+    end = query.offset + query.page_size
+    page = matching[query.offset : end]
+    return page, (query.page_token(end) if end < len(matching) else None)
+
+
+def job_fields(job: Job, clock: Clock) -> dict[str, Any]:
+    """createdTime, processingStatus and the processing times, as Amazon shows them."""
+    fields: dict[str, Any] = {
+        "marketplaceIds": list(job.marketplace_ids),
+        "createdTime": isoformat(clock.wall(job.created)),
+        "processingStatus": job.status.value,
+    }
+    if job.started is not None:
+        fields["processingStartTime"] = isoformat(clock.wall(job.started))
+    if job.ended is not None:
+        fields["processingEndTime"] = isoformat(clock.wall(job.ended))
+    return fields

@@ -1,0 +1,17 @@
+"""The SP-API operations the sandbox serves, by operation id as in Amazon's models."""
+
+from __future__ import annotations
+
+FEEDS = (
+    "createFeedDocument",
+    "createFeed",
+    "getFeed",
+    "getFeeds",
+    "cancelFeed",
+    "getFeedDocument",
+)
+REPORTS = ("createReport", "getReport", "getReports", "cancelReport", "getReportDocument")
+CATALOG = ("searchCatalogItems",)
+ORDERS = ("getOrders", "getOrderItems", "confirmShipment", "searchOrders")
+
+OPERATIONS = frozenset(FEEDS + REPORTS + CATALOG + ORDERS)
