@@ -1,0 +1,278 @@
+"""What the poller does with what Amazon says: pure functions from a job's state and a
+feed's or report's status to the next job event.
+
+- DONE → ``JobResultReady`` naming the result document (the applier's turn);
+- FATAL, or a feed CANCELLED → ``JobFailed``: nothing to apply, the log says why;
+- a report CANCELLED → ``JobResultReady`` without a document. Amazon cancels a report by
+  itself only when there is no data to return (the system never cancels a report it
+  requested: cancel is possible only before the request is sent), so an inventory report
+  CANCELLED by Amazon means "the account has no listings": the applier imports it as zero
+  rows, which is true, rather than failing a job that asked a question and got an answer;
+- IN_QUEUE / IN_PROGRESS → keep waiting, unless the job has waited longer than the limit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from shared.accounts import UnknownAccount
+from shared.events import JobFailed, JobLogged, JobResultReady, LogLine, next_job_event
+from shared.job_state import JobState
+from shared.spapi.errors import AuthError, MalformedResponse, PermanentError
+from shared.spapi.models.feeds import Feed, ProcessingStatus
+from shared.spapi.models.reports import Report
+
+Kind = Literal["feed", "report"]
+
+# Why a job failed, in JobFailed.data["failure"]: for dashboards and alerts.
+Failure = Literal[
+    "fatal",  # Amazon aborted the feed or report
+    "cancelled",  # Amazon cancelled the feed
+    "timeout",  # Amazon did not finish within the waiting limit
+    "credentials",  # the seller's authorisation no longer works
+    "refused",  # Amazon refused the status request itself (unknown id, …)
+    "no_submission",  # the job's data names no feed or report to poll
+    "unknown_account",  # the job's account is not (or no longer) registered
+]
+
+
+class NothingToPoll(ValueError):
+    """The job waits for a result but its data names no feed or report."""
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """What the submitter handed to Amazon, from ``JobSubmitted.data``."""
+
+    job_id: str
+    account_id: str
+    kind: Kind
+    remote_id: str  # feed id or report id
+    remote_type: str  # feed type or report type
+    submitted_at: datetime
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} {self.remote_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteStatus:
+    """A feed's or report's processing status, as getFeed(s) / getReport answer it."""
+
+    processing_status: ProcessingStatus
+    result_document_id: str | None = None
+    processing_end_time: datetime | None = None
+
+    @classmethod
+    def of_feed(cls, feed: Feed) -> RemoteStatus:
+        return cls(feed.processing_status, feed.result_feed_document_id, feed.processing_end_time)
+
+    @classmethod
+    def of_report(cls, report: Report) -> RemoteStatus:
+        return cls(report.processing_status, report.report_document_id, report.processing_end_time)
+
+
+@dataclass(frozen=True, slots=True)
+class StillWaiting:
+    processing_status: ProcessingStatus | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ResultReady:
+    data: dict[str, Any]
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class JobFails:
+    failure: Failure
+    message: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+Decision = StillWaiting | ResultReady | JobFails
+
+
+def submission_of(state: JobState) -> Submission:
+    """The feed or report a waiting job waits for; :class:`NothingToPoll` if none."""
+    data = state.data
+    if data.get("feed_id"):
+        kind: Kind = "feed"
+        remote_id, remote_type = str(data["feed_id"]), str(data.get("feed_type") or "")
+    elif data.get("report_id"):
+        kind = "report"
+        remote_id, remote_type = str(data["report_id"]), str(data.get("report_type") or "")
+    else:
+        raise NothingToPoll(
+            "the job waits for a result but its submission names no feed_id or report_id; "
+            "there is nothing to ask Amazon about"
+        )
+    return Submission(
+        job_id=state.job_id,
+        account_id=state.account_id,
+        kind=kind,
+        remote_id=remote_id,
+        remote_type=remote_type,
+        submitted_at=_submitted_at(data.get("submitted_at")) or state.updated_at,
+    )
+
+
+def waited_s(submission: Submission, now: datetime, time_scale: float) -> float:
+    """Amazon seconds the job has waited since its submission."""
+    return max(0.0, (now - submission.submitted_at).total_seconds() * time_scale)
+
+
+def decide(
+    submission: Submission, remote: RemoteStatus, waited: float, max_wait_s: float
+) -> Decision:
+    status = remote.processing_status
+    what = submission.label
+    amazon = _amazon_data(remote)
+    if status is ProcessingStatus.DONE:
+        if remote.result_document_id is None:
+            return JobFails(
+                "fatal",
+                f"Amazon reports {what} DONE but names no result document; nothing can be "
+                "applied. Send the job again.",
+                amazon,
+            )
+        return ResultReady(
+            amazon,
+            f"{what} processed by Amazon{_at(remote)}; result document "
+            f"{remote.result_document_id} is ready to apply",
+        )
+    if status is ProcessingStatus.CANCELLED:
+        if submission.kind == "report":
+            return ResultReady(
+                amazon | {"no_data": True},
+                f"Amazon cancelled {what}{_at(remote)} because it had no data to return "
+                "(no listings): imported as zero rows",
+            )
+        return JobFails(
+            "cancelled",
+            f"Amazon cancelled {what} before processing it{_at(remote)}: nothing was applied. "
+            "Send the job again if it is still wanted.",
+            amazon,
+        )
+    if status is ProcessingStatus.FATAL:
+        if submission.kind == "report":
+            message = (
+                f"Amazon could not produce {what} ({submission.remote_type}): it ended FATAL"
+                f"{_at(remote)}. Request a new report."
+            )
+        else:
+            where = (
+                f"; its processing report {remote.result_document_id} gives Amazon's reason"
+                if remote.result_document_id
+                else ""
+            )
+            message = (
+                f"Amazon aborted {what} ({submission.remote_type}): it ended FATAL{_at(remote)}, "
+                f"and some, none or all of its messages may have been applied{where}. Check "
+                "the items at Amazon before sending the job again."
+            )
+        return JobFails("fatal", message, amazon)
+    if waited >= max_wait_s:
+        return timed_out(submission, waited, max_wait_s, f"still {status.value}")
+    return StillWaiting(status)
+
+
+def timed_out(submission: Submission, waited: float, max_wait_s: float, last: str) -> JobFails:
+    """The job has waited longer than the limit; ``last`` says what Amazon said last."""
+    return JobFails(
+        "timeout",
+        f"gave up on {submission.label} after waiting {_hours(waited)} for Amazon "
+        f"(limit {_hours(max_wait_s)}; {last}). Amazon may still process it: check the items "
+        "at Amazon before sending the job again.",
+        {"waited_s": round(waited)},
+    )
+
+
+def error_decision(submission: Submission, exc: Exception) -> JobFails | None:
+    """A call error that fails the job at once, or None when it is worth retrying."""
+    if isinstance(exc, UnknownAccount):
+        return JobFails(
+            "unknown_account",
+            f"cannot ask Amazon about {submission.label}: {exc}. Register the account again "
+            "to see the outcome at Amazon.",
+        )
+    if isinstance(exc, AuthError):
+        return JobFails("credentials", f"cannot ask Amazon about {submission.label}: {exc}")
+    if isinstance(exc, PermanentError) and not isinstance(exc, MalformedResponse):
+        return JobFails(
+            "refused", f"Amazon refused the status request for {submission.label}: {exc}"
+        )
+    # Throttled, TransientError, a garbled answer (MalformedResponse), no token in time:
+    # worth another try.
+    return None
+
+
+# ---- events ----------------------------------------------------------------------------
+
+
+def result_ready_event(state: JobState, ready: ResultReady) -> JobResultReady:
+    return next_job_event(
+        JobResultReady, state, data=ready.data, log=[LogLine(level="info", message=ready.message)]
+    )
+
+
+def failed_event(state: JobState, fails: JobFails) -> JobFailed:
+    """JobFailed; items still pending get the reason, items already decided keep theirs."""
+    items = [
+        item.model_copy(update={"status": "error", "messages": [*item.messages, fails.message]})
+        for item in state.items.values()
+        if item.status == "pending"
+    ]
+    return next_job_event(
+        JobFailed,
+        state,
+        data={"failure": fails.failure, **fails.data},
+        log=[LogLine(level="error", message=fails.message)],
+        items=items or None,
+    )
+
+
+def retry_logged_event(state: JobState, message: str) -> JobLogged:
+    return next_job_event(JobLogged, state, log=[LogLine(level="warning", message=message)])
+
+
+# ---- helpers ---------------------------------------------------------------------------
+
+
+def _amazon_data(remote: RemoteStatus) -> dict[str, Any]:
+    return {
+        "processing_status": remote.processing_status.value,
+        "processing_end_time": (
+            remote.processing_end_time.astimezone(UTC).isoformat()
+            if remote.processing_end_time
+            else None
+        ),
+        "result_document_id": remote.result_document_id,
+    }
+
+
+def _at(remote: RemoteStatus) -> str:
+    end = remote.processing_end_time
+    return f" at {end.astimezone(UTC).isoformat(timespec='seconds')}" if end else ""
+
+
+def _hours(seconds: float) -> str:
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _submitted_at(raw: object) -> datetime | None:
+    if isinstance(raw, datetime):
+        moment = raw
+    elif isinstance(raw, str):
+        try:
+            moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    else:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
