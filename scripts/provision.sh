@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# Provision the local Kafka broker and FerretDB into .local/ (cached; see devtools/infra.py).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+exec .venv/bin/python -m devtools.infra provision "$@"
