@@ -32,8 +32,9 @@ MessagesWithWarning) and one ``Result`` per failed message with ResultCode Error
 ResultMessageCode, ResultDescription and AdditionalInfo/AmazonOrderID.
 
 A document that is not well-formed XML, is not an OrderFulfillment envelope or has no
-messages ends the feed FATAL with code 5000 (Amazon's "XML parsing error"). The 991xx
-codes of per-message errors are the sandbox's own.
+messages ends the feed FATAL with code 5000 (Amazon's "XML parsing error"); a feed that
+could not be processed at all (no document, retired feed type, injected fault) gets 99000. The
+991xx codes of per-message errors are the sandbox's own.
 """
 
 from __future__ import annotations

@@ -66,6 +66,21 @@ async def test_merchant_listings_report(sandbox: Sandbox, auth: dict[str, str]) 
     ]
 
 
+async def test_download_url_expires_after_five_minutes(
+    sandbox: Sandbox, auth: dict[str, str]
+) -> None:
+    report_id = await create_report(sandbox, auth)
+    sandbox.clock.advance(PROCESSING_DONE_S)
+    document_id = (await get_report(sandbox, auth, report_id))["reportDocumentId"]
+    info = await sandbox.client.get(f"/reports/2021-06-30/documents/{document_id}", headers=auth)
+    sandbox.clock.advance(300)
+    expired = await sandbox.client.get(info.json()["url"])
+    assert expired.status_code == 403
+    assert b"<Code>AccessDenied</Code>" in expired.content
+    # getReportDocument hands out a fresh URL each time.
+    assert gzip.decompress(await download(sandbox, auth, document_id)).startswith(b"item-name\t")
+
+
 async def test_report_sees_feeds_that_finished_before_it_and_not_after(
     sandbox: Sandbox, auth: dict[str, str]
 ) -> None:
