@@ -8,6 +8,7 @@ seller's feeds and reports were brought up to date, and raise ``ApiError`` for 4
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -18,6 +19,8 @@ from services.amazon_sandbox import errors
 from services.amazon_sandbox.errors import ApiError
 from services.amazon_sandbox.processing import advance
 from services.amazon_sandbox.state import SandboxState, Seller
+
+log = logging.getLogger(__name__)
 
 # Amazon sends x-amzn-RateLimit-Limit with these statuses only (SPAPI.md, Throttling).
 _RATE_HEADER_STATUSES = frozenset({200, 201, 202, 204, 400, 404})
@@ -59,12 +62,11 @@ def sp_api(operation_id: str, operation: Operation) -> Endpoint:
         except ApiError as error:
             return error.response()  # no seller to count the call against
         spec = seller.quota(operation_id)
-        now = state.clock.now()
-        decision = state.faults.decide(seller.seller_id, operation_id, now)
+        decision = state.faults.decide(seller.seller_id, operation_id, state.clock.now())
         if decision.latency_s > 0:
             await asyncio.sleep(decision.latency_s)
         if decision.throttle or not state.buckets.try_take(
-            seller.seller_id, operation_id, state.clock.quota(spec), now
+            seller.seller_id, operation_id, state.clock.quota(spec), state.clock.now()
         ):
             response: Response = errors.throttled_response()
         elif decision.error_status is not None:
@@ -77,6 +79,9 @@ def sp_api(operation_id: str, operation: Operation) -> Endpoint:
                     response = operation(Call(request, state, seller, body))
                 except ApiError as error:
                     response = error.response()
+                except Exception:  # a sandbox bug: answer as Amazon would, and count it
+                    log.exception("operation failed", extra={"operation": operation_id})
+                    response = errors.for_status(500).response()
         state.stats.record(seller.seller_id, operation_id, response.status_code)
         if response.status_code in _RATE_HEADER_STATUSES:
             # Amazon's rate, not the scaled one: the client applies the same time scale.
