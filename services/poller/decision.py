@@ -229,7 +229,7 @@ def failed_event(state: JobState, fails: JobFails) -> JobFailed:
     return next_job_event(
         JobFailed,
         state,
-        data={"failure": fails.failure, **fails.data},
+        data={"failure": fails.failure, "error": fails.message, **fails.data},
         log=[LogLine(level="error", message=fails.message)],
         items=items or None,
     )

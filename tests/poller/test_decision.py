@@ -225,7 +225,7 @@ def test_events_take_the_next_seq_and_keep_decided_items() -> None:
     failed = failed_event(state, JobFails("fatal", "Amazon aborted feed F1", {"x": 1}))
     assert isinstance(failed, JobFailed)
     assert (failed.seq, failed.status) == (state.seq + 1, JobStatus.ERROR)
-    assert failed.data == {"failure": "fatal", "x": 1}
+    assert failed.data == {"failure": "fatal", "error": "Amazon aborted feed F1", "x": 1}
     assert failed.log[0].level == "error" and failed.log[0].message == "Amazon aborted feed F1"
     # The pending item gets the reason; the item the submitter already failed keeps its own.
     assert failed.items is not None
