@@ -1,0 +1,73 @@
+"""A POST_ORDER_FULFILLMENT_DATA processing report (XML) applied to the job's orders.
+
+Each order of the job is accepted (Amazon confirmed the shipment: the buyer is charged),
+warning (confirmed, with Amazon's remarks) or error (not confirmed, with Amazon's reason).
+"""
+
+from __future__ import annotations
+
+from services.applier.applied import (
+    Applied,
+    ResultError,
+    capped,
+    errors_line,
+    item_counts,
+    message_map,
+    summary_line,
+)
+from shared.events import ItemState, LogLine
+from shared.formats.fulfillment_report import FulfillmentReportError, parse_fulfillment_report
+from shared.job_state import JobState
+
+NOT_IN_FEED = "the feed carried no message for this order, so Amazon did not confirm it"
+
+
+def apply_fulfillment_report(state: JobState, document: bytes) -> Applied:
+    message_orders = message_map(state.data, "shipment confirmation feed")
+    if b"<!DOCTYPE" in document or b"<!ENTITY" in document:
+        # Amazon's reports never declare entities; a document that does is not one of them.
+        raise ResultError("the processing report declares a DOCTYPE; refused")
+    try:
+        report = parse_fulfillment_report(document, message_orders)
+    except FulfillmentReportError as exc:
+        raise ResultError(f"the processing report cannot be read: {exc}") from exc
+
+    items: list[ItemState] = []
+    for item in state.items.values():
+        if item.status != "pending":
+            items.append(item)
+            continue
+        outcome = report.orders.get(item.key)
+        if outcome is None:
+            items.append(item.model_copy(update={"status": "error", "messages": [NOT_IN_FEED]}))
+        else:
+            items.append(
+                item.model_copy(
+                    update={"status": outcome.outcome.value, "messages": outcome.messages}
+                )
+            )
+
+    counts = item_counts(items)
+    feed_id = state.data.get("feed_id", "?")
+    log = [summary_line(f"processing report of shipment confirmation feed {feed_id}", counts)]
+    if report.feed_results:
+        log.append(
+            LogLine(
+                level="warning",
+                message="Amazon's results for the feed as a whole: "
+                + "; ".join(capped([r.describe() for r in report.feed_results])),
+            )
+        )
+    if report.unmatched_results:
+        log.append(
+            LogLine(
+                level="warning",
+                message=f"{len(report.unmatched_results)} result(s) name a message or order the "
+                "feed did not carry: "
+                + "; ".join(capped([r.describe() for r in report.unmatched_results])),
+            )
+        )
+    errors = errors_line(items, "orders not confirmed")
+    if errors is not None:
+        log.append(errors)
+    return Applied(items=items, counts=counts, log=log)

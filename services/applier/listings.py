@@ -1,0 +1,199 @@
+"""A JSON_LISTINGS_FEED's processing report applied to the job's items and listings.
+
+Per item: accepted (no issue or only INFO), warning (applied, with Amazon's warnings) or
+error (not applied, with Amazon's errors). Per SKU, the listing's new sync state:
+
+| job type | applied (accepted / warning) | not applied (error) |
+|---|---|---|
+| update_qty | active, the new quantity | error, Amazon's issues |
+| update_price | active, the new price | error |
+| update_qty_price | active, both | error |
+| send_products | active, with the ASIN, quantity and price | error |
+| stop_products | stopped, quantity 0 | error |
+| stop_remove_products | removed, quantity 0 | error |
+
+Values the job did not change come from the listing as it was before the job
+(``ItemState.before``); on error every value stays as it was before: Amazon did not take
+the change, and the issues say why.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from services.applier.applied import (
+    Applied,
+    ResultError,
+    capped,
+    errors_line,
+    item_counts,
+    message_map,
+    summary_line,
+)
+from shared.events import ItemState, ListingState, ListingStatus, LogLine
+from shared.formats.processing_report import parse_processing_report
+from shared.job_state import JobState
+from shared.jobs import JobType
+
+# The listing status an applied item of each job type ends in.
+APPLIED_STATUS: dict[JobType, ListingStatus] = {
+    JobType.SEND_PRODUCTS: "active",
+    JobType.UPDATE_QTY: "active",
+    JobType.UPDATE_PRICE: "active",
+    JobType.UPDATE_QTY_PRICE: "active",
+    JobType.STOP_PRODUCTS: "stopped",
+    JobType.STOP_REMOVE_PRODUCTS: "removed",
+}
+ZERO_QUANTITY = frozenset({JobType.STOP_PRODUCTS, JobType.STOP_REMOVE_PRODUCTS})
+NOT_IN_FEED = "the feed carried no message for this item, so Amazon did not process it"
+
+
+def apply_listings_report(
+    state: JobState, document: bytes, current: Mapping[str, ListingState]
+) -> Applied:
+    """``current``: the account's listings as ``amazon.listings`` holds them, by SKU."""
+    report_data = _load(document)
+    message_skus = message_map(state.data, "listings feed")
+    report = parse_processing_report(report_data, message_skus)
+    feed_id = str(state.data.get("feed_id", "?"))
+    if report.feed_id is not None and report.feed_id != feed_id:
+        raise ResultError(
+            f"the result document is the processing report of feed {report.feed_id}, "
+            f"not of feed {feed_id}"
+        )
+
+    asins: Mapping[str, Any] = state.data.get("asins") or {}
+    items: list[ItemState] = []
+    listings: list[ListingState] = []
+    for item in state.items.values():
+        if item.status != "pending":
+            items.append(item)  # decided before Amazon saw the feed (e.g. no ASIN found)
+            continue
+        outcome = report.items.get(item.key)
+        if outcome is None:
+            final = item.model_copy(update={"status": "error", "messages": [NOT_IN_FEED]})
+        else:
+            final = item.model_copy(
+                update={
+                    "status": outcome.outcome.value,
+                    "messages": outcome.errors + outcome.warnings,
+                }
+            )
+        items.append(final)
+        listings.append(listing_after(state, final, current.get(item.key), asins.get(item.key)))
+
+    counts = item_counts(items)
+    log = [summary_line(f"processing report of feed {feed_id}", counts)]
+    if report.feed_issues:
+        log.append(
+            LogLine(
+                level="warning",
+                message="Amazon's issues with the feed as a whole: "
+                + "; ".join(capped([i.describe() for i in report.feed_issues])),
+            )
+        )
+    if report.unmatched_issues:
+        log.append(
+            LogLine(
+                level="warning",
+                message=f"{len(report.unmatched_issues)} issue(s) name a message or SKU the "
+                "feed did not carry: "
+                + "; ".join(capped([i.describe() for i in report.unmatched_issues])),
+            )
+        )
+    if report.problems:
+        log.append(
+            LogLine(
+                level="warning",
+                message="parts of the processing report could not be read: "
+                + "; ".join(capped(list(report.problems))),
+            )
+        )
+    errors = errors_line(items, "items in error")
+    if errors is not None:
+        log.append(errors)
+    return Applied(items=items, counts=counts, log=log, listings=listings)
+
+
+def listing_after(
+    state: JobState, item: ItemState, current: ListingState | None, asin: object = None
+) -> ListingState:
+    """The listing's sync state once the job's outcome for ``item`` is known.
+
+    ``current`` is the listing as ``amazon.listings`` holds it now. Values the job does
+    not change come from the listing as it was before the job when the job marked it
+    pending (``ItemState.before``; the pending state carries the requested values), else
+    from the current listing (automatic jobs do not mark listings).
+    """
+    marked_by_job = bool(state.data.get("listings_marked")) and (
+        current is None or current.last_job_id == state.job_id
+    )
+    base: Mapping[str, Any]
+    if marked_by_job:
+        base = item.before or {}
+    elif current is not None:
+        base = current.model_dump(mode="json")
+    else:
+        base = item.before or {}
+    request = item.request
+    applied = item.status in ("accepted", "warning")
+    values: dict[str, Any] = {
+        "asin": asin or request.get("asin") or base.get("asin"),
+        "quantity": base.get("quantity"),
+        "price": base.get("price"),
+        "currency": base.get("currency"),
+    }
+    if applied:
+        for name in ("quantity", "price", "currency"):
+            if name in request:
+                values[name] = request[name]
+        if state.job_type in ZERO_QUANTITY:
+            values["quantity"] = 0
+    return ListingState(
+        account_id=state.account_id,
+        shop_id=state.shop_id,
+        sku=item.key,
+        status=APPLIED_STATUS[state.job_type] if applied else "error",
+        last_job_id=state.job_id,
+        issues=list(item.messages),
+        **values,
+    )
+
+
+def stuck_listings(state: JobState, current: Mapping[str, ListingState]) -> list[ListingState]:
+    """Listings a failed job left pending: they go to error with the job's reason.
+
+    The submitter marks a job's listings pending when it accepts the job; if the job then
+    fails as a whole (Amazon aborted the feed, the credentials were revoked, …) nobody
+    else would take the mark away. Only listings still pending *by this job* are touched,
+    so this is safe to repeat and never overwrites what a later job wrote.
+    """
+    if state.job_type not in APPLIED_STATUS or not state.data.get("listings_marked"):
+        return []
+    reason = str(state.data.get("error") or "the job failed")
+    stuck: list[ListingState] = []
+    for item in state.items.values():
+        listing = current.get(item.key)
+        if listing is None or listing.status != "pending" or listing.last_job_id != state.job_id:
+            continue
+        failed = item.model_copy(update={"status": "error", "messages": item.messages or [reason]})
+        stuck.append(listing_after(state, failed, listing))
+    return stuck
+
+
+def _load(document: bytes) -> dict[str, Any]:
+    """The report as JSON, refusing what is not a processing report at all: a document
+    with neither header nor summary nor issues would otherwise read as "all accepted"."""
+    try:
+        data = json.loads(document.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ResultError(f"the processing report is not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ResultError("the processing report is not a JSON object")
+    if not {"header", "summary", "issues"} & data.keys():
+        raise ResultError(
+            "the result document is not a processing report (no header, summary or issues)"
+        )
+    return data
