@@ -128,9 +128,9 @@ class Sandbox:
         return operations
 
 
-def listings_feed(*messages: dict[str, Any], seller_id: str = SELLER) -> bytes:
+def listings_feed(*messages: Any, seller_id: str = SELLER, version: str = "2.0") -> bytes:
     return json.dumps(
-        {"header": {"sellerId": seller_id, "version": "2.0"}, "messages": list(messages)}
+        {"header": {"sellerId": seller_id, "version": version}, "messages": list(messages)}
     ).encode()
 
 

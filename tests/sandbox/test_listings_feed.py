@@ -15,9 +15,10 @@ from services.amazon_sandbox.listings_feed import (
     ListingsFeedResult,
     process_listings_feed,
 )
+from tests.sandbox.conftest import MARKETPLACE, SELLER
+from tests.sandbox.conftest import listings_feed as feed
+from tests.sandbox.conftest import quantity_message as qty_patch
 
-SELLER = "A2SELLER"
-MARKETPLACE = "A1PA6795UKMFR9"
 CATALOG = Catalog(
     [
         CatalogItem("B000PEN001", ean="4006381333931", title="Pen"),
@@ -29,28 +30,6 @@ LISTINGS = {
     "PEN": Listing("PEN", "B000PEN001", quantity=5, price=Decimal("2.50"), currency="EUR"),
     "OLD": Listing("OLD", "B000MUG001", quantity=1, price=Decimal("9.00"), currency="EUR"),
 }
-
-
-def feed(*messages: dict[str, Any], seller: str = SELLER, version: str = "2.0") -> bytes:
-    return json.dumps(
-        {"header": {"sellerId": seller, "version": version}, "messages": list(messages)}
-    ).encode()
-
-
-def qty_patch(message_id: int, sku: str, quantity: Any) -> dict[str, Any]:
-    return {
-        "messageId": message_id,
-        "sku": sku,
-        "operationType": "PATCH",
-        "productType": "PRODUCT",
-        "patches": [
-            {
-                "op": "replace",
-                "path": "/attributes/fulfillment_availability",
-                "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": quantity}],
-            }
-        ],
-    }
 
 
 def offer(price: Any, currency: Any = "EUR") -> list[dict[str, Any]]:
@@ -329,7 +308,7 @@ def test_partial_update_and_delete() -> None:
     [
         (b"{not json", "4002001"),
         (b"[]", "4002008"),
-        (feed(qty_patch(1, "PEN", 1), seller="SOMEONE-ELSE"), "4002006"),
+        (feed(qty_patch(1, "PEN", 1), seller_id="SOMEONE-ELSE"), "4002006"),
         (feed(qty_patch(1, "PEN", 1), version="1.0"), "4002006"),
         (feed(), "4002008"),
         (json.dumps({"header": {"sellerId": SELLER, "version": "2.0"}}).encode(), "4002008"),

@@ -9,11 +9,16 @@ from starlette.routing import Route
 
 from services.amazon_sandbox.errors import invalid_input, not_found
 from services.amazon_sandbox.gateway import Call, sp_api
-from services.amazon_sandbox.job_listing import job_fields, list_jobs, parse_job_list_query
 from services.amazon_sandbox.params import body_marketplace_ids, body_string_map, json_object
 from services.amazon_sandbox.processing import RETIRED_FEED_TYPES, SUPPORTED_FEED_TYPES
 from services.amazon_sandbox.routes.documents import document_url
-from services.amazon_sandbox.state import Document, DocumentKind, Feed, ProcessingStatus
+from services.amazon_sandbox.routes.jobs import (
+    cancel_queued,
+    document_response,
+    job_fields,
+    list_response,
+)
+from services.amazon_sandbox.state import Document, DocumentKind, Feed
 
 PREFIX = "/feeds/2021-06-30"
 
@@ -66,40 +71,17 @@ def get_feed(call: Call) -> Response:
 
 
 def get_feeds(call: Call) -> Response:
-    clock = call.state.clock
-    query = parse_job_list_query(call.request.query_params, "feedTypes", clock.wall())
-    page, next_token = list_jobs(call.seller.feeds.values(), query, clock)
-    body: dict[str, Any] = {"feeds": [feed_json(call, feed) for feed in page]}
-    if next_token:
-        body["nextToken"] = next_token
-    return JSONResponse(body)
+    return list_response(call, call.seller.feeds.values(), "feedTypes", "feeds", feed_json)
 
 
 def cancel_feed(call: Call) -> Response:
-    feed = _feed(call)
-    if feed.status is not ProcessingStatus.IN_QUEUE:
-        raise invalid_input(
-            f"The feed cannot be cancelled: its processingStatus is {feed.status.value}.",
-            "Only feeds with processingStatus IN_QUEUE can be cancelled.",
-        )
-    feed.status = ProcessingStatus.CANCELLED
-    feed.ended = call.state.clock.now()
-    call.seller.feed_line.waiting.remove(feed)
-    return Response(status_code=200)
+    return cancel_queued(call, _feed(call), call.seller.feed_line, "feed")
 
 
 def get_feed_document(call: Call) -> Response:
-    document_id = call.path("feedDocumentId")
-    document = call.seller.documents.get(document_id)
-    if document is None or document.kind is DocumentKind.REPORT:
-        raise not_found(f"Feed document {document_id} was not found.")
-    body: dict[str, Any] = {
-        "feedDocumentId": document_id,
-        "url": document_url(call, document_id, "GET"),
-    }
-    if document.compression:
-        body["compressionAlgorithm"] = document.compression
-    return JSONResponse(body)
+    # Input documents too: Amazon hands out a URL for any feed document of the seller.
+    kinds = frozenset({DocumentKind.FEED_INPUT, DocumentKind.FEED_RESULT})
+    return document_response(call, "feedDocumentId", kinds, "Feed document")
 
 
 def _feed(call: Call) -> Feed:

@@ -10,7 +10,6 @@ from starlette.routing import Route
 from services.amazon_sandbox.clock import isoformat
 from services.amazon_sandbox.errors import invalid_input, not_found
 from services.amazon_sandbox.gateway import Call, sp_api
-from services.amazon_sandbox.job_listing import job_fields, list_jobs, parse_job_list_query
 from services.amazon_sandbox.params import (
     body_marketplace_ids,
     body_string_map,
@@ -18,8 +17,13 @@ from services.amazon_sandbox.params import (
     parse_datetime,
 )
 from services.amazon_sandbox.reports import REPORT_TYPES
-from services.amazon_sandbox.routes.documents import document_url
-from services.amazon_sandbox.state import DocumentKind, ProcessingStatus, Report
+from services.amazon_sandbox.routes.jobs import (
+    cancel_queued,
+    document_response,
+    job_fields,
+    list_response,
+)
+from services.amazon_sandbox.state import DocumentKind, Report
 
 PREFIX = "/reports/2021-06-30"
 
@@ -61,40 +65,17 @@ def get_report(call: Call) -> Response:
 
 
 def get_reports(call: Call) -> Response:
-    clock = call.state.clock
-    query = parse_job_list_query(call.request.query_params, "reportTypes", clock.wall())
-    page, next_token = list_jobs(call.seller.reports.values(), query, clock)
-    body: dict[str, Any] = {"reports": [report_json(call, report) for report in page]}
-    if next_token:
-        body["nextToken"] = next_token
-    return JSONResponse(body)
+    return list_response(call, call.seller.reports.values(), "reportTypes", "reports", report_json)
 
 
 def cancel_report(call: Call) -> Response:
-    report = _report(call)
-    if report.status is not ProcessingStatus.IN_QUEUE:
-        raise invalid_input(
-            f"The report cannot be cancelled: its processingStatus is {report.status.value}.",
-            "Only reports with processingStatus IN_QUEUE can be cancelled.",
-        )
-    report.status = ProcessingStatus.CANCELLED
-    report.ended = call.state.clock.now()
-    call.seller.report_line.waiting.remove(report)
-    return Response(status_code=200)
+    return cancel_queued(call, _report(call), call.seller.report_line, "report")
 
 
 def get_report_document(call: Call) -> Response:
-    document_id = call.path("reportDocumentId")
-    document = call.seller.documents.get(document_id)
-    if document is None or document.kind is not DocumentKind.REPORT:
-        raise not_found(f"Report document {document_id} was not found.")
-    body: dict[str, Any] = {
-        "reportDocumentId": document_id,
-        "url": document_url(call, document_id, "GET"),
-    }
-    if document.compression:
-        body["compressionAlgorithm"] = document.compression
-    return JSONResponse(body)
+    return document_response(
+        call, "reportDocumentId", frozenset({DocumentKind.REPORT}), "Report document"
+    )
 
 
 def _report(call: Call) -> Report:

@@ -1,22 +1,25 @@
-"""What getFeeds and getReports share: filters, paging with nextToken, and the common
-fields of a Feed / Report.
+"""What the Feeds and Reports APIs share, as Amazon made them parallel: listing with
+filters and nextToken, the common fields of a Feed / Report, cancelling, and handing out
+a result document.
 
-Amazon's rules: the type filter (feedTypes / reportTypes) or nextToken is required; a
+Listing rules: the type filter (feedTypes / reportTypes) or nextToken is required; a
 nextToken must be sent alone (it carries the whole query); pageSize is 1-100 (default
 10); createdSince defaults to 90 days ago, createdUntil to now. Newest first.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from starlette.datastructures import QueryParams
+from starlette.responses import JSONResponse, Response
 
 from services.amazon_sandbox.clock import Clock, isoformat, parse_iso
-from services.amazon_sandbox.errors import invalid_input
+from services.amazon_sandbox.errors import invalid_input, not_found
+from services.amazon_sandbox.gateway import Call
 from services.amazon_sandbox.params import (
     decode_page_token,
     encode_page_token,
@@ -24,7 +27,8 @@ from services.amazon_sandbox.params import (
     query_int,
     query_list,
 )
-from services.amazon_sandbox.state import Job, ProcessingStatus
+from services.amazon_sandbox.routes.documents import document_url
+from services.amazon_sandbox.state import DocumentKind, Job, Line, ProcessingStatus
 
 J = TypeVar("J", bound=Job)
 
@@ -129,3 +133,47 @@ def job_fields(job: Job, clock: Clock) -> dict[str, Any]:
     if job.ended is not None:
         fields["processingEndTime"] = isoformat(clock.wall(job.ended))
     return fields
+
+
+def list_response(
+    call: Call,
+    jobs: Iterable[J],
+    types_param: str,
+    key: str,
+    render: Callable[[Call, J], dict[str, Any]],
+) -> Response:
+    """getFeeds / getReports: ``{key: [...], nextToken?}``."""
+    clock = call.state.clock
+    query = parse_job_list_query(call.request.query_params, types_param, clock.wall())
+    page, next_token = list_jobs(jobs, query, clock)
+    body: dict[str, Any] = {key: [render(call, job) for job in page]}
+    if next_token:
+        body["nextToken"] = next_token
+    return JSONResponse(body)
+
+
+def cancel_queued(call: Call, job: Job, line: Line, noun: str) -> Response:
+    """cancelFeed / cancelReport: only while IN_QUEUE."""
+    if job.status is not ProcessingStatus.IN_QUEUE:
+        raise invalid_input(
+            f"The {noun} cannot be cancelled: its processingStatus is {job.status.value}.",
+            f"Only {noun}s with processingStatus IN_QUEUE can be cancelled.",
+        )
+    job.status = ProcessingStatus.CANCELLED
+    job.ended = call.state.clock.now()
+    line.waiting.remove(job)
+    return Response(status_code=200)
+
+
+def document_response(
+    call: Call, id_field: str, kinds: frozenset[DocumentKind], noun: str
+) -> Response:
+    """getFeedDocument / getReportDocument: a fresh download URL, and the compression."""
+    document_id = call.path(id_field)
+    document = call.seller.documents.get(document_id)
+    if document is None or document.kind not in kinds:
+        raise not_found(f"{noun} {document_id} was not found.")
+    body: dict[str, Any] = {id_field: document_id, "url": document_url(call, document_id, "GET")}
+    if document.compression:
+        body["compressionAlgorithm"] = document.compression
+    return JSONResponse(body)
