@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from services.amazon_sandbox.buckets import BucketRegistry, TokenBucket
 from services.amazon_sandbox.clock import ManualClock
+from services.amazon_sandbox.operations import OPERATIONS
 from shared.quotas import QuotaSpec, operation_quota
 
 
@@ -63,3 +64,9 @@ def test_registry_keys_by_seller_and_operation_and_restarts_on_new_spec() -> Non
     assert registry.try_take("B", "getFeed", one, 0.0)  # another seller
     assert registry.try_take("A", "getFeeds", one, 0.0)  # another operation
     assert registry.try_take("A", "getFeed", QuotaSpec(5, 1.0), 0.0)  # quotas overridden
+
+
+def test_every_served_operation_has_a_default_quota() -> None:
+    for operation in OPERATIONS:
+        spec = operation_quota(operation)
+        assert spec.burst >= 1 and spec.rate_per_s > 0, operation
