@@ -67,6 +67,11 @@ async def _start(child: Child, env: dict[str, str]) -> None:
     child.started = time.monotonic()
 
 
+def _report_demo(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        say(f"\033[31mdemo failed: {task.exception()}\033[0m")
+
+
 def print_states(children: list[Child]) -> None:
     for child in children:
         mark = "✓" if child.proc and child.proc.returncode is None else "✗"
@@ -78,6 +83,10 @@ async def run() -> int:
     env.setdefault("AMAZON_JOBS_TIME_SCALE", "1")
     env.setdefault("AMAZON_JOBS_SECRET_KEY", "local-development-secret-key-change-me")
     env.setdefault("PYTHONUNBUFFERED", "1")
+    if env.get("AMAZON_JOBS_DEMO", "1") != "0":
+        from devtools.demo import DEMO_API_KEYS
+
+        env.setdefault("AMAZON_JOBS_API_KEYS", DEMO_API_KEYS)
     data = Path(env.get("AMAZON_JOBS_DATA", REPO_ROOT / ".local" / "data"))
     servers: list[KafkaServer | FerretDBServer] = []
     stop = asyncio.Event()
@@ -130,6 +139,8 @@ async def run() -> int:
             from devtools.demo import run_demo
 
             demo_task = asyncio.create_task(run_demo(env, say))
+            demo_task.add_done_callback(_report_demo)
+            )
         reported: set[str] = set()
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
