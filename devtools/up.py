@@ -140,7 +140,6 @@ async def run() -> int:
 
             demo_task = asyncio.create_task(run_demo(env, say))
             demo_task.add_done_callback(_report_demo)
-            )
         reported: set[str] = set()
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
