@@ -1,0 +1,57 @@
+"""`make bench`: every benchmark of the project, one after the other, printing figures.
+
+Benchmarks are programs, not tests: each prints its medians, ratios and the settings that
+produced them. Pass names to run only some: ``python -m devtools.bench sandbox throttle``.
+"""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from devtools.infra import REPO_ROOT
+
+BENCHES: dict[str, list[str]] = {
+    "sandbox": ["-m", "services.amazon_sandbox.bench"],
+    "throttle": ["benchmarks/throttle_bench.py"],
+    "pipeline": ["benchmarks/pipeline_bench.py"],
+    "api": ["benchmarks/api_bench.py"],
+}
+
+
+def machine() -> str:
+    cpus = (
+        Path("/proc/cpuinfo").read_text().count("processor\t:")
+        if Path("/proc/cpuinfo").exists()
+        else "?"
+    )
+    return f"{platform.machine()}, {cpus} CPUs, Python {platform.python_version()}"
+
+
+def main(argv: list[str]) -> int:
+    names = argv or list(BENCHES)
+    print(f"machine: {machine()}")
+    failed = []
+    for name in names:
+        argv_ = BENCHES[name]
+        script = REPO_ROOT / argv_[0]
+        if argv_[0] != "-m" and not script.exists():
+            print(f"\n=== {name}: {argv_[0]} is missing ===")
+            failed.append(name)
+            continue
+        print(f"\n=== {name} ===", flush=True)
+        started = time.monotonic()
+        rc = subprocess.call([sys.executable, *argv_], cwd=REPO_ROOT)
+        print(f"=== {name}: exit {rc} after {time.monotonic() - started:.0f}s ===", flush=True)
+        if rc:
+            failed.append(name)
+    if failed:
+        print(f"\nfailed: {', '.join(failed)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
