@@ -1,0 +1,377 @@
+"""SpApiClient against the real sandbox process over HTTP (ARCHITECTURE.md §7).
+
+Starts ``python -m services.amazon_sandbox`` on a free port with ``--time-scale 60`` and
+drives every client operation, validating each answer with the client's models and the
+documents with ``shared.formats``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shared.formats import fulfillment_feed, listings_feed
+from shared.formats.fulfillment_report import parse_fulfillment_report
+from shared.formats.inventory_report import parse_inventory_report
+from shared.formats.orders_page import SEARCH_INCLUDED_DATA, page_from_search, page_from_v0
+from shared.formats.processing_report import Outcome, parse_processing_report
+from shared.job_items import FulfillmentItem, QtyPriceItem, SendProductItem, ShippedLine
+from shared.jobs import JobType
+from shared.quotas import QuotaClass
+from shared.spapi import (
+    AuthError,
+    LwaCredentials,
+    PermanentError,
+    RetryPolicy,
+    SpApiClient,
+    Throttled,
+)
+from shared.spapi.endpoints import sandbox
+from shared.spapi.models import (
+    ConfirmShipmentOrderItem,
+    IdentifiersType,
+    PackageDetail,
+    ProcessingStatus,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+SELLER = "A1SANDBOXCLIENT"
+REFRESH = "Atzr|sandbox-client-test"
+DE = "A1PA6795UKMFR9"
+ORDER_ID = "302-0000001-0000001"
+ORDER_ITEM_ID = "10000000000001"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def sandbox_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = _free_port()
+    # A file, not a pipe: nobody reads the sandbox's log while it runs, and a full pipe
+    # would block it.
+    log_path = tmp_path_factory.mktemp("sandbox") / "sandbox.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "services.amazon_sandbox",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--time-scale",
+                "60",
+            ],
+            cwd=ROOT,
+            env=os.environ | {"PYTHONUNBUFFERED": "1"},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 30
+    try:
+        while True:
+            if process.poll() is not None:
+                output = log_path.read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"sandbox exited with {process.returncode}: {output}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("sandbox did not start within 30 s") from None
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+async def client(sandbox_url: str) -> AsyncIterator[SpApiClient]:
+    async with httpx.AsyncClient(timeout=10) as http:
+        seeded = await http.post(
+            f"{sandbox_url}/_sandbox/sellers",
+            json={
+                "seller_id": SELLER,
+                "refresh_token": REFRESH,
+                "marketplace_ids": [DE],
+                "catalog": [
+                    {"asin": "B0SANDBOX1", "ean": "4006381333931", "title": "Highlighter"},
+                    {"asin": "B0SANDBOX2", "ean": "4006381333948", "title": "Pen"},
+                ],
+                "listings": [
+                    {
+                        "sku": "PEN-1",
+                        "asin": "B0SANDBOX2",
+                        "quantity": 5,
+                        "price": "3.00",
+                        "currency": "EUR",
+                    },
+                ],
+                "orders": [
+                    {
+                        "AmazonOrderId": ORDER_ID,
+                        "PurchaseDate": "2026-11-26T08:00:00Z",
+                        "LastUpdateDate": "2026-11-26T08:00:00Z",
+                        "OrderStatus": "Unshipped",
+                        "FulfillmentChannel": "MFN",
+                        "MarketplaceId": DE,
+                        "OrderTotal": {"CurrencyCode": "EUR", "Amount": "6.00"},
+                        "OrderItems": [
+                            {
+                                "OrderItemId": ORDER_ITEM_ID,
+                                "SellerSKU": "PEN-1",
+                                "ASIN": "B0SANDBOX2",
+                                "QuantityOrdered": 2,
+                            },
+                        ],
+                    }
+                ],
+            },
+        )
+        assert seeded.status_code == 201, seeded.text
+        endpoints = sandbox(sandbox_url)
+        credentials = LwaCredentials(
+            client_id="amzn1.application-oa2-client.sandbox",
+            client_secret="sandbox-secret",
+            refresh_token=REFRESH,
+            seller_id=SELLER,
+        )
+        yield SpApiClient(
+            http,
+            credentials,
+            endpoint=endpoints.api_base_url,
+            lwa_endpoint=endpoints.lwa_url,
+            retry=RetryPolicy(max_attempts=3, base_delay_s=0.05),
+        )
+
+
+async def _until_final_feed(client: SpApiClient, feed_id: str) -> ProcessingStatus:
+    deadline = time.monotonic() + 60
+    while True:
+        status = (await client.get_feed(feed_id)).value.processing_status
+        if status.is_final or time.monotonic() > deadline:
+            return status
+        await asyncio.sleep(0.2)
+
+
+async def _until_final_report(client: SpApiClient, report_id: str) -> ProcessingStatus:
+    deadline = time.monotonic() + 60
+    while True:
+        status = (await client.get_report(report_id)).value.processing_status
+        if status.is_final or time.monotonic() > deadline:
+            return status
+        await asyncio.sleep(0.2)
+
+
+async def test_catalog_lookup_by_ean(client: SpApiClient) -> None:
+    result = await client.search_catalog_items(
+        ["4006381333931", "0000000000000"], IdentifiersType.EAN, DE
+    )
+    asins = {item.asin for item in result.value.items}
+    assert asins == {"B0SANDBOX1"}
+    assert result.rate_limit is not None
+
+
+async def test_listings_feed_round_trip(client: SpApiClient) -> None:
+    items = [
+        SendProductItem(
+            sku="HL-1",
+            asin="B0SANDBOX1",
+            quantity=4,
+            price=Decimal("1.99"),
+            currency="EUR",
+            condition="new",
+        ),
+    ]
+    [document] = listings_feed.build_listings_feeds(SELLER, DE, JobType.SEND_PRODUCTS, items)
+    upload = (await client.create_feed_document(listings_feed.CONTENT_TYPE)).value
+    await client.upload_feed_document(upload.url, document.body, listings_feed.CONTENT_TYPE)
+    created = await client.create_feed(listings_feed.FEED_TYPE, [DE], upload.feed_document_id)
+
+    assert await _until_final_feed(client, created.value.feed_id) is ProcessingStatus.DONE
+    feed = (await client.get_feed(created.value.feed_id)).value
+    assert feed.result_feed_document_id
+    result_doc = (await client.get_feed_document(feed.result_feed_document_id)).value
+    content = (await client.download_document(result_doc)).value
+    report = parse_processing_report(content, document.message_skus)
+    assert report.items["HL-1"].outcome in (Outcome.ACCEPTED, Outcome.WARNING)
+
+    listed = await client.get_feeds(feed_types=[listings_feed.FEED_TYPE])
+    assert created.value.feed_id in {f.feed_id for f in listed.value.feeds}
+
+
+async def test_qty_price_patch_and_an_unknown_sku(client: SpApiClient) -> None:
+    items = [
+        QtyPriceItem(sku="PEN-1", quantity=9, price=Decimal("2.50"), currency="EUR"),
+        QtyPriceItem(sku="NO-SUCH-SKU", quantity=1, price=Decimal("1.00"), currency="EUR"),
+    ]
+    [document] = listings_feed.build_listings_feeds(SELLER, DE, JobType.UPDATE_QTY_PRICE, items)
+    upload = (await client.create_feed_document(listings_feed.CONTENT_TYPE)).value
+    await client.upload_feed_document(upload.url, document.body, listings_feed.CONTENT_TYPE)
+    feed_id = (
+        await client.create_feed(listings_feed.FEED_TYPE, [DE], upload.feed_document_id)
+    ).value.feed_id
+    assert await _until_final_feed(client, feed_id) is ProcessingStatus.DONE
+    feed = (await client.get_feed(feed_id)).value
+    assert feed.result_feed_document_id
+    doc = (await client.get_feed_document(feed.result_feed_document_id)).value
+    report = parse_processing_report(
+        (await client.download_document(doc)).value, document.message_skus
+    )
+    assert report.items["PEN-1"].outcome is Outcome.ACCEPTED
+    assert report.items["NO-SUCH-SKU"].outcome is Outcome.ERROR
+
+
+async def test_cancel_feed_in_queue_or_refused(client: SpApiClient) -> None:
+    [document] = listings_feed.build_delete_feeds(SELLER, ["GONE-1"])
+    upload = (await client.create_feed_document(listings_feed.CONTENT_TYPE)).value
+    await client.upload_feed_document(upload.url, document.body, listings_feed.CONTENT_TYPE)
+    feed_id = (
+        await client.create_feed(listings_feed.FEED_TYPE, [DE], upload.feed_document_id)
+    ).value.feed_id
+    try:
+        await client.cancel_feed(feed_id)
+    except PermanentError as exc:  # already past IN_QUEUE
+        assert exc.status == 400
+    else:
+        assert (
+            await client.get_feed(feed_id)
+        ).value.processing_status is ProcessingStatus.CANCELLED
+
+
+async def test_inventory_report_round_trip(client: SpApiClient) -> None:
+    created = await client.create_report("GET_MERCHANT_LISTINGS_ALL_DATA", [DE])
+    report_id = created.value.report_id
+    assert await _until_final_report(client, report_id) is ProcessingStatus.DONE
+    report = (await client.get_report(report_id)).value
+    assert report.report_document_id
+    document = (await client.get_report_document(report.report_document_id)).value
+    parsed = parse_inventory_report((await client.download_document(document)).value)
+    assert "PEN-1" in {row.sku for row in parsed.rows}
+    assert parsed.problems == []
+
+    listed = await client.get_reports(report_types=["GET_MERCHANT_LISTINGS_ALL_DATA"])
+    assert report_id in {r.report_id for r in listed.value.reports}
+
+    other = (await client.create_report("GET_FLAT_FILE_OPEN_LISTINGS_DATA", [DE])).value.report_id
+    try:
+        await client.cancel_report(other)
+    except PermanentError as exc:
+        assert exc.status == 400
+
+
+async def test_orders_v0_and_2026(client: SpApiClient) -> None:
+    since = datetime(2026, 11, 1, tzinfo=UTC)
+    page = (await client.get_orders([DE], created_after=since, max_results_per_page=20)).value
+    assert ORDER_ID in {o.amazon_order_id for o in page.orders}
+    items = (await client.get_order_items(ORDER_ID)).value.order_items
+    record = next(
+        o for o in page_from_v0(page, {ORDER_ID: items}).orders if o.amazon_order_id == ORDER_ID
+    )
+    assert record.items[0].sku == "PEN-1" and record.items[0].quantity == 2
+
+    searched = await client.search_orders(
+        created_after=since, marketplace_ids=[DE], included_data=SEARCH_INCLUDED_DATA
+    )
+    records = page_from_search(searched.value).orders
+    assert ORDER_ID in {o.amazon_order_id for o in records}
+
+
+async def test_fulfillment_feed_and_confirm_shipment(client: SpApiClient) -> None:
+    shipped = FulfillmentItem(
+        amazon_order_id=ORDER_ID,
+        carrier="DHL",
+        tracking_number="JJD000390007",
+        shipped_at=datetime.now(UTC) - timedelta(minutes=5),
+        items=[ShippedLine(order_item_id=ORDER_ITEM_ID, quantity=1)],
+    )
+    document = fulfillment_feed.build_fulfillment_feed(SELLER, [shipped])
+    upload = (await client.create_feed_document(fulfillment_feed.CONTENT_TYPE)).value
+    await client.upload_feed_document(upload.url, document.body, fulfillment_feed.CONTENT_TYPE)
+    feed_id = (
+        await client.create_feed(fulfillment_feed.FEED_TYPE, [DE], upload.feed_document_id)
+    ).value.feed_id
+    assert await _until_final_feed(client, feed_id) is ProcessingStatus.DONE
+    feed = (await client.get_feed(feed_id)).value
+    assert feed.result_feed_document_id
+    doc = (await client.get_feed_document(feed.result_feed_document_id)).value
+    report = parse_fulfillment_report(
+        (await client.download_document(doc)).value, document.message_orders
+    )
+    assert report.orders[ORDER_ID].outcome is Outcome.ACCEPTED
+
+    confirmed = await client.confirm_shipment(
+        ORDER_ID,
+        DE,
+        PackageDetail(
+            package_reference_id="2",
+            carrier_code="DHL",
+            tracking_number="JJD000390008",
+            ship_date=datetime.now(UTC) - timedelta(minutes=1),
+            order_items=[ConfirmShipmentOrderItem(order_item_id=ORDER_ITEM_ID, quantity=1)],
+        ),
+    )
+    assert confirmed.status == 204
+
+
+async def test_sandbox_429_becomes_throttled_with_the_quota_class(sandbox_url: str) -> None:
+    seller = "A1SANDBOXTHROTTLE"
+    async with httpx.AsyncClient(timeout=10) as http:
+        seeded = await http.post(
+            f"{sandbox_url}/_sandbox/sellers",
+            json={
+                "seller_id": seller,
+                "refresh_token": "Atzr|throttle",
+                "marketplace_ids": [DE],
+                "catalog": [{"asin": "B0SANDBOX1", "ean": "4006381333931"}],
+                "quotas": {"searchCatalogItems": {"burst": 1, "rate_per_s": 0.001}},
+            },
+        )
+        assert seeded.status_code == 201, seeded.text
+        endpoints = sandbox(sandbox_url)
+        throttled_client = SpApiClient(
+            http,
+            LwaCredentials("amzn1.application-oa2-client.sandbox", "s", "Atzr|throttle", seller),
+            endpoint=endpoints.api_base_url,
+            lwa_endpoint=endpoints.lwa_url,
+        )
+        await throttled_client.search_catalog_items(["4006381333931"], "EAN", DE)
+        with pytest.raises(Throttled) as caught:
+            await throttled_client.search_catalog_items(["4006381333931"], "EAN", DE)
+    assert caught.value.quota_class is QuotaClass.ASIN_LOOKUP
+    assert [e.code for e in caught.value.errors] == ["QuotaExceeded"]
+
+
+async def test_sandbox_rejects_an_unknown_refresh_token_as_auth_error(sandbox_url: str) -> None:
+    async with httpx.AsyncClient(timeout=10) as http:
+        endpoints = sandbox(sandbox_url)
+        stranger = SpApiClient(
+            http,
+            LwaCredentials("amzn1.application-oa2-client.sandbox", "s", "Atzr|nobody", "A1NOBODY"),
+            endpoint=endpoints.api_base_url,
+            lwa_endpoint=endpoints.lwa_url,
+        )
+        with pytest.raises(AuthError) as caught:
+            await stranger.get_feed("1")
+    assert "re-authorise the app" in str(caught.value)
