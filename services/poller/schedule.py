@@ -11,6 +11,8 @@ Errors are retried on their own, growing delay, reset by the next successful cal
 
 from __future__ import annotations
 
+import zlib
+
 FIRST_POLL_S = 20.0  # Amazon seldom finishes a feed before this
 
 # (waited at least, poll every): Amazon seconds since the submission.
@@ -43,6 +45,20 @@ def next_poll_in(waited_s: float, max_wait_s: float) -> float:
     """
     delay = FIRST_POLL_S - waited_s if waited_s < FIRST_POLL_S else poll_interval(waited_s)
     return max(0.0, min(delay, max_wait_s - waited_s))
+
+
+def first_poll_in(waited_s: float, max_wait_s: float, job_id: str) -> float:
+    """Seconds until the first poll of a job the poller has just started tracking.
+
+    A fresh job waits for ``FIRST_POLL_S``. A job found already waiting (a restart, a
+    partition taken over) is placed at a fixed, job-dependent point of its current
+    interval, so that thousands of replayed jobs spread over the interval instead of
+    all asking Amazon in the same second.
+    """
+    if waited_s < FIRST_POLL_S:
+        return next_poll_in(waited_s, max_wait_s)
+    share = (zlib.crc32(job_id.encode()) % 1000) / 1000
+    return max(0.0, min(poll_interval(waited_s) * share, max_wait_s - waited_s))
 
 
 def retry_in(failures: int) -> float:

@@ -7,6 +7,7 @@ import pytest
 from services.poller.schedule import (
     FIRST_POLL_S,
     RETRY_MAX_S,
+    first_poll_in,
     next_poll_in,
     poll_interval,
     retry_in,
@@ -46,11 +47,21 @@ def test_the_last_poll_falls_on_the_waiting_limit() -> None:
     assert next_poll_in(limit + 50, limit) == 0
 
 
-def test_an_overdue_job_is_polled_at_once_after_a_restart() -> None:
-    # A job found on replay that has waited past its next slot: the delay is one interval
-    # from now, not from an anchor in the past; never negative.
+def test_an_older_job_polls_one_interval_after_its_last_poll() -> None:
     assert next_poll_in(3 * 3600, DAY) == 600
     assert next_poll_in(FIRST_POLL_S, DAY) == 15
+
+
+def test_replayed_jobs_spread_over_their_interval() -> None:
+    # Jobs found waiting after a restart: each at its own point of the interval, stable
+    # per job, never later than one interval and never past the limit.
+    firsts = [first_poll_in(3 * 3600, DAY, f"job-{n}") for n in range(1000)]
+    assert all(0 <= f < 600 for f in firsts)
+    assert min(firsts) < 60 and max(firsts) > 540  # spread, not bunched
+    assert first_poll_in(3 * 3600, DAY, "job-7") == firsts[7]
+    assert first_poll_in(DAY - 10, DAY, "job-7") <= 10
+    # A job seen at once after its submission simply waits for the first poll.
+    assert first_poll_in(2, DAY, "job-7") == FIRST_POLL_S - 2
 
 
 def test_retries_back_off_exponentially_to_a_ceiling() -> None:
