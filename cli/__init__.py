@@ -1,0 +1,1 @@
+"""``amazon-jobs``: the command-line client of the Amazon Jobs HTTP API."""

@@ -1,0 +1,400 @@
+"""``amazon-jobs``: the command line of the HTTP API (ARCHITECTURE.md §6).
+
+Exit status: 0 done, 1 the API said no or could not be reached, 2 a usage error.
+The API's URL and key come from ``--url``/``--key`` or ``AMAZON_JOBS_URL`` /
+``AMAZON_JOBS_API_KEY``. Tests pass an ``httpx`` transport as the click context object.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rich.console import Console
+from rich.live import Live
+from typer.core import TyperGroup
+
+from cli import render
+from cli.client import DEFAULT_URL, ApiClient, JobFilters
+from cli.errors import ApiError
+from cli.models import JobRow, LwaCredentials, NewAccount
+from shared.jobs import JobStatus, JobType
+
+
+class Region(StrEnum):
+    NA = "NA"
+    EU = "EU"
+    FE = "FE"
+
+
+out = Console()
+err = Console(stderr=True)
+
+
+class _Group(TyperGroup):
+    """Turns every :class:`ApiError` into one red line on stderr and exit status 1."""
+
+    # ``Any``: the context class typer passes differs between its releases.
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ApiError as exc:
+            err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from None
+
+
+def _typer(help_text: str) -> typer.Typer:
+    return typer.Typer(
+        help=help_text,
+        cls=_Group,
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+    )
+
+
+app = _typer("Amazon Jobs from the command line: jobs, quotas, dead letters, accounts.")
+jobs_app = _typer("List, inspect, watch, create and cancel Amazon jobs.")
+dead_letters_app = _typer("Messages that could not be processed, and replaying them.")
+accounts_app = _typer("Amazon seller accounts (adding one needs an admin key).")
+app.add_typer(jobs_app, name="jobs")
+app.add_typer(dead_letters_app, name="dead-letters")
+app.add_typer(accounts_app, name="accounts")
+
+
+@dataclass(frozen=True)
+class Connection:
+    url: str
+    key: str | None
+    transport: httpx.BaseTransport | None = None
+
+    def client(self) -> ApiClient:
+        return ApiClient(self.url, self.key, transport=self.transport)
+
+
+def _client(ctx: typer.Context) -> ApiClient:
+    connection = ctx.find_object(Connection)
+    assert connection is not None, "the root callback sets the connection"
+    return connection.client()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    url: Annotated[
+        str, typer.Option(envvar="AMAZON_JOBS_URL", help="Base URL of the Amazon Jobs API.")
+    ] = DEFAULT_URL,
+    key: Annotated[
+        str | None,
+        typer.Option(
+            envvar="AMAZON_JOBS_API_KEY",
+            help="API key (a shop's, or an admin key).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    transport = ctx.obj if isinstance(ctx.obj, httpx.BaseTransport) else None
+    ctx.obj = Connection(url, key or None, transport)
+
+
+# ---------------------------------------------------------------------------- jobs
+
+DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]
+
+AccountOpt = Annotated[str | None, typer.Option("--account", help="Amazon account id.")]
+TypeOpt = Annotated[JobType | None, typer.Option("--type", help="Job type.")]
+StatusOpt = Annotated[JobStatus | None, typer.Option("--status", help="Job status.")]
+FromOpt = Annotated[
+    datetime | None,
+    typer.Option("--from", formats=DATE_FORMATS, help="Created at or after (UTC)."),
+]
+ToOpt = Annotated[
+    datetime | None, typer.Option("--to", formats=DATE_FORMATS, help="Created before (UTC).")
+]
+LimitOpt = Annotated[int | None, typer.Option("--limit", min=1, help="Jobs per page.")]
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+def _filters(
+    account: str | None,
+    job_type: JobType | None,
+    status: JobStatus | None,
+    created_from: datetime | None,
+    created_to: datetime | None,
+) -> JobFilters:
+    return JobFilters(
+        account,
+        job_type.value if job_type else None,
+        status.value if status else None,
+        _utc(created_from),
+        _utc(created_to),
+    )
+
+
+@jobs_app.command("list")
+def jobs_list(
+    ctx: typer.Context,
+    account: AccountOpt = None,
+    job_type: TypeOpt = None,
+    status: StatusOpt = None,
+    created_from: FromOpt = None,
+    created_to: ToOpt = None,
+    limit: LimitOpt = None,
+    follow: Annotated[
+        bool, typer.Option("--all", help="Follow the cursors: every matching job.")
+    ] = False,
+) -> None:
+    """The jobs table, newest first (one page unless --all)."""
+    filters = _filters(account, job_type, status, created_from, created_to)
+    with _client(ctx) as client:
+        rows = list(client.iter_jobs(filters, limit=limit, follow=follow))
+    out.print(render.jobs_table(rows))
+
+
+@jobs_app.command("show")
+def jobs_show(ctx: typer.Context, job_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
+    """One job: its details, items and log."""
+    with _client(ctx) as client:
+        job = client.get_job(job_id)
+        items = client.job_items(job_id)
+        log = client.job_log(job_id)
+    out.print(render.job_panel(job))
+    out.print(render.items_table(items))
+    out.print(render.log_table(log))
+
+
+@jobs_app.command("watch")
+def jobs_watch(
+    ctx: typer.Context,
+    account: AccountOpt = None,
+    job_type: TypeOpt = None,
+    status: StatusOpt = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Newest jobs shown.")] = 30,
+    interval: Annotated[
+        float, typer.Option("--interval", min=0, help="Seconds between refreshes.")
+    ] = 2.0,
+    count: Annotated[
+        int | None, typer.Option("--count", min=1, help="Stop after this many refreshes.")
+    ] = None,
+) -> None:
+    """A live table of the newest jobs, with progress bars for jobs in flight."""
+    filters = _filters(account, job_type, status, None, None)
+    with _client(ctx) as client:
+        rows = _newest(client, filters, limit)  # a first failure ends the command
+        view = render.watch_view(rows, refreshed_at=datetime.now(UTC))
+        done = 1
+        try:
+            with Live(view, console=out, auto_refresh=False, transient=False) as live:
+                while count is None or done < count:
+                    time.sleep(interval)
+                    problem = None
+                    try:
+                        rows = _newest(client, filters, limit)
+                    except ApiError as exc:  # keep watching through a restart of the API
+                        problem = f"refresh failed: {exc}"
+                    live.update(
+                        render.watch_view(rows, refreshed_at=datetime.now(UTC), problem=problem),
+                        refresh=True,
+                    )
+                    done += 1
+        except KeyboardInterrupt:
+            pass
+
+
+def _newest(client: ApiClient, filters: JobFilters, limit: int) -> list[JobRow]:
+    return client.list_jobs(filters, limit=limit).data
+
+
+@jobs_app.command("cancel")
+def jobs_cancel(ctx: typer.Context, job_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
+    """Cancel a job that is still reserved or created (its items go back as they were)."""
+    with _client(ctx) as client:
+        client.cancel_job(job_id)
+    out.print(f"cancel of {job_id} requested; `amazon-jobs jobs show {job_id}` shows the outcome")
+
+
+@jobs_app.command("create")
+def jobs_create(
+    ctx: typer.Context,
+    job_type: Annotated[JobType, typer.Option("--type", help="Job type.")],
+    account: Annotated[str, typer.Option("--account", help="Amazon account id.")],
+    items_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--items-file",
+            exists=True,
+            dir_okay=False,
+            help='JSON file: a list of items (or {"items": [...]}).',
+        ),
+    ] = None,
+    params: Annotated[
+        str | None, typer.Option("--params", help="JSON object of the job's params.")
+    ] = None,
+    job_id: Annotated[
+        str | None,
+        typer.Option("--job-id", help="Your id for the job (a repeat is a no-op); default new."),
+    ] = None,
+    shop: Annotated[
+        str | None, typer.Option("--shop", help="Shop id (needed with an admin key).")
+    ] = None,
+    priority: Annotated[int | None, typer.Option("--priority", help="Priority override.")] = None,
+) -> None:
+    """Request a job; same body as a JobRequested event."""
+    if items_file is not None and params is not None:
+        raise typer.BadParameter("give --items-file or --params, not both")
+    request: dict[str, Any] = {
+        "job_id": job_id or f"cli-{uuid.uuid4().hex[:16]}",
+        "account_id": account,
+        "job_type": job_type.value,
+    }
+    if shop:
+        request["shop_id"] = shop
+    if priority is not None:
+        request["priority"] = priority
+    if items_file is not None:
+        request["items"] = _read_items(items_file)
+    if params is not None:
+        request["params"] = _read_params(params)
+    with _client(ctx) as client:
+        accepted = client.create_job(request)
+    out.print(f"job {accepted} requested; `amazon-jobs jobs show {accepted}` follows it")
+
+
+def _read_items(path: Path) -> list[dict[str, Any]]:
+    try:
+        value = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise typer.BadParameter(f"{path}: {exc}", param_hint="--items-file") from exc
+    if isinstance(value, dict) and isinstance(value.get("items"), list):
+        value = value["items"]
+    if not isinstance(value, list) or not all(isinstance(i, dict) for i in value):
+        raise typer.BadParameter(
+            f"{path} must hold a JSON list of item objects", param_hint="--items-file"
+        )
+    return value
+
+
+def _read_params(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise typer.BadParameter(f"not JSON: {exc}", param_hint="--params") from exc
+    if not isinstance(value, dict):
+        raise typer.BadParameter("must be a JSON object", param_hint="--params")
+    return value
+
+
+# ---------------------------------------------------------------------------- throttle
+
+
+@app.command("throttle")
+def throttle(
+    ctx: typer.Context,
+    account: Annotated[str | None, typer.Option("--account", help="Only this account.")] = None,
+) -> None:
+    """Quota buckets: tokens, restore rate, queue depth and next grant per quota key."""
+    with _client(ctx) as client:
+        buckets = client.buckets()
+    if account:
+        buckets = [b for b in buckets if b.quota_key.account_id == account]
+    out.print(render.buckets_table(buckets))
+
+
+# ---------------------------------------------------------------------------- dead letters
+
+
+@dead_letters_app.command("list")
+def dead_letters_list(
+    ctx: typer.Context,
+    limit: LimitOpt = None,
+    follow: Annotated[bool, typer.Option("--all", help="Follow the cursors.")] = False,
+) -> None:
+    """What could not be processed, and why."""
+    with _client(ctx) as client:
+        letters = client.dead_letters(limit=limit, follow=follow)
+    out.print(render.dead_letters_table(letters))
+
+
+@dead_letters_app.command("replay")
+def dead_letters_replay(
+    ctx: typer.Context, dead_letter_id: Annotated[str, typer.Argument(metavar="ID")]
+) -> None:
+    """Send a dead-lettered message again to its original topic (admin key)."""
+    with _client(ctx) as client:
+        client.replay_dead_letter(dead_letter_id)
+    out.print(f"dead letter {dead_letter_id} replayed")
+
+
+# ---------------------------------------------------------------------------- accounts
+
+
+@accounts_app.command("list")
+def accounts_list(ctx: typer.Context) -> None:
+    """Registered seller accounts (never their credentials)."""
+    with _client(ctx) as client:
+        accounts = client.accounts()
+    out.print(render.accounts_table(accounts))
+
+
+@accounts_app.command("add")
+def accounts_add(
+    ctx: typer.Context,
+    account_id: Annotated[str, typer.Option("--account-id", help="Id the system will use.")],
+    shop: Annotated[str, typer.Option("--shop", help="Shop that owns the account.")],
+    name: Annotated[str, typer.Option("--name", help="Name shown in the jobs table.")],
+    seller_id: Annotated[str, typer.Option("--seller-id", help="Amazon seller (merchant) id.")],
+    region: Annotated[Region, typer.Option("--region", help="Amazon region of the seller.")],
+    marketplace: Annotated[
+        list[str], typer.Option("--marketplace", help="Marketplace id (repeat for several).")
+    ],
+    client_id: Annotated[
+        str, typer.Option("--client-id", prompt="LWA client id", help="LWA client id.")
+    ],
+    client_secret: Annotated[
+        str,
+        typer.Option(
+            "--client-secret",
+            prompt="LWA client secret",
+            hide_input=True,
+            help="LWA client secret (prompted without echo when not given).",
+        ),
+    ],
+    refresh_token: Annotated[
+        str,
+        typer.Option(
+            "--refresh-token",
+            prompt="LWA refresh token",
+            hide_input=True,
+            help="LWA refresh token (prompted without echo when not given).",
+        ),
+    ],
+) -> None:
+    """Register a seller account with its Login with Amazon credentials (admin key).
+
+    The secrets go to the API once, which stores them encrypted; they are never printed.
+    """
+    account = NewAccount(
+        account_id=account_id,
+        shop_id=shop,
+        name=name,
+        seller_id=seller_id,
+        region=region.value,
+        marketplace_ids=marketplace,
+        lwa=LwaCredentials(
+            client_id=client_id, client_secret=client_secret, refresh_token=refresh_token
+        ),
+    )
+    with _client(ctx) as client:
+        client.add_account(account)
+    out.print(f"account {account_id} ({name}) registered for shop {shop}")

@@ -1,0 +1,289 @@
+"""Rich renderables of what the API answered: the manual's jobs table, a job with its items
+and log, the throttle's buckets, dead letters and accounts. Pure: data in, renderable out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from rich.text import Text
+
+from cli.models import Account, Bucket, DeadLetter, JobDetail, JobItem, JobRow, LogEntry
+from shared.jobs import JOB_STATUS_LABELS, JOB_TYPE_LABELS, JobStatus, JobType
+
+STATUS_STYLES: dict[str, str] = {
+    JobStatus.RESERVED: "bright_black",
+    JobStatus.CREATED: "cyan",
+    JobStatus.PROCESSING: "yellow",
+    JobStatus.WAITING_FOR_RESULT: "blue",
+    JobStatus.DONE: "green",
+    JobStatus.ERROR: "bold red",
+    JobStatus.CANCELED: "magenta",
+}
+ITEM_STYLES = {
+    "pending": "bright_black",
+    "accepted": "green",
+    "warning": "yellow",
+    "error": "red",
+    "canceled": "magenta",
+}
+LEVEL_STYLES = {"debug": "bright_black", "info": "", "warning": "yellow", "error": "red"}
+NONE = "—"
+
+
+def job_type_label(job_type: str) -> str:
+    try:
+        return JOB_TYPE_LABELS[JobType(job_type)]
+    except ValueError:
+        return job_type
+
+
+def status_text(status: str) -> Text:
+    try:
+        label = JOB_STATUS_LABELS[JobStatus(status)]
+    except ValueError:
+        label = status
+    return Text(label, style=STATUS_STYLES.get(status, ""))
+
+
+def when(value: datetime | None) -> str:
+    """UTC, to the second: what every table shows."""
+    if value is None:
+        return NONE
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def rate(per_s: float) -> str:
+    """A restore rate the way the quota table says it: ``2/s`` or ``1 per 120 s``."""
+    if per_s <= 0:
+        return "0"
+    if per_s >= 1:
+        return f"{per_s:g}/s"
+    return f"1 per {1 / per_s:.3g} s"
+
+
+def account_text(row: JobRow) -> str:
+    name = row.account.name
+    return f"{name} ({row.account.id})" if name and name != row.account.id else row.account.id
+
+
+def items_text(row: JobRow) -> str:
+    counts = row.items
+    parts = [f"{counts.total}"]
+    if counts.error:
+        parts.append(f"{counts.error} error")
+    if counts.warning:
+        parts.append(f"{counts.warning} warning")
+    return ", ".join(parts)
+
+
+def jobs_table(rows: Sequence[JobRow], *, title: str | None = "Amazon Jobs") -> Table:
+    """The manual's columns: ID, Amazon Account, Job Type, Job Status, Created and Last
+    Update Date (UTC), plus the item counts."""
+    table = Table(title=title, title_justify="left", expand=False)
+    table.add_column("ID", no_wrap=True, overflow="fold")
+    table.add_column("Amazon Account")
+    table.add_column("Job Type")
+    table.add_column("Job Status", no_wrap=True)
+    table.add_column("Created Date (UTC)", no_wrap=True)
+    table.add_column("Last Update Date (UTC)", no_wrap=True)
+    table.add_column("Items", justify="right")
+    for row in rows:
+        table.add_row(
+            row.id,
+            account_text(row),
+            job_type_label(row.job_type),
+            status_text(row.status),
+            when(row.created_at),
+            when(row.updated_at),
+            items_text(row),
+        )
+    if not rows:
+        table.caption = "no jobs match"
+    return table
+
+
+def progress(row: JobRow, width: int = 20) -> RenderableType:
+    """Processed / total items as a bar and a count; jobs without items show a dash."""
+    counts = row.items
+    if counts.total == 0:
+        return Text(NONE, style="bright_black")
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(width=width)
+    grid.add_column(no_wrap=True)
+    grid.add_row(
+        ProgressBar(total=counts.total, completed=counts.processed, width=width),
+        f"{counts.processed}/{counts.total} items",
+    )
+    return grid
+
+
+def watch_view(
+    rows: Sequence[JobRow], *, refreshed_at: datetime, problem: str | None = None
+) -> RenderableType:
+    """The live screen of ``jobs watch``: jobs in flight with progress, then the rest."""
+    flying = [r for r in rows if r.in_flight]
+    table = Table(title="Jobs in flight", title_justify="left")
+    table.add_column("ID", no_wrap=True, overflow="fold")
+    table.add_column("Amazon Account")
+    table.add_column("Job Type")
+    table.add_column("Job Status", no_wrap=True)
+    table.add_column("Progress")
+    table.add_column("Last Update (UTC)", no_wrap=True)
+    for row in flying:
+        table.add_row(
+            row.id,
+            account_text(row),
+            job_type_label(row.job_type),
+            status_text(row.status),
+            progress(row),
+            when(row.updated_at),
+        )
+    if not flying:
+        table.caption = "nothing in flight"
+    others = [r for r in rows if not r.in_flight]
+    footer = Text(f"refreshed {when(refreshed_at)} UTC · Ctrl-C to stop", style="bright_black")
+    parts: list[RenderableType] = [table, jobs_table(others, title="Other recent jobs"), footer]
+    if problem:
+        parts.append(Text(problem, style="red"))
+    return Group(*parts)
+
+
+def job_panel(job: JobDetail) -> Panel:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    grid.add_row("ID", job.id)
+    grid.add_row("Amazon Account", account_text(job))
+    if job.shop_id:
+        grid.add_row("Shop", job.shop_id)
+    grid.add_row("Job Type", f"{job_type_label(job.job_type)} ({job.job_type})")
+    grid.add_row("Job Status", status_text(job.status))
+    grid.add_row("Created Date (UTC)", when(job.created_at))
+    grid.add_row("Last Update Date (UTC)", when(job.updated_at))
+    grid.add_row("Items", items_text(job))
+    for key, value in sorted(job.data.items()):
+        grid.add_row(key, str(value))
+    return Panel(grid, title=f"Job {job.id}", title_align="left", expand=False)
+
+
+def items_table(items: Iterable[JobItem]) -> Table:
+    table = Table(title="Items", title_justify="left")
+    table.add_column("Item", no_wrap=True)
+    table.add_column("Status", no_wrap=True)
+    table.add_column("Requested")
+    table.add_column("Amazon says")
+    count = 0
+    for item in items:
+        count += 1
+        requested = ", ".join(f"{k}={v}" for k, v in item.request.items() if k != "sku")
+        table.add_row(
+            item.key,
+            Text(item.status, style=ITEM_STYLES.get(item.status, "")),
+            requested or NONE,
+            "\n".join(item.messages) or NONE,
+        )
+    if not count:
+        table.caption = "no items"
+    return table
+
+
+def log_table(entries: Iterable[LogEntry]) -> Table:
+    table = Table(title="Log", title_justify="left")
+    table.add_column("At (UTC)", no_wrap=True)
+    table.add_column("Level", no_wrap=True)
+    table.add_column("Message")
+    count = 0
+    for entry in entries:
+        count += 1
+        style = LEVEL_STYLES.get(entry.level, "")
+        table.add_row(when(entry.at), Text(entry.level, style=style), entry.message)
+    if not count:
+        table.caption = "empty"
+    return table
+
+
+def buckets_table(buckets: Sequence[Bucket]) -> Table:
+    table = Table(title="Quota buckets", title_justify="left")
+    table.add_column("Amazon Account")
+    table.add_column("Region", no_wrap=True)
+    table.add_column("Quota class", no_wrap=True)
+    table.add_column("Tokens / burst", justify="right", no_wrap=True)
+    table.add_column("Restore rate", no_wrap=True)
+    table.add_column("Hour used / cap", justify="right", no_wrap=True)
+    table.add_column("Queue", justify="right")
+    table.add_column("Next grant (UTC)", no_wrap=True)
+    ordered = sorted(
+        buckets,
+        key=lambda b: (b.quota_key.account_id, b.quota_key.region, b.quota_key.quota_class),
+    )
+    for b in ordered:
+        tokens = Text(f"{b.tokens:.1f} / {b.burst}")
+        if b.tokens < 1:
+            tokens.stylize("yellow")
+        hourly = NONE if b.hourly_cap is None else f"{b.used_last_hour or 0} / {b.hourly_cap}"
+        table.add_row(
+            b.quota_key.account_id,
+            b.quota_key.region,
+            b.quota_key.quota_class,
+            tokens,
+            rate(b.rate_per_s),
+            hourly,
+            str(b.queue_depth),
+            when(b.next_grant_at) if b.queue_depth else NONE,
+        )
+    if not buckets:
+        table.caption = "no buckets yet (the throttle reports a bucket once it is used)"
+    return table
+
+
+def dead_letters_table(letters: Sequence[DeadLetter]) -> Table:
+    table = Table(title="Dead letters", title_justify="left")
+    table.add_column("ID", no_wrap=True, overflow="fold")
+    table.add_column("Topic", no_wrap=True)
+    table.add_column("Partition:offset", no_wrap=True)
+    table.add_column("Key")
+    table.add_column("Consumer group")
+    table.add_column("Error")
+    table.add_column("At (UTC)", no_wrap=True)
+    for d in letters:
+        table.add_row(
+            d.id,
+            d.original_topic,
+            f"{d.partition}:{d.offset}",
+            d.key or NONE,
+            d.consumer_group or NONE,
+            Text(d.error, style="red"),
+            when(d.occurred_at),
+        )
+    if not letters:
+        table.caption = "nothing dead-lettered"
+    return table
+
+
+def accounts_table(accounts: Sequence[Account]) -> Table:
+    table = Table(title="Amazon accounts", title_justify="left")
+    table.add_column("Account", no_wrap=True)
+    table.add_column("Name")
+    table.add_column("Shop", no_wrap=True)
+    table.add_column("Seller", no_wrap=True)
+    table.add_column("Region", no_wrap=True)
+    table.add_column("Marketplaces")
+    for a in accounts:
+        table.add_row(
+            a.account_id,
+            a.name,
+            a.shop_id,
+            a.seller_id or NONE,
+            a.region or NONE,
+            ", ".join(a.marketplace_ids) or NONE,
+        )
+    if not accounts:
+        table.caption = "no accounts"
+    return table
