@@ -12,7 +12,6 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,13 +26,7 @@ from cli.client import DEFAULT_URL, ApiClient, JobFilters
 from cli.errors import ApiError
 from cli.models import JobRow, LwaCredentials, NewAccount
 from shared.jobs import JobStatus, JobType
-
-
-class Region(StrEnum):
-    NA = "NA"
-    EU = "EU"
-    FE = "FE"
-
+from shared.spapi.endpoints import Region
 
 out = Console()
 err = Console(stderr=True)

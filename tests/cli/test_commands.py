@@ -11,8 +11,9 @@ import httpx
 import pytest
 from typer.testing import CliRunner, Result
 
-from cli.main import Region, app
+from cli.main import app
 from shared.events import AccountRegistered
+from shared.spapi.endpoints import Region
 from tests.cli.fake_api import FakeApi, error, job_row, page
 
 WIDE = {"COLUMNS": "220", "AMAZON_JOBS_URL": "http://api.test", "AMAZON_JOBS_API_KEY": "k"}
@@ -387,6 +388,6 @@ def test_accounts_add_from_options_and_an_error_do_not_leak_secrets(api: FakeApi
     assert "s3cr3t" not in result.output and "Atzr|tok" not in result.output
 
 
-def test_region_choices_are_the_account_events() -> None:
+def test_region_choices_are_those_of_the_account_event() -> None:
     literal = AccountRegistered.model_fields["region"].annotation
     assert {r.value for r in Region} == set(get_args(literal))
