@@ -170,9 +170,15 @@ class OwnedJobsConsumer:
             self.consumer.pause(*inbound)  # until their job-events partition is replayed
         if not events:
             return
+        # Paused until the replay targets are known: records fetched during the awaits
+        # below would otherwise be folded against no target, mark the partition ready at
+        # its first record, and then assign() would take "ready" away for good.
+        self.consumer.pause(*events)
         await self.consumer.seek_to_beginning(*events)
         ends = await self.consumer.end_offsets(events)
-        for partition in self.book.assign({tp.partition: end for tp, end in ends.items()}):
+        ready = self.book.assign({tp.partition: end for tp, end in ends.items()})
+        self.consumer.resume(*events)
+        for partition in ready:
             await self._partition_ready(partition)
 
     async def _revoked(self, revoked: set[TopicPartition]) -> None:
