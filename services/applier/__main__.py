@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import asyncio
 
+from services.applier.service import ApplierService
 from services.applier.settings import ApplierSettings
-from shared.health import HealthServer
 from shared.service import run_service
+from shared.worker import WorkerRuntime
 
 
 async def main(stop: asyncio.Event) -> None:
     settings = ApplierSettings()
-    health = HealthServer(settings.health_port)
-    await health.start()
+    runtime = WorkerRuntime("applier", settings)
+    await runtime.start()
     try:
-        await stop.wait()
+        await ApplierService(settings, runtime).run(stop)
     finally:
-        await health.stop()
+        await runtime.stop()
 
 
 if __name__ == "__main__":

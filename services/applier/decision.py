@@ -28,6 +28,7 @@ Failure = Literal[
     "credentials",  # the seller's authorisation no longer works
     "refused",  # Amazon refused to hand out the document
     "unknown_account",  # the job's account is not (or no longer) registered
+    "unavailable",  # Amazon or the network kept failing until the attempts ran out
 ]
 
 

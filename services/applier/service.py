@@ -1,0 +1,433 @@
+"""The applier's I/O shell: ready results in, documents from Amazon, outcomes out.
+
+Ownership: one consumer group over ``amazon.job-events``. Once the poller has written
+``JobResultReady`` the job is the applier's, which alone writes its last status event
+(``JobDone`` / ``JobFailed``, seq + 1). On assignment the replay finds every job whose
+last status event is ``JobResultReady`` and applies it again: effects are published
+before ``JobDone``, and publishing them twice is harmless (the records are keyed and
+carry the same content), so a crash anywhere repeats work but loses nothing.
+
+Per job: the result document is fetched under a ``feed_result`` / ``report_result`` token
+(a 429 is reported and waits for a new token), downloaded from its presigned URL, read
+by the pure modules (in a thread: a large report must not stall the consumer), then the
+listing / inventory records go out, then ``JobDone``, re-checked under ``consumer.lock``
+against the current state.
+
+Also: listings a failed job had marked pending (the submitter marks them when it accepts
+a job) are set to error with the job's reason; see ``listings.stuck_listings``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from services.applier import metrics
+from services.applier.applied import Applied
+from services.applier.decision import (
+    Failure,
+    apply_result,
+    done_event,
+    error_failure,
+    failed_event,
+    result_document_id,
+    result_kind,
+)
+from services.applier.listings import stuck_listings
+from services.applier.settings import ApplierSettings
+from services.applier.tables import AccountTable, inventory_table, listings_table
+from shared.accounts import UnknownAccount
+from shared.events import (
+    AccountRegistered,
+    Event,
+    JobEvent,
+    JobFailed,
+    JobLogged,
+    ListingState,
+    LogLine,
+    next_job_event,
+)
+from shared.job_state import JobState
+from shared.jobs import JobStatus
+from shared.kafka.owned_jobs import OwnedJobsConsumer
+from shared.kafka.tail import TopicTail
+from shared.quotas import DEFAULT_QUOTAS, QuotaClass
+from shared.spapi.client import SpApiClient
+from shared.spapi.errors import Throttled
+from shared.spapi.result import ApiResult
+from shared.throttle.messages import QuotaKey
+from shared.topics import INVENTORY, JOB_EVENTS, LISTINGS, TopicSpec, listing_key
+from shared.worker import WorkerRuntime
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+MAX_THROTTLED = 10  # 429s in a row on one call before it counts as a failed attempt
+RETRY_BASE_S = 5.0  # Amazon seconds before the first retry of a failed download
+RETRY_MAX_S = 300.0
+
+
+class ApplierService:
+    def __init__(self, settings: ApplierSettings, runtime: WorkerRuntime) -> None:
+        self.settings = settings
+        self.runtime = runtime
+        self.listings: AccountTable[ListingState] = listings_table()
+        self.inventory: AccountTable[str] = inventory_table()
+        self._applying: dict[str, asyncio.Task[None]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._slots = asyncio.Semaphore(settings.concurrency)
+        self._reported_rates: dict[str, float] = {}
+        self.consumer = OwnedJobsConsumer(
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            group_id=settings.consumer_group,
+            client_id=runtime.instance_id,
+            publisher=runtime.publisher,
+            on_ready=self.on_ready,
+            on_job_event=self.on_job_event,
+            on_revoked=self.on_revoked,
+        )
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def run(self, stop: asyncio.Event) -> None:
+        bootstrap = self.settings.kafka_bootstrap_servers
+        tails = [
+            TopicTail(bootstrap, LISTINGS, self.listings.on_record),
+            TopicTail(bootstrap, INVENTORY, self.inventory.on_record),
+        ]
+        for tail in tails:
+            await tail.start()
+        try:
+            for tail in tails:
+                await tail.wait_caught_up()
+            await self.consumer.start()
+            consuming = asyncio.create_task(self.consumer.run(stop), name="applier consumer")
+            stopping = asyncio.create_task(stop.wait())
+            try:
+                done, _ = await asyncio.wait(
+                    {consuming, stopping}, return_when=asyncio.FIRST_COMPLETED
+                )
+                if consuming in done and not stop.is_set():
+                    self.runtime.healthy = False
+                    consuming.result()  # the consumer ended by itself: it crashed
+            finally:
+                stop.set()
+                stopping.cancel()
+                tasks = [*self._applying.values(), *self._tasks]
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(stopping, *tasks, return_exceptions=True)
+                await self.consumer.stop()
+                await asyncio.gather(consuming, return_exceptions=True)
+        finally:
+            for tail in tails:
+                await tail.stop()
+
+    # ------------------------------------------------------------------ consumer callbacks
+    # Called under consumer.lock: they only start work, never wait on Amazon.
+
+    async def on_ready(self, partition: int, states: list[JobState]) -> None:
+        ready = 0
+        for state in states:
+            if _result_ready(state):
+                ready += 1
+                self._start(state)
+            elif state.status is JobStatus.ERROR:
+                self._unstick(state)
+        log.info("partition replayed", extra={"partition": partition, "results_to_apply": ready})
+
+    async def on_job_event(self, state: JobState, event: JobEvent) -> None:
+        if _result_ready(state):
+            self._start(state)
+        elif isinstance(event, JobFailed):
+            self._unstick(state)
+
+    async def on_revoked(self, dropped: list[JobState]) -> None:
+        for state in dropped:
+            task = self._applying.pop(state.job_id, None)
+            if task is not None:
+                task.cancel()  # the new owner applies it again
+
+    def _start(self, state: JobState) -> None:
+        running = self._applying.get(state.job_id)
+        if running is not None and not running.done():
+            return
+        task = asyncio.create_task(self._apply(state), name=f"apply {state.job_id}")
+        self._applying[state.job_id] = task
+        task.add_done_callback(lambda t: self._finished(state.job_id, t))
+
+    def _finished(self, job_id: str, task: asyncio.Task[None]) -> None:
+        if self._applying.get(job_id) is task:
+            del self._applying[job_id]
+        if not task.cancelled() and task.exception() is not None:
+            log.error("apply task crashed", extra={"job_id": job_id}, exc_info=task.exception())
+
+    # ------------------------------------------------------------------ applying a result
+
+    async def _apply(self, state: JobState) -> None:
+        fields = _log_fields(state)
+        started = time.perf_counter()
+        async with self._slots:
+            try:
+                applied = await self._read_result(state)
+            except _JobFails as fails:
+                await self._fail(state, fails.failure, fails.message)
+                return
+            if applied is None:
+                return  # the job moved on or away meanwhile
+            await self._publish_effects(state, applied)
+            done = await self._emit(state.job_id, lambda s: done_event(s, applied))
+        if not done:
+            return
+        metrics.JOBS.labels(state.job_type.value, "done").inc()
+        metrics.APPLY_SECONDS.labels(state.job_type.value).observe(time.perf_counter() - started)
+        for item in applied.items:
+            metrics.ITEMS.labels(state.job_type.value, item.status).inc()
+        log.info("job done", extra=fields | {"counts": applied.counts})
+
+    async def _read_result(self, state: JobState) -> Applied | None:
+        """Download and read the result; retries what may pass, raises _JobFails for what
+        will not, returns None when the job is no longer this instance's to apply."""
+        attempt = 0
+        calls = [0]  # token requests so far: numbers the request ids
+        while True:
+            try:
+                document_id = result_document_id(state)
+                document = None
+                if document_id is not None:
+                    document = await self._download(state, document_id, calls)
+                account = state.account_id
+                return await asyncio.to_thread(
+                    apply_result,
+                    state,
+                    document,
+                    listings=dict(self.listings.of_account(account)),
+                    inventory=set(self.inventory.of_account(account)),
+                )
+            except Exception as exc:
+                decided = error_failure(exc)
+                if decided is not None:
+                    raise _JobFails(*decided) from exc
+                attempt += 1
+                problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                if attempt >= self.settings.max_attempts:
+                    raise _JobFails(
+                        "unavailable",
+                        f"gave up on the result document after {attempt} attempts; last: "
+                        f"{problem}. Amazon keeps result documents for 28 days: send the "
+                        "job again to learn its outcome.",
+                    ) from exc
+                delay = min(RETRY_MAX_S, RETRY_BASE_S * 2.0 ** (attempt - 1))
+                await self._note_retry(state, exc, problem, attempt, delay)
+                await asyncio.sleep(delay / self.settings.time_scale)
+                if not self._still_mine(state.job_id):
+                    return None
+
+    async def _download(self, state: JobState, document_id: str, calls: list[int]) -> bytes:
+        if result_kind(state) == "feed":
+            feed_doc = await self._metered(
+                state,
+                QuotaClass.FEED_RESULT,
+                "getFeedDocument",
+                calls,
+                lambda client: client.get_feed_document(document_id),
+            )
+            meta: Any = feed_doc.value
+        else:
+            report_doc = await self._metered(
+                state,
+                QuotaClass.REPORT_RESULT,
+                "getReportDocument",
+                calls,
+                lambda client: client.get_report_document(document_id),
+            )
+            meta = report_doc.value
+        client = self.runtime.clients.for_account(state.account_id)
+        content = (await client.download_document(meta)).value
+        metrics.DOCUMENT_BYTES.labels(result_kind(state)).observe(len(content))
+        return content
+
+    async def _note_retry(
+        self, state: JobState, exc: Exception, problem: str, attempt: int, delay: float
+    ) -> None:
+        fields = _log_fields(state) | {"error": problem, "attempt": attempt}
+        if isinstance(exc, TimeoutError):
+            # No token in time: the throttle is slow or away; not the job's business.
+            log.warning("no quota token in time; will ask again", extra=fields)
+            return
+        log.warning("result download failed; will retry", extra=fields)
+        message = (
+            f"downloading the result failed ({problem}); retry {attempt} of "
+            f"{self.settings.max_attempts - 1} in {delay:.0f} s (Amazon time)"
+        )
+        await self._emit(
+            state.job_id,
+            lambda s: next_job_event(JobLogged, s, log=[LogLine(level="warning", message=message)]),
+        )
+
+    async def _publish_effects(self, state: JobState, applied: Applied) -> None:
+        records: list[tuple[TopicSpec, str | None, Event]] = []
+        for listing in applied.listings:
+            records.append((LISTINGS, listing_key(listing.account_id, listing.sku), listing))
+        for row in applied.inventory:
+            records.append((INVENTORY, listing_key(row.account_id, row.sku), row))
+        if records:
+            await self.runtime.publisher.publish_many(records)
+        removed = [listing_key(state.account_id, sku) for sku in applied.removed_inventory]
+        if removed:
+            await self._tombstones(INVENTORY, removed)
+        for listing in applied.listings:
+            key = listing_key(listing.account_id, listing.sku)
+            self.listings.put(key, listing.account_id, listing.sku, listing)
+        for row in applied.inventory:
+            key = listing_key(row.account_id, row.sku)
+            self.inventory.put(key, row.account_id, row.sku, row.report_id)
+        for key in removed:
+            self.inventory.drop(key)
+        metrics.RECORDS.labels(LISTINGS.name).inc(len(applied.listings))
+        metrics.RECORDS.labels(INVENTORY.name).inc(len(applied.inventory) + len(removed))
+
+    async def _tombstones(self, topic: TopicSpec, keys: list[str]) -> None:
+        producer = self.runtime.publisher.producer
+        sent = [await producer.send(topic.name, None, key=key.encode("utf-8")) for key in keys]
+        for future in sent:
+            await future
+
+    # ------------------------------------------------------------------ failures
+
+    async def _fail(self, state: JobState, failure: Failure, message: str) -> None:
+        if await self._emit(state.job_id, lambda s: failed_event(s, failure, message)):
+            metrics.JOBS.labels(state.job_type.value, failure).inc()
+            log.error("job failed: %s", message, extra=_log_fields(state) | {"failure": failure})
+
+    def _unstick(self, state: JobState) -> None:
+        stuck = stuck_listings(state, self.listings.of_account(state.account_id))
+        if not stuck:
+            return
+        for listing in stuck:  # at once, so a repeat of the event finds nothing to do
+            key = listing_key(listing.account_id, listing.sku)
+            self.listings.put(key, listing.account_id, listing.sku, listing)
+        task = asyncio.create_task(self._publish_stuck(state, stuck))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _publish_stuck(self, state: JobState, stuck: list[ListingState]) -> None:
+        await self.runtime.publisher.publish_many(
+            [(LISTINGS, listing_key(s.account_id, s.sku), s) for s in stuck]
+        )
+        metrics.RECORDS.labels(LISTINGS.name).inc(len(stuck))
+        log.info(
+            "listings of a failed job set to error",
+            extra=_log_fields(state) | {"skus": [s.sku for s in stuck]},
+        )
+
+    # ------------------------------------------------------------------ writing job events
+
+    def _still_mine(self, job_id: str) -> bool:
+        book = self.consumer.book
+        state = book.states.get(job_id)
+        partition = book.partition_of.get(job_id)
+        return (
+            state is not None
+            and partition is not None
+            and self.consumer.owns(partition)
+            and _result_ready(state)
+        )
+
+    async def _emit(self, job_id: str, build: Callable[[JobState], JobEvent]) -> bool:
+        """Write the job's next event if the job is still this instance's to apply."""
+        async with self.consumer.lock:
+            if not self._still_mine(job_id):
+                return False
+            book = self.consumer.book
+            event = build(book.states[job_id])
+            await self.runtime.publisher.publish(JOB_EVENTS, job_id, event)
+            book.record(book.partition_of[job_id], event)  # before it comes back
+            return True
+
+    # ------------------------------------------------------------------ Amazon calls
+
+    async def _metered(
+        self,
+        state: JobState,
+        quota_class: QuotaClass,
+        operation: str,
+        calls: list[int],
+        call: Callable[[SpApiClient], Awaitable[ApiResult[T]]],
+    ) -> ApiResult[T]:
+        """One SP-API call under a quota token; a 429 is reported and waits for a new one.
+
+        Request ids are ``<job>:result:<n>``, stable per job and attempt: after a restart
+        the same attempt gets the grant it already had rather than a second token.
+        """
+        account = await self._account(state.account_id)
+        client = self.runtime.clients.for_account(account.account_id)
+        key = QuotaKey(
+            account_id=account.account_id, region=account.region, quota_class=quota_class
+        )
+        for throttled in range(1, MAX_THROTTLED + 1):
+            calls[0] += 1
+            async with self.runtime.throttle.token(
+                key,
+                request_id=f"{state.job_id}:result:{calls[0]}",
+                job_id=state.job_id,
+                job_type=state.job_type,
+                shop_id=state.shop_id,
+                timeout=self.settings.token_wait_s,
+            ) as lease:
+                lease.grant_used()
+                try:
+                    result = await call(client)
+                except Throttled:
+                    metrics.DOCUMENT_CALLS.labels(operation, "throttled").inc()
+                    await self.runtime.throttle.report_throttled(key)
+                    if throttled == MAX_THROTTLED:
+                        raise
+                    continue
+                except Exception:
+                    metrics.DOCUMENT_CALLS.labels(operation, "failed").inc()
+                    raise
+            metrics.DOCUMENT_CALLS.labels(operation, "ok").inc()
+            if result.rate_limit is not None:
+                await self._observe_rate(key, result.rate_limit)
+            return result
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _account(self, account_id: str) -> AccountRegistered:
+        """The job's account; one that registered a moment ago is read up to now first."""
+        try:
+            return self.runtime.accounts.get(account_id)
+        except UnknownAccount:
+            await self.runtime.accounts_tail.sync()
+            return self.runtime.accounts.get(account_id)
+
+    async def _observe_rate(self, key: QuotaKey, rate: float) -> None:
+        """Tell the throttle a rate Amazon states, when it differs from what it knows."""
+        known = self._reported_rates.get(str(key), DEFAULT_QUOTAS[key.quota_class].rate_per_s)
+        if abs(rate - known) <= 0.01 * known:
+            return
+        self._reported_rates[str(key)] = rate
+        await self.runtime.throttle.report_rate(key, rate)
+
+
+class _JobFails(Exception):
+    def __init__(self, failure: Failure, message: str) -> None:
+        super().__init__(message)
+        self.failure = failure
+        self.message = message
+
+
+def _result_ready(state: JobState) -> bool:
+    return state.status is JobStatus.WAITING_FOR_RESULT and state.result_ready
+
+
+def _log_fields(state: JobState) -> dict[str, Any]:
+    return {
+        "job_id": state.job_id,
+        "shop_id": state.shop_id,
+        "account_id": state.account_id,
+        "job_type": state.job_type.value,
+    }
