@@ -44,9 +44,11 @@ fmt: install
 ## Regenerate the published JSON Schemas of every event from the models in shared/.
 schemas: install
 	$(PY) -m devtools.schemas write
+	$(PY) -m devtools.asyncapi write
 
 check-schemas: install
 	$(PY) -m devtools.schemas check
+	$(PY) -m devtools.asyncapi check
 
 ## Benchmarks: print figures and ratios (not timed unit tests).
 bench: provision

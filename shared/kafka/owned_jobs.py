@@ -105,18 +105,17 @@ class OwnedJobsConsumer:
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set() and not self._stopping.is_set():
             batches = await self.consumer.getmany(timeout_ms=200, max_records=500)
-            inbound_seen = False
+            if not batches:
+                continue
             for tp, records in batches.items():
                 async with self.lock:
                     if tp.topic == JOB_EVENTS.name:
                         await self._job_events(tp, records)
                     else:
-                        inbound_seen = True
                         await self._inbound_loop.process(records)
-            if inbound_seen:
-                # Commits job-events positions too; harmless, since assignment replays them
-                # from the start anyway.
-                await self.consumer.commit()
+            # Job-events positions are committed too: assignment replays them from the start
+            # anyway, and committed positions let lag-based autoscaling see the real load.
+            await self.consumer.commit()
 
     async def _job_events(self, tp: TopicPartition, records: list) -> None:  # type: ignore[type-arg]
         for rec in records:
