@@ -71,4 +71,6 @@ class WorkerRuntime:
     def _open(self, account: AccountRegistered) -> LwaCredentials:
         if not self.settings.secret_key:
             raise RuntimeError("AMAZON_JOBS_SECRET_KEY is not set: cannot open credentials")
-        return open_credentials(self.settings.secret_key, account.credentials, account.seller_id)
+        return open_credentials(
+            self.settings.secret_key, account.credentials, account_id=account.account_id
+        )
