@@ -68,6 +68,7 @@ T = TypeVar("T")
 MAX_THROTTLED = 10  # 429s in a row on one call before it counts as a failed attempt
 RETRY_BASE_S = 5.0  # Amazon seconds before the first retry of a failed download
 RETRY_MAX_S = 300.0
+INTERNAL_RETRY_S = 2.0  # real seconds before an apply that failed on our side is retried
 
 
 class ApplierService:
@@ -168,25 +169,35 @@ class ApplierService:
     # ------------------------------------------------------------------ applying a result
 
     async def _apply(self, state: JobState) -> None:
-        fields = _log_fields(state)
-        started = time.perf_counter()
-        async with self._slots:
+        while True:
             try:
-                applied = await self._read_result(state)
-            except _JobFails as fails:
-                await self._fail(state, fails.failure, fails.message)
+                await self._apply_once(state)
                 return
-            if applied is None:
-                return  # the job moved on or away meanwhile
-            await self._publish_effects(state, applied)
-            done = await self._emit(state.job_id, lambda s: done_event(s, applied))
-        if not done:
+            except Exception:
+                # Not Amazon (handled in _read_result) but our side, e.g. Kafka refusing a
+                # record: the effects are idempotent, so the whole apply is tried again.
+                log.exception("applying failed; will try again", extra=_log_fields(state))
+            await asyncio.sleep(INTERNAL_RETRY_S)
+            if not self._still_mine(state.job_id):
+                return
+
+    async def _apply_once(self, state: JobState) -> None:
+        started = time.perf_counter()
+        try:
+            applied = await self._read_result(state)
+        except _JobFails as fails:
+            await self._fail(state, fails.failure, fails.message)
+            return
+        if applied is None:
+            return  # the job moved on or away meanwhile
+        await self._publish_effects(state, applied)
+        if not await self._emit(state.job_id, lambda s: done_event(s, applied)):
             return
         metrics.JOBS.labels(state.job_type.value, "done").inc()
         metrics.APPLY_SECONDS.labels(state.job_type.value).observe(time.perf_counter() - started)
         for item in applied.items:
             metrics.ITEMS.labels(state.job_type.value, item.status).inc()
-        log.info("job done", extra=fields | {"counts": applied.counts})
+        log.info("job done", extra=_log_fields(state) | {"counts": applied.counts})
 
     async def _read_result(self, state: JobState) -> Applied | None:
         """Download and read the result; retries what may pass, raises _JobFails for what
@@ -195,18 +206,19 @@ class ApplierService:
         calls = [0]  # token requests so far: numbers the request ids
         while True:
             try:
-                document_id = result_document_id(state)
-                document = None
-                if document_id is not None:
-                    document = await self._download(state, document_id, calls)
-                account = state.account_id
-                return await asyncio.to_thread(
-                    apply_result,
-                    state,
-                    document,
-                    listings=dict(self.listings.of_account(account)),
-                    inventory=set(self.inventory.of_account(account)),
-                )
+                async with self._slots:  # never held across a retry's sleep
+                    document_id = result_document_id(state)
+                    document = None
+                    if document_id is not None:
+                        document = await self._download(state, document_id, calls)
+                    account = state.account_id
+                    return await asyncio.to_thread(
+                        apply_result,
+                        state,
+                        document,
+                        listings=dict(self.listings.of_account(account)),
+                        inventory=set(self.inventory.of_account(account)),
+                    )
             except Exception as exc:
                 decided = error_failure(exc)
                 if decided is not None:
@@ -370,26 +382,25 @@ class ApplierService:
         )
         for throttled in range(1, MAX_THROTTLED + 1):
             calls[0] += 1
-            async with self.runtime.throttle.token(
+            await self.runtime.throttle.acquire(
                 key,
                 request_id=f"{state.job_id}:result:{calls[0]}",
                 job_id=state.job_id,
                 job_type=state.job_type,
                 shop_id=state.shop_id,
                 timeout=self.settings.token_wait_s,
-            ) as lease:
-                lease.grant_used()
-                try:
-                    result = await call(client)
-                except Throttled:
-                    metrics.DOCUMENT_CALLS.labels(operation, "throttled").inc()
-                    await self.runtime.throttle.report_throttled(key)
-                    if throttled == MAX_THROTTLED:
-                        raise
-                    continue
-                except Exception:
-                    metrics.DOCUMENT_CALLS.labels(operation, "failed").inc()
+            )
+            try:
+                result = await call(client)
+            except Throttled:
+                metrics.DOCUMENT_CALLS.labels(operation, "throttled").inc()
+                await self.runtime.throttle.report_throttled(key)
+                if throttled == MAX_THROTTLED:
                     raise
+                continue
+            except Exception:
+                metrics.DOCUMENT_CALLS.labels(operation, "failed").inc()
+                raise
             metrics.DOCUMENT_CALLS.labels(operation, "ok").inc()
             if result.rate_limit is not None:
                 await self._observe_rate(key, result.rate_limit)
