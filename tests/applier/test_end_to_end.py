@@ -1,0 +1,541 @@
+"""The poller and the applier as real processes, on the real broker, against the real
+sandbox and the real throttle service.
+
+Each test plays the submitter: it registers a seller in the sandbox, submits a real feed
+or report through ``SpApiClient``, and publishes the account and the job's events up to
+``JobSubmitted`` exactly as the submitter writes them. Then it reads what the poller and
+the applier write back: job events, listing states, inventory rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from shared.codec import decode
+from shared.crypto import seal_credentials
+from shared.events import (
+    AccountRegistered,
+    Event,
+    InventoryRow,
+    ItemState,
+    JobCreated,
+    JobDone,
+    JobEvent,
+    JobFailed,
+    JobProcessing,
+    JobReserved,
+    JobResultReady,
+    JobSubmitted,
+    ListingState,
+)
+from shared.formats import listings_feed
+from shared.job_items import QtyItem
+from shared.jobs import JobStatus, JobType
+from shared.kafka.producer import EventPublisher
+from shared.spapi.auth import LwaCredentials
+from shared.spapi.client import SpApiClient
+from shared.topics import ACCOUNTS, INVENTORY, JOB_EVENTS, LISTINGS, TopicSpec, listing_key
+from tests.kafka_helpers import collect
+from tests.stack import SECRET_KEY, Stack
+
+pytestmark = pytest.mark.integration
+
+MARKETPLACE = "A1PA6795UKMFR9"
+CLIENT_ID, CLIENT_SECRET = "amzn1.application-oa2-client.test", "test-secret"
+TIMEOUT_S = 30.0
+
+
+# ---------------------------------------------------------------- the running system
+
+
+@pytest.fixture(scope="module")
+def stack(topics: str, test_output_dir: Path) -> Iterator[Stack]:
+    run = uuid.uuid4().hex[:8]
+    system = Stack(
+        bootstrap=topics,
+        mongo_url="mongodb://127.0.0.1:9/unused",  # neither service touches MongoDB
+        workdir=test_output_dir / f"poller-applier-{run}",
+        time_scale=600.0,  # an Amazon minute is 0.1 s: a feed is processed in ~0.15 s
+        extra_env={
+            "POLLER_CONSUMER_GROUP": f"test-poller-{run}",
+            "APPLIER_CONSUMER_GROUP": f"test-applier-{run}",
+            "THROTTLE_CONSUMER_GROUP": f"test-throttle-{run}",
+        },
+    )
+    try:
+        system.start(["amazon_sandbox", "throttle", "poller", "applier"])
+        yield system
+        # Graceful shutdown: SIGTERM ends both services cleanly.
+        exits = {name: system.services[name].stop() for name in ("poller", "applier")}
+        assert exits == {"poller": 0, "applier": 0}, system.logs()
+    finally:
+        system.stop()
+        print(system.logs())  # shown by pytest when a test of the module failed
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=10) as client:
+        yield client
+
+
+@dataclass
+class Seller:
+    """A seller in the sandbox and its account in the system."""
+
+    seller_id: str
+    account_id: str
+    refresh_token: str
+    client: SpApiClient
+
+
+async def _seller(
+    stack: Stack,
+    http: httpx.AsyncClient,
+    publisher: EventPublisher,
+    listings: list[dict[str, Any]] = (),  # type: ignore[assignment]
+    *,
+    registered_token: str | None = None,
+) -> Seller:
+    tag = uuid.uuid4().hex[:8].upper()
+    seller_id, refresh_token = f"S{tag}", f"Atzr|refresh-{tag}"
+    response = await http.post(
+        f"{stack.sandbox_url}/_sandbox/sellers",
+        json={
+            "seller_id": seller_id,
+            "refresh_token": refresh_token,
+            "marketplace_ids": [MARKETPLACE],
+            "catalog": [{"asin": item["asin"]} for item in listings],
+            "listings": listings,
+        },
+    )
+    assert response.status_code == 201, response.text
+    account_id = f"acc-{tag.lower()}"
+    token = registered_token or refresh_token
+    credentials = seal_credentials(
+        SECRET_KEY,
+        LwaCredentials(CLIENT_ID, CLIENT_SECRET, token, seller_id),
+        account_id=account_id,
+    )
+    await publisher.publish(
+        ACCOUNTS,
+        account_id,
+        AccountRegistered(
+            account_id=account_id,
+            shop_id="shop1",
+            name=f"Seller {tag}",
+            seller_id=seller_id,
+            region="EU",
+            marketplace_ids=[MARKETPLACE],
+            credentials=credentials,
+        ),
+    )
+    client = SpApiClient(
+        http,
+        LwaCredentials(CLIENT_ID, CLIENT_SECRET, refresh_token, seller_id),
+        endpoint=stack.sandbox_url,
+        lwa_endpoint=f"{stack.sandbox_url}/auth/o2/token",
+    )
+    return Seller(seller_id, account_id, refresh_token, client)
+
+
+def _listing(sku: str, quantity: int = 1) -> dict[str, Any]:
+    asin = "B0" + uuid.uuid5(uuid.NAMESPACE_OID, sku).hex[:8].upper()
+    return {"sku": sku, "asin": asin, "quantity": quantity, "price": "10.00", "currency": "EUR"}
+
+
+async def _qty_feed(seller: Seller, quantities: dict[str, int]) -> dict[str, Any]:
+    """Submit a real update_qty feed; returns JobSubmitted.data as the submitter writes it."""
+    (document,) = listings_feed.build_listings_feeds(
+        seller.seller_id,
+        MARKETPLACE,
+        JobType.UPDATE_QTY,
+        [QtyItem(sku=sku, quantity=q) for sku, q in quantities.items()],
+    )
+    upload = await seller.client.create_feed_document(listings_feed.CONTENT_TYPE)
+    await seller.client.upload_feed_document(
+        upload.value.url, document.body, listings_feed.CONTENT_TYPE
+    )
+    feed = await seller.client.create_feed(
+        listings_feed.FEED_TYPE, [MARKETPLACE], upload.value.feed_document_id
+    )
+    return {
+        "feed_id": feed.value.feed_id,
+        "feed_type": listings_feed.FEED_TYPE,
+        "marketplace_id": MARKETPLACE,
+        "input_document_id": upload.value.feed_document_id,
+        "messages": {str(k): v for k, v in document.message_skus.items()},
+        "submitted_at": datetime.now(UTC).isoformat(),
+    }
+
+
+async def _report(seller: Seller) -> dict[str, Any]:
+    report = await seller.client.create_report("GET_MERCHANT_LISTINGS_ALL_DATA", [MARKETPLACE])
+    return {
+        "report_id": report.value.report_id,
+        "report_type": "GET_MERCHANT_LISTINGS_ALL_DATA",
+        "marketplace_id": MARKETPLACE,
+        "submitted_at": datetime.now(UTC).isoformat(),
+    }
+
+
+BEFORE = {"asin": None, "status": "active", "quantity": 1, "price": "10.00", "currency": "EUR"}
+
+
+def _job_events(
+    seller: Seller,
+    job_type: JobType,
+    items: list[ItemState],
+    submitted: dict[str, Any],
+    *,
+    job_id: str | None = None,
+) -> list[JobEvent]:
+    """JobReserved … JobSubmitted of one job, as the submitter writes them."""
+    job_id = job_id or f"e2e-{uuid.uuid4().hex[:12]}"
+    common: dict[str, Any] = {
+        "job_id": job_id,
+        "shop_id": "shop1",
+        "account_id": seller.account_id,
+        "job_type": job_type,
+    }
+    return [
+        JobReserved(
+            **common,
+            seq=1,
+            status=JobStatus.RESERVED,
+            items=items or None,
+            data={"marketplace_id": MARKETPLACE, "listings_marked": bool(items)},
+        ),
+        JobCreated(**common, seq=2, status=JobStatus.CREATED),
+        JobProcessing(**common, seq=3, status=JobStatus.PROCESSING),
+        JobSubmitted(**common, seq=4, status=JobStatus.WAITING_FOR_RESULT, data=submitted),
+    ]
+
+
+async def _publish_job(publisher: EventPublisher, events: list[JobEvent]) -> str:
+    await publisher.publish_many([(JOB_EVENTS, e.job_id, e) for e in events])
+    return events[0].job_id
+
+
+def _qty_items(quantities: dict[str, int]) -> list[ItemState]:
+    return [
+        ItemState(key=sku, request={"sku": sku, "quantity": q}, before=BEFORE)
+        for sku, q in quantities.items()
+    ]
+
+
+async def _until_final(bootstrap: str, job_id: str) -> list[JobEvent]:
+    """The job's events written after JobSubmitted, up to its last status event."""
+    events = await collect(
+        bootstrap,
+        JOB_EVENTS.name,
+        until=lambda found: any(isinstance(e, JobDone | JobFailed) for e in found),
+        where=lambda e: isinstance(e, JobEvent) and e.job_id == job_id and e.seq > 4,
+        timeout_s=TIMEOUT_S,
+    )
+    return [e for e in events if isinstance(e, JobEvent)]
+
+
+async def _records(bootstrap: str, topic: str, account_id: str, count: int) -> dict[str, Event]:
+    found = await collect(
+        bootstrap,
+        topic,
+        until=lambda found: len({getattr(e, "sku", "") for e in found}) >= count,
+        where=lambda e: getattr(e, "account_id", None) == account_id,
+        timeout_s=TIMEOUT_S,
+    )
+    return {str(getattr(e, "sku", "")): e for e in found}  # the latest per SKU
+
+
+def _health_port(stack: Stack, name: str) -> int:
+    """The port the service's health server listens on, from its "worker ready" line."""
+    lines = [
+        line for line in stack.services[name].log_tail(2000).splitlines() if "worker ready" in line
+    ]
+    return int(json.loads(lines[-1])["health_port"])
+
+
+async def _read_now(bootstrap: str, topic: TopicSpec) -> list[Event]:
+    """Every event on ``topic`` written before this call (no consumer group)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic.name, p) for p in range(topic.partitions)]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        found: list[Event] = []
+        pending = {tp for tp, end in ends.items() if end > 0}
+        while pending:
+            for tp, records in (await consumer.getmany(timeout_ms=500)).items():
+                found.extend(decode(r.value) for r in records if r.value is not None)
+                if records and records[-1].offset + 1 >= ends[tp]:
+                    pending.discard(tp)
+        return found
+    finally:
+        await consumer.stop()
+
+
+# ---------------------------------------------------------------- tests
+
+
+async def test_listings_feed_with_good_and_bad_items(
+    stack: Stack, http: httpx.AsyncClient, publisher: EventPublisher
+) -> None:
+    seller = await _seller(stack, http, publisher, [_listing("GOOD-1"), _listing("GOOD-2")])
+    quantities = {"GOOD-1": 5, "BAD-1": 3, "GOOD-2": 0, "BAD-2": 8}
+    submitted = await _qty_feed(seller, quantities)
+    job_id = await _publish_job(
+        publisher, _job_events(seller, JobType.UPDATE_QTY, _qty_items(quantities), submitted)
+    )
+
+    events = await _until_final(stack.bootstrap, job_id)
+    assert [type(e).__name__ for e in events if not e.IS_ANNOTATION] == [
+        "JobResultReady",
+        "JobDone",
+    ]
+    ready, done = (e for e in events if not e.IS_ANNOTATION)
+    assert ready.seq == 5 and ready.status is JobStatus.WAITING_FOR_RESULT
+    assert ready.data["processing_status"] == "DONE" and ready.data["result_document_id"]
+    assert done.seq == 6 and done.status is JobStatus.DONE
+    assert done.data == {"processed": 4, "accepted": 2, "errors": 2, "warnings": 0}
+    assert done.items is not None
+    outcomes = {item.key: item for item in done.items}
+    assert {k for k, i in outcomes.items() if i.status == "error"} == {"BAD-1", "BAD-2"}
+    assert {k for k, i in outcomes.items() if i.status == "accepted"} == {"GOOD-1", "GOOD-2"}
+    assert "does not match any listing" in outcomes["BAD-1"].messages[0]
+
+    listings = await _records(stack.bootstrap, LISTINGS.name, seller.account_id, 4)
+    states = {
+        sku: listing for sku, listing in listings.items() if isinstance(listing, ListingState)
+    }
+    assert {sku: s.status for sku, s in states.items()} == {
+        "GOOD-1": "active",
+        "GOOD-2": "active",
+        "BAD-1": "error",
+        "BAD-2": "error",
+    }
+    assert states["GOOD-1"].quantity == 5 and states["GOOD-2"].quantity == 0
+    assert states["GOOD-1"].price == Decimal("10.00") and states["GOOD-1"].last_job_id == job_id
+    assert states["BAD-1"].issues == outcomes["BAD-1"].messages
+
+    # Liveness and metrics on each worker's health port.
+    for name, metric in (("poller", "poller_results_total"), ("applier", "applier_jobs_total")):
+        port = _health_port(stack, name)
+        assert (await http.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200
+        metrics = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+        assert metric in metrics, metrics
+
+    # What Amazon (the sandbox) holds agrees.
+    held = (
+        await http.get(f"{stack.sandbox_url}/_sandbox/sellers/{seller.seller_id}/listings")
+    ).json()
+    assert {row["sku"]: row["quantity"] for row in held["listings"]} == {"GOOD-1": 5, "GOOD-2": 0}
+
+
+async def test_fatal_feed_fails_the_job_and_unmarks_its_listings(
+    stack: Stack, http: httpx.AsyncClient, publisher: EventPublisher
+) -> None:
+    seller = await _seller(stack, http, publisher, [_listing("F-1")])
+    fault = {"seller_id": seller.seller_id, "fatal_feeds": True}
+    assert (await http.post(f"{stack.sandbox_url}/_sandbox/faults", json=fault)).status_code < 300
+    submitted = await _qty_feed(seller, {"F-1": 4})
+    events = _job_events(seller, JobType.UPDATE_QTY, _qty_items({"F-1": 4}), submitted)
+    job_id = events[0].job_id
+    # The submitter marked the listing pending when it accepted the job.
+    pending = ListingState(
+        account_id=seller.account_id,
+        shop_id="shop1",
+        sku="F-1",
+        status="pending",
+        quantity=4,
+        price=Decimal("10.00"),
+        currency="EUR",
+        last_job_id=job_id,
+    )
+    await publisher.publish(LISTINGS, listing_key(seller.account_id, "F-1"), pending)
+    await _publish_job(publisher, events)
+
+    final = await _until_final(stack.bootstrap, job_id)
+    (failed,) = [e for e in final if not e.IS_ANNOTATION]
+    assert isinstance(failed, JobFailed) and failed.seq == 5
+    assert failed.data["failure"] == "fatal" and failed.data["processing_status"] == "FATAL"
+    assert "ended FATAL" in failed.log[0].message
+    assert failed.items is not None and failed.items[0].status == "error"
+
+    unmarked = await collect(
+        stack.bootstrap,
+        LISTINGS.name,
+        until=lambda found: any(getattr(e, "status", "") == "error" for e in found),
+        where=lambda e: isinstance(e, ListingState) and e.account_id == seller.account_id,
+        timeout_s=TIMEOUT_S,
+    )
+    error = unmarked[-1]
+    assert isinstance(error, ListingState)
+    assert (error.status, error.quantity, error.last_job_id) == ("error", 1, job_id)
+    assert "FATAL" in error.issues[0]
+
+
+async def test_inventory_report_becomes_inventory_rows(
+    stack: Stack, http: httpx.AsyncClient, publisher: EventPublisher
+) -> None:
+    rows = [_listing("INV-1", 3), _listing("INV-2", 0), _listing("INV-3", 12)]
+    seller = await _seller(stack, http, publisher, rows)
+    job_id = await _publish_job(
+        publisher, _job_events(seller, JobType.INVENTORY_REPORT, [], await _report(seller))
+    )
+
+    final = [e for e in await _until_final(stack.bootstrap, job_id) if not e.IS_ANNOTATION]
+    assert [type(e) for e in final] == [JobResultReady, JobDone]
+    assert final[1].data == {
+        "processed": 3,
+        "accepted": 3,
+        "errors": 0,
+        "warnings": 0,
+        "rows": 3,
+        "removed": 0,
+    }
+    inventory = await _records(stack.bootstrap, INVENTORY.name, seller.account_id, 3)
+    assert set(inventory) == {"INV-1", "INV-2", "INV-3"}
+    row = inventory["INV-3"]
+    assert isinstance(row, InventoryRow)
+    assert (row.quantity, row.price, row.asin, row.job_id) == (
+        12,
+        Decimal("10.00"),
+        rows[2]["asin"],
+        job_id,
+    )
+
+
+async def test_a_corrupt_report_document_fails_the_job_with_the_reason(
+    stack: Stack, http: httpx.AsyncClient, publisher: EventPublisher
+) -> None:
+    seller = await _seller(stack, http, publisher, [_listing("M-1")])
+    fault = {"seller_id": seller.seller_id, "malformed_reports": True}
+    assert (await http.post(f"{stack.sandbox_url}/_sandbox/faults", json=fault)).status_code < 300
+    job_id = await _publish_job(
+        publisher, _job_events(seller, JobType.INVENTORY_REPORT, [], await _report(seller))
+    )
+    final = [e for e in await _until_final(stack.bootstrap, job_id) if not e.IS_ANNOTATION]
+    assert [type(e) for e in final] == [JobResultReady, JobFailed]
+    assert final[1].data["failure"] == "malformed_result"
+    assert "GZIP" in final[1].data["error"]
+    assert stack.services["applier"].alive()
+
+
+async def test_revoked_credentials_fail_the_job_with_what_to_do(
+    stack: Stack, http: httpx.AsyncClient, publisher: EventPublisher
+) -> None:
+    seller = await _seller(stack, http, publisher, registered_token="Atzr|revoked")
+    submitted = {
+        "feed_id": "50000000000",
+        "feed_type": listings_feed.FEED_TYPE,
+        "messages": {"1": "X"},
+        "submitted_at": datetime.now(UTC).isoformat(),
+    }
+    job_id = await _publish_job(
+        publisher, _job_events(seller, JobType.UPDATE_QTY, _qty_items({"X": 1}), submitted)
+    )
+    (failed,) = [e for e in await _until_final(stack.bootstrap, job_id) if not e.IS_ANNOTATION]
+    assert failed.data["failure"] == "credentials"
+    assert "re-authorise" in failed.log[0].message
+
+
+async def test_a_job_waiting_past_the_limit_fails(
+    stack: Stack, http: httpx.AsyncClient, publisher: EventPublisher
+) -> None:
+    seller = await _seller(stack, http, publisher, [_listing("T-1")])
+    # Amazon works on one feed per seller at a time: four feeds ahead keep ours queued
+    # for ~0.6 s of test time.
+    for _ in range(4):
+        upload = await seller.client.create_feed_document(listings_feed.CONTENT_TYPE)
+        await seller.client.create_feed(
+            listings_feed.FEED_TYPE, [MARKETPLACE], upload.value.feed_document_id
+        )
+    submitted = await _qty_feed(seller, {"T-1": 2})
+    submitted["submitted_at"] = (datetime.now(UTC) - timedelta(seconds=300)).isoformat()
+    # 300 real seconds are 50 Amazon hours at this time scale: past the 24 h limit.
+    job_id = await _publish_job(
+        publisher, _job_events(seller, JobType.UPDATE_QTY, _qty_items({"T-1": 2}), submitted)
+    )
+    (failed,) = [e for e in await _until_final(stack.bootstrap, job_id) if not e.IS_ANNOTATION]
+    assert failed.data["failure"] == "timeout"
+    assert "still IN_QUEUE" in failed.log[0].message
+
+
+async def test_feeds_of_one_account_share_get_feeds(
+    stack: Stack, http: httpx.AsyncClient, publisher: EventPublisher
+) -> None:
+    seller = await _seller(stack, http, publisher, [_listing(f"B-{n}") for n in range(3)])
+    jobs = []
+    for n in range(3):
+        submitted = await _qty_feed(seller, {f"B-{n}": n + 1})
+        jobs.append(
+            _job_events(seller, JobType.UPDATE_QTY, _qty_items({f"B-{n}": n + 1}), submitted)
+        )
+    now = datetime.now(UTC).isoformat()
+    for events in jobs:  # submitted together
+        events[-1] = events[-1].model_copy(
+            update={"data": {**events[-1].data, "submitted_at": now}}
+        )
+    await publisher.publish_many([(JOB_EVENTS, e.job_id, e) for events in jobs for e in events])
+    for events in jobs:
+        final = await _until_final(stack.bootstrap, events[0].job_id)
+        assert isinstance(final[-1], JobDone) and final[-1].data["accepted"] == 1
+    stats = (
+        await http.get(
+            f"{stack.sandbox_url}/_sandbox/stats", params={"seller_id": seller.seller_id}
+        )
+    ).json()["operations"]
+    assert stats["getFeeds"]["calls"] >= 1
+
+
+async def test_a_killed_poller_loses_no_job_and_writes_its_result_once(
+    stack: Stack, http: httpx.AsyncClient, publisher: EventPublisher
+) -> None:
+    seller = await _seller(stack, http, publisher, [_listing("K-1")])
+    # Amazon is slow to answer: the poller is killed in the middle of its status call.
+    fault = {"seller_id": seller.seller_id, "operation": "getFeed", "latency_ms": 5000}
+    assert (await http.post(f"{stack.sandbox_url}/_sandbox/faults", json=fault)).status_code < 300
+    submitted = await _qty_feed(seller, {"K-1": 6})
+    job_id = await _publish_job(
+        publisher, _job_events(seller, JobType.UPDATE_QTY, _qty_items({"K-1": 6}), submitted)
+    )
+    poller = stack.services["poller"]
+    deadline = time.monotonic() + TIMEOUT_S
+    while not any(
+        "waiting for Amazon" in line and job_id in line
+        for line in poller.log_tail(1000).splitlines()
+    ):
+        assert time.monotonic() < deadline, poller.log_tail()
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.5)  # its getFeed is on its way
+    stack.kill("poller")
+    await http.delete(f"{stack.sandbox_url}/_sandbox/faults")
+    written = await _read_now(stack.bootstrap, JOB_EVENTS)
+    assert not [e for e in written if isinstance(e, JobEvent) and e.job_id == job_id and e.seq > 4]
+    poller.start()
+
+    final = await _until_final(stack.bootstrap, job_id)
+    assert isinstance(final[-1], JobDone) and final[-1].data["accepted"] == 1
+    await asyncio.sleep(2)  # time for a duplicate to show up, if there were one
+    everything = await _read_now(stack.bootstrap, JOB_EVENTS)
+    kinds = [
+        type(e).__name__
+        for e in everything
+        if isinstance(e, JobEvent) and e.job_id == job_id and not e.IS_ANNOTATION
+    ]
+    assert kinds.count("JobResultReady") == 1 and kinds.count("JobDone") == 1
