@@ -10,7 +10,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.events import InventoryRow, ItemState, ListingState, LogLine
+from shared.events import InventoryRow, ItemState, ItemStatus, ListingState, LogLine
+from shared.job_state import JobState
 
 
 class ResultError(ValueError):
@@ -72,12 +73,42 @@ def summary_line(what: str, counts: Mapping[str, int]) -> LogLine:
     )
 
 
-def errors_line(items: Iterable[ItemState], what: str) -> LogLine | None:
-    """One log line naming the items in error with Amazon's words, or None."""
-    errors = [f"{i.key}: {' | '.join(i.messages)}" for i in items if i.status == "error"]
-    if not errors:
-        return None
-    return LogLine(level="warning", message=f"{what}: " + "; ".join(capped(errors)))
+def decide_items(
+    state: JobState,
+    outcome_of: Mapping[str, tuple[ItemStatus, list[str]]],
+    missing: str,
+) -> tuple[list[ItemState], list[ItemState]]:
+    """Every item's final state, and those this result decided.
+
+    ``outcome_of`` maps an item key to its status and Amazon's messages; a pending item it
+    does not name was not in the feed (``missing`` says so). Items decided before Amazon
+    saw the feed (e.g. no ASIN found) keep their state.
+    """
+    final: list[ItemState] = []
+    decided: list[ItemState] = []
+    for item in state.items.values():
+        if item.status != "pending":
+            final.append(item)
+            continue
+        status, messages = outcome_of.get(item.key, ("error", [missing]))
+        item = item.model_copy(update={"status": status, "messages": messages})
+        final.append(item)
+        decided.append(item)
+    return final, decided
+
+
+def warning_lines(*parts: tuple[str, list[str]]) -> list[LogLine]:
+    """One warning line per non-empty part: its title, then its first few entries."""
+    return [
+        LogLine(level="warning", message=f"{title}: " + "; ".join(capped(entries)))
+        for title, entries in parts
+        if entries
+    ]
+
+
+def errors_of(items: Iterable[ItemState]) -> list[str]:
+    """The items in error with Amazon's words, for a log line."""
+    return [f"{i.key}: {' | '.join(i.messages)}" for i in items if i.status == "error"]
 
 
 def capped(lines: list[str], limit: int = 5) -> list[str]:

@@ -9,13 +9,13 @@ from __future__ import annotations
 from services.applier.applied import (
     Applied,
     ResultError,
-    capped,
-    errors_line,
+    decide_items,
+    errors_of,
     item_counts,
     message_map,
     summary_line,
+    warning_lines,
 )
-from shared.events import ItemState, LogLine
 from shared.formats.fulfillment_report import FulfillmentReportError, parse_fulfillment_report
 from shared.job_state import JobState
 
@@ -32,42 +32,21 @@ def apply_fulfillment_report(state: JobState, document: bytes) -> Applied:
     except FulfillmentReportError as exc:
         raise ResultError(f"the processing report cannot be read: {exc}") from exc
 
-    items: list[ItemState] = []
-    for item in state.items.values():
-        if item.status != "pending":
-            items.append(item)
-            continue
-        outcome = report.orders.get(item.key)
-        if outcome is None:
-            items.append(item.model_copy(update={"status": "error", "messages": [NOT_IN_FEED]}))
-        else:
-            items.append(
-                item.model_copy(
-                    update={"status": outcome.outcome.value, "messages": outcome.messages}
-                )
-            )
-
+    items, _ = decide_items(
+        state,
+        {order: (o.outcome.value, o.messages) for order, o in report.orders.items()},
+        NOT_IN_FEED,
+    )
     counts = item_counts(items)
     feed_id = state.data.get("feed_id", "?")
     log = [summary_line(f"processing report of shipment confirmation feed {feed_id}", counts)]
-    if report.feed_results:
-        log.append(
-            LogLine(
-                level="warning",
-                message="Amazon's results for the feed as a whole: "
-                + "; ".join(capped([r.describe() for r in report.feed_results])),
-            )
-        )
-    if report.unmatched_results:
-        log.append(
-            LogLine(
-                level="warning",
-                message=f"{len(report.unmatched_results)} result(s) name a message or order the "
-                "feed did not carry: "
-                + "; ".join(capped([r.describe() for r in report.unmatched_results])),
-            )
-        )
-    errors = errors_line(items, "orders not confirmed")
-    if errors is not None:
-        log.append(errors)
+    log += warning_lines(
+        ("Amazon's results for the feed as a whole", [r.describe() for r in report.feed_results]),
+        (
+            f"{len(report.unmatched_results)} result(s) name a message or order the feed did "
+            "not carry",
+            [r.describe() for r in report.unmatched_results],
+        ),
+        ("orders not confirmed", errors_of(items)),
+    )
     return Applied(items=items, counts=counts, log=log)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from services.applier.applied import Applied, ResultError, capped
+from services.applier.applied import Applied, ResultError, warning_lines
 from shared.events import InventoryRow, LogLine
 from shared.formats.inventory_report import (
     InventoryReport,
@@ -68,12 +68,10 @@ def apply_inventory_report(
             f"{len(removed)} row(s) of earlier reports removed"
         )
     ]
-    if report.problems:
-        log.append(
-            LogLine(
-                level="warning",
-                message=f"{len(report.problems)} row(s) skipped: "
-                + "; ".join(capped([f"line {p.line}: {p.message}" for p in report.problems])),
-            )
+    log += warning_lines(
+        (
+            f"{len(report.problems)} row(s) skipped",
+            [f"line {p.line}: {p.message}" for p in report.problems],
         )
+    )
     return Applied(items=[], counts=counts, log=log, inventory=rows, removed_inventory=removed)

@@ -26,13 +26,14 @@ from typing import Any
 from services.applier.applied import (
     Applied,
     ResultError,
-    capped,
-    errors_line,
+    decide_items,
+    errors_of,
     item_counts,
     message_map,
     summary_line,
+    warning_lines,
 )
-from shared.events import ItemState, ListingState, ListingStatus, LogLine
+from shared.events import ItemState, ListingState, ListingStatus
 from shared.formats.processing_report import parse_processing_report
 from shared.job_state import JobState
 from shared.jobs import JobType
@@ -65,55 +66,28 @@ def apply_listings_report(
         )
 
     asins: Mapping[str, Any] = state.data.get("asins") or {}
-    items: list[ItemState] = []
-    listings: list[ListingState] = []
-    for item in state.items.values():
-        if item.status != "pending":
-            items.append(item)  # decided before Amazon saw the feed (e.g. no ASIN found)
-            continue
-        outcome = report.items.get(item.key)
-        if outcome is None:
-            final = item.model_copy(update={"status": "error", "messages": [NOT_IN_FEED]})
-        else:
-            final = item.model_copy(
-                update={
-                    "status": outcome.outcome.value,
-                    "messages": outcome.errors + outcome.warnings,
-                }
-            )
-        items.append(final)
-        listings.append(listing_after(state, final, current.get(item.key), asins.get(item.key)))
-
+    items, decided = decide_items(
+        state,
+        {
+            sku: (outcome.outcome.value, outcome.errors + outcome.warnings)
+            for sku, outcome in report.items.items()
+        },
+        NOT_IN_FEED,
+    )
+    listings = [
+        listing_after(state, item, current.get(item.key), asins.get(item.key)) for item in decided
+    ]
     counts = item_counts(items)
     log = [summary_line(f"processing report of feed {feed_id}", counts)]
-    if report.feed_issues:
-        log.append(
-            LogLine(
-                level="warning",
-                message="Amazon's issues with the feed as a whole: "
-                + "; ".join(capped([i.describe() for i in report.feed_issues])),
-            )
-        )
-    if report.unmatched_issues:
-        log.append(
-            LogLine(
-                level="warning",
-                message=f"{len(report.unmatched_issues)} issue(s) name a message or SKU the "
-                "feed did not carry: "
-                + "; ".join(capped([i.describe() for i in report.unmatched_issues])),
-            )
-        )
-    if report.problems:
-        log.append(
-            LogLine(
-                level="warning",
-                message="parts of the processing report could not be read: "
-                + "; ".join(capped(list(report.problems))),
-            )
-        )
-    errors = errors_line(items, "items in error")
-    if errors is not None:
-        log.append(errors)
+    log += warning_lines(
+        ("Amazon's issues with the feed as a whole", [i.describe() for i in report.feed_issues]),
+        (
+            f"{len(report.unmatched_issues)} issue(s) name a message or SKU the feed did not carry",
+            [i.describe() for i in report.unmatched_issues],
+        ),
+        ("parts of the processing report could not be read", list(report.problems)),
+        ("items in error", errors_of(items)),
+    )
     return Applied(items=items, counts=counts, log=log, listings=listings)
 
 
