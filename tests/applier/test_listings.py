@@ -11,7 +11,7 @@ import pytest
 
 from services.applier.applied import ResultError
 from services.applier.listings import NOT_IN_FEED, apply_listings_report, stuck_listings
-from shared.events import ItemState, ListingState
+from shared.events import ItemState, ListingState, ListingStatus
 from shared.jobs import JobType
 from tests.applier.jobs import ready_job
 
@@ -75,6 +75,29 @@ def _qty_job(**kwargs: Any) -> Any:
     ]
     return ready_job(
         JobType.UPDATE_QTY, items, _feed({"1": "GOOD", "2": "BAD", "3": "WARN"}), **kwargs
+    )
+
+
+def _held(
+    sku: str,
+    status: ListingStatus,
+    *,
+    quantity: int,
+    job: str,
+    asin: str | None = None,
+    price: str = "9.99",
+) -> ListingState:
+    """A listing as amazon.listings holds it now."""
+    return ListingState(
+        account_id="acc1",
+        shop_id="shop1",
+        sku=sku,
+        asin=asin,
+        status=status,
+        quantity=quantity,
+        price=Decimal(price),
+        currency="EUR",
+        last_job_id=job,
     )
 
 
@@ -206,17 +229,7 @@ def test_automatic_jobs_keep_the_current_listing_values() -> None:
         _feed({"1": "A"}),
         listings_marked=False,
     )
-    current = ListingState(
-        account_id="acc1",
-        shop_id="shop1",
-        sku="A",
-        asin="B0CURRENT1",
-        status="active",
-        quantity=9,
-        price=Decimal("15"),
-        currency="EUR",
-        last_job_id="job-0",
-    )
+    current = _held("A", "active", quantity=9, job="job-0", asin="B0CURRENT1", price="15")
     (listing,) = apply_listings_report(
         state, _report([], processed=1, accepted=1), {"A": current}
     ).listings
@@ -225,17 +238,7 @@ def test_automatic_jobs_keep_the_current_listing_values() -> None:
 
 def test_a_pending_mark_of_this_job_does_not_count_as_the_old_value() -> None:
     state = _qty_job()
-    pending = ListingState(
-        account_id="acc1",
-        shop_id="shop1",
-        sku="BAD",
-        asin="B000000001",
-        status="pending",
-        quantity=1,
-        price=Decimal("9.99"),
-        currency="EUR",
-        last_job_id="job-1",
-    )
+    pending = _held("BAD", "pending", quantity=1, job="job-1", asin="B000000001")
     applied = apply_listings_report(
         state, _report([SKU_NOT_FOUND], processed=3, accepted=2), {"BAD": pending}
     )
@@ -302,22 +305,11 @@ def test_a_submission_without_its_message_map_cannot_be_applied() -> None:
 def test_stuck_listings_of_a_failed_job_go_to_error_once() -> None:
     state = _qty_job()
     failed = replace(state, data={**state.data, "error": "Amazon aborted feed F1"})
-
-    def pending(sku: str, job: str) -> ListingState:
-        return ListingState(
-            account_id="acc1",
-            shop_id="shop1",
-            sku=sku,
-            status="pending",
-            quantity=7,
-            price=Decimal("9.99"),
-            currency="EUR",
-            last_job_id=job,
-        )
-
     current = {
-        "GOOD": pending("GOOD", "job-1"),
-        "BAD": pending("BAD", "job-2"),  # a later job marked it since: not ours to touch
+        "GOOD": _held("GOOD", "pending", quantity=7, job="job-1"),
+        "BAD": _held(
+            "BAD", "pending", quantity=7, job="job-2"
+        ),  # a later job marked it since: not ours to touch
         # WARN: no listing at all
     }
     (listing,) = stuck_listings(failed, current)
