@@ -41,8 +41,8 @@ from shared.events import (
     JobSubmitted,
     ListingState,
 )
-from shared.formats import listings_feed
-from shared.job_items import QtyItem
+from shared.formats import fulfillment_feed, listings_feed
+from shared.job_items import FulfillmentItem, QtyItem, ShippedLine
 from shared.jobs import JobStatus, JobType
 from shared.kafka.producer import EventPublisher
 from shared.spapi.auth import LwaCredentials
@@ -108,6 +108,7 @@ async def _seller(
     publisher: EventPublisher,
     listings: list[dict[str, Any]] = (),  # type: ignore[assignment]
     *,
+    orders: list[dict[str, Any]] = (),  # type: ignore[assignment]
     registered_token: str | None = None,
 ) -> Seller:
     tag = uuid.uuid4().hex[:8].upper()
@@ -120,6 +121,7 @@ async def _seller(
             "marketplace_ids": [MARKETPLACE],
             "catalog": [{"asin": item["asin"]} for item in listings],
             "listings": listings,
+            "orders": orders,
         },
     )
     assert response.status_code == 201, response.text
@@ -344,6 +346,61 @@ async def test_listings_feed_with_good_and_bad_items(
         await http.get(f"{stack.sandbox_url}/_sandbox/sellers/{seller.seller_id}/listings")
     ).json()
     assert {row["sku"]: row["quantity"] for row in held["listings"]} == {"GOOD-1": 5, "GOOD-2": 0}
+
+
+async def test_shipment_confirmations_per_order(
+    stack: Stack, http: httpx.AsyncClient, publisher: EventPublisher
+) -> None:
+    shipped, unknown = "028-1111111-1111111", "028-9999999-9999999"
+    order = {
+        "AmazonOrderId": shipped,
+        "PurchaseDate": "2026-11-26T10:00:00Z",
+        "OrderStatus": "Unshipped",
+        "OrderItems": [
+            {
+                "OrderItemId": "11111111111111",
+                "SellerSKU": "O-1",
+                "ASIN": "B0ORDER001",
+                "QuantityOrdered": 1,
+            }
+        ],
+    }
+    seller = await _seller(stack, http, publisher, orders=[order])
+    shipments = [
+        FulfillmentItem(
+            amazon_order_id=order_id,
+            carrier="DHL",
+            tracking_number=f"TRACK-{order_id[-4:]}",
+            shipped_at=datetime.now(UTC),
+            items=[ShippedLine(order_item_id="11111111111111", quantity=1)],
+        )
+        for order_id in (shipped, unknown)
+    ]
+    document = fulfillment_feed.build_fulfillment_feed(seller.seller_id, shipments)
+    upload = await seller.client.create_feed_document(fulfillment_feed.CONTENT_TYPE)
+    await seller.client.upload_feed_document(
+        upload.value.url, document.body, fulfillment_feed.CONTENT_TYPE
+    )
+    feed = await seller.client.create_feed(
+        fulfillment_feed.FEED_TYPE, [MARKETPLACE], upload.value.feed_document_id
+    )
+    submitted = {
+        "feed_id": feed.value.feed_id,
+        "feed_type": fulfillment_feed.FEED_TYPE,
+        "marketplace_id": MARKETPLACE,
+        "messages": {str(k): v for k, v in document.message_orders.items()},
+        "submitted_at": datetime.now(UTC).isoformat(),
+    }
+    items = [ItemState(key=s.amazon_order_id, request=s.model_dump(mode="json")) for s in shipments]
+    job_id = await _publish_job(
+        publisher, _job_events(seller, JobType.ORDERS_FULFILLMENT, items, submitted)
+    )
+    done = [e for e in await _until_final(stack.bootstrap, job_id) if not e.IS_ANNOTATION][-1]
+    assert isinstance(done, JobDone) and done.items is not None
+    outcomes = {item.key: item for item in done.items}
+    assert outcomes[shipped].status == "accepted"
+    assert outcomes[unknown].status == "error" and "not found" in outcomes[unknown].messages[0]
+    assert done.data == {"processed": 2, "accepted": 1, "errors": 1, "warnings": 0}
 
 
 async def test_fatal_feed_fails_the_job_and_unmarks_its_listings(
