@@ -336,6 +336,7 @@ async def submit(
                 return Failed("no item of the job could be matched to an Amazon item", errors)
             outcome = await submit_listings(client, tokens, account, state, asins=asins)
             if isinstance(outcome, Submitted):
+                outcome.data["asins"] = asins  # the applier lists each SKU on its ASIN
                 outcome.items = errors
                 if errors:
                     outcome.log.append(

@@ -293,6 +293,8 @@ class SubmitterService:
         try:
             state = self.consumer.book.states[job_id]
             tokens = JobTokens(self, state)
+            if state.data.get("automatic") and state.status is JobStatus.RESERVED:
+                await asyncio.sleep(self.settings.coalesce_window_s)
             WAITING.inc()
             try:
                 await tokens.take(SUBMIT_CLASS[state.job_type], f"{job_id}:submit")

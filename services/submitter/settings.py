@@ -21,3 +21,9 @@ class SubmitterSettings(ServiceSettings):
     auto_job_max_items: int = Field(
         default=25_000, ge=1, le=25_000, validation_alias="SUBMITTER_AUTO_JOB_MAX_ITEMS"
     )
+    # Real seconds an automatic job keeps collecting changes before it asks for its token:
+    # a burst of shop events (an import, a stock sync) then goes out as one feed instead
+    # of spending scarce feed_submit tokens on its first few changes.
+    coalesce_window_s: float = Field(
+        default=2.0, ge=0, validation_alias="SUBMITTER_COALESCE_WINDOW_S"
+    )
