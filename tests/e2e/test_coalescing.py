@@ -1,0 +1,73 @@
+"""5,000 stock changes for 500 SKUs of one account end as a handful of feeds, and Amazon
+ends with each SKU's last quantity."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+
+import pytest
+
+from shared.events import JobDone, JobEvent, StockChanged
+from shared.kafka.producer import EventPublisher
+from shared.topics import CATALOG_EVENTS, JOB_EVENTS
+from tests.e2e.world import Seller, open_shop, sandbox_listings, sandbox_stats
+from tests.kafka_helpers import collect
+from tests.stack import Stack
+
+pytestmark = pytest.mark.integration
+
+SKUS = 500
+CHANGES = 5_000
+
+
+async def test_stock_changes_are_coalesced_into_few_feeds(
+    pipeline: Stack, publisher: EventPublisher
+) -> None:
+    seller = Seller("coal", shop_id="shop-coal", catalog_size=SKUS, listed=SKUS, orders=0)
+    await open_shop(pipeline.sandbox_url, publisher, seller, synced_skus=range(SKUS))
+    await asyncio.sleep(1.0)  # the submitter's view of the synced listings catches up
+    rng = random.Random(7)
+    changes = [
+        StockChanged(
+            shop_id=seller.shop_id,
+            sku=seller.sku(rng.randrange(SKUS)),
+            quantity=rng.randrange(0, 500),
+        )
+        for _ in range(CHANGES)
+    ]
+    last = {c.sku: c.quantity for c in changes}
+    last.update({seller.sku(n): last.get(seller.sku(n), 10) for n in range(SKUS)})
+    started = time.monotonic()
+    for start in range(0, CHANGES, 500):  # as fast as the producer takes them
+        await publisher.publish_many(
+            [(CATALOG_EVENTS, c.shop_id, c) for c in changes[start : start + 500]]
+        )
+    published_s = time.monotonic() - started
+
+    deadline = time.monotonic() + 120
+    while True:
+        at_amazon = await sandbox_listings(pipeline.sandbox_url, seller)
+        wrong = {sku for sku, qty in last.items() if at_amazon[sku]["quantity"] != qty}
+        if not wrong or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.5)
+    assert not wrong, f"{len(wrong)} SKUs differ at Amazon, e.g. {sorted(wrong)[:5]}"
+    converged_s = time.monotonic() - started
+
+    feeds = (await sandbox_stats(pipeline.sandbox_url, seller))["createFeed"]["calls"]
+    touched = len({c.sku for c in changes})
+    done = await collect(
+        pipeline.bootstrap,
+        JOB_EVENTS.name,
+        lambda found: sum(len(getattr(e, "items", None) or []) for e in found) >= touched,
+        where=lambda e: isinstance(e, JobDone) and e.account_id == seller.account_id,
+    )
+    print(
+        f"\ncoalescing: {CHANGES} changes for {SKUS} SKUs published in {published_s:.2f}s, "
+        f"Amazon converged after {converged_s:.1f}s with {feeds} createFeed call(s) in "
+        f"{len(done)} automatic job(s)"
+    )
+    assert 1 <= feeds <= 5
+    assert all(isinstance(e, JobEvent) and e.data.get("errors") == 0 for e in done)
