@@ -1,0 +1,172 @@
+"""The whole system as separate processes, for end-to-end tests and benchmarks.
+
+Every service runs as its own ``python -m services.<name>`` process against the suite's
+real broker and MongoDB-compatible server and a real sandbox process, each logging to a
+file of its own (printed when a test fails). Services can be killed (SIGKILL) and
+restarted to test crash recovery.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from devtools.infra import REPO_ROOT, free_port
+
+ALL_SERVICES = ("amazon_sandbox", "throttle", "submitter", "poller", "applier", "api")
+SECRET_KEY = "test-secret-key-for-the-suite-only"
+ADMIN_KEY = "admin-test-key"
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    log_path: Path
+    proc: subprocess.Popen[bytes] | None = None
+    starts: int = 0
+
+    def start(self) -> None:
+        self.starts += 1
+        log = self.log_path.open("ab")
+        log.write(f"\n===== start #{self.starts} =====\n".encode())
+        log.flush()
+        self.proc = subprocess.Popen(
+            self.argv,
+            env=self.env,
+            cwd=REPO_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL: the crash a test wants to survive."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self, timeout: float = 25.0) -> int | None:
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            return self.proc.wait(10)
+
+    def log_tail(self, lines: int = 60) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace").splitlines()
+        except FileNotFoundError:
+            return ""
+        return "\n".join(text[-lines:])
+
+
+@dataclass
+class Stack:
+    bootstrap: str
+    mongo_url: str
+    workdir: Path
+    time_scale: float = 600.0
+    api_keys: str = f"*:{ADMIN_KEY},shop1:shop1-key,shop2:shop2-key"
+    extra_env: Mapping[str, str] = field(default_factory=dict)
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    sandbox_port: int = field(default_factory=free_port)
+    api_port: int = field(default_factory=free_port)
+    services: dict[str, ServiceProcess] = field(default_factory=dict)
+
+    @property
+    def sandbox_url(self) -> str:
+        return f"http://127.0.0.1:{self.sandbox_port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    def env(self, name: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+        env.update(
+            KAFKA_BOOTSTRAP_SERVERS=self.bootstrap,
+            MONGO_URL=self.mongo_url,
+            SPAPI_ENDPOINT=self.sandbox_url,
+            LWA_ENDPOINT=f"{self.sandbox_url}/auth/o2/token",
+            AMAZON_JOBS_TIME_SCALE=str(self.time_scale),
+            AMAZON_JOBS_SECRET_KEY=SECRET_KEY,
+            AMAZON_JOBS_API_KEYS=self.api_keys,
+            AMAZON_JOBS_INSTANCE_ID=f"{name}-{self.run_id}",
+            API_PORT=str(self.api_port),
+            PYTHONUNBUFFERED="1",
+        )
+        env.update(self.extra_env)
+        return env
+
+    def argv(self, name: str) -> list[str]:
+        if name == "amazon_sandbox":
+            return [
+                sys.executable,
+                "-m",
+                "services.amazon_sandbox",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.sandbox_port),
+                "--time-scale",
+                str(self.time_scale),
+            ]
+        return [sys.executable, "-m", f"services.{name}"]
+
+    def start(self, names: Iterable[str] = ALL_SERVICES) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            service = ServiceProcess(
+                name, self.argv(name), self.env(name), self.workdir / f"{name}.log"
+            )
+            self.services[name] = service
+            service.start()
+            if name == "amazon_sandbox":
+                self.wait_http(f"{self.sandbox_url}/_sandbox/stats", name)
+        if "api" in self.services:
+            self.wait_http(f"{self.api_url}/healthz", "api")
+
+    def wait_http(self, url: str, name: str, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.services[name].alive():
+                raise RuntimeError(f"{name} exited:\n{self.services[name].log_tail()}")
+            try:
+                if httpx.get(url, timeout=2).status_code < 500:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"{name} not answering at {url}:\n{self.services[name].log_tail()}")
+
+    def kill(self, name: str) -> None:
+        self.services[name].kill()
+
+    def restart(self, name: str) -> None:
+        service = self.services[name]
+        service.stop()
+        service.start()
+
+    def stop(self) -> None:
+        for name in reversed(list(self.services)):
+            self.services[name].stop()
+
+    def logs(self) -> str:
+        return "\n".join(f"----- {n} -----\n{s.log_tail()}" for n, s in self.services.items())
