@@ -35,6 +35,7 @@ from shared.events import (
     JobDone,
     JobEvent,
     JobFailed,
+    JobLogged,
     JobProcessing,
     JobReserved,
     JobResultReady,
@@ -262,6 +263,11 @@ async def _records(bootstrap: str, topic: str, account_id: str, count: int) -> d
     return {str(getattr(e, "sku", "")): e for e in found}  # the latest per SKU
 
 
+async def _fault(stack: Stack, http: httpx.AsyncClient, **fault: Any) -> None:
+    response = await http.post(f"{stack.sandbox_url}/_sandbox/faults", json=fault)
+    assert response.status_code < 300, response.text
+
+
 def _health_port(stack: Stack, name: str) -> int:
     """The port the service's health server listens on, from its "worker ready" line."""
     lines = [
@@ -407,8 +413,7 @@ async def test_fatal_feed_fails_the_job_and_unmarks_its_listings(
     stack: Stack, http: httpx.AsyncClient, publisher: EventPublisher
 ) -> None:
     seller = await _seller(stack, http, publisher, [_listing("F-1")])
-    fault = {"seller_id": seller.seller_id, "fatal_feeds": True}
-    assert (await http.post(f"{stack.sandbox_url}/_sandbox/faults", json=fault)).status_code < 300
+    await _fault(stack, http, seller_id=seller.seller_id, fatal_feeds=True)
     submitted = await _qty_feed(seller, {"F-1": 4})
     events = _job_events(seller, JobType.UPDATE_QTY, _qty_items({"F-1": 4}), submitted)
     job_id = events[0].job_id
@@ -477,12 +482,24 @@ async def test_inventory_report_becomes_inventory_rows(
     )
 
 
+async def test_a_report_cancelled_for_lack_of_data_imports_zero_rows(
+    stack: Stack, http: httpx.AsyncClient, publisher: EventPublisher
+) -> None:
+    seller = await _seller(stack, http, publisher)  # no listings: Amazon has nothing to say
+    job_id = await _publish_job(
+        publisher, _job_events(seller, JobType.INVENTORY_REPORT, [], await _report(seller))
+    )
+    final = [e for e in await _until_final(stack.bootstrap, job_id) if not e.IS_ANNOTATION]
+    assert [type(e) for e in final] == [JobResultReady, JobDone]
+    assert final[0].data["processing_status"] == "CANCELLED" and final[0].data["no_data"]
+    assert final[1].data["rows"] == 0 and "no data" in final[1].log[0].message
+
+
 async def test_a_corrupt_report_document_fails_the_job_with_the_reason(
     stack: Stack, http: httpx.AsyncClient, publisher: EventPublisher
 ) -> None:
     seller = await _seller(stack, http, publisher, [_listing("M-1")])
-    fault = {"seller_id": seller.seller_id, "malformed_reports": True}
-    assert (await http.post(f"{stack.sandbox_url}/_sandbox/faults", json=fault)).status_code < 300
+    await _fault(stack, http, seller_id=seller.seller_id, malformed_reports=True)
     job_id = await _publish_job(
         publisher, _job_events(seller, JobType.INVENTORY_REPORT, [], await _report(seller))
     )
@@ -560,13 +577,58 @@ async def test_feeds_of_one_account_share_get_feeds(
     assert stats["getFeeds"]["calls"] >= 1
 
 
+async def test_throttled_polls_are_reported_and_retried_with_new_tokens(
+    stack: Stack, http: httpx.AsyncClient, publisher: EventPublisher
+) -> None:
+    seller = await _seller(stack, http, publisher, [_listing("Q-1")])
+    submitted = await _qty_feed(seller, {"Q-1": 3})
+    # Amazon answers 429 to every getFeed of this seller for 5 Amazon minutes (0.5 s).
+    await _fault(stack, http, seller_id=seller.seller_id, operation="getFeed", throttle_storm_s=300)
+    job_id = await _publish_job(
+        publisher, _job_events(seller, JobType.UPDATE_QTY, _qty_items({"Q-1": 3}), submitted)
+    )
+    final = await _until_final(stack.bootstrap, job_id)
+    assert isinstance(final[-1], JobDone) and final[-1].data["accepted"] == 1
+    stats = (
+        await http.get(
+            f"{stack.sandbox_url}/_sandbox/stats", params={"seller_id": seller.seller_id}
+        )
+    ).json()["operations"]
+    assert stats["getFeed"]["throttled"] >= 1
+
+
+async def test_transient_errors_are_logged_on_the_job_and_retried(
+    stack: Stack, http: httpx.AsyncClient, publisher: EventPublisher
+) -> None:
+    seller = await _seller(stack, http, publisher, [_listing("R-1")])
+    submitted = await _qty_feed(seller, {"R-1": 3})
+    await _fault(
+        stack, http, seller_id=seller.seller_id, operation="getFeed", error_rate=1.0, status=503
+    )
+    job_id = await _publish_job(
+        publisher, _job_events(seller, JobType.UPDATE_QTY, _qty_items({"R-1": 3}), submitted)
+    )
+    logged = await collect(
+        stack.bootstrap,
+        JOB_EVENTS.name,
+        until=lambda found: bool(found),
+        where=lambda e: isinstance(e, JobLogged) and e.job_id == job_id,
+        timeout_s=TIMEOUT_S,
+    )
+    assert isinstance(logged[0], JobLogged)
+    assert logged[0].seq == 4  # an annotation: the seq of the newest status event
+    assert "retry 1" in logged[0].log[0].message and "TransientError" in logged[0].log[0].message
+    await http.delete(f"{stack.sandbox_url}/_sandbox/faults")  # Amazon recovers
+    final = await _until_final(stack.bootstrap, job_id)
+    assert isinstance(final[-1], JobDone) and final[-1].seq == 6
+
+
 async def test_a_killed_poller_loses_no_job_and_writes_its_result_once(
     stack: Stack, http: httpx.AsyncClient, publisher: EventPublisher
 ) -> None:
     seller = await _seller(stack, http, publisher, [_listing("K-1")])
     # Amazon is slow to answer: the poller is killed in the middle of its status call.
-    fault = {"seller_id": seller.seller_id, "operation": "getFeed", "latency_ms": 5000}
-    assert (await http.post(f"{stack.sandbox_url}/_sandbox/faults", json=fault)).status_code < 300
+    await _fault(stack, http, seller_id=seller.seller_id, operation="getFeed", latency_ms=5000)
     submitted = await _qty_feed(seller, {"K-1": 6})
     job_id = await _publish_job(
         publisher, _job_events(seller, JobType.UPDATE_QTY, _qty_items({"K-1": 6}), submitted)
