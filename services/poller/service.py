@@ -261,7 +261,8 @@ class PollerService:
         self, due: list[Waiting], query: FeedsQuery, riders: list[Waiting]
     ) -> list[Waiting]:
         """One getFeeds for the account; return the due jobs it could not answer for."""
-        lead = next(j for j in due if j.submission.remote_id in query.feed_ids)
+        rider_ids = {j.job_id for j in riders}
+        lead = next(j for j in due if j.job_id in rider_ids)
         try:
             result = await self._metered(
                 lead,
@@ -300,7 +301,7 @@ class PollerService:
             elif job.job_id in due_ids:
                 singles.append(job)  # on a later page we did not read
         metrics.CALLS_SAVED.inc(max(0, answered - 1))
-        singles.extend(j for j in due if j.submission.remote_id not in query.feed_ids)
+        singles.extend(j for j in due if j.job_id not in rider_ids)  # reports, untyped feeds
         return singles
 
     async def _poll_one(self, job: Waiting) -> None:
