@@ -266,10 +266,6 @@ class ApplierService:
         self, state: JobState, exc: Exception, problem: str, attempt: int, delay: float
     ) -> None:
         fields = _log_fields(state) | {"error": problem, "attempt": attempt}
-        if isinstance(exc, TimeoutError):
-            # No token in time: the throttle is slow or away; not the job's business.
-            log.warning("no quota token in time; will ask again", extra=fields)
-            return
         log.warning("result download failed; will retry", extra=fields)
         message = (
             f"downloading the result failed ({problem}); retry {attempt} of "
@@ -382,14 +378,7 @@ class ApplierService:
         )
         for throttled in range(1, MAX_THROTTLED + 1):
             calls[0] += 1
-            await self.runtime.throttle.acquire(
-                key,
-                request_id=f"{state.job_id}:result:{calls[0]}",
-                job_id=state.job_id,
-                job_type=state.job_type,
-                shop_id=state.shop_id,
-                timeout=self.settings.token_wait_s,
-            )
+            await self._token(key, f"{state.job_id}:result:{calls[0]}", state)
             try:
                 result = await call(client)
             except Throttled:
@@ -406,6 +395,27 @@ class ApplierService:
                 await self._observe_rate(key, result.rate_limit)
             return result
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _token(self, key: QuotaKey, request_id: str, state: JobState) -> None:
+        """Wait for a token however long the queue is (feed_result restores one token per
+        45 s per seller): a wait that times out is renewed with the same request id, which
+        keeps its place in the throttle's queue, and never counts as a failed attempt."""
+        while True:
+            try:
+                await self.runtime.throttle.acquire(
+                    key,
+                    request_id=request_id,
+                    job_id=state.job_id,
+                    job_type=state.job_type,
+                    shop_id=state.shop_id,
+                    timeout=self.settings.token_wait_s,
+                )
+                return
+            except TimeoutError:
+                log.info(
+                    "still waiting for a token",
+                    extra=_log_fields(state) | {"quota_key": str(key)},
+                )
 
     async def _account(self, account_id: str) -> AccountRegistered:
         """The job's account; one that registered a moment ago is read up to now first."""

@@ -380,10 +380,6 @@ class PollerService:
         delay = min(retry_in(job.failures), self.settings.max_wait_s - waited)
         job.next_at = time.time() + self._real(delay)
         fields = job.log_fields() | {"error": problem, "failures": job.failures}
-        if isinstance(exc, TimeoutError):
-            # No token in time: the throttle is slow or away; not the job's business.
-            log.warning("no quota token in time; will ask again", extra=fields)
-            return
         log.warning("status request failed; will retry", extra=fields)
         message = (
             f"asking Amazon about {job.submission.label} failed ({problem}); "
@@ -443,13 +439,8 @@ class PollerService:
         throttled = 0
         while True:
             job.calls += 1
-            await self.runtime.throttle.acquire(
-                key,
-                request_id=f"{job.job_id}:poll:{job.calls}",
-                job_id=job.job_id,
-                job_type=job.job_type,
-                shop_id=job.shop_id,
-                timeout=self.settings.token_wait_s,
+            await self._token(
+                key, f"{job.job_id}:poll:{job.calls}", job.job_id, job.job_type, job.shop_id
             )
             try:
                 async with self._slots:
@@ -468,6 +459,28 @@ class PollerService:
             if report_rate and result.rate_limit is not None:
                 await self._observe_rate(key, result.rate_limit)
             return result
+
+    async def _token(
+        self, key: QuotaKey, request_id: str, job_id: str, job_type: JobType, shop_id: str
+    ) -> None:
+        """Wait for a token however long the queue is: a wait that times out is renewed
+        with the same request id, which keeps its place in the throttle's queue."""
+        while True:
+            try:
+                await self.runtime.throttle.acquire(
+                    key,
+                    request_id=request_id,
+                    job_id=job_id,
+                    job_type=job_type,
+                    shop_id=shop_id,
+                    timeout=self.settings.token_wait_s,
+                )
+                return
+            except TimeoutError:
+                log.info(
+                    "still waiting for a token",
+                    extra={"job_id": job_id, "shop_id": shop_id, "quota_key": str(key)},
+                )
 
     async def _account(self, account_id: str) -> AccountRegistered:
         """The job's account; one that registered a moment ago is read up to now first."""
