@@ -6,10 +6,11 @@ import asyncio
 import uuid
 from collections.abc import Callable
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from shared.codec import decode
 from shared.events import Event
+from shared.topics import BY_NAME
 
 
 async def collect(
@@ -46,3 +47,29 @@ async def collect(
     finally:
         await consumer.stop()
     return found
+
+
+async def read_to_end(
+    bootstrap: str, topic: str, *, where: Callable[[Event], bool] = lambda e: True
+) -> list[Event]:
+    """Everything on ``topic`` now (up to its end offsets), keeping events matching ``where``."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in range(BY_NAME[topic].partitions)]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        pending = {tp for tp, end in ends.items() if end > 0}
+        found: list[Event] = []
+        while pending:
+            batches = await consumer.getmany(timeout_ms=500)
+            for tp, records in batches.items():
+                for rec in records:
+                    if rec.value is not None and where(event := decode(rec.value)):
+                        found.append(event)
+                    if rec.offset + 1 >= ends[tp]:
+                        pending.discard(tp)
+        return found
+    finally:
+        await consumer.stop()
