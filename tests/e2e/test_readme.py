@@ -1,0 +1,51 @@
+"""The README's instructions, run as written."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from devtools.demo import DEMO_SHOP
+from shared.kafka.producer import EventPublisher
+from tests.e2e.world import Seller, open_shop, sandbox_listings
+from tests.stack import Stack
+
+pytestmark = pytest.mark.integration
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def readme_block(marker: str) -> str:
+    text = README.read_text()
+    found = re.search(rf"<!-- readme-test: {marker} -->\n```sh\n(.*?)```", text, re.S)
+    assert found, f"README has no block marked {marker}"
+    return found.group(1)
+
+
+async def test_kcat_stock_change_reaches_the_sandbox_listing(
+    pipeline: Stack, publisher: EventPublisher
+) -> None:
+    seller = Seller("DEMO", shop_id=DEMO_SHOP, listed=3)  # lists DEMO-SKU-0 … DEMO-SKU-2
+    await open_shop(pipeline.sandbox_url, publisher, seller, synced_skus=range(3))
+    await asyncio.sleep(1.0)
+    block = readme_block("kcat-stock-changed")
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": pipeline.bootstrap}
+    done = await asyncio.to_thread(
+        subprocess.run,
+        ["bash", "-euo", "pipefail", "-c", block],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    deadline = time.monotonic() + 60
+    while (await sandbox_listings(pipeline.sandbox_url, seller))["DEMO-SKU-1"]["quantity"] != 6:
+        assert time.monotonic() < deadline, "the stock change did not reach the sandbox"
+        await asyncio.sleep(0.3)
