@@ -8,17 +8,20 @@ import socket
 
 import httpx
 
-from shared.accounts import AccountBook, SpApiClients
+from shared.accounts import AccountBook, SpApiClients, UnknownAccount
 from shared.crypto import open_credentials
 from shared.events import AccountRegistered
 from shared.health import HealthServer
+from shared.jobs import JobType
 from shared.kafka.admin import ensure_topics
 from shared.kafka.producer import EventPublisher, make_producer
 from shared.kafka.tail import TopicTail
+from shared.quotas import DEFAULT_QUOTAS
 from shared.settings import ServiceSettings
 from shared.spapi.auth import LwaCredentials
 from shared.spapi.endpoints import resolve
 from shared.throttle.client import ThrottleClient
+from shared.throttle.messages import QuotaKey, TokenGranted
 from shared.topics import ACCOUNTS
 
 log = logging.getLogger(__name__)
@@ -31,6 +34,7 @@ class WorkerRuntime:
         self.instance_id = settings.instance_id or f"{name}-{socket.gethostname()}"
         self.accounts = AccountBook()
         self.healthy = True
+        self._reported_rates: dict[str, float] = {}
 
     async def start(self) -> None:
         s = self.settings
@@ -67,6 +71,53 @@ class WorkerRuntime:
                 await closer()
             except Exception:  # stopping must go on whatever one part says
                 log.exception("error while stopping")
+
+    async def account(self, account_id: str) -> AccountRegistered:
+        """An account; one registered a moment ago is read up to now before saying no."""
+        try:
+            return self.accounts.get(account_id)
+        except UnknownAccount:
+            await self.accounts_tail.sync()
+            return self.accounts.get(account_id)
+
+    async def take_token(
+        self,
+        key: QuotaKey,
+        *,
+        request_id: str,
+        job_id: str,
+        job_type: JobType,
+        shop_id: str,
+        priority: int | None = None,
+        wait_s: float = 60.0,
+    ) -> TokenGranted:
+        """Wait for a token however long the queue is. Each wait of ``wait_s`` that ends
+        without a grant is renewed with the same request id, which keeps its place in the
+        throttle's queue; the bound only makes a silent throttle visible in the logs."""
+        while True:
+            try:
+                return await self.throttle.acquire(
+                    key,
+                    request_id=request_id,
+                    job_id=job_id,
+                    job_type=job_type,
+                    shop_id=shop_id,
+                    priority=priority,
+                    timeout=wait_s,
+                )
+            except TimeoutError:
+                log.info(
+                    "still waiting for a token",
+                    extra={"job_id": job_id, "shop_id": shop_id, "quota_key": str(key)},
+                )
+
+    async def observe_rate(self, key: QuotaKey, rate: float) -> None:
+        """Tell the throttle a rate Amazon states, when it differs from what it knows."""
+        known = self._reported_rates.get(str(key), DEFAULT_QUOTAS[key.quota_class].rate_per_s)
+        if abs(rate - known) <= 0.01 * known:
+            return
+        self._reported_rates[str(key)] = rate
+        await self.throttle.report_rate(key, rate)
 
     def _open(self, account: AccountRegistered) -> LwaCredentials:
         if not self.settings.secret_key:

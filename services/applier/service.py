@@ -39,9 +39,7 @@ from services.applier.decision import (
 from services.applier.listings import stuck_listings
 from services.applier.settings import ApplierSettings
 from services.applier.tables import AccountTable, inventory_table, listings_table
-from shared.accounts import UnknownAccount
 from shared.events import (
-    AccountRegistered,
     Event,
     JobEvent,
     JobFailed,
@@ -54,7 +52,7 @@ from shared.job_state import JobState
 from shared.jobs import JobStatus
 from shared.kafka.owned_jobs import OwnedJobsConsumer
 from shared.kafka.tail import TopicTail
-from shared.quotas import DEFAULT_QUOTAS, QuotaClass
+from shared.quotas import QuotaClass
 from shared.spapi.client import SpApiClient
 from shared.spapi.errors import Throttled
 from shared.spapi.result import ApiResult
@@ -80,7 +78,6 @@ class ApplierService:
         self._applying: dict[str, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(settings.concurrency)
-        self._reported_rates: dict[str, float] = {}
         self.consumer = OwnedJobsConsumer(
             bootstrap_servers=settings.kafka_bootstrap_servers,
             group_id=settings.consumer_group,
@@ -371,14 +368,21 @@ class ApplierService:
         Request ids are ``<job>:result:<n>``, stable per job and attempt: after a restart
         the same attempt gets the grant it already had rather than a second token.
         """
-        account = await self._account(state.account_id)
+        account = await self.runtime.account(state.account_id)
         client = self.runtime.clients.for_account(account.account_id)
         key = QuotaKey(
             account_id=account.account_id, region=account.region, quota_class=quota_class
         )
         for throttled in range(1, MAX_THROTTLED + 1):
             calls[0] += 1
-            await self._token(key, f"{state.job_id}:result:{calls[0]}", state)
+            await self.runtime.take_token(
+                key,
+                request_id=f"{state.job_id}:result:{calls[0]}",
+                job_id=state.job_id,
+                job_type=state.job_type,
+                shop_id=state.shop_id,
+                wait_s=self.settings.token_wait_s,
+            )
             try:
                 result = await call(client)
             except Throttled:
@@ -392,46 +396,9 @@ class ApplierService:
                 raise
             metrics.DOCUMENT_CALLS.labels(operation, "ok").inc()
             if result.rate_limit is not None:
-                await self._observe_rate(key, result.rate_limit)
+                await self.runtime.observe_rate(key, result.rate_limit)
             return result
         raise AssertionError("unreachable")  # pragma: no cover
-
-    async def _token(self, key: QuotaKey, request_id: str, state: JobState) -> None:
-        """Wait for a token however long the queue is (feed_result restores one token per
-        45 s per seller): a wait that times out is renewed with the same request id, which
-        keeps its place in the throttle's queue, and never counts as a failed attempt."""
-        while True:
-            try:
-                await self.runtime.throttle.acquire(
-                    key,
-                    request_id=request_id,
-                    job_id=state.job_id,
-                    job_type=state.job_type,
-                    shop_id=state.shop_id,
-                    timeout=self.settings.token_wait_s,
-                )
-                return
-            except TimeoutError:
-                log.info(
-                    "still waiting for a token",
-                    extra=_log_fields(state) | {"quota_key": str(key)},
-                )
-
-    async def _account(self, account_id: str) -> AccountRegistered:
-        """The job's account; one that registered a moment ago is read up to now first."""
-        try:
-            return self.runtime.accounts.get(account_id)
-        except UnknownAccount:
-            await self.runtime.accounts_tail.sync()
-            return self.runtime.accounts.get(account_id)
-
-    async def _observe_rate(self, key: QuotaKey, rate: float) -> None:
-        """Tell the throttle a rate Amazon states, when it differs from what it knows."""
-        known = self._reported_rates.get(str(key), DEFAULT_QUOTAS[key.quota_class].rate_per_s)
-        if abs(rate - known) <= 0.01 * known:
-            return
-        self._reported_rates[str(key)] = rate
-        await self.runtime.throttle.report_rate(key, rate)
 
 
 class _JobFails(Exception):

@@ -55,12 +55,11 @@ from services.poller.decision import (
 )
 from services.poller.schedule import first_poll_in, next_poll_in, retry_in
 from services.poller.settings import PollerSettings
-from shared.accounts import UnknownAccount
-from shared.events import AccountRegistered, JobEvent
+from shared.events import JobEvent
 from shared.job_state import JobState
 from shared.jobs import JobStatus, JobType
 from shared.kafka.owned_jobs import OwnedJobsConsumer
-from shared.quotas import DEFAULT_QUOTAS, QuotaClass
+from shared.quotas import QuotaClass
 from shared.spapi.client import SpApiClient
 from shared.spapi.errors import Throttled
 from shared.spapi.result import ApiResult
@@ -111,7 +110,6 @@ class PollerService:
         self.runtime = runtime
         self.waiting: dict[str, Waiting] = {}
         self._last_get_feeds: dict[str, float] = {}  # account → monotonic time
-        self._reported_rates: dict[str, float] = {}  # quota key → rate told to the throttle
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -431,7 +429,7 @@ class PollerService:
         report_rate: bool = True,
     ) -> ApiResult[T]:
         """One SP-API call under a quota token; a 429 is reported and waits for a new one."""
-        account = await self._account(job.submission.account_id)
+        account = await self.runtime.account(job.submission.account_id)
         client = self.runtime.clients.for_account(account.account_id)
         key = QuotaKey(
             account_id=account.account_id, region=account.region, quota_class=quota_class
@@ -439,8 +437,13 @@ class PollerService:
         throttled = 0
         while True:
             job.calls += 1
-            await self._token(
-                key, f"{job.job_id}:poll:{job.calls}", job.job_id, job.job_type, job.shop_id
+            await self.runtime.take_token(
+                key,
+                request_id=f"{job.job_id}:poll:{job.calls}",
+                job_id=job.job_id,
+                job_type=job.job_type,
+                shop_id=job.shop_id,
+                wait_s=self.settings.token_wait_s,
             )
             try:
                 async with self._slots:
@@ -457,46 +460,8 @@ class PollerService:
                 raise
             metrics.STATUS_CALLS.labels(operation, "ok").inc()
             if report_rate and result.rate_limit is not None:
-                await self._observe_rate(key, result.rate_limit)
+                await self.runtime.observe_rate(key, result.rate_limit)
             return result
-
-    async def _token(
-        self, key: QuotaKey, request_id: str, job_id: str, job_type: JobType, shop_id: str
-    ) -> None:
-        """Wait for a token however long the queue is: a wait that times out is renewed
-        with the same request id, which keeps its place in the throttle's queue."""
-        while True:
-            try:
-                await self.runtime.throttle.acquire(
-                    key,
-                    request_id=request_id,
-                    job_id=job_id,
-                    job_type=job_type,
-                    shop_id=shop_id,
-                    timeout=self.settings.token_wait_s,
-                )
-                return
-            except TimeoutError:
-                log.info(
-                    "still waiting for a token",
-                    extra={"job_id": job_id, "shop_id": shop_id, "quota_key": str(key)},
-                )
-
-    async def _account(self, account_id: str) -> AccountRegistered:
-        """The job's account; one that registered a moment ago is read up to now first."""
-        try:
-            return self.runtime.accounts.get(account_id)
-        except UnknownAccount:
-            await self.runtime.accounts_tail.sync()
-            return self.runtime.accounts.get(account_id)
-
-    async def _observe_rate(self, key: QuotaKey, rate: float) -> None:
-        """Tell the throttle a rate Amazon states, when it differs from what it knows."""
-        known = self._reported_rates.get(str(key), DEFAULT_QUOTAS[key.quota_class].rate_per_s)
-        if abs(rate - known) <= 0.01 * known:
-            return
-        self._reported_rates[str(key)] = rate
-        await self.runtime.throttle.report_rate(key, rate)
 
     # ------------------------------------------------------------------ helpers
 

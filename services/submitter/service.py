@@ -174,7 +174,10 @@ class SubmitterService:
                 raise RejectMessage(f"job id {request.job_id!r} is already used by another shop")
             log.info("repeated request ignored", extra={"job_id": request.job_id})
             return
-        account = await self._account(request.account_id)
+        try:
+            account: AccountRegistered | None = await self.runtime.account(request.account_id)
+        except UnknownAccount:
+            account = None
         listings = {}
         if account is not None:
             for item in request.items or []:
@@ -267,27 +270,15 @@ class SubmitterService:
 
     async def acquire(self, state: JobState, key: QuotaKey, request_id: str) -> None:
         priority = state.data.get("priority")
-        if priority is None:
-            priority = BASE_PRIORITY[state.job_type]
-        while True:
-            try:
-                await self.runtime.throttle.acquire(
-                    key,
-                    request_id=request_id,
-                    job_id=state.job_id,
-                    job_type=state.job_type,
-                    shop_id=state.shop_id,
-                    priority=priority,
-                    timeout=self.settings.token_wait_s,
-                )
-                return
-            except TimeoutError:
-                # Still queued (Amazon's quota is the limit); ask again with the same id,
-                # which keeps the request's place in the throttle's queue.
-                log.info(
-                    "still waiting for a token",
-                    extra={"job_id": state.job_id, "quota_key": str(key)},
-                )
+        await self.runtime.take_token(
+            key,
+            request_id=request_id,
+            job_id=state.job_id,
+            job_type=state.job_type,
+            shop_id=state.shop_id,
+            priority=BASE_PRIORITY[state.job_type] if priority is None else priority,
+            wait_s=self.settings.token_wait_s,
+        )
 
     async def _drive(self, job_id: str) -> None:
         try:
@@ -485,11 +476,3 @@ class SubmitterService:
         await self.runtime.publisher.publish(
             THROTTLE_REQUESTS, str(key), TokenReleased(request_id=request_id, quota_key=key)
         )
-
-    async def _account(self, account_id: str) -> AccountRegistered | None:
-        try:
-            return self.runtime.accounts.get(account_id)
-        except UnknownAccount:
-            # Registered a moment ago? Read the registry up to now before saying no.
-            await self.runtime.accounts_tail.sync()
-            return self.runtime.accounts.accounts.get(account_id)
