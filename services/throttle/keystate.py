@@ -110,40 +110,60 @@ class KeyState:
     @classmethod
     def restore(
         cls,
-        record: KeyRecord,
+        key: QuotaKey,
+        record: KeyRecord | None,
         requests: Iterable[RequestRecord],
         config: KeyConfig,
         now: float,
-    ) -> KeyState:
-        spec = config.spec
-        rate = record.observed_rate_per_s or spec.rate_per_s
-        bucket = TokenBucket(
-            burst=spec.burst,
-            rate_per_s=config.clock_rate(rate),
-            tokens=record.tokens,
-            updated_at=record.updated_at,
-            hold_until=record.hold_until,
-        )
-        bucket.resize(spec.burst, now)  # the configuration may have changed meanwhile
-        cap = None
-        if spec.hourly_cap:
-            cap = RollingCap.hourly(spec.hourly_cap, config.hour_clock_s)
-            cap.slots = [(start, count) for start, count in record.cap_slots]
-        fairness = FairShare(record.virtual_time, dict(record.finish))
-        state = cls(
-            record.quota_key,
-            record.partition,
-            config,
-            Limiter(bucket, cap),
-            KeyQueue(config.ageing_step_clock_s, fairness),
-            grant_seq=record.grant_seq,
-            observed_rate_per_s=record.observed_rate_per_s,
-        )
+    ) -> tuple[KeyState, Outcome]:
+        """Rebuild a key from its records, and repair what a crash left half written.
+
+        The shell writes a change's request records before the key record, in one
+        changelog partition, so a crash leaves a prefix of them. A request recorded as
+        granted under a number the key record never reached was therefore never published
+        (grants go out only after both are durable): it is queued again, and the returned
+        outcome writes that down before any new grant can reuse its number.
+        """
+        requests = list(requests)
+        if record is None:
+            partition = requests[0].partition if requests else 0
+            state = cls.new(key, partition, config, now)
+        else:
+            spec = config.spec
+            rate = record.observed_rate_per_s or spec.rate_per_s
+            bucket = TokenBucket(
+                burst=spec.burst,
+                rate_per_s=config.clock_rate(rate),
+                tokens=record.tokens,
+                updated_at=record.updated_at,
+                hold_until=record.hold_until,
+            )
+            bucket.resize(spec.burst, now)  # the configuration may have changed meanwhile
+            cap = None
+            if spec.hourly_cap:
+                cap = RollingCap.hourly(spec.hourly_cap, config.hour_clock_s)
+                cap.slots = [(start, count) for start, count in record.cap_slots]
+            fairness = FairShare(record.virtual_time, dict(record.finish))
+            state = cls(
+                key,
+                record.partition,
+                config,
+                Limiter(bucket, cap),
+                KeyQueue(config.ageing_step_clock_s, fairness),
+                grant_seq=record.grant_seq,
+                observed_rate_per_s=record.observed_rate_per_s,
+            )
+        repaired = Outcome()
         for request in requests:
+            if request.state is RequestState.GRANTED and (request.grant_seq or 0) > state.grant_seq:
+                request = request.model_copy(
+                    update={"state": RequestState.QUEUED, "granted_at": None, "grant_seq": None}
+                )
+                repaired.upserts.append(request)
             state.requests[request.request_id] = request
             if request.state is RequestState.QUEUED:
                 state.queue.add(_waiting(request))
-        return state
+        return state, repaired
 
     def record(self) -> KeyRecord:
         bucket, cap = self.limiter.bucket, self.limiter.cap

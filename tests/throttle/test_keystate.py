@@ -65,7 +65,9 @@ class Harness:
         records = [
             RequestRecord.model_validate(r.model_dump(mode="json")) for r in self.store.values()
         ]
-        return KeyState.restore(record, records, self.config, now)
+        state, repaired = KeyState.restore(KEY, record, records, self.config, now)
+        assert repaired.empty
+        return state
 
 
 def granted_ids(out: Outcome) -> list[str]:
@@ -208,3 +210,29 @@ def test_a_restored_key_decides_exactly_as_the_original() -> None:
         ]
     assert copy.record() == h.state.record()
     assert h.state.view(10.0).used_last_hour == 10  # the cap, not the bucket, stopped it
+
+
+def test_a_grant_recorded_without_its_key_record_is_queued_again_on_restore() -> None:
+    """A crash between the request record and the key record of one grant (the shell
+    writes them in that order in one partition, so only this half can survive)."""
+    h = Harness()
+    h.ask(req("a"), 0.0)
+    key_before = h.state.record()  # durable: a was granted and published
+    h.ask(req("b"), 1.0)  # granted, its request record written, then the crash
+    assert h.store["b"].state is RequestState.GRANTED and h.store["b"].grant_seq == 2
+    records = list(h.store.values())
+    state, repaired = KeyState.restore(KEY, key_before, records, FEEDS, now=2.0)
+    assert [(r.request_id, r.state) for r in repaired.upserts] == [("b", RequestState.QUEUED)]
+    assert state.requests["a"].state is RequestState.GRANTED
+    # b gets the token the key record still has, under the number it never published
+    out = state.grant_due(2.0)
+    assert [(g.request_id, g.grant_seq) for g in out.grants] == [("b", 2)]
+    assert state.grant_due(3.0).grants == []
+
+
+def test_requests_without_a_key_record_restore_onto_a_fresh_bucket() -> None:
+    h = Harness()
+    h.state.throttled(0.0)
+    h.ask(req("a"), 0.0)
+    state, repaired = KeyState.restore(KEY, None, list(h.store.values()), FEEDS, now=1.0)
+    assert repaired.empty and state.partition == 3 and len(state.queue) == 1
