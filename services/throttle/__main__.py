@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
+from services.throttle.service import run_throttle
 from services.throttle.settings import ThrottleSettings
-from shared.health import HealthServer
 from shared.service import run_service
 
 
 async def main(stop: asyncio.Event) -> None:
-    settings = ThrottleSettings()
-    health = HealthServer(settings.health_port)
-    await health.start()
-    try:
-        await stop.wait()
-    finally:
-        await health.stop()
+    await run_throttle(stop, ThrottleSettings())
 
 
 if __name__ == "__main__":

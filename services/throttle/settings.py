@@ -1,9 +1,77 @@
-"""Settings of the throttle service."""
+"""Settings of the throttle service (``AMAZON_JOBS_*`` shared, ``THROTTLE_*`` its own)."""
 
 from __future__ import annotations
 
+from pydantic import AliasChoices, Field
+
+from services.throttle.quota_specs import QuotaBook, QuotaOverrides
 from shared.settings import ServiceSettings
 
 
+def _env(name: str, field: str) -> AliasChoices:
+    return AliasChoices(name, field)
+
+
 class ThrottleSettings(ServiceSettings):
-    consumer_group: str = "amazon-jobs-throttle"
+    # The faust app id: consumer group of the requests topic and prefix of the state topics.
+    consumer_group: str = Field(
+        default="amazon-jobs-throttle",
+        validation_alias=_env("THROTTLE_CONSUMER_GROUP", "consumer_group"),
+    )
+    # {"acc-de": {"feed_submit": {"burst": 30, "rate_per_s": 0.1, "hourly_cap": null}}};
+    # account "*" applies to every account (the account's own entry wins).
+    quota_overrides: QuotaOverrides = Field(
+        default_factory=dict, validation_alias=_env("THROTTLE_QUOTA_OVERRIDES", "quota_overrides")
+    )
+    # Benchmarks of other services: every bucket practically unlimited.
+    quotas_lifted: bool = Field(
+        default=False, validation_alias=_env("THROTTLE_LIFT_QUOTAS", "quotas_lifted")
+    )
+    # Amazon seconds of waiting that raise a request's priority by one.
+    ageing_step_s: float = Field(
+        default=30.0, gt=0, validation_alias=_env("THROTTLE_AGEING_STEP_S", "ageing_step_s")
+    )
+    # How long (Amazon time) and how many per key finished request ids are remembered, so
+    # that a repeated request gets its grant again instead of a second token.
+    grant_memory_s: float = Field(
+        default=86_400.0, gt=0, validation_alias=_env("THROTTLE_GRANT_MEMORY_S", "grant_memory_s")
+    )
+    grant_memory_max: int = Field(
+        default=50_000, ge=1, validation_alias=_env("THROTTLE_GRANT_MEMORY_MAX", "grant_memory_max")
+    )
+    # At most one BucketSnapshot per key per this many (real) seconds.
+    snapshot_interval_s: float = Field(
+        default=1.0,
+        gt=0,
+        validation_alias=_env("THROTTLE_SNAPSHOT_INTERVAL_S", "snapshot_interval_s"),
+    )
+    # After a restart or rebalance, grants made this many (real) seconds before are sent
+    # again: one of them may have been recorded but never published.
+    resend_on_recovery_s: float = Field(
+        default=60.0,
+        ge=0,
+        validation_alias=_env("THROTTLE_RESEND_ON_RECOVERY_S", "resend_on_recovery_s"),
+    )
+    # Consumer group liveness: how soon a dead instance's partitions move elsewhere.
+    session_timeout_s: float = Field(
+        default=10.0,
+        ge=6.0,
+        validation_alias=_env("THROTTLE_SESSION_TIMEOUT_S", "session_timeout_s"),
+    )
+    commit_interval_s: float = Field(
+        default=1.0, gt=0, validation_alias=_env("THROTTLE_COMMIT_INTERVAL_S", "commit_interval_s")
+    )
+    # Of the state (changelog) topics the service creates; 3 in production clusters.
+    replication_factor: int = Field(
+        default=1, ge=1, validation_alias=_env("THROTTLE_REPLICATION_FACTOR", "replication_factor")
+    )
+    # faust's local directory (the in-memory store keeps nothing there of value).
+    data_dir: str = Field(default="", validation_alias=_env("THROTTLE_DATA_DIR", "data_dir"))
+
+    def quota_book(self) -> QuotaBook:
+        return QuotaBook(
+            overrides=self.quota_overrides,
+            time_scale=self.time_scale,
+            ageing_step_s=self.ageing_step_s,
+            lifted=self.quotas_lifted,
+        )
