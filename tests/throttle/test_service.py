@@ -1,0 +1,180 @@
+"""The throttle service in this process on the real broker: the bucket bound under
+concurrent requesters, fairness, idempotent requests, releases, 429 feedback, snapshots."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from typing import Any
+
+from shared.events import DeadLettered
+from shared.jobs import JobType
+from shared.kafka.producer import EventPublisher
+from shared.throttle.messages import BucketSnapshot, TokenRequested
+from shared.topics import DEAD_LETTERS, THROTTLE_REQUESTS, THROTTLE_SNAPSHOTS
+from tests.kafka_helpers import collect
+from tests.throttle.conftest import (
+    Received,
+    assert_grants_within_bucket,
+    closed_loop,
+    feed_key,
+    grants_on_topic,
+    unique,
+)
+
+TIME_SCALE = 600.0  # feed_submit: 15 burst, then 1 token per 120 s / 600 = every 0.2 s
+RATE = TIME_SCALE / 120
+
+
+async def test_concurrent_requesters_never_get_more_than_the_bucket_allows(
+    run_inprocess: Any, client_factory: Any, topics: str
+) -> None:
+    account = unique("acc")
+    key = feed_key(account)
+    service = await run_inprocess(time_scale=TIME_SCALE)
+    since = time.time()
+    received = Received()
+    until = received.t0 + 6.0
+    async with client_factory() as one, client_factory() as two, client_factory() as three:
+        # Three shops of one seller; the big one keeps five times as many requests open.
+        loops = [closed_loop(one, key, received, shop_id="big", until=until) for _ in range(15)]
+        loops += [closed_loop(two, key, received, shop_id="mid", until=until) for _ in range(3)]
+        loops += [closed_loop(three, key, received, shop_id="small", until=until)]
+        await asyncio.gather(*loops)
+    elapsed = time.monotonic() - received.t0
+
+    received.assert_within_bucket(burst=15, rate_per_s=RATE)
+    assert_grants_within_bucket(await grants_on_topic(topics, key), since, 15, RATE)
+    grants = received.distinct()
+    assert len(grants) == len(received.grants)  # every grant a new token, no repeats here
+    assert sorted(g.grant_seq for _, g, _ in grants) == list(range(1, len(grants) + 1))
+    # ... and the bucket was used: every token that existed was granted, give or take
+    # the one being refilled and the requests in flight at the end.
+    possible = 15 + RATE * elapsed
+    assert len(grants) >= possible - 3, (len(grants), possible)
+    # After the burst, each shop gets a third whatever it keeps open.
+    after_burst = Counter(shop for _, _, shop in grants[15:])
+    total = sum(after_burst.values())
+    assert min(after_burst.values()) >= total / 3 - 2, after_burst
+    state = service.engine.key_state(key)
+    assert state is not None and state.grant_seq == len(grants)
+
+
+async def test_a_repeated_request_gets_the_same_grant_and_a_release_gives_the_token_back(
+    run_inprocess: Any, client_factory: Any
+) -> None:
+    key = feed_key(unique("acc"))
+    await run_inprocess(
+        quota_overrides={key.account_id: {"feed_submit": {"burst": 1, "rate_per_s": 0.01}}}
+    )
+    async with client_factory() as client, client_factory() as restarted:
+        ask: dict[str, Any] = dict(job_id="j1", job_type=JobType.UPDATE_QTY, shop_id="s1")
+        first = await client.acquire(key, request_id="r1", timeout=20, **ask)
+        # A requester that restarted (new reply_to) asks again with the same id.
+        again = await restarted.acquire(key, request_id="r1", timeout=20, **ask)
+        assert again.grant_seq == first.grant_seq == 1
+        assert again.reply_to == restarted.reply_to
+        # The bucket (1 token, 100 s to refill) is empty: r2 waits ...
+        waiting = asyncio.create_task(client.acquire(key, request_id="r2", timeout=20, **ask))
+        await asyncio.sleep(1.0)
+        assert not waiting.done()
+        # ... until r1's token comes back unused.
+        await client.release(first)
+        second = await waiting
+        assert second.grant_seq == 2
+
+
+async def test_release_and_throttled_feedback(run_inprocess: Any, client_factory: Any) -> None:
+    key = feed_key(unique("acc"))
+    await run_inprocess(
+        time_scale=100.0,  # one token per 1.2 s of real time
+        quota_overrides={key.account_id: {"feed_submit": {"burst": 1}}},
+    )
+    ask: dict[str, Any] = dict(job_id="j", job_type=JobType.UPDATE_QTY, shop_id="s1")
+    async with client_factory() as client:
+
+        class Boom(Exception):
+            pass
+
+        try:
+            async with client.token(key, request_id="used-not", timeout=10, **ask):
+                raise Boom  # failed before the call to Amazon: the token goes back
+        except Boom:
+            pass
+        started = time.monotonic()
+        await client.acquire(key, request_id="next", timeout=10, **ask)
+        assert time.monotonic() - started < 0.6  # the released token, not a refill
+
+        await client.report_throttled(key)
+        await asyncio.sleep(0.3)
+        started = time.monotonic()
+        await client.acquire(key, request_id="after-429", timeout=10, **ask)
+        waited = time.monotonic() - started
+        assert waited >= 1.2 - 0.3 - 0.05, waited  # one restore interval from the 429
+
+
+async def test_timeout_withdraws_and_asking_again_keeps_the_place(
+    run_inprocess: Any, client_factory: Any
+) -> None:
+    key = feed_key(unique("acc"))
+    service = await run_inprocess(
+        time_scale=60.0,  # one token per 2 s
+        quota_overrides={key.account_id: {"feed_submit": {"burst": 1}}},
+    )
+    ask: dict[str, Any] = dict(job_type=JobType.UPDATE_QTY, shop_id="s1")
+    async with client_factory() as client:
+        await client.acquire(key, request_id="first", job_id="j0", timeout=10, **ask)
+        try:
+            await client.acquire(key, request_id="old", job_id="j1", timeout=0.3, **ask)
+        except TimeoutError as exc:
+            assert "old" in str(exc)
+        else:  # pragma: no cover
+            raise AssertionError("expected a timeout")
+        newer = asyncio.create_task(
+            client.acquire(key, request_id="newer", job_id="j2", timeout=10, **ask)
+        )
+        await asyncio.sleep(0.3)
+        old = await client.acquire(key, request_id="old", job_id="j1", timeout=10, **ask)
+        assert not newer.done()  # "old" got its place back ahead of "newer"
+        assert (await newer).grant_seq == old.grant_seq + 1
+    state = service.engine.key_state(key)
+    assert state is not None and len(state.queue) == 0
+
+
+async def test_snapshots_and_dead_letters(
+    run_inprocess: Any, client_factory: Any, topics: str, publisher: EventPublisher
+) -> None:
+    key = feed_key(unique("acc"))
+    await run_inprocess(snapshot_interval_s=0.2)
+    async with client_factory() as client:
+        await client.acquire(
+            key, request_id="r", job_id="j", job_type=JobType.SEND_PRODUCTS, shop_id="s", timeout=20
+        )
+    snapshots = await collect(
+        topics,
+        THROTTLE_SNAPSHOTS.name,
+        lambda found: bool(found),
+        where=lambda e: isinstance(e, BucketSnapshot) and e.quota_key == key,
+    )
+    snap = snapshots[-1]
+    assert isinstance(snap, BucketSnapshot)
+    assert (snap.burst, snap.queue_depth) == (15, 0) and 13.9 < snap.tokens <= 14.01
+
+    # A request under the wrong key would be owned by another partition's instance.
+    wrong = TokenRequested(
+        request_id="x",
+        quota_key=key,
+        shop_id="s",
+        job_id="j",
+        job_type=JobType.UPDATE_QTY,
+        reply_to="nobody",
+    )
+    await publisher.publish(THROTTLE_REQUESTS, "not-the-quota-key", wrong)
+    letters = await collect(
+        topics,
+        DEAD_LETTERS.name,
+        lambda found: bool(found),
+        where=lambda e: isinstance(e, DeadLettered) and e.key == "not-the-quota-key",
+    )
+    assert isinstance(letters[0], DeadLettered) and "quota key" in letters[0].error
