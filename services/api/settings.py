@@ -1,9 +1,30 @@
-"""Settings of the api service."""
+"""Settings of the API service (and of its projector)."""
 
 from __future__ import annotations
+
+from pydantic import AliasChoices, Field
 
 from shared.settings import ServiceSettings
 
 
 class ApiSettings(ServiceSettings):
-    consumer_group: str = "amazon-jobs-api"
+    api_port: int = Field(
+        default=8080, ge=0, le=65535, validation_alias=AliasChoices("API_PORT", "api_port")
+    )
+    # "shop_id:key" pairs, comma-separated; shop "*" makes an admin key.
+    api_keys: str = Field(
+        default="", repr=False, validation_alias=AliasChoices("AMAZON_JOBS_API_KEYS", "api_keys")
+    )
+    # The HTTP process also runs the projector unless it is deployed on its own.
+    run_projector: bool = Field(
+        default=True, validation_alias=AliasChoices("API_RUN_PROJECTOR", "run_projector")
+    )
+    projector_group: str = Field(
+        default="amazon-jobs-projector",
+        validation_alias=AliasChoices("PROJECTOR_CONSUMER_GROUP", "projector_group"),
+    )
+    # Seconds a client is told to wait when MongoDB is unavailable (503 Retry-After).
+    retry_after_s: int = Field(default=5, ge=1, validation_alias="API_RETRY_AFTER_S")
+
+    def safe_summary(self) -> dict[str, object]:
+        return self.model_dump(exclude={"secret_key", "api_keys"})

@@ -1,0 +1,72 @@
+"""Builds the API application: routes, error shapes, clients made at startup."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from services.api import errors
+from services.api.auth import KeyRing
+from services.api.projector import Projector
+from services.api.routes import accounts, jobs, operations
+from services.api.settings import ApiSettings
+from shared.kafka.admin import ensure_topics
+from shared.kafka.producer import EventPublisher, make_producer
+from shared.mongo import get_database, make_mongo_client
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).parent / "static"
+
+DESCRIPTION = """The read side of Amazon Jobs: every job, its items and log, per shop (shop
+keys) or across shops (admin keys), plus accounts, quota buckets and dead letters.
+Authenticate with `Authorization: Bearer <key>`; another shop's resources are 404.
+Errors are `{"error": {"code", "message"}}`."""
+
+
+def create_app(settings: ApiSettings, *, run_projector: bool | None = None) -> FastAPI:
+    projector_on = settings.run_projector if run_projector is None else run_projector
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await ensure_topics(settings.kafka_bootstrap_servers)
+        app.state.mongo = make_mongo_client(settings.mongo_url, serverSelectionTimeoutMS=2_000)
+        app.state.db = get_database(app.state.mongo, settings.mongo_url)
+        producer = make_producer(settings.kafka_bootstrap_servers, client_id="api")
+        await producer.start()
+        app.state.publisher = EventPublisher(producer)
+        stop = asyncio.Event()
+        task = None
+        if projector_on:
+            app.state.projector = Projector(settings, app.state.db, app.state.publisher)
+            task = asyncio.create_task(app.state.projector.run(stop), name="projector")
+        try:
+            yield
+        finally:
+            stop.set()
+            if task is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(task, 20)
+            await producer.stop()
+            await app.state.mongo.close()
+
+    app = FastAPI(title="Amazon Jobs API", version="1", description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.keys = KeyRing(settings.api_keys)
+    errors.install(app, settings.retry_after_s)
+    app.include_router(jobs.router)
+    app.include_router(accounts.router)
+    app.include_router(operations.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def page() -> FileResponse:
+        return FileResponse(STATIC / "index.html")
+
+    return app

@@ -1,0 +1,70 @@
+"""Dependencies of the routes: who is calling, and the resources they reach."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+
+from services.api.auth import KeyRing, Principal
+from services.api.errors import ApiError, not_found
+from services.api.settings import ApiSettings
+from services.api.store import Database
+from shared.kafka.producer import EventPublisher
+
+
+def settings(request: Request) -> ApiSettings:
+    value: ApiSettings = request.app.state.settings
+    return value
+
+
+def database(request: Request) -> Database:
+    value: Database = request.app.state.db
+    return value
+
+
+def publisher(request: Request) -> EventPublisher:
+    value: EventPublisher = request.app.state.publisher
+    return value
+
+
+def principal(
+    request: Request,
+    authorization: Annotated[str | None, Header(description="Bearer <API key>")] = None,
+) -> Principal:
+    keys: KeyRing = request.app.state.keys
+    scheme, _, token = (authorization or "").partition(" ")
+    found = keys.principal(token.strip()) if scheme.lower() == "bearer" and token else None
+    if found is None:
+        raise ApiError(
+            401, "unauthorized", "a valid API key is required: Authorization: Bearer <key>"
+        )
+    return found
+
+
+def admin(who: Annotated[Principal, Depends(principal)]) -> Principal:
+    if not who.is_admin:
+        raise ApiError(403, "forbidden", "this needs an admin key")
+    return who
+
+
+Db = Annotated[Database, Depends(database)]
+Publisher = Annotated[EventPublisher, Depends(publisher)]
+Caller = Annotated[Principal, Depends(principal)]
+Admin = Annotated[Principal, Depends(admin)]
+Settings = Annotated[ApiSettings, Depends(settings)]
+
+
+async def visible_account(db: Database, who: Principal, account_id: str) -> dict[str, Any]:
+    """The account, if the caller may see it; another shop's is 'not found'."""
+    doc = await db.accounts.find_one({"_id": account_id})
+    if doc is None or not who.sees(doc["shop_id"]):
+        raise not_found(f"account {account_id!r}")
+    return doc
+
+
+async def visible_job(db: Database, who: Principal, job_id: str) -> dict[str, Any]:
+    doc = await db.jobs.find_one({"_id": job_id})
+    if doc is None or not who.sees(doc["shop_id"]):
+        raise not_found(f"job {job_id!r}")
+    return doc

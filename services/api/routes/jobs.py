@@ -1,0 +1,214 @@
+"""Jobs: the Amazon Jobs table, one job, its items and log; create and cancel."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+
+from services.api.deps import Caller, Db, Publisher, visible_account, visible_job
+from services.api.errors import ApiError
+from services.api.models import (
+    Accepted,
+    AccountRef,
+    ErrorBody,
+    ItemCounts,
+    JobCreate,
+    JobDetail,
+    JobItemRow,
+    JobRow,
+    LogRow,
+    Page,
+)
+from services.api.pagination import after_desc, decode_cursor, encode_cursor
+from services.api.store import Database
+from shared.events import CancelRequested, JobRequested
+from shared.job_items import InvalidJobPayload, parse_request_payload
+from shared.jobs import JobStatus, JobType
+from shared.state_machine import cancel_rejection_reason
+from shared.topics import JOB_REQUESTS
+
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody} for code in (401, 404, 422, 503)
+}
+
+
+async def _account_names(db: Database, ids: set[str]) -> dict[str, str | None]:
+    return {d["_id"]: d.get("name") async for d in db.accounts.find({"_id": {"$in": list(ids)}})}
+
+
+def _row(doc: dict[str, Any], names: dict[str, str | None]) -> dict[str, Any]:
+    status = JobStatus(doc["status"])
+    job_type = JobType(doc["job_type"])
+    return {
+        "id": doc["_id"],
+        "shop_id": doc["shop_id"],
+        "account": AccountRef(id=doc["account_id"], name=names.get(doc["account_id"])),
+        "job_type": job_type,
+        "job_type_label": job_type.label,
+        "status": status,
+        "status_label": status.label,
+        "created_at": doc["created_at"],
+        "updated_at": doc["updated_at"],
+        "items": ItemCounts(**(doc.get("counts") or {})),
+        "cancelable": status.is_cancelable,
+    }
+
+
+@router.get("", response_model=Page[JobRow], responses=ERRORS)
+async def list_jobs(
+    db: Db,
+    who: Caller,
+    account_id: Annotated[str | None, Query(min_length=1)] = None,
+    job_type: JobType | None = None,
+    status: JobStatus | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: str | None = None,
+) -> Page[JobRow]:
+    """Jobs, newest first, with the manual's columns and item counts."""
+    query: dict[str, Any] = {}
+    if not who.is_admin:
+        query["shop_id"] = who.shop_id
+    if account_id:
+        query["account_id"] = account_id
+    if job_type:
+        query["job_type"] = job_type.value
+    if status:
+        query["status"] = status.value
+    created: dict[str, Any] = {}
+    if created_from:
+        created["$gte"] = created_from
+    if created_to:
+        created["$lte"] = created_to
+    if created_from and created_to and created_from > created_to:
+        raise ApiError(422, "invalid", "created_from: must not be after created_to")
+    if created:
+        query["created_at"] = created
+    if cursor:
+        at, last_id = decode_cursor(cursor, (datetime, str))
+        query = {"$and": [query, after_desc("created_at", at, last_id)]}
+    docs = (
+        await db.jobs.find(query).sort([("created_at", -1), ("_id", -1)]).limit(limit + 1).to_list()
+    )
+    more = len(docs) > limit
+    docs = docs[:limit]
+    names = await _account_names(db, {d["account_id"] for d in docs})
+    rows = [JobRow(**_row(d, names)) for d in docs]
+    last = docs[-1] if more else None
+    return Page[JobRow](
+        data=rows, next_cursor=encode_cursor([last["created_at"], last["_id"]]) if last else None
+    )
+
+
+@router.post("", status_code=202, response_model=Accepted, responses=ERRORS)
+async def create_job(body: JobCreate, db: Db, who: Caller, publisher: Publisher) -> Accepted:
+    """Request a job; it appears in the list as the system takes it up (202)."""
+    shop_id = body.shop_id or (None if who.is_admin else who.shop_id)
+    if shop_id is None:
+        raise ApiError(422, "invalid", "shop_id: an admin key must name the shop")
+    if not who.sees(shop_id):
+        raise ApiError(404, "not_found", f"shop {shop_id!r} not found")
+    account = await visible_account(db, who, body.account_id)
+    if account["shop_id"] != shop_id:
+        raise ApiError(404, "not_found", f"account {body.account_id!r} not found")
+    try:
+        parse_request_payload(body.job_type, body.items, body.params)
+    except InvalidJobPayload as exc:
+        raise ApiError(422, "invalid", str(exc)) from exc
+    job_id = body.job_id or f"api-{shop_id}-{uuid.uuid4().hex[:12]}"
+    existing = await db.jobs.find_one({"_id": job_id}, {"shop_id": 1})
+    if existing is not None and existing["shop_id"] != shop_id:
+        raise ApiError(409, "conflict", f"job id {job_id!r} is taken")
+    event = JobRequested(
+        job_id=job_id,
+        shop_id=shop_id,
+        account_id=body.account_id,
+        job_type=body.job_type,
+        items=body.items,
+        params=body.params,
+        priority=body.priority,
+    )
+    await publisher.publish(JOB_REQUESTS, job_id, event)
+    return Accepted(job_id=job_id, status="requested")
+
+
+@router.get("/{job_id}", response_model=JobDetail, responses=ERRORS)
+async def get_job(job_id: str, db: Db, who: Caller) -> JobDetail:
+    doc = await visible_job(db, who, job_id)
+    names = await _account_names(db, {doc["account_id"]})
+    return JobDetail(**_row(doc, names), data=doc.get("data") or {}, seq=doc["seq"])
+
+
+@router.get("/{job_id}/items", response_model=Page[JobItemRow], responses=ERRORS)
+async def job_items(
+    job_id: str,
+    db: Db,
+    who: Caller,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    cursor: str | None = None,
+) -> Page[JobItemRow]:
+    await visible_job(db, who, job_id)
+    query: dict[str, Any] = {"job_id": job_id}
+    if cursor:
+        (after,) = decode_cursor(cursor, (str,))
+        query["key"] = {"$gt": after}
+    docs = (
+        await db.job_items.find(query).sort([("job_id", 1), ("key", 1)]).limit(limit + 1).to_list()
+    )
+    more = len(docs) > limit
+    docs = docs[:limit]
+    return Page[JobItemRow](
+        data=[JobItemRow(**d) for d in docs],
+        next_cursor=encode_cursor([docs[-1]["key"]]) if more else None,
+    )
+
+
+@router.get("/{job_id}/log", response_model=Page[LogRow], responses=ERRORS)
+async def job_log(
+    job_id: str,
+    db: Db,
+    who: Caller,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+    cursor: str | None = None,
+) -> Page[LogRow]:
+    """The job's log, oldest first."""
+    await visible_job(db, who, job_id)
+    query: dict[str, Any] = {"job_id": job_id}
+    if cursor:
+        at, last_id = decode_cursor(cursor, (datetime, str))
+        query = {
+            "$and": [query, {"$or": [{"at": {"$gt": at}}, {"at": at, "_id": {"$gt": last_id}}]}]
+        }
+    docs = await db.job_log.find(query).sort([("at", 1), ("_id", 1)]).limit(limit + 1).to_list()
+    more = len(docs) > limit
+    docs = docs[:limit]
+    return Page[LogRow](
+        data=[LogRow(**d) for d in docs],
+        next_cursor=encode_cursor([docs[-1]["at"], docs[-1]["_id"]]) if more else None,
+    )
+
+
+@router.post(
+    "/{job_id}/cancel",
+    status_code=202,
+    response_model=Accepted,
+    responses={**ERRORS, 409: {"model": ErrorBody}},
+)
+async def cancel_job(job_id: str, db: Db, who: Caller, publisher: Publisher) -> Any:
+    """Cancel a job that is still reserved or created; 409 with the reason otherwise."""
+    doc = await visible_job(db, who, job_id)
+    reason = cancel_rejection_reason(JobStatus(doc["status"]))
+    if reason is not None:
+        return JSONResponse(
+            {"error": {"code": "not_cancelable", "message": reason}}, status_code=409
+        )
+    await publisher.publish(
+        JOB_REQUESTS, job_id, CancelRequested(job_id=job_id, shop_id=doc["shop_id"])
+    )
+    return Accepted(job_id=job_id, status="cancel_requested")

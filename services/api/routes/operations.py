@@ -1,0 +1,114 @@
+"""For SREs: quota buckets, dead letters, health and metrics."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from services.api.deps import Admin, Caller, Db, Publisher
+from services.api.errors import not_found
+from services.api.models import DeadLetterRow, ErrorBody, Health, Page, QuotaRow, Replayed
+from services.api.pagination import after_desc, decode_cursor, encode_cursor
+
+router = APIRouter(tags=["operations"])
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody} for code in (401, 403, 404, 422, 503)
+}
+
+
+@router.get("/v1/throttle", response_model=Page[QuotaRow], responses=ERRORS)
+async def throttle(db: Db, who: Caller) -> Page[QuotaRow]:
+    """Every quota bucket the caller's accounts have: tokens, queue, next grant."""
+    query: dict[str, Any] = {}
+    if not who.is_admin:
+        mine = [d["_id"] async for d in db.accounts.find({"shop_id": who.shop_id}, {"_id": 1})]
+        query["account_id"] = {"$in": mine}
+    docs = await db.quotas.find(query).sort([("account_id", 1), ("quota_class", 1)]).to_list()
+    return Page[QuotaRow](data=[QuotaRow(**d) for d in docs], next_cursor=None)
+
+
+@router.get("/v1/dead-letters", response_model=Page[DeadLetterRow], responses=ERRORS)
+async def dead_letters(
+    db: Db,
+    who: Admin,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: str | None = None,
+) -> Page[DeadLetterRow]:
+    """What could not be processed, newest first, with the reason."""
+    query: dict[str, Any] = {}
+    if cursor:
+        at, last_id = decode_cursor(cursor, (datetime, str))
+        query = after_desc("occurred_at", at, last_id)
+    docs = (
+        await db.dead_letters.find(query)
+        .sort([("occurred_at", -1), ("_id", -1)])
+        .limit(limit + 1)
+        .to_list()
+    )
+    more = len(docs) > limit
+    docs = docs[:limit]
+    return Page[DeadLetterRow](
+        data=[
+            DeadLetterRow(id=d["_id"], **{k: v for k, v in d.items() if k != "_id"}) for d in docs
+        ],
+        next_cursor=encode_cursor([docs[-1]["occurred_at"], docs[-1]["_id"]]) if more else None,
+    )
+
+
+@router.post(
+    "/v1/dead-letters/{letter_id}/replay",
+    status_code=202,
+    response_model=Replayed,
+    responses=ERRORS,
+)
+async def replay(letter_id: str, db: Db, who: Admin, publisher: Publisher) -> Replayed:
+    """Send the original message again, to its original topic and key, once fixed."""
+    doc = await db.dead_letters.find_one({"_id": letter_id})
+    if doc is None:
+        raise not_found(f"dead letter {letter_id!r}")
+    raw = doc.get("raw_value")
+    value = (
+        None
+        if raw is None
+        else (base64.b64decode(raw) if doc.get("raw_encoding") == "base64" else raw.encode("utf-8"))
+    )
+    key = doc["key"].encode("utf-8") if doc.get("key") is not None else None
+    await publisher.publish_raw(doc["original_topic"], key, value)
+    return Replayed(id=letter_id, topic=doc["original_topic"])
+
+
+@router.get("/healthz", response_model=Health)
+async def healthz() -> Health:
+    """Liveness: the process answers."""
+    return Health(status="ok")
+
+
+@router.get("/readyz", response_model=Health, responses={503: {"model": Health}})
+async def readyz(request: Request) -> Any:
+    """Readiness: Kafka and MongoDB reachable."""
+    checks: dict[str, str] = {}
+    try:
+        await request.app.state.mongo.admin.command("ping")
+        checks["mongodb"] = "ok"
+    except Exception as exc:
+        checks["mongodb"] = f"unavailable: {type(exc).__name__}"
+    try:
+        producer = request.app.state.publisher.producer
+        await producer.client.fetch_all_metadata()
+        checks["kafka"] = "ok"
+    except Exception as exc:
+        checks["kafka"] = f"unavailable: {type(exc).__name__}"
+    ok = all(v == "ok" for v in checks.values())
+    health = Health(status="ok" if ok else "unavailable", checks=checks)
+    return health if ok else JSONResponse(health.model_dump(), status_code=503)
+
+
+@router.get("/metrics", response_class=Response)
+async def metrics() -> Response:
+    """Prometheus metrics of this process (projector included)."""
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

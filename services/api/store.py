@@ -1,0 +1,45 @@
+"""The MongoDB collections of the projection and the indexes every API query uses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo.asynchronous.database import AsyncDatabase
+
+Database = AsyncDatabase[dict[str, Any]]
+
+INDEXES: dict[str, list[IndexModel]] = {
+    # GET /v1/jobs: newest first, per shop (or all), filtered by account/type/status.
+    "jobs": [
+        IndexModel([("created_at", DESCENDING), ("_id", DESCENDING)], name="newest"),
+        IndexModel(
+            [("shop_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
+            name="shop_newest",
+        ),
+        IndexModel([("account_id", ASCENDING), ("created_at", DESCENDING)], name="account_newest"),
+        IndexModel([("status", ASCENDING), ("created_at", DESCENDING)], name="status_newest"),
+    ],
+    "job_items": [IndexModel([("job_id", ASCENDING), ("key", ASCENDING)], name="job_key")],
+    "job_log": [
+        IndexModel([("job_id", ASCENDING), ("at", ASCENDING), ("_id", ASCENDING)], name="job_at")
+    ],
+    "listings": [IndexModel([("account_id", ASCENDING), ("sku", ASCENDING)], name="account_sku")],
+    "inventory": [IndexModel([("account_id", ASCENDING), ("sku", ASCENDING)], name="account_sku")],
+    "orders": [
+        IndexModel(
+            [("account_id", ASCENDING), ("purchased_at", DESCENDING), ("_id", DESCENDING)],
+            name="account_newest",
+        )
+    ],
+    "accounts": [IndexModel([("shop_id", ASCENDING), ("_id", ASCENDING)], name="shop")],
+    "dead_letters": [IndexModel([("occurred_at", DESCENDING), ("_id", DESCENDING)], name="newest")],
+    "quotas": [
+        IndexModel([("account_id", ASCENDING), ("quota_class", ASCENDING)], name="account_class")
+    ],
+}
+
+
+async def ensure_indexes(db: Database) -> None:
+    for collection, indexes in INDEXES.items():
+        await db[collection].create_indexes(indexes)
