@@ -31,10 +31,24 @@ class TokenBucket:
     # After a 429 Amazon's own bucket is empty: nothing is granted before this instant,
     # even if tokens come back early (e.g. a release).
     hold_until: float = 0.0
+    # Amazon starts refilling a full bucket when our first call *reaches* it, some time
+    # after we granted it; if a later call is quicker than the first, granting on our own
+    # schedule would be early by the difference. So a full bucket that gives a token
+    # starts refilling this much later. A phase shift, not a rate change: it costs at most
+    # this long's worth of tokens each time the bucket was full.
+    refill_delay_s: float = 0.0
 
     @classmethod
-    def full(cls, burst: int, rate_per_s: float, now: float) -> TokenBucket:
-        return cls(burst=burst, rate_per_s=rate_per_s, tokens=float(burst), updated_at=now)
+    def full(
+        cls, burst: int, rate_per_s: float, now: float, refill_delay_s: float = 0.0
+    ) -> TokenBucket:
+        return cls(
+            burst=burst,
+            rate_per_s=rate_per_s,
+            tokens=float(burst),
+            updated_at=now,
+            refill_delay_s=refill_delay_s,
+        )
 
     def refill(self, now: float) -> None:
         # A clock that went backwards restores nothing: time we cannot account for is
@@ -59,14 +73,18 @@ class TokenBucket:
         elif self.rate_per_s <= 0:
             return NEVER
         else:
-            at = now + missing / self.rate_per_s
+            # updated_at lies ahead while a refill delay runs
+            at = max(now, self.updated_at) + missing / self.rate_per_s
         return max(at, self.hold_until)
 
     def take(self, cost: int, now: float) -> None:
         if self.ready_at(cost, now) > now:
             raise ValueError(f"{cost} token(s) are not available yet")
+        was_full = self.tokens >= self.burst - EPSILON
         # Slack may leave a hair below zero; never let it become a debt or a credit.
         self.tokens = max(0.0, self.tokens - cost)
+        if was_full and self.refill_delay_s > 0:
+            self.updated_at = max(self.updated_at, now + self.refill_delay_s)
 
     def give_back(self, cost: int, now: float) -> None:
         self.refill(now)

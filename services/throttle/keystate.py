@@ -101,7 +101,12 @@ class KeyState:
         spec = config.spec
         # A key seen for the first time starts full, as Amazon's bucket does; if Amazon
         # disagrees it says 429 and the bucket is drained.
-        bucket = TokenBucket.full(spec.burst, config.clock_rate(spec.rate_per_s), now)
+        bucket = TokenBucket.full(
+            spec.burst,
+            config.clock_rate(spec.rate_per_s),
+            now,
+            refill_delay_s=config.refill_delay_s(spec.rate_per_s),
+        )
         cap = RollingCap.hourly(spec.hourly_cap, config.hour_clock_s) if spec.hourly_cap else None
         return cls(
             key, partition, config, Limiter(bucket, cap), KeyQueue(config.ageing_step_clock_s)
@@ -137,6 +142,7 @@ class KeyState:
                 tokens=record.tokens,
                 updated_at=record.updated_at,
                 hold_until=record.hold_until,
+                refill_delay_s=config.refill_delay_s(rate),
             )
             bucket.resize(spec.burst, now)  # the configuration may have changed meanwhile
             cap = None
@@ -266,6 +272,7 @@ class KeyState:
             return Outcome()
         self.observed_rate_per_s = amazon_rate_per_s
         self.limiter.bucket.set_rate(self.config.clock_rate(amazon_rate_per_s), now)
+        self.limiter.bucket.refill_delay_s = self.config.refill_delay_s(amazon_rate_per_s)
         return Outcome(key_changed=True)
 
     def grant_due(self, now: float) -> Outcome:

@@ -47,12 +47,21 @@ class KeyConfig:
     spec: QuotaSpec
     time_scale: float = 1.0
     ageing_step_s: float = 30.0  # Amazon seconds of waiting per +1 priority
+    # Real seconds a call may take from its grant to Amazon, more than the first call of
+    # a full bucket took (see TokenBucket.refill_delay_s); capped at one restore interval.
+    latency_margin_s: float = 0.0
 
     def clock_rate(self, amazon_rate_per_s: float) -> float:
         return amazon_rate_per_s * self.time_scale
 
     def amazon_rate(self, clock_rate_per_s: float) -> float:
         return clock_rate_per_s / self.time_scale
+
+    def refill_delay_s(self, amazon_rate_per_s: float) -> float:
+        clock_rate = self.clock_rate(amazon_rate_per_s)
+        if clock_rate <= 0:
+            return 0.0
+        return min(self.latency_margin_s, 1.0 / clock_rate)
 
     @property
     def ageing_step_clock_s(self) -> float:
@@ -69,6 +78,7 @@ class QuotaBook:
     time_scale: float = 1.0
     ageing_step_s: float = 30.0
     lifted: bool = False
+    latency_margin_s: float = 0.0
 
     def spec_for(self, key: QuotaKey) -> QuotaSpec:
         if self.lifted:
@@ -81,4 +91,6 @@ class QuotaBook:
         return spec
 
     def config_for(self, key: QuotaKey) -> KeyConfig:
-        return KeyConfig(self.spec_for(key), self.time_scale, self.ageing_step_s)
+        return KeyConfig(
+            self.spec_for(key), self.time_scale, self.ageing_step_s, self.latency_margin_s
+        )

@@ -52,6 +52,13 @@ class ThrottleSettings(ServiceSettings):
         ge=0,
         validation_alias=_env("THROTTLE_RESEND_ON_RECOVERY_S", "resend_on_recovery_s"),
     )
+    # Real seconds by which a call may reach Amazon later after its grant than the first
+    # call of a full bucket did (feed upload, LWA refresh); see TokenBucket.refill_delay_s.
+    latency_margin_s: float = Field(
+        default=2.0,
+        ge=0,
+        validation_alias=_env("THROTTLE_LATENCY_MARGIN_S", "latency_margin_s"),
+    )
     # Consumer group liveness: how soon a dead instance's partitions move elsewhere.
     session_timeout_s: float = Field(
         default=10.0,
@@ -74,4 +81,5 @@ class ThrottleSettings(ServiceSettings):
             time_scale=self.time_scale,
             ageing_step_s=self.ageing_step_s,
             lifted=self.quotas_lifted,
+            latency_margin_s=self.latency_margin_s,
         )

@@ -122,3 +122,18 @@ def test_limiter_needs_both_the_bucket_and_the_cap() -> None:
         limiter.take(1, now)
     with pytest.raises(ValueError):
         limiter.take(1, now)
+
+
+def test_a_full_bucket_that_gives_a_token_starts_refilling_after_the_delay() -> None:
+    # Amazon's refill starts when the first call arrives; ours waits as long as that may be.
+    bucket = TokenBucket.full(burst=2, rate_per_s=1.0, now=0.0, refill_delay_s=0.25)
+    bucket.take(1, 0.0)
+    assert bucket.available(0.2) == 1.0
+    bucket.take(1, 0.2)  # not full any more: no new delay
+    assert bucket.ready_at(1, 0.2) == pytest.approx(1.25)
+    assert bucket.ready_at(2, 0.2) == pytest.approx(2.25)
+    bucket.take(1, 1.25)
+    assert bucket.ready_at(1, 1.25) == pytest.approx(2.25)  # a phase shift, same rate
+    assert bucket.available(100.0) == 2.0
+    bucket.take(2, 100.0)  # full again: the delay applies again
+    assert bucket.ready_at(1, 100.0) == pytest.approx(101.25)

@@ -236,3 +236,12 @@ def test_requests_without_a_key_record_restore_onto_a_fresh_bucket() -> None:
     h.ask(req("a"), 0.0)
     state, repaired = KeyState.restore(KEY, None, list(h.store.values()), FEEDS, now=1.0)
     assert repaired.empty and state.partition == 3 and len(state.queue) == 1
+
+
+def test_the_latency_margin_is_at_most_one_restore_interval() -> None:
+    slow = KeyConfig(QuotaSpec(burst=1, rate_per_s=1 / 120), latency_margin_s=2.0)
+    assert slow.refill_delay_s(1 / 120) == 2.0
+    fast = KeyConfig(QuotaSpec(burst=1, rate_per_s=5.0), time_scale=2.0, latency_margin_s=2.0)
+    assert fast.refill_delay_s(5.0) == pytest.approx(0.1)
+    state = KeyState.new(KEY, 0, slow, now=0.0)
+    assert state.limiter.bucket.refill_delay_s == 2.0
