@@ -50,9 +50,10 @@ async def test_concurrent_requesters_never_get_more_than_the_bucket_allows(
     assert len(grants) == len(received.grants)  # every grant a new token, no repeats here
     assert sorted(g.grant_seq for _, g, _ in grants) == list(range(1, len(grants) + 1))
     # ... and the bucket was used: every token that existed was granted, give or take
-    # the one being refilled and the requests in flight at the end.
+    # the first requests' way in, the refill delay after the burst (one interval here)
+    # and the requests in flight at the end.
     possible = 15 + RATE * elapsed
-    assert len(grants) >= possible - 3, (len(grants), possible)
+    assert len(grants) >= possible - 4, (len(grants), possible)
     # After the burst, each shop gets a third whatever it keeps open.
     after_burst = Counter(shop for _, _, shop in grants[15:])
     total = sum(after_burst.values())
