@@ -122,7 +122,8 @@ class Projector:
             if job_events:
                 await self._apply_jobs(job_events, writes)
             for collection, ops in writes.items():
-                await self.db[collection].bulk_write(ops, ordered=True)
+                if ops:
+                    await self.db[collection].bulk_write(ops, ordered=True)
             for rec in records:
                 APPLIED.labels(rec.topic).inc()
             self.applied += len(records)

@@ -22,7 +22,10 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     "job_items": [IndexModel([("job_id", ASCENDING), ("key", ASCENDING)], name="job_key")],
     "job_log": [
-        IndexModel([("job_id", ASCENDING), ("at", ASCENDING), ("_id", ASCENDING)], name="job_at")
+        IndexModel(
+            [("job_id", ASCENDING), ("at", ASCENDING), ("seq", ASCENDING), ("_id", ASCENDING)],
+            name="job_at_seq",
+        )
     ],
     "listings": [IndexModel([("account_id", ASCENDING), ("sku", ASCENDING)], name="account_sku")],
     "inventory": [IndexModel([("account_id", ASCENDING), ("sku", ASCENDING)], name="account_sku")],

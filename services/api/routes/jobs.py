@@ -177,20 +177,25 @@ async def job_log(
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
     cursor: str | None = None,
 ) -> Page[LogRow]:
-    """The job's log, oldest first."""
+    """The job's log, oldest first (ties in time go by the job's event order)."""
     await visible_job(db, who, job_id)
     query: dict[str, Any] = {"job_id": job_id}
     if cursor:
-        at, last_id = decode_cursor(cursor, (datetime, str))
-        query = {
-            "$and": [query, {"$or": [{"at": {"$gt": at}}, {"at": at, "_id": {"$gt": last_id}}]}]
-        }
-    docs = await db.job_log.find(query).sort([("at", 1), ("_id", 1)]).limit(limit + 1).to_list()
+        at, seq, last_id = decode_cursor(cursor, (datetime, int, str))
+        later = [
+            {"at": {"$gt": at}},
+            {"at": at, "seq": {"$gt": seq}},
+            {"at": at, "seq": seq, "_id": {"$gt": last_id}},
+        ]
+        query = {"$and": [query, {"$or": later}]}
+    order = [("at", 1), ("seq", 1), ("_id", 1)]
+    docs = await db.job_log.find(query).sort(order).limit(limit + 1).to_list()
     more = len(docs) > limit
     docs = docs[:limit]
+    last = docs[-1] if more else None
     return Page[LogRow](
         data=[LogRow(**d) for d in docs],
-        next_cursor=encode_cursor([docs[-1]["at"], docs[-1]["_id"]]) if more else None,
+        next_cursor=encode_cursor([last["at"], last["seq"], last["_id"]]) if last else None,
     )
 
 

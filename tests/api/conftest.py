@@ -1,0 +1,59 @@
+"""The whole system running, with the API on a database of its own per module."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import make_stack
+from tests.stack import ADMIN_KEY, Stack
+
+SHOP1_KEY, SHOP2_KEY = "shop1-key", "shop2-key"
+
+
+@pytest.fixture(scope="module")
+def system(topics: str, mongo_url: str, test_output_dir: Path) -> Iterator[Stack]:
+    db_url = mongo_url.rsplit("/", 1)[0] + f"/api_{uuid.uuid4().hex[:8]}"
+    stack = make_stack(topics, db_url, test_output_dir / "api")
+    try:
+        stack.start(["amazon_sandbox", "throttle", "submitter", "poller", "applier", "api"])
+        yield stack
+    finally:
+        stack.stop()
+
+
+@pytest.fixture(scope="module")
+async def admin(system: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        base_url=system.api_url, timeout=30, headers={"Authorization": f"Bearer {ADMIN_KEY}"}
+    ) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+async def shop1(system: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        base_url=system.api_url, timeout=30, headers={"Authorization": f"Bearer {SHOP1_KEY}"}
+    ) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+async def shop2(system: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        base_url=system.api_url, timeout=30, headers={"Authorization": f"Bearer {SHOP2_KEY}"}
+    ) as client:
+        yield client
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> object:
+    report = yield
+    stack = getattr(item, "funcargs", {}).get("system")
+    if getattr(report, "failed", False) and isinstance(stack, Stack):
+        print(f"\n===== service logs for {item.name} =====\n{stack.logs()}")
+    return report

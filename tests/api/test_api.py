@@ -1,0 +1,455 @@
+"""The HTTP API against the real system: every endpoint, filter, cursor page, tenant rule
+and error code. Jobs are created through the API and run by the real services."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from devtools.infra import free_port
+from services.api.app import create_app
+from services.api.settings import ApiSettings
+from shared.kafka.producer import EventPublisher
+from shared.mongo import get_database, make_mongo_client
+from shared.topics import ACCOUNTS, CATALOG_EVENTS, JOB_EVENTS
+from tests.e2e.world import MARKETPLACE, Seller
+from tests.stack import Stack
+
+pytestmark = pytest.mark.integration
+
+PLANTED = f"PLANTED-SECRET-{uuid.uuid4().hex}"
+ONE = Seller("apione", shop_id="shop1", listed=10)
+TWO = Seller("apitwo", shop_id="shop2", listed=5)
+
+
+async def eventually(check: Any, timeout_s: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        result = await check()
+        if result:
+            return result
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.3)
+
+
+def account_body(seller: Seller, secret: str = "client-secret") -> dict[str, Any]:
+    return {
+        "account_id": seller.account_id,
+        "shop_id": seller.shop_id,
+        "name": f"Shop {seller.name}",
+        "seller_id": seller.seller_id,
+        "region": "EU",
+        "marketplace_ids": [MARKETPLACE],
+        "lwa": {
+            "client_id": "amzn1.application-oa2-client.api",
+            "client_secret": secret,
+            "refresh_token": seller.refresh_token,
+        },
+    }
+
+
+@pytest.fixture(scope="module")
+async def world(
+    system: Stack, admin: httpx.AsyncClient, shop1: httpx.AsyncClient, shop2: httpx.AsyncClient
+) -> dict[str, Any]:
+    """Two shops with an account each; shop1 has six jobs, shop2 one; all finished."""
+    async with httpx.AsyncClient() as http:
+        for seller in (ONE, TWO):
+            (
+                await http.post(
+                    f"{system.sandbox_url}/_sandbox/sellers", json=seller.sandbox_payload()
+                )
+            ).raise_for_status()
+    for seller, secret in ((ONE, PLANTED), (TWO, "other-secret")):
+        created = await admin.post("/v1/accounts", json=account_body(seller, secret))
+        assert created.status_code == 202, created.text
+        assert PLANTED not in created.text
+    await eventually(lambda: _count(admin, "/v1/accounts", 2))
+    ids = []
+    for n in range(5):
+        r = await shop1.post(
+            "/v1/jobs",
+            json={
+                "job_id": f"api-qty-{n}-{uuid.uuid4().hex[:4]}",
+                "account_id": ONE.account_id,
+                "job_type": "update_qty",
+                "items": [{"sku": ONE.sku(n), "quantity": n}],
+            },
+        )
+        assert r.status_code == 202, r.text
+        ids.append(r.json()["job_id"])
+    report = await shop1.post(
+        "/v1/jobs",
+        json={"account_id": ONE.account_id, "job_type": "inventory_report", "params": {}},
+    )
+    ids.append(report.json()["job_id"])
+    other = await shop2.post(
+        "/v1/jobs",
+        json={
+            "account_id": TWO.account_id,
+            "job_type": "update_qty",
+            "items": [{"sku": TWO.sku(0), "quantity": 1}],
+        },
+    )
+    assert other.status_code == 202, other.text
+
+    async def all_done() -> bool:
+        rows = (await admin.get("/v1/jobs", params={"limit": 200})).json()["data"]
+        status = {r["id"]: r["status"] for r in rows}
+        return all(status.get(j) == "done" for j in [*ids, other.json()["job_id"]])
+
+    await eventually(all_done, 90)
+    return {
+        "shop1_jobs": ids,
+        "shop2_job": other.json()["job_id"],
+        "report_job": report.json()["job_id"],
+    }
+
+
+async def _count(client: httpx.AsyncClient, path: str, n: int) -> bool:
+    return len((await client.get(path)).json()["data"]) >= n
+
+
+async def test_job_rows_have_the_manuals_columns(
+    world: dict[str, Any], shop1: httpx.AsyncClient
+) -> None:
+    rows = (await shop1.get("/v1/jobs")).json()["data"]
+    assert {r["shop_id"] for r in rows} == {"shop1"}
+    row = next(r for r in rows if r["id"] == world["shop1_jobs"][0])
+    assert row["account"] == {"id": ONE.account_id, "name": "Shop apione"}
+    assert (row["job_type"], row["job_type_label"]) == ("update_qty", "Update Products QTY")
+    assert (row["status"], row["status_label"], row["cancelable"]) == ("done", "Done", False)
+    assert row["items"] == {
+        "total": 1,
+        "pending": 0,
+        "accepted": 1,
+        "warning": 0,
+        "error": 0,
+        "canceled": 0,
+    }
+    assert row["created_at"] <= row["updated_at"]
+    created = [r["created_at"] for r in rows]
+    assert created == sorted(created, reverse=True)  # newest first
+
+
+async def test_job_detail_items_and_log(world: dict[str, Any], shop1: httpx.AsyncClient) -> None:
+    job_id = world["shop1_jobs"][2]
+    detail = (await shop1.get(f"/v1/jobs/{job_id}")).json()
+    assert detail["status"] == "done" and detail["data"]["feed_id"]
+    items = (await shop1.get(f"/v1/jobs/{job_id}/items")).json()
+    assert [(i["key"], i["status"]) for i in items["data"]] == [(ONE.sku(2), "accepted")]
+    log = (await shop1.get(f"/v1/jobs/{job_id}/log")).json()["data"]
+    messages = [line["message"] for line in log]
+    assert messages[0].startswith("job received with 1 item")
+    assert any("submitted" in m for m in messages)
+    assert [line["at"] for line in log] == sorted(line["at"] for line in log)
+
+
+async def test_filters(
+    world: dict[str, Any], admin: httpx.AsyncClient, shop1: httpx.AsyncClient
+) -> None:
+    def ids(resp: httpx.Response) -> set[str]:
+        assert resp.status_code == 200, resp.text
+        return {r["id"] for r in resp.json()["data"]}
+
+    assert ids(await shop1.get("/v1/jobs", params={"job_type": "inventory_report"})) == {
+        world["report_job"]
+    }
+    assert ids(await shop1.get("/v1/jobs", params={"status": "done"})) >= set(world["shop1_jobs"])
+    assert ids(await shop1.get("/v1/jobs", params={"status": "canceled"})) == set()
+    assert ids(await admin.get("/v1/jobs", params={"account_id": TWO.account_id})) == {
+        world["shop2_job"]
+    }
+    rows = (await shop1.get("/v1/jobs")).json()["data"]
+    newest = max(r["created_at"] for r in rows)
+    assert ids(await shop1.get("/v1/jobs", params={"created_from": newest})) == {
+        r["id"] for r in rows if r["created_at"] == newest
+    }
+    assert ids(await shop1.get("/v1/jobs", params={"created_to": "2000-01-01T00:00:00Z"})) == set()
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"status": "finished"}, "status"),
+        ({"job_type": "teleport"}, "job_type"),
+        ({"limit": 0}, "limit"),
+        ({"created_from": "yesterday"}, "created_from"),
+        ({"cursor": "not-a-cursor"}, "cursor"),
+        (
+            {"created_from": "2026-02-01T00:00:00Z", "created_to": "2026-01-01T00:00:00Z"},
+            "created_from",
+        ),
+    ],
+)
+async def test_bad_filters_are_422_naming_the_field(
+    world: dict[str, Any], shop1: httpx.AsyncClient, params: dict[str, Any], field: str
+) -> None:
+    resp = await shop1.get("/v1/jobs", params=params)
+    assert resp.status_code == 422
+    assert resp.json()["error"]["code"] == "invalid"
+    assert resp.json()["error"]["message"].startswith(f"{field}:")
+
+
+async def test_cursor_pages_cover_everything_once(
+    world: dict[str, Any], shop1: httpx.AsyncClient
+) -> None:
+    everything = [r["id"] for r in (await shop1.get("/v1/jobs")).json()["data"]]
+    seen: list[str] = []
+    cursor = None
+    pages = 0
+    while True:
+        params: dict[str, Any] = {"limit": 2} | ({"cursor": cursor} if cursor else {})
+        page = (await shop1.get("/v1/jobs", params=params)).json()
+        seen += [r["id"] for r in page["data"]]
+        pages += 1
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == everything and pages == (len(everything) + 1) // 2
+
+
+async def test_tenant_isolation_on_every_path(
+    world: dict[str, Any], shop2: httpx.AsyncClient, shop1: httpx.AsyncClient
+) -> None:
+    job = world["shop1_jobs"][0]
+    for path in (
+        f"/v1/jobs/{job}",
+        f"/v1/jobs/{job}/items",
+        f"/v1/jobs/{job}/log",
+        f"/v1/accounts/{ONE.account_id}/listings",
+        f"/v1/accounts/{ONE.account_id}/inventory",
+        f"/v1/accounts/{ONE.account_id}/orders",
+    ):
+        resp = await shop2.get(path)
+        assert resp.status_code == 404, path
+        assert resp.json()["error"]["code"] == "not_found"
+    assert (await shop2.post(f"/v1/jobs/{job}/cancel")).status_code == 404
+    foreign = await shop2.post(
+        "/v1/jobs",
+        json={
+            "account_id": ONE.account_id,
+            "job_type": "update_qty",
+            "items": [{"sku": "X", "quantity": 1}],
+        },
+    )
+    assert foreign.status_code == 404
+    as_other = await shop2.post(
+        "/v1/jobs",
+        json={
+            "shop_id": "shop1",
+            "account_id": ONE.account_id,
+            "job_type": "update_qty",
+            "items": [{"sku": "X", "quantity": 1}],
+        },
+    )
+    assert as_other.status_code == 404
+    assert {r["id"] for r in (await shop2.get("/v1/jobs")).json()["data"]} == {world["shop2_job"]}
+    assert [a["id"] for a in (await shop2.get("/v1/accounts")).json()["data"]] == [TWO.account_id]
+    quotas = (await shop2.get("/v1/throttle")).json()["data"]
+    assert {q["account_id"] for q in quotas} <= {TWO.account_id}
+    assert (await shop1.get(f"/v1/accounts/{ONE.account_id}/listings")).status_code == 200
+
+
+async def test_auth_errors(world: dict[str, Any], system: Stack, shop1: httpx.AsyncClient) -> None:
+    async with httpx.AsyncClient(base_url=system.api_url) as anonymous:
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic x"}):
+            resp = await anonymous.get("/v1/jobs", headers=headers)
+            assert resp.status_code == 401
+            assert resp.json()["error"]["code"] == "unauthorized"
+    assert (await shop1.get("/v1/dead-letters")).status_code == 403
+    assert (await shop1.post("/v1/accounts", json=account_body(ONE))).status_code == 403
+
+
+async def test_create_validates_and_cancel_explains(
+    world: dict[str, Any], shop1: httpx.AsyncClient
+) -> None:
+    bad = await shop1.post(
+        "/v1/jobs",
+        json={
+            "account_id": ONE.account_id,
+            "job_type": "update_qty",
+            "items": [{"sku": "A", "quantity": -1}],
+        },
+    )
+    assert bad.status_code == 422 and "items.0.quantity" in bad.json()["error"]["message"]
+    unknown = await shop1.post(
+        "/v1/jobs", json={"account_id": ONE.account_id, "job_type": "teleport", "items": []}
+    )
+    assert unknown.status_code == 422 and unknown.json()["error"]["message"].startswith("job_type")
+    done = await shop1.post(f"/v1/jobs/{world['shop1_jobs'][0]}/cancel")
+    assert done.status_code == 409
+    assert done.json()["error"] == {"code": "not_cancelable", "message": "the job is already done"}
+    assert (await shop1.get("/v1/jobs/no-such-job")).status_code == 404
+
+
+async def test_account_data_endpoints(world: dict[str, Any], shop1: httpx.AsyncClient) -> None:
+    listings = (await shop1.get(f"/v1/accounts/{ONE.account_id}/listings")).json()["data"]
+    assert {row["sku"]: row["quantity"] for row in listings if row["status"] == "active"}[
+        ONE.sku(3)
+    ] == 3
+    inventory = await eventually(lambda: _rows(shop1, f"/v1/accounts/{ONE.account_id}/inventory"))
+    assert {r["sku"] for r in inventory} >= {ONE.sku(n) for n in range(5, 10)}
+    page = (await shop1.get(f"/v1/accounts/{ONE.account_id}/inventory", params={"limit": 3})).json()
+    rest = (
+        await shop1.get(
+            f"/v1/accounts/{ONE.account_id}/inventory",
+            params={"limit": 1000, "cursor": page["next_cursor"]},
+        )
+    ).json()
+    assert [r["sku"] for r in page["data"] + rest["data"]] == sorted(r["sku"] for r in inventory)
+    orders = await shop1.get(f"/v1/accounts/{ONE.account_id}/orders")
+    assert orders.status_code == 200 and orders.json()["data"] == []  # none imported yet
+
+
+async def _rows(client: httpx.AsyncClient, path: str) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = (await client.get(path, params={"limit": 1000})).json()["data"]
+    return rows
+
+
+async def test_throttle_panel(world: dict[str, Any], admin: httpx.AsyncClient) -> None:
+    quotas = await eventually(lambda: _rows(admin, "/v1/throttle"))
+    feed = next(
+        q for q in quotas if q["account_id"] == ONE.account_id and q["quota_class"] == "feed_submit"
+    )
+    assert feed["burst"] == 15 and feed["queue_depth"] >= 0 and 0 <= feed["tokens"] <= 15
+
+
+async def test_dead_letters_listed_and_replayed(
+    world: dict[str, Any], admin: httpx.AsyncClient, publisher: EventPublisher
+) -> None:
+    marker = f"broken-{uuid.uuid4().hex[:6]}"
+    await publisher.publish_raw(CATALOG_EVENTS.name, marker.encode(), b'{"event_type": ')
+
+    async def letter() -> dict[str, Any] | None:
+        rows = (await admin.get("/v1/dead-letters")).json()["data"]
+        return next((r for r in rows if r["key"] == marker), None)
+
+    found = await eventually(letter)
+    assert found["original_topic"] == CATALOG_EVENTS.name
+    assert "malformed JSON" in found["error"]
+    replay = await admin.post(f"/v1/dead-letters/{found['id']}/replay")
+    assert replay.status_code == 202 and replay.json()["topic"] == CATALOG_EVENTS.name
+    assert (await admin.post("/v1/dead-letters/nope/replay")).status_code == 404
+
+
+async def test_a_planted_secret_is_nowhere(
+    world: dict[str, Any], system: Stack, admin: httpx.AsyncClient, topics: str
+) -> None:
+    for path in ("/v1/accounts", f"/v1/accounts/{ONE.account_id}/listings"):
+        assert PLANTED not in (await admin.get(path)).text
+    for service in system.services.values():
+        assert PLANTED not in service.log_path.read_text(errors="replace"), service.name
+    consumer = AIOKafkaConsumer(
+        ACCOUNTS.name,
+        bootstrap_servers=topics,
+        auto_offset_reset="earliest",
+        group_id=f"t-{uuid.uuid4()}",
+    )
+    await consumer.start()
+    try:
+        raw = b"".join(
+            (rec.value or b"")
+            for batch in (await consumer.getmany(timeout_ms=3000)).values()
+            for rec in batch
+        )
+    finally:
+        await consumer.stop()
+    assert ONE.account_id.encode() in raw and PLANTED.encode() not in raw
+    client = make_mongo_client(system.mongo_url)
+    try:
+        db = get_database(client, system.mongo_url)
+        for name in await db.list_collection_names():
+            async for doc in db[name].find({}):
+                assert PLANTED not in json.dumps(doc, default=str), name
+    finally:
+        await client.close()
+
+
+async def test_replaying_the_topics_gives_the_same_documents(
+    world: dict[str, Any], system: Stack, topics: str
+) -> None:
+    """A second projector with a fresh group, into another database, from offset zero."""
+    from services.api.projector import Projector
+    from shared.kafka.producer import make_producer
+
+    other_url = system.mongo_url.rsplit("/", 1)[0] + f"/replay_{uuid.uuid4().hex[:6]}"
+    settings = ApiSettings(
+        kafka_bootstrap_servers=topics,
+        mongo_url=other_url,
+        projector_group=f"replay-{uuid.uuid4().hex[:6]}",
+    )
+    client = make_mongo_client(other_url)
+    original = make_mongo_client(system.mongo_url)
+    producer = make_producer(topics, "replay-test")
+    await producer.start()
+    stop = asyncio.Event()
+    projector = Projector(settings, get_database(client, other_url), EventPublisher(producer))
+    task = asyncio.create_task(projector.run(stop))
+    try:
+        await asyncio.wait_for(projector.caught_up.wait(), 120)
+        ids = [*world["shop1_jobs"], world["shop2_job"]]
+        for collection in ("jobs", "job_items"):
+            key = "_id" if collection == "jobs" else "job_id"
+            query = {key: {"$in": ids}}
+            a = (
+                await get_database(original, system.mongo_url)[collection]
+                .find(query)
+                .sort("_id", 1)
+                .to_list()
+            )
+            b = (
+                await get_database(client, other_url)[collection]
+                .find(query)
+                .sort("_id", 1)
+                .to_list()
+            )
+            assert a == b and a  # the same documents, and some
+    finally:
+        stop.set()
+        await task
+        await producer.stop()
+        await client.close()
+        await original.close()
+
+
+async def test_mongodb_unavailable_is_503_with_retry_after(topics: str) -> None:
+    port = free_port()  # nothing listens there
+    settings = ApiSettings(
+        kafka_bootstrap_servers=topics,
+        mongo_url=f"mongodb://127.0.0.1:{port}/x",
+        api_keys="*:k",
+        run_projector=False,
+    )
+    app = create_app(settings)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as client,
+    ):
+        resp = await client.get("/v1/jobs", headers={"Authorization": "Bearer k"})
+        ready = await client.get("/readyz")
+    assert resp.status_code == 503
+    assert resp.headers["Retry-After"] == "5"
+    assert resp.json()["error"]["code"] == "unavailable"
+    assert ready.status_code == 503 and ready.json()["checks"]["kafka"] == "ok"
+
+
+async def test_health_metrics_openapi(system: Stack, admin: httpx.AsyncClient) -> None:
+    assert (await admin.get("/healthz")).status_code == 200
+    ready = (await admin.get("/readyz")).json()
+    assert ready == {"status": "ok", "checks": {"mongodb": "ok", "kafka": "ok"}}
+    metrics = (await admin.get("/metrics")).text
+    assert "projector_events_applied_total" in metrics
+    spec = (await admin.get("/openapi.json")).json()
+    assert {"/v1/jobs", "/v1/jobs/{job_id}/cancel", "/v1/throttle", "/v1/dead-letters"} <= set(
+        spec["paths"]
+    )
+    assert spec["components"]["schemas"]["JobRow"]["examples"]
+    _ = JOB_EVENTS
