@@ -1,0 +1,368 @@
+"""The Amazon Jobs page in a real browser (headless Chromium) against the whole system.
+
+Every service runs as its own process on the suite's broker and a database of this
+module's own. One account (``acc-pg<run>-fr``) gets a single feed token with practically
+no restore, so after its first job its next jobs stay ``created`` and can be canceled from
+the page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.async_api import Browser, ConsoleMessage, Locator, Page, async_playwright, expect
+
+from shared.events import AccountRegistered
+from shared.jobs import JobType
+from shared.kafka.producer import EventPublisher
+from tests.e2e.conftest import make_stack
+from tests.e2e.world import Seller, open_shop, submit
+from tests.stack import Stack
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+HEADERS = [
+    "ID",
+    "Amazon Account",
+    "Job Type",
+    "Job Status",
+    "Created Date",
+    "Last Update Date",
+    "Items",
+    "Actions",
+]
+RUN = uuid.uuid4().hex[:4]
+SHOP1_KEY = "shop1-key"  # the stack's key of shop1 (devtools/stack.py)
+
+
+@dataclass
+class NamedSeller(Seller):
+    """A seller whose account shows a merchant-like name on the page."""
+
+    label: str = ""
+
+    def account(self) -> AccountRegistered:
+        return super().account().model_copy(update={"name": self.label or self.name})
+
+
+DE = NamedSeller(f"pg{RUN}-de", shop_id="shop1", label="Shop DE", orders=0)
+FR = NamedSeller(f"pg{RUN}-fr", shop_id="shop1", label="Boutique FR", orders=0)
+SLOW_FEEDS: dict[str, object] = {
+    FR.account_id: {"feed_submit": {"burst": 1, "rate_per_s": 0.000001}}
+}
+
+
+def job_id(n: int) -> str:
+    return f"ps-{RUN}-{n:05d}"
+
+
+QTY_JOB, PRICE_JOB, FIRST_FR, QUEUED_A, QUEUED_B, BAD_JOB = (job_id(n) for n in range(1, 7))
+
+
+@pytest.fixture(scope="module")
+def system(topics: str, mongo_url: str, test_output_dir: Path) -> Iterator[Stack]:
+    """The whole system, with FR's feed quota all but closed (overrides conftest's)."""
+    db_url = mongo_url.rsplit("/", 1)[0] + f"/page_{uuid.uuid4().hex[:8]}"
+    stack = make_stack(topics, db_url, test_output_dir / "api-page", SLOW_FEEDS)
+    try:
+        stack.start(["amazon_sandbox", "throttle", "submitter", "poller", "applier", "api"])
+        yield stack
+    finally:
+        stack.stop()
+
+
+async def until(check: Callable[[], Awaitable[bool]], what: str, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not await check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.3)
+
+
+async def status_of(client: httpx.AsyncClient, job: str) -> str | None:
+    response = await client.get(f"/v1/jobs/{job}")
+    if response.status_code == 404:
+        return None
+    response.raise_for_status()
+    status: str = response.json()["status"]
+    return status
+
+
+async def wait_status(client: httpx.AsyncClient, job: str, *wanted: str) -> None:
+    async def reached() -> bool:
+        return await status_of(client, job) in wanted
+
+    await until(reached, f"job {job} to be {' or '.join(wanted)}")
+
+
+async def create(client: httpx.AsyncClient, body: dict[str, Any]) -> None:
+    response = await client.post("/v1/jobs", json=body)
+    assert response.status_code == 202, response.text
+
+
+@pytest.fixture(scope="module")
+async def jobs(system: Stack, publisher: EventPublisher, shop1: httpx.AsyncClient) -> None:
+    """Two done jobs on DE (one with an item in error), an error job, and on FR one job
+    that took the only token and two that wait for a token in ``created``."""
+    for seller in (DE, FR):
+        await open_shop(system.sandbox_url, publisher, seller, synced_skus=range(5))
+
+    async def accounts_known() -> bool:
+        ids = {a["id"] for a in (await shop1.get("/v1/accounts")).json()["data"]}
+        return {DE.account_id, FR.account_id} <= ids
+
+    await until(accounts_known, "both accounts in the API")
+    qty = [{"sku": DE.sku(n), "quantity": 5 + n} for n in range(3)]
+    qty.append({"sku": DE.sku(15), "quantity": 1})  # not listed at Amazon: an item error
+    await create(
+        shop1,
+        {"job_id": QTY_JOB, "account_id": DE.account_id, "job_type": "update_qty", "items": qty},
+    )
+    await create(
+        shop1,
+        {
+            "job_id": PRICE_JOB,
+            "account_id": DE.account_id,
+            "job_type": "update_price",
+            "items": [{"sku": DE.sku(n), "price": "19.90", "currency": "EUR"} for n in (3, 4)],
+        },
+    )
+    bad = DE.request(JobType.UPDATE_QTY, job_id=BAD_JOB, items=[{"sku": DE.sku(0), "quantity": -5}])
+    await submit(publisher, bad)  # past the API's validation: a visible failed job
+    await create(
+        shop1,
+        {
+            "job_id": FIRST_FR,
+            "account_id": FR.account_id,
+            "job_type": "update_qty",
+            "items": [{"sku": FR.sku(0), "quantity": 3}],
+        },
+    )
+    await wait_status(shop1, FIRST_FR, "processing", "waiting_for_result", "done")
+    for job in (QUEUED_A, QUEUED_B):
+        await create(
+            shop1,
+            {
+                "job_id": job,
+                "account_id": FR.account_id,
+                "job_type": "update_qty_price",
+                "items": [
+                    {"sku": FR.sku(n), "quantity": 7, "price": "9.99", "currency": "EUR"}
+                    for n in (1, 2)
+                ],
+            },
+        )
+    for job, wanted in [
+        (QTY_JOB, "done"),
+        (PRICE_JOB, "done"),
+        (BAD_JOB, "error"),
+        (FIRST_FR, "done"),
+        (QUEUED_A, "created"),
+        (QUEUED_B, "created"),
+    ]:
+        await wait_status(shop1, job, wanted)
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+@pytest.fixture
+async def page(browser: Browser, system: Stack) -> AsyncIterator[Page]:
+    context = await browser.new_context(viewport={"width": 1440, "height": 900})
+    page = await context.new_page()
+    errors: list[str] = []
+
+    def on_console(msg: ConsoleMessage) -> None:
+        # Chromium logs every 4xx answer; the page shows those itself.
+        if msg.type == "error" and "Failed to load resource" not in msg.text:
+            errors.append(msg.text)
+
+    page.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
+    page.on("console", on_console)
+    page.set_default_timeout(20_000)
+    await page.goto(system.api_url)
+    try:
+        yield page
+    finally:
+        await context.close()
+    assert errors == [], errors  # no script error on the page
+
+
+def row(page: Page, job: str) -> Locator:
+    return page.locator(f'[data-testid="job-row"][data-job-id="{job}"]')
+
+
+async def sign_in(page: Page, key: str) -> None:
+    await page.get_by_label("API key").fill(key)
+    await page.get_by_role("button", name="Sign in").click()
+
+
+async def test_a_wrong_key_is_refused_and_a_shop_key_signs_in(
+    page: Page, jobs: None, test_output_dir: Path
+) -> None:
+    await sign_in(page, "not-a-key")
+    await expect(page.get_by_test_id("login-error")).to_contain_text("not accepted")
+    await expect(page.get_by_test_id("app")).to_be_hidden()
+    await page.screenshot(path=test_output_dir / "jobs-login.png")
+
+    await sign_in(page, SHOP1_KEY)
+    await expect(page.get_by_test_id("app")).to_be_visible()
+    assert await page.evaluate("sessionStorage.getItem('amazonJobs.apiKey')") == SHOP1_KEY
+    await page.reload()  # the key survives a reload of the tab
+    await expect(row(page, QTY_JOB)).to_be_visible()
+
+    await page.get_by_test_id("logout").click()
+    await expect(page.get_by_test_id("login")).to_be_visible()
+    assert await page.evaluate("sessionStorage.getItem('amazonJobs.apiKey')") is None
+
+
+async def test_the_table_has_the_manuals_columns_and_wording(page: Page, jobs: None) -> None:
+    await sign_in(page, SHOP1_KEY)
+    await expect(row(page, QTY_JOB)).to_be_visible()
+    assert await page.locator("#jobs-table thead th").all_inner_texts() == HEADERS
+
+    done = row(page, QTY_JOB)
+    await expect(done.get_by_test_id("job-account")).to_contain_text("Shop DE")
+    await expect(done.get_by_test_id("job-type")).to_have_text("Update Products QTY")
+    await expect(done.get_by_test_id("job-status")).to_have_text("Done")
+    await expect(done.get_by_test_id("job-status")).to_have_class("badge badge-done")
+    await expect(done.get_by_test_id("job-items")).to_have_text("3/4 ok, 1 error")
+    await expect(done.get_by_test_id("action-cancel")).to_have_count(0)
+
+    await expect(row(page, BAD_JOB).get_by_test_id("job-status")).to_have_text("Error")
+    queued = row(page, QUEUED_A)
+    await expect(queued.get_by_test_id("job-status")).to_have_text("Created")
+    await expect(queued.get_by_test_id("job-type")).to_have_text("Update Products QTY & Price")
+    await expect(queued.get_by_test_id("job-account")).to_contain_text("Boutique FR")
+    await expect(queued.get_by_role("button", name=f"Cancel job {QUEUED_A}")).to_be_visible()
+
+    ids = await page.get_by_test_id("job-id").all_inner_texts()
+    assert ids.index(QUEUED_B) < ids.index(QTY_JOB)  # newest first
+
+    # The quota panel shows FR's closed feed bucket with the jobs waiting for it.
+    fr_feeds = page.locator(
+        f'[data-testid="quota-row"][data-account="{FR.account_id}"][data-class="feed_submit"]'
+    )
+    await expect(fr_feeds).to_be_visible()
+    await expect(fr_feeds.get_by_test_id("quota-tokens")).to_contain_text("/ 1")
+
+
+async def test_filters_by_status_type_account_and_date(page: Page, jobs: None) -> None:
+    await sign_in(page, SHOP1_KEY)
+    await expect(row(page, QUEUED_A)).to_be_visible()
+
+    await page.get_by_label("Job Status").select_option(label="Done")
+    await expect(row(page, QUEUED_A)).to_have_count(0)
+    await expect(row(page, QTY_JOB)).to_be_visible()
+    statuses = await page.get_by_test_id("job-status").all_inner_texts()
+    assert statuses and set(statuses) == {"Done"}
+    assert "status=done" in page.url  # the filter is kept in the address
+
+    await page.wait_for_timeout(2500)  # a live refresh keeps the filter
+    assert set(await page.get_by_test_id("job-status").all_inner_texts()) == {"Done"}
+
+    await page.get_by_label("Job Type").select_option(label="Update Products Price")
+    await expect(page.get_by_test_id("job-row")).to_have_count(1)
+    await expect(row(page, PRICE_JOB)).to_be_visible()
+
+    await page.get_by_role("button", name="Reset filters").click()
+    await expect(row(page, QUEUED_A)).to_be_visible()
+    await page.get_by_label("Amazon Account").select_option(FR.account_id)
+    await expect(row(page, QTY_JOB)).to_have_count(0)
+    await expect(row(page, FIRST_FR)).to_be_visible()
+
+    # A range the API refuses: its 422 message is shown as it is.
+    await page.get_by_label("Created from").fill("2030-01-02")
+    await page.get_by_label("Created to").fill("2030-01-01")
+    await expect(page.get_by_test_id("error-banner")).to_contain_text(
+        "created_from: must not be after created_to"
+    )
+    await expect(page.get_by_test_id("error-banner")).to_contain_text("HTTP 422")
+    await page.get_by_label("Created to").fill("2030-01-03")
+    await expect(page.get_by_test_id("error-banner")).to_be_hidden()
+    await expect(page.get_by_test_id("jobs-empty")).to_be_visible()
+
+
+async def test_status_and_log_of_a_job(page: Page, jobs: None, test_output_dir: Path) -> None:
+    await sign_in(page, SHOP1_KEY)
+    await row(page, QTY_JOB).get_by_role("button", name=f"View log of job {QTY_JOB}").click()
+    detail = page.get_by_test_id("job-detail")
+    await expect(detail).to_be_visible()
+    await expect(page.get_by_test_id("detail-id")).to_have_text(QTY_JOB)
+    await expect(page.get_by_test_id("panel-log")).to_be_visible()
+    await expect(page.get_by_role("tab", name="Log")).to_have_attribute("aria-selected", "true")
+    log_rows = page.get_by_test_id("log-row")
+    await expect(log_rows.first).to_be_visible()
+    events = await page.locator("#log-body td.mono").all_inner_texts()
+    assert "JobDone" in events, events
+    await detail.screenshot(path=test_output_dir / "jobs-log.png")
+
+    await page.get_by_role("tab", name="Status & items").click()
+    await expect(page.get_by_test_id("detail-status")).to_have_text("Done")
+    await expect(page.get_by_test_id("item-row")).to_have_count(4)
+    failed = page.locator(f'[data-testid="item-row"][data-key="{DE.sku(15)}"]')
+    await expect(failed.get_by_test_id("item-status")).to_have_text("error")
+
+    await row(page, BAD_JOB).get_by_role("button", name=f"View log of job {BAD_JOB}").click()
+    await expect(page.get_by_test_id("detail-id")).to_have_text(BAD_JOB)
+    await expect(page.get_by_test_id("log-message").first).to_contain_text("quantity")
+
+
+async def test_cancel_a_created_job_and_a_refused_cancel(
+    page: Page, jobs: None, shop1: httpx.AsyncClient, test_output_dir: Path
+) -> None:
+    await sign_in(page, SHOP1_KEY)
+    queued = row(page, QUEUED_A)
+    await queued.get_by_role("button", name=f"Cancel job {QUEUED_A}").click()
+    await expect(page.get_by_role("alertdialog")).to_contain_text(QUEUED_A)
+    await page.get_by_test_id("confirm-yes").click()
+    await expect(page.get_by_test_id("notice")).to_contain_text("Cancel requested")
+    await expect(queued.get_by_test_id("job-status")).to_have_text("Canceled", timeout=30_000)
+    await expect(queued.get_by_test_id("action-cancel")).to_have_count(0)
+
+    # With live refresh paused the page still offers to cancel QUEUED_B after someone else
+    # canceled it: the API's 409 reason is shown.
+    await page.get_by_label("Live refresh").uncheck()
+    assert (await shop1.post(f"/v1/jobs/{QUEUED_B}/cancel")).status_code == 202
+    await wait_status(shop1, QUEUED_B, "canceled")
+    other = row(page, QUEUED_B)
+    await expect(other.get_by_test_id("job-status")).to_have_text("Created")
+    await other.get_by_role("button", name=f"Cancel job {QUEUED_B}").click()
+    await page.get_by_test_id("confirm-yes").click()
+    await expect(page.get_by_test_id("notice")).to_contain_text(
+        f"Job {QUEUED_B} could not be canceled: the job is already canceled"
+    )
+    await expect(other.get_by_test_id("row-note")).to_contain_text("already canceled")
+    await expect(other.get_by_test_id("job-status")).to_have_text("Canceled")  # refreshed
+
+    await page.get_by_label("Live refresh").check()
+    await row(page, QTY_JOB).get_by_role("button", name=f"Check status of job {QTY_JOB}").click()
+    await expect(page.get_by_test_id("item-row")).to_have_count(4)
+    await page.evaluate("window.scrollTo(0, 0)")
+    await page.screenshot(path=test_output_dir / "jobs-page.png", full_page=True)
