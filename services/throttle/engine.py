@@ -403,6 +403,7 @@ class ThrottleEngine:
             cost=record.cost,
             waited_s=max(0.0, (record.granted_at or 0.0) - record.enqueued_at),
             grant_seq=record.grant_seq or 0,
+            granted_at=as_datetime(record.granted_at) if record.granted_at else None,
         )
         try:
             await self._send(THROTTLE_GRANTS.name, record.reply_to, grant)

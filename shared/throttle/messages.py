@@ -84,6 +84,8 @@ class TokenGranted(Event):
     # Per-key number of this grant; a re-sent grant keeps it, so a requester (and a test)
     # can tell a repeat of its grant from a second token.
     grant_seq: int = 0
+    # When the throttle took the token (a re-sent grant keeps it); None from old senders.
+    granted_at: AwareDatetime | None = None
 
 
 @event
