@@ -173,6 +173,14 @@ async def run_demo(env: dict[str, str], say: Callable[[str], None]) -> None:
             },
         }
         (await http.post(f"{api}/v1/accounts", json=account, headers=admin)).raise_for_status()
+        # The account becomes visible once the projector has read it back from Kafka.
+        deadline = time.monotonic() + 60
+        while DEMO_ACCOUNT not in {
+            a["id"] for a in (await http.get(f"{api}/v1/accounts", headers=admin)).json()["data"]
+        }:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the demo account did not appear in the API within 60s")
+            await asyncio.sleep(0.3)
         jobs = demo_jobs(run)
         for body in jobs:
             (await http.post(f"{api}/v1/jobs", json=body, headers=shop)).raise_for_status()

@@ -44,5 +44,10 @@ INDEXES: dict[str, list[IndexModel]] = {
 
 
 async def ensure_indexes(db: Database) -> None:
+    """Create the missing indexes. Existing ones are left alone: FerretDB 1.24 drops the
+    connection when asked to create again an index whose keys include ``_id``."""
     for collection, indexes in INDEXES.items():
-        await db[collection].create_indexes(indexes)
+        existing = await db[collection].index_information()
+        missing = [i for i in indexes if i.document["name"] not in existing]
+        if missing:
+            await db[collection].create_indexes(missing)
