@@ -43,6 +43,12 @@ def install(app: FastAPI, retry_after_s: int) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            # FastAPI's answer to a body that is not UTF-8 ("There was an error parsing
+            # the body"): a bad body is a 422 like any other, as the schema documents.
+            return JSONResponse(
+                body("invalid", f"body: not valid JSON ({exc.detail})"), status_code=422
+            )
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
         return JSONResponse(
             body(code, str(exc.detail)),
