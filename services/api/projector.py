@@ -62,8 +62,8 @@ class Projector:
         consumer = AIOKafkaConsumer(
             *[t.name for t in TOPICS],
             bootstrap_servers=self.settings.kafka_bootstrap_servers,
-            group_id=self.settings.projector_group,
-            client_id=f"{self.settings.projector_group}-{self.settings.instance_id}",
+            group_id=self.settings.consumer_group,
+            client_id=f"{self.settings.consumer_group}-{self.settings.instance_id}",
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_interval_ms=600_000,
@@ -147,7 +147,7 @@ class Projector:
                     key=rec.key,
                     value=rec.value,
                     error=str(exc),
-                    consumer_group=self.settings.projector_group,
+                    consumer_group=self.settings.consumer_group,
                 )
                 await send_dead_letter(self.publisher, letter)
             return False, None

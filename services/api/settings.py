@@ -19,9 +19,9 @@ class ApiSettings(ServiceSettings):
     run_projector: bool = Field(
         default=True, validation_alias=AliasChoices("API_RUN_PROJECTOR", "run_projector")
     )
-    projector_group: str = Field(
+    consumer_group: str = Field(
         default="amazon-jobs-projector",
-        validation_alias=AliasChoices("PROJECTOR_CONSUMER_GROUP", "projector_group"),
+        validation_alias=AliasChoices("PROJECTOR_CONSUMER_GROUP", "consumer_group"),
     )
     # Seconds a client is told to wait when MongoDB is unavailable (503 Retry-After).
     retry_after_s: int = Field(default=5, ge=1, validation_alias="API_RETRY_AFTER_S")

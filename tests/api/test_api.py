@@ -384,7 +384,7 @@ async def test_replaying_the_topics_gives_the_same_documents(
     settings = ApiSettings(
         kafka_bootstrap_servers=topics,
         mongo_url=other_url,
-        projector_group=f"replay-{uuid.uuid4().hex[:6]}",
+        consumer_group=f"replay-{uuid.uuid4().hex[:6]}",
     )
     client = make_mongo_client(other_url)
     original = make_mongo_client(system.mongo_url)
