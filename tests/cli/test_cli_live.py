@@ -1,0 +1,108 @@
+"""The `amazon-jobs` command against the live system (all services, real API)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.api.conftest import SHOP1_KEY
+from tests.e2e.world import MARKETPLACE, Seller
+from tests.stack import ADMIN_KEY, Stack
+
+pytestmark = pytest.mark.integration
+
+SELLER = Seller("clione", shop_id="shop1", listed=5)
+
+
+async def cli(stack: Stack, key: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "AMAZON_JOBS_URL": stack.api_url,
+        "AMAZON_JOBS_API_KEY": key,
+        "COLUMNS": "200",
+    }
+    return await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+async def test_cli_registers_an_account_runs_and_shows_a_job(system: Stack, tmp_path: Path) -> None:
+    async with httpx.AsyncClient() as http:
+        (
+            await http.post(f"{system.sandbox_url}/_sandbox/sellers", json=SELLER.sandbox_payload())
+        ).raise_for_status()
+    secret = "cli-planted-secret-value"
+    added = await cli(
+        system,
+        ADMIN_KEY,
+        "accounts",
+        "add",
+        "--account-id",
+        SELLER.account_id,
+        "--shop",
+        "shop1",
+        "--name",
+        "CLI shop",
+        "--seller-id",
+        SELLER.seller_id,
+        "--region",
+        "EU",
+        "--marketplace",
+        MARKETPLACE,
+        "--client-id",
+        "amzn1.cli",
+        "--client-secret",
+        secret,
+        "--refresh-token",
+        SELLER.refresh_token,
+    )
+    assert added.returncode == 0, added.stderr
+    assert secret not in added.stdout + added.stderr
+    deadline = time.monotonic() + 60
+    while SELLER.account_id not in (await cli(system, SHOP1_KEY, "accounts", "list")).stdout:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.5)
+
+    items = tmp_path / "items.json"
+    items.write_text(json.dumps([{"sku": SELLER.sku(1), "quantity": 4}]))
+    created = await cli(
+        system,
+        SHOP1_KEY,
+        "jobs",
+        "create",
+        "--type",
+        "update_qty",
+        "--account",
+        SELLER.account_id,
+        "--items-file",
+        str(items),
+        "--job-id",
+        "cli-job-1",
+    )
+    assert created.returncode == 0, created.stderr
+    deadline = time.monotonic() + 60
+    while "Done" not in (shown := await cli(system, SHOP1_KEY, "jobs", "show", "cli-job-1")).stdout:
+        assert time.monotonic() < deadline, shown.stdout + shown.stderr
+        await asyncio.sleep(0.5)
+    assert "Update Products QTY" in shown.stdout and SELLER.sku(1) in shown.stdout
+    listed = await cli(system, SHOP1_KEY, "jobs", "list", "--status", "done")
+    assert listed.returncode == 0 and "cli-job-1" in listed.stdout
+    refused = await cli(system, SHOP1_KEY, "jobs", "cancel", "cli-job-1")
+    assert refused.returncode == 1 and "already done" in refused.stdout + refused.stderr
+    wrong_key = await cli(system, "not-a-key", "jobs", "list")
+    assert wrong_key.returncode == 1
+    quotas = await cli(system, ADMIN_KEY, "throttle")
+    assert quotas.returncode == 0 and "feed_submit" in quotas.stdout
