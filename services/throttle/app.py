@@ -45,7 +45,7 @@ def build_app(settings: ThrottleSettings) -> ThrottleApp:
         topic_disable_leader=True,
         processing_guarantee="at_least_once",  # see engine.py for why not exactly_once
         producer_acks=-1,
-        consumer_auto_offset_reset="earliest",  # a new group must not skip queued requests
+        consumer_auto_offset_reset=settings.new_group_from,
         # A static member (AMAZON_JOBS_INSTANCE_ID) restarted under the same id gets its
         # partitions back at once instead of after the session timeout.
         consumer_group_instance_id=settings.instance_id or None,

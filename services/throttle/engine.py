@@ -470,7 +470,11 @@ class ThrottleEngine:
         for state in self._keys.values():
             self._persist(state, state.forget(now, keep_s, self._config.grant_memory_max))
 
-    # ------------------------------------------------------------------ for tests
+    # ------------------------------------------------------------------ reading
+
+    @property
+    def active_partitions(self) -> frozenset[int]:
+        return frozenset(self._active)
 
     def key_state(self, key: QuotaKey) -> KeyState | None:
         return self._keys.get(str(key))

@@ -68,6 +68,14 @@ class ThrottleService:
         await self.app.stop()
 
     @property
+    def ready(self) -> bool:
+        """Keys rebuilt for the assigned partitions and the consumer positioned on them."""
+        recovery: Any = getattr(self.app.tables, "recovery", None)
+        return bool(self.engine.active_partitions) and bool(
+            recovery is not None and recovery.completed.is_set()
+        )
+
+    @property
     def alive(self) -> bool:
         return not self.engine.failed.is_set() and not self.app.crashed
 

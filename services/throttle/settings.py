@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import AliasChoices, Field
 
 from services.throttle.quota_specs import QuotaBook, QuotaOverrides
@@ -58,6 +60,12 @@ class ThrottleSettings(ServiceSettings):
         default=2.0,
         ge=0,
         validation_alias=_env("THROTTLE_LATENCY_MARGIN_S", "latency_margin_s"),
+    )
+    # Where a consumer group without committed offsets starts. "earliest" (the default)
+    # never skips a request sent before the first start; tests that start many throttles
+    # on one broker use "latest" to skip the other tests' history.
+    new_group_from: Literal["earliest", "latest"] = Field(
+        default="earliest", validation_alias=_env("THROTTLE_NEW_GROUP_FROM", "new_group_from")
     )
     # Consumer group liveness: how soon a dead instance's partitions move elsewhere.
     session_timeout_s: float = Field(
