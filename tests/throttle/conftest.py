@@ -77,6 +77,7 @@ async def client_factory(
 
     @contextlib.asynccontextmanager
     async def make(**kwargs: Any) -> AsyncIterator[ThrottleClient]:
+        kwargs.setdefault("resend_interval_s", 2.0)
         client = ThrottleClient(topics, publisher, unique("requester"), **kwargs)
         await client.start()
         clients.append(client)
@@ -93,16 +94,21 @@ async def run_inprocess(topics: str) -> AsyncIterator[Callable[..., Any]]:
     started: list[ThrottleService] = []
 
     async def start(**overrides: Any) -> ThrottleService:
-        settings = ThrottleSettings(
-            kafka_bootstrap_servers=topics,
-            consumer_group=unique("throttle-test"),
-            session_timeout_s=6,
+        fields: dict[str, Any] = {
+            "kafka_bootstrap_servers": topics,
+            "consumer_group": unique("throttle-test"),
+            "session_timeout_s": 6,
+            # This group is new; the requests of earlier tests are not its business.
+            "new_group_from": "latest",
             **overrides,
-        )
+        }
+        settings = ThrottleSettings(**fields)
         service = ThrottleService(settings)
         await service.start()
         started.append(service)
-        await eventually(lambda: bool(service.engine._active), 30, "partitions ready")
+        # Ready: keys rebuilt, and the consumer positioned (with "latest" a request sent
+        # before the seek would be skipped).
+        await eventually(lambda: service.ready, 30, "partitions ready")
         return service
 
     yield start
