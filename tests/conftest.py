@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+from devtools.infra import KafkaServer, free_port, provision
 from shared.kafka.admin import ensure_topics
 from shared.kafka.producer import EventPublisher, make_producer
 from tests import servers
@@ -52,3 +56,33 @@ def test_output_dir() -> Path:
     path = Path(os.environ.get("TEST_OUTPUT_DIR", "test-output"))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@contextlib.asynccontextmanager
+async def own_broker(servers_root: Path) -> AsyncIterator[str]:
+    """A Kafka broker of its own, with every topic, for a module that runs whole services:
+    their fresh consumer groups would otherwise replay (and act on) other modules' jobs.
+    With KAFKA_BOOTSTRAP_SERVERS set, the given broker is shared instead."""
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        bootstrap = os.environ["KAFKA_BOOTSTRAP_SERVERS"]
+        await ensure_topics(bootstrap)
+        yield bootstrap
+        return
+    provision()
+    server = KafkaServer(free_port(), servers_root / f"kafka-{uuid.uuid4().hex[:8]}")
+    await asyncio.to_thread(server.start)
+    try:
+        await ensure_topics(server.bootstrap_servers)
+        yield server.bootstrap_servers
+    finally:
+        await asyncio.to_thread(server.stop)
+
+
+@contextlib.asynccontextmanager
+async def publisher_on(bootstrap: str) -> AsyncIterator[EventPublisher]:
+    producer = make_producer(bootstrap, client_id="tests")
+    await producer.start()
+    try:
+        yield EventPublisher(producer)
+    finally:
+        await producer.stop()

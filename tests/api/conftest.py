@@ -9,10 +9,25 @@ from pathlib import Path
 import httpx
 import pytest
 
+from shared.kafka.producer import EventPublisher
+from tests.conftest import own_broker, publisher_on
 from tests.e2e.conftest import make_stack
 from tests.stack import ADMIN_KEY, Stack
 
 SHOP1_KEY, SHOP2_KEY = "shop1-key", "shop2-key"
+
+
+@pytest.fixture(scope="module")
+async def topics(servers_root: Path) -> AsyncIterator[str]:
+    """This module's own broker (see tests/conftest.py: own_broker)."""
+    async with own_broker(servers_root) as bootstrap:
+        yield bootstrap
+
+
+@pytest.fixture(scope="module")
+async def publisher(topics: str) -> AsyncIterator[EventPublisher]:
+    async with publisher_on(topics) as publisher:
+        yield publisher
 
 
 @pytest.fixture(scope="module")

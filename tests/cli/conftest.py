@@ -1,5 +1,5 @@
-"""The live-system fixture of the API tests, for the CLI's live test."""
+"""The live-system fixtures of the API tests, for the CLI's live test."""
 
-from tests.api.conftest import system
+from tests.api.conftest import publisher, system, topics
 
-__all__ = ["system"]
+__all__ = ["publisher", "system", "topics"]

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+from shared.kafka.producer import EventPublisher
+from tests.conftest import own_broker, publisher_on
 from tests.stack import Stack
 
 PIPELINE = ["amazon_sandbox", "throttle", "submitter", "poller", "applier"]
@@ -41,6 +43,19 @@ def make_stack(
         time_scale=600.0,
         extra_env=extra,
     )
+
+
+@pytest.fixture(scope="module")
+async def topics(servers_root: Path) -> AsyncIterator[str]:
+    """This module's own broker (see tests/conftest.py: own_broker)."""
+    async with own_broker(servers_root) as bootstrap:
+        yield bootstrap
+
+
+@pytest.fixture(scope="module")
+async def publisher(topics: str) -> AsyncIterator[EventPublisher]:
+    async with publisher_on(topics) as publisher:
+        yield publisher
 
 
 @pytest.fixture(scope="module")

@@ -32,6 +32,17 @@ from shared.events import (
     StockChanged,
 )
 from shared.jobs import JobStatus, JobType
+from shared.quotas import QuotaClass
+from shared.registry import all_event_types
+from shared.throttle.messages import (
+    BucketSnapshot,
+    QuotaFeedback,
+    QuotaKey,
+    TokenCancelled,
+    TokenGranted,
+    TokenReleased,
+    TokenRequested,
+)
 from shared.topics import JOB_EVENTS, JOB_REQUESTS
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
@@ -118,10 +129,42 @@ def sample(event_type: str) -> Event:
             consumer_group="g",
         ),
     }
+    key = QuotaKey(account_id="acc-de", region="EU", quota_class=QuotaClass.FEED_SUBMIT)
+    samples |= {
+        "TokenRequested": TokenRequested(
+            request_id="j1:submit",
+            quota_key=key,
+            shop_id="shop1",
+            job_id="j1",
+            job_type=JobType.UPDATE_QTY,
+            priority=500,
+            reply_to="submitter-0",
+        ),
+        "TokenCancelled": TokenCancelled(request_id="j1:submit", quota_key=key),
+        "TokenReleased": TokenReleased(request_id="j1:submit", quota_key=key, grant_seq=3),
+        "QuotaFeedback": QuotaFeedback(quota_key=key, kind="observed_rate", rate_per_s=0.5),
+        "TokenGranted": TokenGranted(
+            request_id="j1:submit",
+            quota_key=key,
+            job_id="j1",
+            reply_to="submitter-0",
+            waited_s=1.5,
+            grant_seq=3,
+            granted_at=NOW,
+        ),
+        "BucketSnapshot": BucketSnapshot(
+            quota_key=key,
+            tokens=2.5,
+            burst=15,
+            rate_per_s=1 / 120,
+            queue_depth=4,
+            next_grant_at=NOW,
+        ),
+    }
     return samples[event_type]
 
 
-@pytest.mark.parametrize("event_type", sorted(EVENT_TYPES))
+@pytest.mark.parametrize("event_type", sorted(all_event_types()))
 def test_round_trip(event_type: str) -> None:
     original = sample(event_type)
     raw = encode(original)
