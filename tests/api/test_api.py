@@ -182,6 +182,7 @@ async def test_filters(
         ({"job_type": "teleport"}, "job_type"),
         ({"limit": 0}, "limit"),
         ({"created_from": "yesterday"}, "created_from"),
+        ({"created_to": "0.5"}, "created_to"),
         ({"cursor": "not-a-cursor"}, "cursor"),
         (
             {"created_from": "2026-02-01T00:00:00Z", "created_to": "2026-01-01T00:00:00Z"},

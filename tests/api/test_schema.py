@@ -386,9 +386,6 @@ def test_every_operation_answered_with_success_too() -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True, reason="API bug: created_from/created_to accept a number as Unix time"
-)
 def test_a_number_is_no_date(api: Stack) -> None:
     answer = httpx.get(
         f"{api.api_url}/v1/jobs",

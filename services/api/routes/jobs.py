@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
+from pydantic import BeforeValidator
 
 from services.api.deps import Caller, Db, Publisher, visible_account, visible_job
 from services.api.errors import ApiError
@@ -32,6 +33,20 @@ from shared.state_machine import cancel_rejection_reason
 from shared.topics import JOB_REQUESTS
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+
+
+def _iso_only(value: object) -> object:
+    """Dates as ISO-8601 text only: pydantic would read "0.5" as a Unix time."""
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return value
+        raise ValueError("expected an ISO-8601 date-time such as 2026-11-27T10:00:00Z")
+    return value
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_only)]
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody} for code in (401, 404, 422, 503)
 }
@@ -66,8 +81,8 @@ async def list_jobs(
     account_id: Annotated[str | None, Query(min_length=1)] = None,
     job_type: JobType | None = None,
     status: JobStatus | None = None,
-    created_from: datetime | None = None,
-    created_to: datetime | None = None,
+    created_from: IsoDateTime | None = None,
+    created_to: IsoDateTime | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> Page[JobRow]:
