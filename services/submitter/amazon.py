@@ -129,28 +129,16 @@ async def submit_listings(
     if len(docs) != 1:
         return Failed(f"the job's {len(items)} items need {len(docs)} feeds; split the job")
     doc = docs[0]
-    document_id = await _upload(client, tokens, state, doc.body, listings_feed.CONTENT_TYPE)
-    feed = await under_token(
+    return await _send_feed(
+        client,
         tokens,
-        QuotaClass.FEED_SUBMIT,
-        f"{state.job_id}:submit",
-        lambda: client.create_feed(listings_feed.FEED_TYPE, [marketplace], document_id),
-        have_token=True,
-    )
-    return Submitted(
-        {
-            "feed_id": feed.value.feed_id,
-            "feed_type": listings_feed.FEED_TYPE,
-            "marketplace_id": marketplace,
-            "input_document_id": document_id,
-            "messages": {str(k): v for k, v in doc.message_skus.items()},
-            "submitted_at": _now(),
-        },
-        [
-            LogLine(
-                message=f"feed {feed.value.feed_id} submitted with {doc.message_count} message(s)"
-            )
-        ],
+        state,
+        marketplace,
+        listings_feed.FEED_TYPE,
+        listings_feed.CONTENT_TYPE,
+        doc.body,
+        doc.message_skus,
+        f"{doc.message_count} message(s)",
     )
 
 
@@ -160,29 +148,49 @@ async def submit_fulfillment(
     shipments = [FulfillmentItem.model_validate(i.request) for i in state.items.values()]
     doc = fulfillment_feed.build_fulfillment_feed(account.seller_id, shipments)
     marketplace = state.data.get("marketplace_id") or account.marketplace_ids[0]
-    document_id = await _upload(client, tokens, state, doc.body, fulfillment_feed.CONTENT_TYPE)
+    return await _send_feed(
+        client,
+        tokens,
+        state,
+        marketplace,
+        fulfillment_feed.FEED_TYPE,
+        fulfillment_feed.CONTENT_TYPE,
+        doc.body,
+        doc.message_orders,
+        f"the shipment confirmation of {len(shipments)} order(s)",
+    )
+
+
+async def _send_feed(
+    client: SpApiClient,
+    tokens: Tokens,
+    state: JobState,
+    marketplace: str,
+    feed_type: str,
+    content_type: str,
+    body: bytes,
+    messages: dict[int, str],
+    what: str,
+) -> Outcome:
+    """Upload a feed document and submit it with the job's feed_submit token."""
+    document_id = await _upload(client, tokens, state, body, content_type)
     feed = await under_token(
         tokens,
         QuotaClass.FEED_SUBMIT,
         f"{state.job_id}:submit",
-        lambda: client.create_feed(fulfillment_feed.FEED_TYPE, [marketplace], document_id),
+        lambda: client.create_feed(feed_type, [marketplace], document_id),
         have_token=True,
     )
     return Submitted(
         {
             "feed_id": feed.value.feed_id,
-            "feed_type": fulfillment_feed.FEED_TYPE,
+            "feed_type": feed_type,
             "marketplace_id": marketplace,
             "input_document_id": document_id,
-            "messages": {str(k): v for k, v in doc.message_orders.items()},
+            "messages": {str(k): v for k, v in messages.items()},
             "submitted_at": _now(),
         },
-        [
-            LogLine(
-                message=f"shipment confirmation feed {feed.value.feed_id} submitted for "
-                f"{len(shipments)} order(s)"
-            )
-        ],
+        [LogLine(message=f"feed {feed.value.feed_id} submitted with {what}")],
     )
 
 

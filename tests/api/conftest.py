@@ -41,27 +41,27 @@ def system(topics: str, mongo_url: str, test_output_dir: Path) -> Iterator[Stack
         stack.stop()
 
 
+def _client(system: Stack, key: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        base_url=system.api_url, timeout=30, headers={"Authorization": f"Bearer {key}"}
+    )
+
+
 @pytest.fixture(scope="module")
 async def admin(system: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        base_url=system.api_url, timeout=30, headers={"Authorization": f"Bearer {ADMIN_KEY}"}
-    ) as client:
+    async with _client(system, ADMIN_KEY) as client:
         yield client
 
 
 @pytest.fixture(scope="module")
 async def shop1(system: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        base_url=system.api_url, timeout=30, headers={"Authorization": f"Bearer {SHOP1_KEY}"}
-    ) as client:
+    async with _client(system, SHOP1_KEY) as client:
         yield client
 
 
 @pytest.fixture(scope="module")
 async def shop2(system: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        base_url=system.api_url, timeout=30, headers={"Authorization": f"Bearer {SHOP2_KEY}"}
-    ) as client:
+    async with _client(system, SHOP2_KEY) as client:
         yield client
 
 
