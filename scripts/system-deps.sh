@@ -14,3 +14,11 @@ if ((${#need[@]})); then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
+
+# kustomize renders the Kubernetes manifests in tests/deploy; built with Go (no download
+# of a prebuilt binary), into the ignored .local/bin.
+root=$(cd "$(dirname "$0")/.." && pwd)
+if [[ ! -x "$root/.local/bin/kustomize" ]]; then
+  echo "building kustomize with Go into .local/bin"
+  GOBIN="$root/.local/bin" go install sigs.k8s.io/kustomize/kustomize/v5@v5.5.0
+fi

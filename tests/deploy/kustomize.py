@@ -100,14 +100,18 @@ def _containers(objects: list[Obj]) -> list[Obj]:
     ]
 
 
-def kubectl_render(folder: Path) -> list[Obj] | None:
-    """``kubectl kustomize`` of the folder, or None where kubectl is not installed."""
-    kubectl = shutil.which("kubectl")
-    if kubectl is None:
-        return None
-    done = subprocess.run(
-        [kubectl, "kustomize", str(folder)], capture_output=True, text=True, timeout=60
-    )
+def kubectl_render(folder: Path) -> list[Obj]:
+    """The folder rendered by the real kustomize (provisioned into .local/bin by
+    scripts/system-deps.sh; ``kubectl kustomize`` where kubectl is installed instead)."""
+    local = Path(__file__).resolve().parents[2] / ".local" / "bin" / "kustomize"
+    tool = str(local) if local.exists() else shutil.which("kustomize")
+    if tool is not None:
+        command = [tool, "build", str(folder)]
+    elif (kubectl := shutil.which("kubectl")) is not None:
+        command = [kubectl, "kustomize", str(folder)]
+    else:
+        raise AssertionError("no kustomize: run `make system-deps` (it builds one with Go)")
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
     if done.returncode != 0:
-        raise AssertionError(f"kubectl kustomize {folder} failed:\n{done.stderr}")
+        raise AssertionError(f"{' '.join(command)} failed:\n{done.stderr}")
     return load_yaml_all(done.stdout)
