@@ -1,19 +1,24 @@
 """How events become MongoDB documents: pure functions, no I/O.
 
-The projector folds a batch of job events into the job documents it loaded, so each job
-has one writer and one write per batch. A status event applies only when its ``seq`` is
-newer than the stored one; annotations (JobLogged, JobCancelRejected) add log lines (keyed
-by event id, so a repeat is a no-op) and touch items or data only while the job is still
-in the status they were written in — so replaying the whole topic gives the same
-documents.
+The projector folds a batch of job events into the job documents it has (cached or
+loaded), so each job has one writer and one write per batch. A status event applies only
+when its ``seq`` is newer than the stored one; annotations (JobLogged, JobCancelRejected)
+add log lines (keyed by event id, so a repeat is a no-op) and touch items or data only
+while the job is still in the status they were written in — so replaying the whole topic
+gives the same documents.
+
+A job document carries the status of each of its items (``item_states``): the item
+counts are recomputed from it, so the projector never reads ``job_items`` back, and a
+batch that died between writing items and writing its job is simply folded again (item
+documents hold absolute states, the job document is written last).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
+from services.api.replays import DeadLetterReplayed
 from shared.events import (
     AccountRegistered,
     DeadLettered,
@@ -29,38 +34,54 @@ from shared.throttle.messages import BucketSnapshot
 ITEM_STATUSES = ("pending", "accepted", "warning", "error", "canceled")
 Doc = dict[str, Any]
 
+# Fields of a job document that are the fold's working state, not something a reader of
+# the API needs; queries leave them out.
+FOLD_STATE_FIELDS = ("item_states",)
+
 
 def item_id(job_id: str, key: str) -> str:
     return f"{job_id}|{key}"
+
+
+def log_id(event_id: object, index: int) -> str:
+    return f"{event_id}:{index}"
 
 
 def empty_counts() -> dict[str, int]:
     return {"total": 0, **dict.fromkeys(ITEM_STATUSES, 0)}
 
 
+def counts_of(states: dict[str, str]) -> dict[str, int]:
+    counts = empty_counts()
+    counts["total"] = len(states)
+    for status in states.values():
+        counts[status] += 1
+    return counts
+
+
 @dataclass
 class JobWrites:
-    """What a batch of job events changes: whole job documents, items, log lines."""
+    """What a batch of job events changes: whole job documents, items, log lines.
+
+    ``new_jobs`` and ``new_items`` name the documents that did not exist before the
+    batch, so the projector can insert them instead of upserting (see bulk.py)."""
 
     jobs: dict[str, Doc] = field(default_factory=dict)
     items: dict[str, Doc] = field(default_factory=dict)
     log: dict[str, Doc] = field(default_factory=dict)
+    new_jobs: set[str] = field(default_factory=set)
+    new_items: set[str] = field(default_factory=set)
 
 
-def fold_job_events(
-    events: list[JobEvent],
-    stored_jobs: dict[str, Doc],
-    stored_item_status: dict[str, str],
-) -> JobWrites:
-    """Apply events (in topic order) to the stored jobs; ``stored_item_status`` maps
-    item ids of the items these events touch to their stored status."""
+def fold_job_events(events: list[JobEvent], stored_jobs: dict[str, Doc]) -> JobWrites:
+    """Apply events (in topic order) to the stored jobs (by id; absent means new)."""
     out = JobWrites()
-    item_status = dict(stored_item_status)
+    states: dict[str, dict[str, str]] = {}  # per job: item key -> status, while folding
     for event in events:
         job = out.jobs.get(event.job_id) or _copy(stored_jobs.get(event.job_id))
         for i, line in enumerate(event.log):
-            out.log[f"{event.event_id}:{i}"] = {
-                "_id": f"{event.event_id}:{i}",
+            out.log[log_id(event.event_id, i)] = {
+                "_id": log_id(event.event_id, i),
                 "job_id": event.job_id,
                 "shop_id": event.shop_id,
                 "seq": event.seq,
@@ -74,13 +95,14 @@ def fold_job_events(
                 continue  # its job's first event has not been projected: nothing to annotate
             if job["status"] == event.status.value:
                 _merge_data(job, event)
-                _apply_items(job, event, event.items or [], item_status, out)
+                _apply_items(job, event, states, out)
             job["updated_at"] = max(job["updated_at"], event.occurred_at)
             out.jobs[event.job_id] = job
             continue
         if job is not None and event.seq <= job["seq"]:
             continue  # a repeat, or older than what is stored
         if job is None:
+            out.new_jobs.add(event.job_id)
             job = {
                 "_id": event.job_id,
                 "shop_id": event.shop_id,
@@ -91,13 +113,14 @@ def fold_job_events(
                 "seq": 0,
                 "data": {},
                 "counts": empty_counts(),
+                "item_states": [],
             }
         job["status"] = event.status.value
         job["seq"] = event.seq
         job["last_event"] = event.event_type
         job["updated_at"] = max(job["updated_at"], event.occurred_at)
         _merge_data(job, event)
-        _apply_items(job, event, event.items or [], item_status, out)
+        _apply_items(job, event, states, out)
         out.jobs[event.job_id] = job
     return out
 
@@ -108,6 +131,7 @@ def _copy(doc: Doc | None) -> Doc | None:
     copied = dict(doc)
     copied["data"] = dict(doc.get("data") or {})
     copied["counts"] = {**empty_counts(), **(doc.get("counts") or {})}
+    copied["item_states"] = [dict(state) for state in doc.get("item_states") or []]
     return copied
 
 
@@ -117,28 +141,36 @@ def _merge_data(job: Doc, event: JobEvent) -> None:
 
 
 def _apply_items(
-    job: Doc, event: JobEvent, items: list[ItemState], status_of: dict[str, str], out: JobWrites
+    job: Doc, event: JobEvent, states: dict[str, dict[str, str]], out: JobWrites
 ) -> None:
-    counts = job["counts"]
-    for item in items:
+    if not event.items:
+        return
+    # A list of {key, status} rather than one sub-document keyed by SKU: SKUs may hold
+    # '.' or start with '$' (and FerretDB stores no arrays of arrays).
+    mine = states.get(event.job_id)
+    if mine is None:
+        mine = states[event.job_id] = {s["key"]: s["status"] for s in job["item_states"]}
+    for item in event.items:
         iid = item_id(event.job_id, item.key)
-        before = status_of.get(iid)
-        if before is None:
-            counts["total"] += 1
-        else:
-            counts[before] -= 1
-        counts[item.status] += 1
-        status_of[iid] = item.status
-        out.items[iid] = {
-            "_id": iid,
-            "job_id": event.job_id,
-            "shop_id": event.shop_id,
-            "key": item.key,
-            "status": item.status,
-            "request": _mongo_safe(item.request),
-            "messages": list(item.messages),
-            "updated_at": event.occurred_at,
-        }
+        if item.key not in mine and iid not in out.items:
+            out.new_items.add(iid)
+        mine[item.key] = item.status
+        out.items[iid] = item_doc(event, item)
+    job["item_states"] = [{"key": k, "status": s} for k, s in mine.items()]
+    job["counts"] = counts_of(mine)
+
+
+def item_doc(event: JobEvent, item: ItemState) -> Doc:
+    return {
+        "_id": item_id(event.job_id, item.key),
+        "job_id": event.job_id,
+        "shop_id": event.shop_id,
+        "key": item.key,
+        "status": item.status,
+        "request": _mongo_safe(item.request),
+        "messages": list(item.messages),
+        "updated_at": event.occurred_at,
+    }
 
 
 def _mongo_safe(value: Any) -> Any:
@@ -160,6 +192,8 @@ def _mongo_safe(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class Upsert:
+    """Store ``doc`` whole under its ``_id`` (the record is the latest state)."""
+
     collection: str
     doc: Doc
 
@@ -170,7 +204,19 @@ class Delete:
     doc_id: str
 
 
-RecordWrite = Upsert | Delete
+@dataclass(frozen=True)
+class Merge:
+    """Apply update operators to one document, creating it if needed.
+
+    For documents two topics write into (a dead letter and its replays): whichever record
+    the projector reads first, both end up in the document."""
+
+    collection: str
+    doc_id: str
+    update: Doc
+
+
+RecordWrite = Upsert | Delete | Merge
 
 COMPACTED_COLLECTION = {
     "amazon.listings": "listings",
@@ -178,6 +224,21 @@ COMPACTED_COLLECTION = {
     "amazon.accounts": "accounts",
     "amazon.internal.throttle-snapshots": "quotas",
 }
+
+
+def replay_write(record: DeadLetterReplayed) -> Merge:
+    replay = {
+        "id": str(record.event_id),
+        "at": record.occurred_at,
+        "topic": record.topic,
+        "partition": record.partition,
+        "offset": record.offset,
+    }
+    return Merge(
+        "dead_letters",
+        record.letter_id,
+        {"$addToSet": {"replays": replay}, "$max": {"last_replayed_at": record.occurred_at}},
+    )
 
 
 def record_write(
@@ -227,22 +288,21 @@ def record_write(
             },
         )
     if isinstance(event, DeadLettered):
-        return Upsert(
-            "dead_letters",
-            {
-                "_id": str(event.event_id),
-                "original_topic": event.original_topic,
-                "partition": event.partition,
-                "offset": event.offset,
-                "key": event.key,
-                "raw_value": event.raw_value,
-                "raw_encoding": event.raw_encoding,
-                "error": event.error,
-                "consumer_group": event.consumer_group,
-                "occurred_at": event.occurred_at,
-                "source": f"{partition}:{offset}",
-            },
-        )
+        letter = {
+            "original_topic": event.original_topic,
+            "partition": event.partition,
+            "offset": event.offset,
+            "key": event.key,
+            "raw_value": event.raw_value,
+            "raw_encoding": event.raw_encoding,
+            "error": event.error,
+            "consumer_group": event.consumer_group,
+            "occurred_at": event.occurred_at,
+            "source": f"{partition}:{offset}",
+        }
+        return Merge("dead_letters", str(event.event_id), {"$set": letter})
+    if isinstance(event, DeadLetterReplayed):
+        return replay_write(event)
     if isinstance(event, BucketSnapshot):
         key_ = event.quota_key
         return Upsert(
@@ -264,7 +324,3 @@ def record_write(
             },
         )
     return None
-
-
-def newest(a: datetime | None, b: datetime) -> datetime:
-    return b if a is None or b > a else a

@@ -4,27 +4,50 @@ Runs inside ``python -m services.api`` (unless API_RUN_PROJECTOR=false) or alone
 ``python -m services.api.projector``, with its own consumer group so it scales apart from
 the HTTP workers. Offsets are committed only after a batch is written: while MongoDB is
 down it waits and retries, and loses nothing.
+
+Per batch it reads back only what it cannot know: a job it has not written itself since
+its partitions were assigned, and whose first event in the batch is not the job's first
+event. Everything else comes from its own cache of the job documents it wrote, and new
+documents are inserted rather than upserted (see bulk.py for why that matters).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
-from collections import defaultdict
-from typing import Any
+from collections import OrderedDict, defaultdict
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeAlias
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
-from prometheus_client import Counter, Histogram
-from pymongo import DeleteOne, ReplaceOne, UpdateOne
-from pymongo.errors import PyMongoError
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
+from prometheus_client import Counter, Gauge, Histogram
+from pydantic import ValidationError
+from pymongo import DeleteOne, UpdateOne
+from pymongo.errors import (
+    ConnectionFailure,
+    ExecutionTimeout,
+    PyMongoError,
+    WaitQueueTimeoutError,
+)
 
-from services.api.projection import Delete, Upsert, fold_job_events, item_id, record_write
+from services.api import bulk
+from services.api.projection import (
+    Delete,
+    Doc,
+    JobWrites,
+    Merge,
+    Upsert,
+    fold_job_events,
+    record_write,
+)
+from services.api.replays import REPLAYS, DeadLetterReplayed
 from services.api.settings import ApiSettings
 from services.api.store import Database, ensure_indexes
 from shared.codec import DecodeError, decode
 from shared.events import Event, JobEvent
+from shared.kafka.admin import ensure_topics
 from shared.kafka.dead_letters import dead_letter_for, send_dead_letter
 from shared.kafka.producer import EventPublisher
 from shared.registry import all_event_types
@@ -40,27 +63,115 @@ from shared.topics import (
 )
 
 log = logging.getLogger(__name__)
-TOPICS = [JOB_EVENTS, LISTINGS, INVENTORY, ORDERS, ACCOUNTS, DEAD_LETTERS, THROTTLE_SNAPSHOTS]
+Record: TypeAlias = ConsumerRecord[bytes, bytes]
+Decoded: TypeAlias = tuple[Record, Event | None]
+# MongoDB (or the way to it) is down: wait for it, however long. Anything else is MongoDB
+# refusing what it was given.
+UNAVAILABLE = (ConnectionFailure, ExecutionTimeout, WaitQueueTimeoutError)
+REFUSALS_BEFORE_ISOLATING = 3
+TOPICS = [
+    JOB_EVENTS,
+    LISTINGS,
+    INVENTORY,
+    ORDERS,
+    ACCOUNTS,
+    DEAD_LETTERS,
+    THROTTLE_SNAPSHOTS,
+    REPLAYS,
+]
 
 APPLIED = Counter("projector_events_applied_total", "Events written to MongoDB", ["topic"])
-BATCH_SECONDS = Histogram("projector_batch_seconds", "Time to write one batch to MongoDB")
+BATCH_SECONDS = Histogram(
+    "projector_batch_seconds",
+    "Time to write one batch to MongoDB",
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+BATCH_SIZE = Histogram(
+    "projector_batch_records", "Records per batch", buckets=(1, 10, 50, 100, 500, 1000, 5000)
+)
 MONGO_ERRORS = Counter("projector_mongo_errors_total", "Batches retried because MongoDB failed")
+JOB_READS = Counter("projector_job_reads_total", "Job documents read back from MongoDB")
+CACHED_JOBS = Gauge("projector_cached_jobs", "Job documents the projector holds in memory")
 
 all_event_types()  # every event type known to the decoder, the throttle's snapshots too
 
 
+class JobCache:
+    """The job documents this projector wrote, newest use last, at most ``size``.
+
+    Valid only while this instance owns the jobs' partitions: it is emptied whenever the
+    group's assignment changes, since another instance may have written them meanwhile."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._docs: OrderedDict[str, Doc] = OrderedDict()
+
+    def get(self, job_id: str) -> Doc | None:
+        doc = self._docs.get(job_id)
+        if doc is not None:
+            self._docs.move_to_end(job_id)
+        return doc
+
+    def put(self, docs: dict[str, Doc]) -> None:
+        for job_id, doc in docs.items():
+            self._docs[job_id] = doc
+            self._docs.move_to_end(job_id)
+        while len(self._docs) > self.size:
+            self._docs.popitem(last=False)
+        CACHED_JOBS.set(len(self._docs))
+
+    def clear(self) -> None:
+        self._docs.clear()
+        CACHED_JOBS.set(0)
+
+
+class _ForgetOnRebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, cache: JobCache) -> None:
+        self.cache = cache
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        self.cache.clear()
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        self.cache.clear()
+
+
+async def _at_end(consumer: AIOKafkaConsumer) -> bool:
+    """Whether every assigned partition has been read to its end (an empty poll alone
+    may only mean the group is still joining)."""
+    assigned = consumer.assignment()
+    if not assigned:
+        return False
+    ends = await consumer.end_offsets(list(assigned))
+    for tp, end in ends.items():
+        if await consumer.position(tp) < end:
+            return False
+    return True
+
+
 class Projector:
-    def __init__(self, settings: ApiSettings, db: Database, publisher: EventPublisher) -> None:
+    def __init__(
+        self,
+        settings: ApiSettings,
+        db: Database,
+        publisher: EventPublisher,
+        *,
+        max_records: int = 2000,
+        cache_size: int = 100_000,
+    ) -> None:
         self.settings = settings
         self.db = db
         self.publisher = publisher
-        self.caught_up = asyncio.Event()
+        self.max_records = max_records
+        self.cache = JobCache(cache_size)
+        self.caught_up = asyncio.Event()  # set once everything published so far is written
         self.applied = 0
 
     async def run(self, stop: asyncio.Event) -> None:
+        # The API's own topic; the others are the shared layout, created by every service.
+        await ensure_topics(self.settings.kafka_bootstrap_servers, [REPLAYS])
         await self._until_mongo(lambda: ensure_indexes(self.db), stop)
         consumer = AIOKafkaConsumer(
-            *[t.name for t in TOPICS],
             bootstrap_servers=self.settings.kafka_bootstrap_servers,
             group_id=self.settings.consumer_group,
             client_id=f"{self.settings.consumer_group}-{self.settings.instance_id}",
@@ -68,22 +179,29 @@ class Projector:
             auto_offset_reset="earliest",
             max_poll_interval_ms=600_000,
         )
+        consumer.subscribe([t.name for t in TOPICS], listener=_ForgetOnRebalance(self.cache))
         await consumer.start()
         try:
             while not stop.is_set():
-                batches = await consumer.getmany(timeout_ms=300, max_records=2000)
+                batches = await consumer.getmany(timeout_ms=300, max_records=self.max_records)
                 if not batches:
-                    self.caught_up.set()
+                    if not self.caught_up.is_set() and await _at_end(consumer):
+                        self.caught_up.set()
                     continue
                 records = [r for recs in batches.values() for r in recs]
-                await self._until_mongo(functools.partial(self._apply, records), stop)
+                decoded = [d for d in [await self._decode(r) for r in records] if d is not None]
+                await self._write(decoded, stop)
                 if stop.is_set():
-                    break  # not written: do not commit; the next instance reads it again
+                    break  # perhaps not written: do not commit; the next instance reads it
+                BATCH_SIZE.observe(len(records))
+                for rec in records:
+                    APPLIED.labels(rec.topic).inc()
+                self.applied += len(records)
                 await consumer.commit()
         finally:
             await consumer.stop()
 
-    async def _until_mongo(self, work: Any, stop: asyncio.Event) -> None:
+    async def _until_mongo(self, work: Callable[[], Awaitable[Any]], stop: asyncio.Event) -> None:
         """Run ``work`` until MongoDB takes it; back off while it is unavailable."""
         delay = 0.5
         while not stop.is_set():
@@ -91,91 +209,193 @@ class Projector:
                 await work()
                 return
             except PyMongoError as exc:
-                MONGO_ERRORS.inc()
-                log.warning(
-                    "MongoDB unavailable; will retry",
-                    extra={"error": str(exc)[:200], "retry_in_s": delay},
-                )
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), delay)
+                self._failed(exc, delay)
+                await self._pause(stop, delay)
                 delay = min(delay * 2, 10.0)
 
-    async def _apply(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
+    async def _write(self, decoded: list[Decoded], stop: asyncio.Event) -> None:
+        """Write a batch; wait out an unavailable MongoDB for as long as it takes.
+
+        An error that is not about availability (MongoDB refusing a document) is retried
+        a few times, then the batch is written record by record and a record MongoDB
+        keeps refusing goes to the dead letters, so it cannot stop the projection."""
+        delay, refused = 0.5, 0
+        while not stop.is_set():
+            try:
+                await self._apply(decoded)
+                return
+            except UNAVAILABLE as exc:
+                self._failed(exc, delay)
+            except PyMongoError as exc:
+                self._failed(exc, delay)
+                refused += 1
+                if refused >= REFUSALS_BEFORE_ISOLATING:
+                    if len(decoded) > 1:
+                        for one in decoded:
+                            await self._write([one], stop)
+                    else:
+                        await self._dead_letter(decoded[0][0], f"MongoDB refused it: {exc}")
+                    return
+            await self._pause(stop, delay)
+            delay = min(delay * 2, 10.0)
+
+    def _failed(self, exc: PyMongoError, delay: float) -> None:
+        MONGO_ERRORS.inc()
+        log.warning(
+            "MongoDB failed (%s: %s); will retry",
+            type(exc).__name__,
+            str(exc)[:300],
+            extra={"retry_in_s": delay},
+        )
+
+    @staticmethod
+    async def _pause(stop: asyncio.Event, delay: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)
+
+    async def _apply(self, decoded: list[Decoded]) -> None:
         with BATCH_SECONDS.time():
             job_events: list[JobEvent] = []
-            writes: dict[str, list[Any]] = defaultdict(list)
-            for rec in records:
-                readable, event = await self._decode(rec)
-                if not readable:
-                    continue
+            # Per collection and document, the last write of the batch is the one to keep.
+            latest: dict[str, dict[str, Upsert | Delete]] = defaultdict(dict)
+            merges: list[Merge] = []
+            for rec, event in decoded:
                 if isinstance(event, JobEvent):
                     job_events.append(event)
                     continue
                 key = rec.key.decode("utf-8", "replace") if rec.key is not None else None
                 write = record_write(rec.topic, key, event, rec.partition, rec.offset)
                 if isinstance(write, Upsert):
-                    writes[write.collection].append(
-                        ReplaceOne({"_id": write.doc["_id"]}, write.doc, upsert=True)
-                    )
+                    latest[write.collection][write.doc["_id"]] = write
                 elif isinstance(write, Delete):
-                    writes[write.collection].append(DeleteOne({"_id": write.doc_id}))
+                    latest[write.collection][write.doc_id] = write
+                elif isinstance(write, Merge):
+                    merges.append(write)
+            written: JobWrites | None = None
             if job_events:
-                await self._apply_jobs(job_events, writes)
-            for collection, ops in writes.items():
-                if ops:
-                    await self.db[collection].bulk_write(ops, ordered=True)
-            for rec in records:
-                APPLIED.labels(rec.topic).inc()
-            self.applied += len(records)
+                written = await self._write_jobs(job_events)
+            for collection, writes in latest.items():
+                await self._write_records(collection, list(writes.values()))
+            for collection in {m.collection for m in merges}:
+                await bulk.run_chunked(
+                    self.db[collection],
+                    [
+                        UpdateOne({"_id": m.doc_id}, m.update, upsert=True)
+                        for m in merges
+                        if m.collection == collection
+                    ],
+                )
+            if written is not None:
+                self.cache.put(written.jobs)
 
-    async def _decode(self, rec: ConsumerRecord[bytes, bytes]) -> tuple[bool, Event | None]:
-        """(readable, the record's event or None for a tombstone)."""
+    async def _decode(self, rec: Record) -> Decoded | None:
+        """The record with its event (None for a tombstone), or None if unreadable."""
         spec = BY_NAME.get(rec.topic)
         if rec.value is None:
-            return True, None
+            return rec, None
         try:
+            if rec.topic == REPLAYS.name:
+                try:
+                    return rec, DeadLetterReplayed.model_validate_json(rec.value)
+                except ValidationError as exc:
+                    raise DecodeError(f"invalid DeadLetterReplayed: {exc}") from exc
             allowed = spec.event_types if spec and spec.event_types else None
-            return True, decode(rec.value, allowed)
+            return rec, decode(rec.value, allowed)
         except DecodeError as exc:
-            if rec.topic == DEAD_LETTERS.name:  # never dead-letter into itself
-                log.error("unreadable dead letter skipped", extra={"offset": rec.offset})
-            else:
-                letter = dead_letter_for(
-                    topic=rec.topic,
-                    partition=rec.partition,
-                    offset=rec.offset,
-                    key=rec.key,
-                    value=rec.value,
-                    error=str(exc),
-                    consumer_group=self.settings.consumer_group,
-                )
-                await send_dead_letter(self.publisher, letter)
-            return False, None
+            await self._dead_letter(rec, str(exc))
+            return None
 
-    async def _apply_jobs(self, events: list[JobEvent], writes: dict[str, list[Any]]) -> None:
-        job_ids = list({e.job_id for e in events})
-        stored = {d["_id"]: d async for d in self.db.jobs.find({"_id": {"$in": job_ids}})}
-        touched = list({item_id(e.job_id, i.key) for e in events for i in e.items or []})
-        statuses: dict[str, str] = {}
-        for start in range(0, len(touched), 5000):
-            async for doc in self.db.job_items.find(
-                {"_id": {"$in": touched[start : start + 5000]}}, {"status": 1}
-            ):
-                statuses[doc["_id"]] = doc["status"]
-        out = fold_job_events(events, stored, statuses)
-        writes["jobs"].extend(
-            ReplaceOne({"_id": j}, doc, upsert=True) for j, doc in out.jobs.items()
+    async def _dead_letter(self, rec: Record, reason: str) -> None:
+        if rec.topic == DEAD_LETTERS.name:  # never dead-letter into itself
+            log.error("dead letter skipped: %s", reason, extra={"offset": rec.offset})
+            return
+        letter = dead_letter_for(
+            topic=rec.topic,
+            partition=rec.partition,
+            offset=rec.offset,
+            key=rec.key,
+            value=rec.value,
+            error=reason,
+            consumer_group=self.settings.consumer_group,
         )
-        writes["job_items"].extend(
-            ReplaceOne({"_id": i}, doc, upsert=True) for i, doc in out.items.items()
+        await send_dead_letter(self.publisher, letter)
+
+    async def _write_jobs(self, events: list[JobEvent]) -> JobWrites:
+        """Fold and write a batch's job events: log lines, then items, then the jobs, so
+        a batch cut short is folded again from the job documents it did not reach."""
+        stored: dict[str, Doc] = {}
+        first: dict[str, JobEvent] = {}
+        for event in events:
+            first.setdefault(event.job_id, event)
+        to_read = []
+        for job_id, event in first.items():
+            cached = self.cache.get(job_id)
+            if cached is not None:
+                stored[job_id] = cached
+            elif event.seq > 1 or event.IS_ANNOTATION:
+                to_read.append(job_id)
+            # else: the batch starts with the job's first event, so the job is presumed
+            # new; if it exists after all (a replay), inserting it fails and it is read.
+        stored.update(await self._read_jobs(to_read))
+        presumed_new = {j for j in first if j not in stored}
+        out = fold_job_events(events, stored)
+        await bulk.insert_new(self.db.job_log, list(out.log.values()))
+        # Items of presumed-new jobs are only inserted: if their job exists after all, an
+        # item that exists holds a state at least as new as this batch's.
+        maybe_new = [d for i, d in out.items.items() if d["job_id"] in presumed_new]
+        await bulk.insert_new(self.db.job_items, maybe_new)
+        await bulk.put(
+            self.db.job_items,
+            [
+                d
+                for i, d in out.items.items()
+                if i in out.new_items and d["job_id"] not in presumed_new
+            ],
+            [d for i, d in out.items.items() if i not in out.new_items],
         )
-        writes["job_log"].extend(
-            UpdateOne({"_id": i}, {"$setOnInsert": doc}, upsert=True) for i, doc in out.log.items()
+        taken = await bulk.insert_new(
+            self.db.jobs, [d for j, d in out.jobs.items() if j in out.new_jobs]
         )
+        await bulk.replace_all(
+            self.db.jobs, [d for j, d in out.jobs.items() if j not in out.new_jobs]
+        )
+        if taken:
+            # A replay of jobs already projected: fold them again from what is stored.
+            again = {d["_id"] for d in taken}
+            redo = await self._write_jobs_known(
+                [e for e in events if e.job_id in again], await self._read_jobs(list(again))
+            )
+            out.jobs.update(redo.jobs)
+        return out
+
+    async def _write_jobs_known(self, events: list[JobEvent], stored: dict[str, Doc]) -> JobWrites:
+        out = fold_job_events(events, stored)
+        await bulk.put(
+            self.db.job_items,
+            [d for i, d in out.items.items() if i in out.new_items],
+            [d for i, d in out.items.items() if i not in out.new_items],
+        )
+        await bulk.put(
+            self.db.jobs,
+            [d for j, d in out.jobs.items() if j in out.new_jobs],
+            [d for j, d in out.jobs.items() if j not in out.new_jobs],
+        )
+        return out
+
+    async def _read_jobs(self, job_ids: list[str]) -> dict[str, Doc]:
+        if not job_ids:
+            return {}
+        JOB_READS.inc(len(job_ids))
+        return {d["_id"]: d async for d in self.db.jobs.find({"_id": {"$in": job_ids}})}
+
+    async def _write_records(self, collection: str, writes: list[Upsert | Delete]) -> None:
+        coll = self.db[collection]
+        await bulk.put(coll, [w.doc for w in writes if isinstance(w, Upsert)], [])
+        deletes = [DeleteOne({"_id": w.doc_id}) for w in writes if isinstance(w, Delete)]
+        await bulk.run_chunked(coll, deletes)
 
 
 async def main(stop: asyncio.Event) -> None:
-    from shared.kafka.admin import ensure_topics
     from shared.kafka.producer import make_producer
     from shared.mongo import get_database, make_mongo_client
 

@@ -1,0 +1,233 @@
+"""The projection as pure functions: job folds, idempotency, and what each record writes."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from services.api.projection import (
+    Delete,
+    Merge,
+    Upsert,
+    fold_job_events,
+    record_write,
+    replay_write,
+)
+from services.api.replays import DeadLetterReplayed
+from shared.events import (
+    AccountRegistered,
+    DeadLettered,
+    EncryptedCredentials,
+    ItemState,
+    JobCreated,
+    JobDone,
+    JobEvent,
+    JobLogged,
+    JobProcessing,
+    JobReserved,
+    JobSubmitted,
+    ListingState,
+    LogLine,
+)
+from shared.jobs import JobStatus, JobType
+
+T0 = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+
+
+def lifecycle(job_id: str = "j1") -> list[JobEvent]:
+    """A whole update_qty job, with an annotation while it waits."""
+    common: dict[str, Any] = {
+        "job_id": job_id,
+        "shop_id": "shop1",
+        "account_id": "acc-de",
+        "job_type": JobType.UPDATE_QTY,
+    }
+    pending = [
+        ItemState(key="A.1", request={"sku": "A.1", "quantity": 1}),
+        ItemState(key="$B", request={"sku": "$B", "quantity": 2}),
+    ]
+    return [
+        JobReserved(
+            **common,
+            seq=1,
+            status=JobStatus.RESERVED,
+            occurred_at=T0,
+            items=pending,
+            log=[LogLine(message="job received with 2 items", at=T0)],
+        ),
+        JobCreated(**common, seq=2, status=JobStatus.CREATED, occurred_at=T0 + timedelta(1)),
+        JobProcessing(**common, seq=3, status=JobStatus.PROCESSING, occurred_at=T0 + timedelta(2)),
+        JobSubmitted(
+            **common,
+            seq=4,
+            status=JobStatus.WAITING_FOR_RESULT,
+            occurred_at=T0 + timedelta(3),
+            data={"feed_id": "50012345"},
+        ),
+        JobLogged(
+            **common,
+            seq=4,
+            status=JobStatus.WAITING_FOR_RESULT,
+            occurred_at=T0 + timedelta(4),
+            log=[LogLine(level="warning", message="still waiting", at=T0 + timedelta(4))],
+        ),
+        JobDone(
+            **common,
+            seq=5,
+            status=JobStatus.DONE,
+            occurred_at=T0 + timedelta(5),
+            data={"result_document_id": "amzn1.tortuga.x"},
+            items=[
+                pending[0].model_copy(update={"status": "accepted"}),
+                pending[1].model_copy(update={"status": "error", "messages": ["bad SKU"]}),
+            ],
+        ),
+    ]
+
+
+def fold_in_batches(events: list[JobEvent], cuts: list[int]) -> dict[str, Any]:
+    """Fold ``events`` batch by batch (split at ``cuts``), as the projector writes them."""
+    store: dict[str, dict[str, Any]] = {"jobs": {}, "items": {}, "log": {}}
+    bounds = [0, *cuts, len(events)]
+    for start, end in itertools.pairwise(bounds):
+        out = fold_job_events(events[start:end], copy.deepcopy(store["jobs"]))
+        store["jobs"].update(out.jobs)
+        store["items"].update(out.items)
+        store["log"].update(out.log)
+    return store
+
+
+def test_a_job_is_the_fold_of_its_events() -> None:
+    store = fold_in_batches(lifecycle(), [])
+    job = store["jobs"]["j1"]
+    assert (job["status"], job["seq"], job["last_event"]) == ("done", 5, "JobDone")
+    assert job["created_at"] == T0 and job["updated_at"] == T0 + timedelta(5)
+    assert job["data"] == {"feed_id": "50012345", "result_document_id": "amzn1.tortuga.x"}
+    assert job["counts"] == {
+        "total": 2,
+        "pending": 0,
+        "accepted": 1,
+        "warning": 0,
+        "error": 1,
+        "canceled": 0,
+    }
+    assert job["item_states"] == [
+        {"key": "A.1", "status": "accepted"},
+        {"key": "$B", "status": "error"},
+    ]
+    assert store["items"]["j1|$B"]["messages"] == ["bad SKU"]
+    assert store["items"]["j1|$B"]["request"] == {"sku": "$B", "quantity": 2}
+    assert [line["message"] for line in store["log"].values()] == [
+        "job received with 2 items",
+        "still waiting",
+    ]
+
+
+@pytest.mark.parametrize("cuts", [[1], [2], [3], [4], [5], [1, 2, 3, 4, 5], [2, 5]])
+def test_any_batching_gives_the_same_documents(cuts: list[int]) -> None:
+    events = lifecycle()
+    assert fold_in_batches(events, cuts) == fold_in_batches(events, [])
+
+
+def test_redelivered_events_change_nothing() -> None:
+    events = lifecycle()
+    once = fold_in_batches(events, [])
+    again = fold_job_events(events, copy.deepcopy(once["jobs"]))
+    assert again.jobs["j1"] == once["jobs"]["j1"]  # the annotation only touches updated_at
+    assert not again.items and not again.new_jobs and not again.new_items
+    assert set(again.log) == set(once["log"])  # the same ids: inserting them is a no-op
+
+
+def test_an_older_event_than_the_stored_one_is_skipped() -> None:
+    events = lifecycle()
+    done = fold_in_batches(events, [])["jobs"]
+    out = fold_job_events([events[1]], copy.deepcopy(done))  # JobCreated after JobDone
+    assert out.jobs == {} and out.items == {}
+
+
+def test_an_annotation_touches_items_only_in_its_own_status() -> None:
+    events = lifecycle()
+    done = fold_in_batches(events, [])["jobs"]
+    late = JobLogged(
+        job_id="j1",
+        shop_id="shop1",
+        account_id="acc-de",
+        job_type=JobType.UPDATE_QTY,
+        seq=5,
+        status=JobStatus.WAITING_FOR_RESULT,  # written before the job was done
+        items=[ItemState(key="A.1", status="warning")],
+        occurred_at=T0 + timedelta(9),
+    )
+    out = fold_job_events([late], copy.deepcopy(done))
+    assert out.items == {}
+    assert out.jobs["j1"]["counts"] == done["j1"]["counts"]
+    assert out.jobs["j1"]["updated_at"] == T0 + timedelta(9)
+
+
+def test_new_documents_are_named_so_they_can_be_inserted() -> None:
+    events = lifecycle()
+    first = fold_job_events(events[:1], {})
+    assert first.new_jobs == {"j1"} and first.new_items == {"j1|A.1", "j1|$B"}
+    rest = fold_job_events(events[1:], first.jobs)
+    assert rest.new_jobs == set() and rest.new_items == set()
+
+
+def test_an_annotation_for_an_unknown_job_is_kept_only_as_log() -> None:
+    out = fold_job_events([lifecycle()[4]], {})
+    assert out.jobs == {} and len(out.log) == 1
+
+
+def test_a_tombstone_deletes_and_a_record_is_stored_whole() -> None:
+    listing = ListingState(
+        account_id="acc-de", shop_id="shop1", sku="A.1", status="active", price=Decimal("9.99")
+    )
+    upsert = record_write("amazon.listings", "acc-de:A.1", listing, 0, 1)
+    assert isinstance(upsert, Upsert) and upsert.doc["_id"] == "acc-de:A.1"
+    assert upsert.doc["price"] == "9.99"
+    assert record_write("amazon.listings", "acc-de:A.1", None, 0, 2) == Delete(
+        "listings", "acc-de:A.1"
+    )
+    assert record_write("amazon.accounts", "acc-de", None, 0, 3) == Delete("accounts", "acc-de")
+    assert record_write("amazon.orders", "acc-de:x", None, 0, 4) is None  # not compacted
+
+
+def test_an_account_is_stored_without_its_credentials() -> None:
+    account = AccountRegistered(
+        account_id="acc-de",
+        shop_id="shop1",
+        name="Shop DE",
+        seller_id="A2EUQ1WTGCTBG2",
+        region="EU",
+        marketplace_ids=["A1PA6795UKMFR9"],
+        credentials=EncryptedCredentials(key_id="k1", ciphertext="c2VjcmV0"),
+    )
+    write = record_write("amazon.accounts", "acc-de", account, 0, 1)
+    assert isinstance(write, Upsert)
+    assert "credentials" not in write.doc and "c2VjcmV0" not in str(write.doc)
+
+
+def test_a_dead_letter_and_its_replays_merge_in_either_order() -> None:
+    letter = DeadLettered(
+        original_topic="prestashop.catalog-events",
+        partition=3,
+        offset=7,
+        key="shop1",
+        raw_value='{"event_type": ',
+        error="malformed JSON",
+        consumer_group="amazon-jobs-submitter",
+    )
+    stored = record_write("amazon.dead-letters", "shop1", letter, 0, 9)
+    assert isinstance(stored, Merge) and stored.doc_id == str(letter.event_id)
+    assert stored.update["$set"]["error"] == "malformed JSON"
+    replayed = DeadLetterReplayed(
+        letter_id=str(letter.event_id), topic=letter.original_topic, partition=3, offset=8
+    )
+    merge = replay_write(replayed)
+    assert merge.doc_id == str(letter.event_id)
+    assert merge.update["$addToSet"]["replays"]["offset"] == 8
+    assert set(merge.update) == {"$addToSet", "$max"}  # never overwrites the letter's fields

@@ -1,0 +1,275 @@
+"""The projector on the real broker and a FerretDB of this module's own (so the outage
+test can stop it): big batches, redelivery, replay from offset zero, tombstones, and a
+MongoDB outage that loses nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import pytest
+
+from devtools.infra import FerretDBServer, free_port, provision
+from services.api.projector import MONGO_ERRORS, Projector
+from services.api.settings import ApiSettings
+from services.api.store import Database
+from shared.events import (
+    AccountRegistered,
+    EncryptedCredentials,
+    Event,
+    InventoryRow,
+    ItemState,
+    JobCreated,
+    JobProcessing,
+    JobReserved,
+    ListingState,
+    LogLine,
+)
+from shared.jobs import JobType
+from shared.kafka.producer import EventPublisher
+from shared.mongo import make_mongo_client
+from shared.quotas import QuotaClass
+from shared.throttle.messages import BucketSnapshot, QuotaKey
+from shared.topics import (
+    ACCOUNTS,
+    INVENTORY,
+    JOB_EVENTS,
+    LISTINGS,
+    THROTTLE_SNAPSHOTS,
+    TopicSpec,
+    listing_key,
+)
+from tests.waiting import eventually
+
+pytestmark = pytest.mark.integration
+
+RUN = uuid.uuid4().hex[:6]
+SHOP = f"shop-pj{RUN}"
+ACCOUNT = f"acc-pj{RUN}"
+JOBS = 150  # more than FerretDB's 100 pooled connections, in one batch
+
+
+@pytest.fixture(scope="module")
+def ferret(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FerretDBServer]:
+    provision()
+    server = FerretDBServer(free_port(), tmp_path_factory.mktemp("projector-ferretdb"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def url(server: FerretDBServer, database: str = "projection") -> str:
+    return f"mongodb://127.0.0.1:{server.port}/{database}"
+
+
+@contextlib.asynccontextmanager
+async def projector(
+    topics: str, publisher: EventPublisher, mongo_url: str, group: str
+) -> AsyncIterator[Projector]:
+    settings = ApiSettings(
+        kafka_bootstrap_servers=topics, mongo_url=mongo_url, consumer_group=group
+    )
+    client = make_mongo_client(mongo_url, serverSelectionTimeoutMS=1_000)
+    instance = Projector(settings, client.get_default_database(), publisher)
+    stop = asyncio.Event()
+    task = asyncio.create_task(instance.run(stop))
+    try:
+        yield instance
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+        await client.close()
+
+
+async def until(check: Callable[[], Any], timeout_s: float = 90.0, what: str = "") -> None:
+    """Await ``check()`` until it is true."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, f"timed out: {what}"
+        await asyncio.sleep(0.2)
+
+
+def job_event(cls: type[JobReserved | JobCreated | JobProcessing], n: int, seq: int) -> Event:
+    items = None
+    if cls is JobReserved:
+        items = [ItemState(key=f"SKU-{n}-{i}", request={"quantity": i}) for i in range(2)]
+    return cls(
+        job_id=f"pj{RUN}-{n:04d}",
+        seq=seq,
+        shop_id=SHOP,
+        account_id=ACCOUNT,
+        job_type=JobType.UPDATE_QTY,
+        status={JobReserved: "reserved", JobCreated: "created", JobProcessing: "processing"}[cls],
+        items=items,
+        log=[LogLine(message=f"{cls.__name__} {n}")],
+    )
+
+
+async def snapshot(db: Database) -> dict[str, list[dict[str, Any]]]:
+    return {
+        name: await db[name].find({"shop_id": SHOP}).sort("_id", 1).to_list()
+        for name in ("jobs", "job_items", "job_log")
+    }
+
+
+async def count(db: Database, collection: str, query: dict[str, Any]) -> int:
+    return len(await db[collection].find(query, {"_id": 1}).to_list())
+
+
+async def publish(publisher: EventPublisher, topic: TopicSpec, events: list[Event]) -> None:
+    await publisher.publish_many([(topic, getattr(e, "job_id", None), e) for e in events])
+
+
+@pytest.fixture(scope="module")
+async def projected(
+    topics: str, publisher: EventPublisher, ferret: FerretDBServer
+) -> dict[str, list[dict[str, Any]]]:
+    """150 jobs reserved; then, with the projector stopped, all of them created and
+    processing, so that one batch replaces 150 existing documents."""
+    client = make_mongo_client(url(ferret))
+    db = client.get_default_database()
+    group = f"pj-{RUN}"
+    try:
+        await publish(publisher, JOB_EVENTS, [job_event(JobReserved, n, 1) for n in range(JOBS)])
+        async with projector(topics, publisher, url(ferret), group):
+            await until(lambda: _has(db, "jobs", {"shop_id": SHOP}, JOBS), what="reserved")
+        later = [job_event(JobCreated, n, 2) for n in range(JOBS)]
+        later += [job_event(JobProcessing, n, 3) for n in range(JOBS)]
+        await publish(publisher, JOB_EVENTS, later)
+        async with projector(topics, publisher, url(ferret), group):
+            query = {"shop_id": SHOP, "status": "processing"}
+            await until(lambda: _has(db, "jobs", query, JOBS), 120, "processing")
+        return await snapshot(db)
+    finally:
+        await client.close()
+
+
+async def _has(db: Database, collection: str, query: dict[str, Any], n: int) -> bool:
+    return await count(db, collection, query) == n
+
+
+async def test_one_batch_may_replace_more_documents_than_ferretdb_has_connections(
+    projected: dict[str, list[dict[str, Any]]],
+) -> None:
+    jobs = projected["jobs"]
+    assert len(jobs) == JOBS and {j["status"] for j in jobs} == {"processing"}
+    assert {j["seq"] for j in jobs} == {3}
+    assert all(j["counts"]["total"] == j["counts"]["pending"] == 2 for j in jobs)
+    assert len(projected["job_items"]) == 2 * JOBS
+    assert len(projected["job_log"]) == 3 * JOBS
+
+
+async def test_redelivery_into_the_same_database_changes_nothing(
+    projected: dict[str, list[dict[str, Any]]],
+    topics: str,
+    publisher: EventPublisher,
+    ferret: FerretDBServer,
+) -> None:
+    """A new consumer group reads every topic again from offset zero into the same
+    database (what a reset of the projector's offsets does)."""
+    async with projector(topics, publisher, url(ferret), f"pj-again-{RUN}") as again:
+        await asyncio.wait_for(again.caught_up.wait(), 120)
+        assert await snapshot(again.db) == projected
+
+
+async def test_replaying_the_topics_into_an_empty_database_gives_the_same_documents(
+    projected: dict[str, list[dict[str, Any]]],
+    topics: str,
+    publisher: EventPublisher,
+    ferret: FerretDBServer,
+) -> None:
+    fresh = url(ferret, f"replay_{RUN}")
+    async with projector(topics, publisher, fresh, f"pj-replay-{RUN}") as replay:
+        await asyncio.wait_for(replay.caught_up.wait(), 120)
+        assert await snapshot(replay.db) == projected
+
+
+async def test_tombstones_delete_what_compacted_topics_held(
+    topics: str, publisher: EventPublisher, ferret: FerretDBServer
+) -> None:
+    account = f"acc-tomb{RUN}"
+    key = QuotaKey(account_id=account, region="EU", quota_class=QuotaClass.FEED_SUBMIT)
+    records: list[tuple[TopicSpec, str, Event, str]] = [
+        (
+            LISTINGS,
+            listing_key(account, "SKU-1"),
+            ListingState(account_id=account, shop_id=SHOP, sku="SKU-1", status="active"),
+            "listings",
+        ),
+        (
+            INVENTORY,
+            listing_key(account, "SKU-1"),
+            InventoryRow(
+                account_id=account, shop_id=SHOP, sku="SKU-1", report_id="r1", job_id="j1"
+            ),
+            "inventory",
+        ),
+        (
+            ACCOUNTS,
+            account,
+            AccountRegistered(
+                account_id=account,
+                shop_id=SHOP,
+                name="Tomb",
+                seller_id="S1",
+                region="EU",
+                marketplace_ids=["A1PA6795UKMFR9"],
+                credentials=EncryptedCredentials(key_id="k", ciphertext="eA=="),
+            ),
+            "accounts",
+        ),
+        (
+            THROTTLE_SNAPSHOTS,
+            str(key),
+            BucketSnapshot(quota_key=key, tokens=3.0, burst=15, rate_per_s=0.01, queue_depth=0),
+            "quotas",
+        ),
+    ]
+    async with projector(topics, publisher, url(ferret), f"pj-tomb-{RUN}") as running:
+        db = running.db
+        for topic, k, event, _ in records:
+            await publisher.publish(topic, k, event)
+        for _, k, _, collection in records:
+            await until(lambda c=collection, i=k: _has(db, c, {"_id": i}, 1), what=collection)
+        for topic, k, _, _ in records:
+            await publisher.publish_raw(topic.name, k.encode(), None)
+        for _, k, _, collection in records:
+            await until(lambda c=collection, i=k: _has(db, c, {"_id": i}, 0), what=collection)
+
+
+async def test_an_outage_of_mongodb_loses_nothing(
+    projected: dict[str, list[dict[str, Any]]],
+    topics: str,
+    publisher: EventPublisher,
+    ferret: FerretDBServer,
+) -> None:
+    """Events that arrive while MongoDB is down are not committed: a projector that is
+    stopped during the outage leaves them to the next one, which writes them."""
+    client = make_mongo_client(url(ferret))
+    db = client.get_default_database()
+    group = f"pj-{RUN}"  # the group that projected everything so far
+    fresh = [job_event(JobReserved, n, 1) for n in range(JOBS, JOBS + 20)]
+    try:
+        async with projector(topics, publisher, url(ferret), group) as running:
+            await asyncio.wait_for(running.caught_up.wait(), 60)
+            await asyncio.to_thread(ferret.stop)
+            errors_before = MONGO_ERRORS._value.get()
+            await publish(publisher, JOB_EVENTS, fresh)
+            await eventually(
+                lambda: MONGO_ERRORS._value.get() > errors_before, 30, "a failed write"
+            )
+        # stopped while MongoDB was still down
+        await asyncio.to_thread(ferret.start)
+        await asyncio.sleep(2)
+        assert await count(db, "jobs", {"shop_id": SHOP}) == JOBS  # nothing written meanwhile
+        async with projector(topics, publisher, url(ferret), group):
+            await until(lambda: _has(db, "jobs", {"shop_id": SHOP}, JOBS + 20), what="resumed")
+    finally:
+        if not ferret.running():
+            await asyncio.to_thread(ferret.start)
+        await client.close()
