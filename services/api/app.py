@@ -15,11 +15,13 @@ from fastapi.staticfiles import StaticFiles
 from services.api import errors
 from services.api.auth import KeyRing
 from services.api.projector import Projector
+from services.api.replays import REPLAYS
 from services.api.routes import accounts, jobs, operations
 from services.api.settings import ApiSettings
 from shared.kafka.admin import ensure_topics
 from shared.kafka.producer import EventPublisher, make_producer
 from shared.mongo import get_database, make_mongo_client
+from shared.topics import ALL_TOPICS
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -35,7 +37,7 @@ def create_app(settings: ApiSettings, *, run_projector: bool | None = None) -> F
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await ensure_topics(settings.kafka_bootstrap_servers)
+        await ensure_topics(settings.kafka_bootstrap_servers, [*ALL_TOPICS, REPLAYS])
         app.state.mongo = make_mongo_client(settings.mongo_url, serverSelectionTimeoutMS=2_000)
         app.state.db = get_database(app.state.mongo, settings.mongo_url)
         producer = make_producer(settings.kafka_bootstrap_servers, client_id="api")

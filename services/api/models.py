@@ -251,6 +251,16 @@ class QuotaRow(BaseModel):
     updated_at: datetime
 
 
+class ReplayRow(BaseModel):
+    """One time the letter was sent again, and where the bytes went."""
+
+    id: str
+    at: datetime
+    topic: str
+    partition: int
+    offset: int
+
+
 class DeadLetterRow(BaseModel):
     id: str
     original_topic: str
@@ -262,11 +272,17 @@ class DeadLetterRow(BaseModel):
     error: str
     consumer_group: str
     occurred_at: datetime
+    replays: list[ReplayRow] = Field(default_factory=list)
+    last_replayed_at: datetime | None = None
 
 
 class Replayed(BaseModel):
+    """Where the original bytes were sent; the replay shows on the letter shortly."""
+
     id: str
     topic: str
+    partition: int
+    offset: int
 
 
 class Health(BaseModel):

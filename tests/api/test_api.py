@@ -338,6 +338,19 @@ async def test_dead_letters_listed_and_replayed(
     assert "malformed JSON" in found["error"]
     replay = await admin.post(f"/v1/dead-letters/{found['id']}/replay")
     assert replay.status_code == 202 and replay.json()["topic"] == CATALOG_EVENTS.name
+    sent = replay.json()
+
+    async def recorded() -> list[dict[str, Any]]:
+        rows = (await admin.get("/v1/dead-letters", params={"limit": 500})).json()["data"]
+        return next(r["replays"] for r in rows if r["id"] == found["id"])
+
+    # The replay is on the letter (the same bytes fail again, so a new letter appears too).
+    [done] = await eventually(recorded)
+    assert (done["topic"], done["partition"], done["offset"]) == (
+        CATALOG_EVENTS.name,
+        sent["partition"],
+        sent["offset"],
+    )
     assert (await admin.post("/v1/dead-letters/nope/replay")).status_code == 404
 
 

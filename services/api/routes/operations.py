@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -14,8 +13,26 @@ from services.api.deps import Admin, Caller, Db, Publisher
 from services.api.errors import not_found
 from services.api.models import DeadLetterRow, ErrorBody, Health, Page, QuotaRow, Replayed
 from services.api.pagination import after_desc, decode_cursor, encode_cursor
+from services.api.replays import REPLAYS, DeadLetterReplayed
+from shared.events import DeadLettered
+from shared.kafka.dead_letters import original_bytes
 
 router = APIRouter(tags=["operations"])
+
+LETTER_FIELDS = (
+    "original_topic",
+    "partition",
+    "offset",
+    "key",
+    "raw_value",
+    "raw_encoding",
+    "error",
+    "consumer_group",
+    "occurred_at",
+)
+# A replay record can reach the projector before its letter does (different topics);
+# until the letter itself is there, there is nothing to show.
+LETTER: dict[str, Any] = {"original_topic": {"$exists": True}}
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody} for code in (401, 403, 404, 422, 503)
 }
@@ -40,10 +57,10 @@ async def dead_letters(
     cursor: str | None = None,
 ) -> Page[DeadLetterRow]:
     """What could not be processed, newest first, with the reason."""
-    query: dict[str, Any] = {}
+    query: dict[str, Any] = dict(LETTER)
     if cursor:
         at, last_id = decode_cursor(cursor, (datetime, str))
-        query = after_desc("occurred_at", at, last_id)
+        query = {"$and": [query, after_desc("occurred_at", at, last_id)]}
     docs = (
         await db.dead_letters.find(query)
         .sort([("occurred_at", -1), ("_id", -1)])
@@ -67,19 +84,31 @@ async def dead_letters(
     responses=ERRORS,
 )
 async def replay(letter_id: str, db: Db, who: Admin, publisher: Publisher) -> Replayed:
-    """Send the original message again, to its original topic and key, once fixed."""
-    doc = await db.dead_letters.find_one({"_id": letter_id})
+    """Send the original message again, to its original topic and key, once fixed.
+
+    The replay is recorded on the letter (``replays``) as soon as the projector has
+    folded it in."""
+    doc = await db.dead_letters.find_one({"_id": letter_id, **LETTER})
     if doc is None:
         raise not_found(f"dead letter {letter_id!r}")
-    raw = doc.get("raw_value")
-    value = (
-        None
-        if raw is None
-        else (base64.b64decode(raw) if doc.get("raw_encoding") == "base64" else raw.encode("utf-8"))
+    letter = DeadLettered(
+        event_id=doc["_id"],
+        **{k: doc[k] for k in LETTER_FIELDS},
     )
-    key = doc["key"].encode("utf-8") if doc.get("key") is not None else None
-    await publisher.publish_raw(doc["original_topic"], key, value)
-    return Replayed(id=letter_id, topic=doc["original_topic"])
+    key = letter.key.encode("utf-8") if letter.key is not None else None
+    sent = await publisher.producer.send_and_wait(
+        letter.original_topic, original_bytes(letter), key=key
+    )
+    record = DeadLetterReplayed(
+        letter_id=letter_id,
+        topic=letter.original_topic,
+        partition=sent.partition,
+        offset=sent.offset,
+    )
+    await publisher.publish(REPLAYS, letter_id, record)
+    return Replayed(
+        id=letter_id, topic=letter.original_topic, partition=sent.partition, offset=sent.offset
+    )
 
 
 @router.get("/healthz", response_model=Health)
