@@ -69,16 +69,9 @@ Decoded: TypeAlias = tuple[Record, Event | None]
 # refusing what it was given.
 UNAVAILABLE = (ConnectionFailure, ExecutionTimeout, WaitQueueTimeoutError)
 REFUSALS_BEFORE_ISOLATING = 3
-TOPICS = [
-    JOB_EVENTS,
-    LISTINGS,
-    INVENTORY,
-    ORDERS,
-    ACCOUNTS,
-    DEAD_LETTERS,
-    THROTTLE_SNAPSHOTS,
-    REPLAYS,
-]
+# The shared topics the read model is folded from, plus the API's own internal one.
+TOPICS = [JOB_EVENTS, LISTINGS, INVENTORY, ORDERS, ACCOUNTS, DEAD_LETTERS, THROTTLE_SNAPSHOTS]
+OWN_TOPICS = [REPLAYS]
 
 APPLIED = Counter("projector_events_applied_total", "Events written to MongoDB", ["topic"])
 BATCH_SECONDS = Histogram(
@@ -169,7 +162,7 @@ class Projector:
 
     async def run(self, stop: asyncio.Event) -> None:
         # The API's own topic; the others are the shared layout, created by every service.
-        await ensure_topics(self.settings.kafka_bootstrap_servers, [REPLAYS])
+        await ensure_topics(self.settings.kafka_bootstrap_servers, OWN_TOPICS)
         await self._until_mongo(lambda: ensure_indexes(self.db), stop)
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.settings.kafka_bootstrap_servers,
@@ -179,7 +172,9 @@ class Projector:
             auto_offset_reset="earliest",
             max_poll_interval_ms=600_000,
         )
-        consumer.subscribe([t.name for t in TOPICS], listener=_ForgetOnRebalance(self.cache))
+        consumer.subscribe(
+            [t.name for t in [*TOPICS, *OWN_TOPICS]], listener=_ForgetOnRebalance(self.cache)
+        )
         await consumer.start()
         try:
             while not stop.is_set():
