@@ -3,6 +3,10 @@
 The account id is bound as associated data, so a sealed blob copied onto another account
 does not open. ``key_id`` names the derived key (not the key itself), so a service with
 the wrong secret says so instead of failing with an opaque authentication error.
+
+Rotation: seal with the new secret; open with the new secret and the ones before it
+(``open_credentials([new, old], ...)``): the sealed blob's ``key_id`` picks the one that
+sealed it, so accounts registered under the old secret keep working until re-registered.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import base64
 import hashlib
 import json
 import os
+from collections.abc import Sequence
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -59,16 +64,19 @@ def seal_credentials(
 
 
 def open_credentials(
-    secret_key: str, sealed: EncryptedCredentials, *, account_id: str
+    secret_key: str | Sequence[str], sealed: EncryptedCredentials, *, account_id: str
 ) -> LwaCredentials:
-    if sealed.key_id != key_id(secret_key):
+    """Open with ``secret_key``, or with whichever of several keys sealed it (rotation)."""
+    keys = [secret_key] if isinstance(secret_key, str) else list(secret_key)
+    chosen = next((k for k in keys if key_id(k) == sealed.key_id), None)
+    if chosen is None:
         raise CredentialsError(
             f"credentials of account {account_id!r} were sealed with another "
             "AMAZON_JOBS_SECRET_KEY (key id differs): give every service the same key"
         )
     try:
         raw = base64.b64decode(sealed.ciphertext, validate=True)
-        plain = AESGCM(_derive(secret_key)).decrypt(
+        plain = AESGCM(_derive(chosen)).decrypt(
             raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], account_id.encode("utf-8")
         )
         fields = json.loads(plain)
