@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 import uuid
 from typing import Any
@@ -18,9 +19,9 @@ from services.api.app import create_app
 from services.api.settings import ApiSettings
 from shared.kafka.producer import EventPublisher
 from shared.mongo import get_database, make_mongo_client
-from shared.topics import ACCOUNTS, CATALOG_EVENTS, JOB_EVENTS
+from shared.topics import CATALOG_EVENTS, JOB_EVENTS
 from tests.e2e.world import MARKETPLACE, Seller
-from tests.stack import Stack
+from tests.stack import SECRET_KEY, Stack
 
 pytestmark = pytest.mark.integration
 
@@ -355,36 +356,84 @@ async def test_dead_letters_listed_and_replayed(
 
 
 async def test_a_planted_secret_is_nowhere(
-    world: dict[str, Any], system: Stack, admin: httpx.AsyncClient, topics: str
+    world: dict[str, Any],
+    system: Stack,
+    admin: httpx.AsyncClient,
+    topics: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    for path in ("/v1/accounts", f"/v1/accounts/{ONE.account_id}/listings"):
-        assert PLANTED not in (await admin.get(path)).text
-    for service in system.services.values():
-        assert PLANTED not in service.log_path.read_text(errors="replace"), service.name
-    consumer = AIOKafkaConsumer(
-        ACCOUNTS.name,
-        bootstrap_servers=topics,
-        auto_offset_reset="earliest",
-        group_id=f"t-{uuid.uuid4()}",
+    """Secrets registered through the API process and through an app in this process
+    (whose log records caplog sees, at DEBUG) appear in no answer, no log, no message of
+    any topic and no MongoDB document."""
+    caplog.set_level(logging.DEBUG)
+    in_process = f"PLANTED-IN-PROCESS-{uuid.uuid4().hex}"
+    settings = ApiSettings(
+        kafka_bootstrap_servers=topics,
+        mongo_url=system.mongo_url,
+        api_keys="*:k",
+        run_projector=False,
+        secret_key=SECRET_KEY,
     )
-    await consumer.start()
-    try:
-        raw = b"".join(
-            (rec.value or b"")
-            for batch in (await consumer.getmany(timeout_ms=3000)).values()
-            for rec in batch
+    app = create_app(settings)
+    body = account_body(Seller("apithree", shop_id="shop1"), in_process)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as api,
+    ):
+        registered = await api.post(
+            "/v1/accounts", json=body, headers={"Authorization": "Bearer k"}
         )
-    finally:
-        await consumer.stop()
-    assert ONE.account_id.encode() in raw and PLANTED.encode() not in raw
+    assert registered.status_code == 202 and in_process not in registered.text
+    await eventually(lambda: _count(admin, "/v1/accounts", 3))  # projected by the system
+    secrets = (PLANTED, in_process)
+    assert not [s for s in secrets if s in caplog.text]
+    for path in ("/v1/accounts", f"/v1/accounts/{ONE.account_id}/listings"):
+        assert not [s for s in secrets if s in (await admin.get(path)).text]
+    for service in system.services.values():
+        output = service.log_path.read_text(errors="replace")
+        assert not [s for s in secrets if s in output], service.name
+    raw = await every_topic(topics)
+    assert ONE.account_id.encode() in raw and body["account_id"].encode() in raw
+    assert not [s for s in secrets if s.encode() in raw]
     client = make_mongo_client(system.mongo_url)
     try:
         db = get_database(client, system.mongo_url)
         for name in await db.list_collection_names():
             async for doc in db[name].find({}):
-                assert PLANTED not in json.dumps(doc, default=str), name
+                text = json.dumps(doc, default=str)
+                assert not [s for s in secrets if s in text], name
     finally:
         await client.close()
+
+
+async def every_topic(bootstrap: str) -> bytes:
+    """Every key and value on the broker, from offset zero to the end."""
+    lister = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await lister.start()
+    try:
+        names = sorted(await lister.topics())
+    finally:
+        await lister.stop()
+    consumer = AIOKafkaConsumer(
+        *names,
+        bootstrap_servers=bootstrap,
+        group_id=f"t-{uuid.uuid4()}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    chunks: list[bytes] = []
+    try:
+        while not consumer.assignment():
+            await consumer.getmany(timeout_ms=200)  # joins the group (and may read some)
+            await consumer.seek_to_beginning()
+        ends = await consumer.end_offsets(list(consumer.assignment()))
+        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
+            for records in (await consumer.getmany(timeout_ms=1000)).values():
+                chunks += [(r.key or b"") + b"\n" + (r.value or b"") for r in records]
+    finally:
+        await consumer.stop()
+    return b"\n".join(chunks)
 
 
 async def test_replaying_the_topics_gives_the_same_documents(
