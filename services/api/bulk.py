@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from prometheus_client import Counter
 from pymongo import DeleteOne, ReplaceOne, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError
@@ -34,6 +35,15 @@ WriteOp = ReplaceOne[Doc] | UpdateOne | DeleteOne
 UPDATE_CHUNK = 40
 DUPLICATE_KEY = 11000
 
+INSERTED = Counter(
+    "projector_documents_inserted_total", "Documents the projector inserted", ["collection"]
+)
+REPLACED = Counter(
+    "projector_documents_replaced_total",
+    "Documents the projector replaced (each one a table scan on FerretDB)",
+    ["collection"],
+)
+
 
 async def insert_new(collection: Collection, docs: Sequence[Doc]) -> list[Doc]:
     """Insert ``docs``; return the ones whose ``_id`` was already taken (not written)."""
@@ -45,7 +55,9 @@ async def insert_new(collection: Collection, docs: Sequence[Doc]) -> list[Doc]:
         errors = exc.details.get("writeErrors", [])
         if any(e.get("code") != DUPLICATE_KEY for e in errors) or not errors:
             raise
+        INSERTED.labels(collection.name).inc(len(docs) - len(errors))
         return [docs[e["index"]] for e in errors]
+    INSERTED.labels(collection.name).inc(len(docs))
     return []
 
 
@@ -56,6 +68,7 @@ async def run_chunked(collection: Collection, ops: Sequence[WriteOp]) -> None:
 
 
 async def replace_all(collection: Collection, docs: Sequence[Doc]) -> None:
+    REPLACED.labels(collection.name).inc(len(docs))
     await run_chunked(collection, [ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in docs])
 
 

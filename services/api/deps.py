@@ -8,7 +8,6 @@ from fastapi import Depends, Header, Request
 
 from services.api.auth import KeyRing, Principal
 from services.api.errors import ApiError, not_found
-from services.api.projection import FOLD_STATE_FIELDS
 from services.api.settings import ApiSettings
 from services.api.store import Database
 from shared.kafka.producer import EventPublisher
@@ -49,10 +48,6 @@ def admin(who: Annotated[Principal, Depends(principal)]) -> Principal:
     return who
 
 
-# What the API reads of a job document: everything but the projector's fold state (a job
-# with 25,000 items carries 25,000 item statuses there).
-JOB_FIELDS: dict[str, Any] = dict.fromkeys(FOLD_STATE_FIELDS, 0)
-
 Db = Annotated[Database, Depends(database)]
 Publisher = Annotated[EventPublisher, Depends(publisher)]
 Caller = Annotated[Principal, Depends(principal)]
@@ -69,7 +64,7 @@ async def visible_account(db: Database, who: Principal, account_id: str) -> dict
 
 
 async def visible_job(db: Database, who: Principal, job_id: str) -> dict[str, Any]:
-    doc = await db.jobs.find_one({"_id": job_id}, JOB_FIELDS)
+    doc = await db.jobs.find_one({"_id": job_id})
     if doc is None or not who.sees(doc["shop_id"]):
         raise not_found(f"job {job_id!r}")
     return doc

@@ -7,10 +7,12 @@ add log lines (keyed by event id, so a repeat is a no-op) and touch items or dat
 while the job is still in the status they were written in — so replaying the whole topic
 gives the same documents.
 
-A job document carries the status of each of its items (``item_states``): the item
-counts are recomputed from it, so the projector never reads ``job_items`` back, and a
-batch that died between writing items and writing its job is simply folded again (item
-documents hold absolute states, the job document is written last).
+The fold keeps the status of each of a job's items (``item_states``): the item counts are
+recomputed from it, so the projector never reads ``job_items`` back, and a batch that
+died between writing items and writing its job is simply folded again (item documents
+hold absolute states, the job document is written last). It is stored apart from the job,
+in ``job_state`` (:func:`split_job`): a job of 25,000 items must not make every scan of
+the jobs list (FerretDB scans for every query but ``_id``) read 25,000 statuses.
 """
 
 from __future__ import annotations
@@ -33,10 +35,6 @@ from shared.throttle.messages import BucketSnapshot
 
 ITEM_STATUSES = ("pending", "accepted", "warning", "error", "canceled")
 Doc = dict[str, Any]
-
-# Fields of a job document that are the fold's working state, not something a reader of
-# the API needs; queries leave them out.
-FOLD_STATE_FIELDS = ("item_states",)
 
 
 def item_id(job_id: str, key: str) -> str:
@@ -61,16 +59,19 @@ def counts_of(states: dict[str, str]) -> dict[str, int]:
 
 @dataclass
 class JobWrites:
-    """What a batch of job events changes: whole job documents, items, log lines.
+    """What a batch of job events changes: whole jobs (with their ``item_states``; see
+    :func:`split_job`), items, log lines.
 
     ``new_jobs`` and ``new_items`` name the documents that did not exist before the
-    batch, so the projector can insert them instead of upserting (see bulk.py)."""
+    batch, so the projector can insert them instead of upserting (see bulk.py);
+    ``states_changed`` the jobs whose item states changed."""
 
     jobs: dict[str, Doc] = field(default_factory=dict)
     items: dict[str, Doc] = field(default_factory=dict)
     log: dict[str, Doc] = field(default_factory=dict)
     new_jobs: set[str] = field(default_factory=set)
     new_items: set[str] = field(default_factory=set)
+    states_changed: set[str] = field(default_factory=set)
 
 
 def fold_job_events(events: list[JobEvent], stored_jobs: dict[str, Doc]) -> JobWrites:
@@ -158,6 +159,19 @@ def _apply_items(
         out.items[iid] = item_doc(event, item)
     job["item_states"] = [{"key": k, "status": s} for k, s in mine.items()]
     job["counts"] = counts_of(mine)
+    out.states_changed.add(event.job_id)
+
+
+def split_job(job: Doc) -> tuple[Doc, Doc]:
+    """A folded job as its two stored documents: the ``jobs`` row and its ``job_state``."""
+    row = {k: v for k, v in job.items() if k != "item_states"}
+    state = {"_id": job["_id"], "shop_id": job["shop_id"], "item_states": job["item_states"]}
+    return row, state
+
+
+def join_job(row: Doc, state: Doc | None) -> Doc:
+    """The inverse of :func:`split_job`, for the fold."""
+    return {**row, "item_states": (state or {}).get("item_states") or []}
 
 
 def item_doc(event: JobEvent, item: ItemState) -> Doc:

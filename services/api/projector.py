@@ -40,7 +40,9 @@ from services.api.projection import (
     Merge,
     Upsert,
     fold_job_events,
+    join_job,
     record_write,
+    split_job,
 )
 from services.api.replays import REPLAYS, DeadLetterReplayed
 from services.api.settings import ApiSettings
@@ -129,6 +131,30 @@ class _ForgetOnRebalance(ConsumerRebalanceListener):  # type: ignore[misc]
         self.cache.clear()
 
 
+def _hold_back_unfinished_jobs(
+    consumer: AIOKafkaConsumer, batches: dict[TopicPartition, list[Record]]
+) -> None:
+    """Leave each job-events partition's trailing job for the next batch.
+
+    While catching up (a full batch), the job whose events end a partition's share of the
+    batch most likely has more events right behind. Written now, it would be written
+    again by the next batch: a replace, which FerretDB pays with a scan of the table
+    (bulk.py). Seeking back to its first event makes the next batch carry all of it, so
+    catching up inserts each job once. The committed offset is the position, so nothing
+    held back is skipped."""
+    for tp, records in batches.items():
+        if tp.topic != JOB_EVENTS.name or not records:
+            continue
+        last = records[-1].key
+        start = len(records)
+        while start > 0 and records[start - 1].key == last:
+            start -= 1
+        if start == 0:
+            continue  # the whole share is one job: write it, or nothing would move
+        consumer.seek(tp, records[start].offset)
+        del records[start:]
+
+
 async def _at_end(consumer: AIOKafkaConsumer) -> bool:
     """Whether every assigned partition has been read to its end (an empty poll alone
     may only mean the group is still joining)."""
@@ -183,6 +209,8 @@ class Projector:
                     if not self.caught_up.is_set() and await _at_end(consumer):
                         self.caught_up.set()
                     continue
+                if sum(map(len, batches.values())) >= self.max_records:
+                    _hold_back_unfinished_jobs(consumer, batches)
                 records = [r for recs in batches.values() for r in recs]
                 decoded = [d for d in [await self._decode(r) for r in records] if d is not None]
                 await self._write(decoded, stop)
@@ -316,8 +344,8 @@ class Projector:
         await send_dead_letter(self.publisher, letter)
 
     async def _write_jobs(self, events: list[JobEvent]) -> JobWrites:
-        """Fold and write a batch's job events: log lines, then items, then the jobs, so
-        a batch cut short is folded again from the job documents it did not reach."""
+        """Fold and write a batch's job events: log lines, items, item states, then the
+        jobs, so a batch cut short is folded again from the job rows it did not reach."""
         stored: dict[str, Doc] = {}
         first: dict[str, JobEvent] = {}
         for event in events:
@@ -332,28 +360,27 @@ class Projector:
             # else: the batch starts with the job's first event, so the job is presumed
             # new; if it exists after all (a replay), inserting it fails and it is read.
         stored.update(await self._read_jobs(to_read))
-        presumed_new = {j for j in first if j not in stored}
+        presumed = {j for j in first if j not in stored and j not in to_read}
         out = fold_job_events(events, stored)
         await bulk.insert_new(self.db.job_log, list(out.log.values()))
-        # Items of presumed-new jobs are only inserted: if their job exists after all, an
-        # item that exists holds a state at least as new as this batch's.
-        maybe_new = [d for i, d in out.items.items() if d["job_id"] in presumed_new]
-        await bulk.insert_new(self.db.job_items, maybe_new)
+        # What belongs to presumed-new jobs is only inserted: if such a job exists after
+        # all, what exists of it holds a state at least as new as this batch's.
+        items = out.items.values()
+        await bulk.insert_new(self.db.job_items, [d for d in items if d["job_id"] in presumed])
         await bulk.put(
             self.db.job_items,
-            [
-                d
-                for i, d in out.items.items()
-                if i in out.new_items and d["job_id"] not in presumed_new
-            ],
-            [d for i, d in out.items.items() if i not in out.new_items],
+            [d for d in items if d["_id"] in out.new_items and d["job_id"] not in presumed],
+            [d for d in items if d["_id"] not in out.new_items],
         )
-        taken = await bulk.insert_new(
-            self.db.jobs, [d for j, d in out.jobs.items() if j in out.new_jobs]
+        rows, states = self._split(out)
+        await bulk.insert_new(self.db.job_state, [states[j] for j in out.new_jobs & presumed])
+        await bulk.put(
+            self.db.job_state,
+            [states[j] for j in out.new_jobs - presumed],
+            [states[j] for j in out.states_changed - out.new_jobs],
         )
-        await bulk.replace_all(
-            self.db.jobs, [d for j, d in out.jobs.items() if j not in out.new_jobs]
-        )
+        taken = await bulk.insert_new(self.db.jobs, [rows[j] for j in out.new_jobs])
+        await bulk.replace_all(self.db.jobs, [r for j, r in rows.items() if j not in out.new_jobs])
         if taken:
             # A replay of jobs already projected: fold them again from what is stored.
             again = {d["_id"] for d in taken}
@@ -365,23 +392,40 @@ class Projector:
 
     async def _write_jobs_known(self, events: list[JobEvent], stored: dict[str, Doc]) -> JobWrites:
         out = fold_job_events(events, stored)
+        items = out.items.values()
         await bulk.put(
             self.db.job_items,
-            [d for i, d in out.items.items() if i in out.new_items],
-            [d for i, d in out.items.items() if i not in out.new_items],
+            [d for d in items if d["_id"] in out.new_items],
+            [d for d in items if d["_id"] not in out.new_items],
+        )
+        rows, states = self._split(out)
+        await bulk.put(
+            self.db.job_state,
+            [states[j] for j in out.new_jobs],
+            [states[j] for j in out.states_changed - out.new_jobs],
         )
         await bulk.put(
             self.db.jobs,
-            [d for j, d in out.jobs.items() if j in out.new_jobs],
-            [d for j, d in out.jobs.items() if j not in out.new_jobs],
+            [r for j, r in rows.items() if j in out.new_jobs],
+            [r for j, r in rows.items() if j not in out.new_jobs],
         )
         return out
+
+    @staticmethod
+    def _split(out: JobWrites) -> tuple[dict[str, Doc], dict[str, Doc]]:
+        rows: dict[str, Doc] = {}
+        states: dict[str, Doc] = {}
+        for job_id, job in out.jobs.items():
+            rows[job_id], states[job_id] = split_job(job)
+        return rows, states
 
     async def _read_jobs(self, job_ids: list[str]) -> dict[str, Doc]:
         if not job_ids:
             return {}
         JOB_READS.inc(len(job_ids))
-        return {d["_id"]: d async for d in self.db.jobs.find({"_id": {"$in": job_ids}})}
+        query = {"_id": {"$in": job_ids}}
+        states = {d["_id"]: d async for d in self.db.job_state.find(query)}
+        return {d["_id"]: join_job(d, states.get(d["_id"])) async for d in self.db.jobs.find(query)}
 
     async def _write_records(self, collection: str, writes: list[Upsert | Delete]) -> None:
         coll = self.db[collection]

@@ -15,8 +15,10 @@ from services.api.projection import (
     Merge,
     Upsert,
     fold_job_events,
+    join_job,
     record_write,
     replay_write,
+    split_job,
 )
 from services.api.replays import DeadLetterReplayed
 from shared.events import (
@@ -132,6 +134,15 @@ def test_a_job_is_the_fold_of_its_events() -> None:
 def test_any_batching_gives_the_same_documents(cuts: list[int]) -> None:
     events = lifecycle()
     assert fold_in_batches(events, cuts) == fold_in_batches(events, [])
+
+
+def test_a_job_is_stored_as_its_row_and_its_item_states() -> None:
+    job = fold_in_batches(lifecycle(), [])["jobs"]["j1"]
+    row, state = split_job(job)
+    assert "item_states" not in row and row["counts"]["total"] == 2
+    assert state == {"_id": "j1", "shop_id": "shop1", "item_states": job["item_states"]}
+    assert join_job(row, state) == job
+    assert join_job(row, None)["item_states"] == []
 
 
 def test_redelivered_events_change_nothing() -> None:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BeforeValidator
 
-from services.api.deps import JOB_FIELDS, Caller, Db, Publisher, visible_account, visible_job
+from services.api.deps import Caller, Db, Publisher, visible_account, visible_job
 from services.api.errors import ApiError
 from services.api.models import (
     Accepted,
@@ -109,10 +109,7 @@ async def list_jobs(
         at, last_id = decode_cursor(cursor, (datetime, str))
         query = {"$and": [query, after_desc("created_at", at, last_id)]}
     docs = (
-        await db.jobs.find(query, JOB_FIELDS)
-        .sort([("created_at", -1), ("_id", -1)])
-        .limit(limit + 1)
-        .to_list()
+        await db.jobs.find(query).sort([("created_at", -1), ("_id", -1)]).limit(limit + 1).to_list()
     )
     more = len(docs) > limit
     docs = docs[:limit]
