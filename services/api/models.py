@@ -16,28 +16,51 @@ from shared.jobs import JobStatus, JobType
 T = TypeVar("T")
 
 
+def example(value: dict[str, Any]) -> ConfigDict:
+    """A model's example, shown in /openapi.json (and tested to fit the model's schema)."""
+    return ConfigDict(json_schema_extra={"examples": [value]})
+
+
 class Page(BaseModel, Generic[T]):
     data: list[T]
     next_cursor: str | None = Field(
-        description="Pass as `cursor` for the next page; null at the end."
+        description="Pass as `cursor` for the next page; null at the end.",
+        examples=["WyIyMDI2LTExLTI3VDEwOjAwOjAwKzAwOjAwIiwgInBzLXNob3AxLTAwMDEyMyJd", None],
     )
 
 
 class ErrorDetail(BaseModel):
+    model_config = example({"code": "not_found", "message": "job 'ps-shop1-000123' not found"})
+
     code: str
     message: str
 
 
 class ErrorBody(BaseModel):
+    model_config = example(
+        {
+            "error": {
+                "code": "invalid",
+                "message": "status: Input should be 'reserved', 'created', …",
+            }
+        }
+    )
+
     error: ErrorDetail
 
 
 class AccountRef(BaseModel):
+    model_config = example({"id": "acc-de", "name": "Shop DE"})
+
     id: str
     name: str | None
 
 
 class ItemCounts(BaseModel):
+    model_config = example(
+        {"total": 3, "pending": 0, "accepted": 2, "warning": 0, "error": 1, "canceled": 0}
+    )
+
     total: int = 0
     pending: int = 0
     accepted: int = 0
@@ -46,35 +69,32 @@ class ItemCounts(BaseModel):
     canceled: int = 0
 
 
+JOB_ROW_EXAMPLE: dict[str, Any] = {
+    "id": "ps-shop1-000123",
+    "shop_id": "shop1",
+    "account": {"id": "acc-de", "name": "Shop DE"},
+    "job_type": "update_qty",
+    "job_type_label": "Update Products QTY",
+    "status": "done",
+    "status_label": "Done",
+    "created_at": "2026-11-27T10:00:00Z",
+    "updated_at": "2026-11-27T10:03:12Z",
+    "items": {
+        "total": 1,
+        "pending": 0,
+        "accepted": 1,
+        "warning": 0,
+        "error": 0,
+        "canceled": 0,
+    },
+    "cancelable": False,
+}
+
+
 class JobRow(BaseModel):
     """One row of the Amazon Jobs table (the manual's columns)."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": "ps-shop1-000123",
-                    "shop_id": "shop1",
-                    "account": {"id": "acc-de", "name": "Shop DE"},
-                    "job_type": "update_qty",
-                    "job_type_label": "Update Products QTY",
-                    "status": "done",
-                    "status_label": "Done",
-                    "created_at": "2026-11-27T10:00:00Z",
-                    "updated_at": "2026-11-27T10:03:12Z",
-                    "items": {
-                        "total": 1,
-                        "pending": 0,
-                        "accepted": 1,
-                        "warning": 0,
-                        "error": 0,
-                        "canceled": 0,
-                    },
-                    "cancelable": False,
-                }
-            ]
-        }
-    )
+    model_config = example(JOB_ROW_EXAMPLE)
 
     id: str
     shop_id: str
@@ -90,11 +110,32 @@ class JobRow(BaseModel):
 
 
 class JobDetail(JobRow):
+    """A row of the table, plus what the job's events recorded (``data``) and how many
+    status changes it has been through (``seq``)."""
+
+    model_config = example(
+        {
+            **JOB_ROW_EXAMPLE,
+            "data": {"feed_id": "50012345", "processing_status": "DONE", "accepted": 1},
+            "seq": 5,
+        }
+    )
+
     data: dict[str, Any]
     seq: int
 
 
 class JobItemRow(BaseModel):
+    model_config = example(
+        {
+            "key": "TSHIRT-RED-M",
+            "status": "error",
+            "request": {"sku": "TSHIRT-RED-M", "quantity": 7},
+            "messages": ["99022: The SKU does not match any listing of this seller"],
+            "updated_at": "2026-11-27T10:03:12Z",
+        }
+    )
+
     key: str
     status: Literal["pending", "accepted", "warning", "error", "canceled"]
     request: dict[str, Any]
@@ -103,6 +144,15 @@ class JobItemRow(BaseModel):
 
 
 class LogRow(BaseModel):
+    model_config = example(
+        {
+            "at": "2026-11-27T10:02:00Z",
+            "level": "info",
+            "message": "feed 50012345 submitted with 1 message",
+            "event_type": "JobSubmitted",
+        }
+    )
+
     at: datetime
     level: Literal["debug", "info", "warning", "error"]
     message: str
@@ -143,12 +193,25 @@ class JobCreate(BaseModel):
 
 
 class Accepted(BaseModel):
+    model_config = example({"job_id": "ps-shop1-000123", "status": "requested"})
+
     job_id: str
     status: Literal["requested", "cancel_requested"]
 
 
 class LwaSecrets(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "client_id": "amzn1.application-oa2-client.x",
+                    "client_secret": "…",
+                    "refresh_token": "Atzr|…",
+                }
+            ]
+        },
+    )
     client_id: str = Field(min_length=1)
     client_secret: str = Field(min_length=1, repr=False)
     refresh_token: str = Field(min_length=1, repr=False)
@@ -186,6 +249,18 @@ class AccountCreate(BaseModel):
 
 
 class AccountRow(BaseModel):
+    model_config = example(
+        {
+            "id": "acc-de",
+            "shop_id": "shop1",
+            "name": "Shop DE",
+            "seller_id": "A2EUQ1WTGCTBG2",
+            "region": "EU",
+            "marketplace_ids": ["A1PA6795UKMFR9"],
+            "registered_at": "2026-11-27T09:00:00Z",
+        }
+    )
+
     id: str
     shop_id: str
     name: str
@@ -196,6 +271,20 @@ class AccountRow(BaseModel):
 
 
 class ListingRow(BaseModel):
+    model_config = example(
+        {
+            "sku": "TSHIRT-RED-M",
+            "asin": "B0CX23V2ZK",
+            "status": "active",
+            "quantity": 7,
+            "price": "19.99",
+            "currency": "EUR",
+            "last_job_id": "ps-shop1-000123",
+            "issues": [],
+            "updated_at": "2026-11-27T10:03:12Z",
+        }
+    )
+
     sku: str
     asin: str | None
     status: str
@@ -208,6 +297,20 @@ class ListingRow(BaseModel):
 
 
 class InventoryRowOut(BaseModel):
+    model_config = example(
+        {
+            "sku": "TSHIRT-RED-M",
+            "asin": "B0CX23V2ZK",
+            "title": "T-shirt red M",
+            "quantity": 7,
+            "price": "19.99",
+            "status": "Active",
+            "fulfillment_channel": "DEFAULT",
+            "report_id": "50012345",
+            "job_id": "ps-shop1-000124",
+        }
+    )
+
     sku: str
     asin: str | None
     title: str | None
@@ -220,6 +323,15 @@ class InventoryRowOut(BaseModel):
 
 
 class OrderLineOut(BaseModel):
+    model_config = example(
+        {
+            "order_item_id": "12345678901234",
+            "sku": "TSHIRT-RED-M",
+            "asin": "B0CX23V2ZK",
+            "quantity": 1,
+        }
+    )
+
     order_item_id: str
     sku: str | None
     asin: str | None
@@ -227,6 +339,25 @@ class OrderLineOut(BaseModel):
 
 
 class OrderRow(BaseModel):
+    model_config = example(
+        {
+            "amazon_order_id": "028-1234567-1234567",
+            "status": "Unshipped",
+            "purchased_at": "2026-11-27T08:15:00Z",
+            "total": "19.99",
+            "currency": "EUR",
+            "items": [
+                {
+                    "order_item_id": "12345678901234",
+                    "sku": "TSHIRT-RED-M",
+                    "asin": "B0CX23V2ZK",
+                    "quantity": 1,
+                }
+            ],
+            "job_id": "ps-shop1-000125",
+        }
+    )
+
     amazon_order_id: str
     status: str
     purchased_at: datetime | None
@@ -237,6 +368,23 @@ class OrderRow(BaseModel):
 
 
 class QuotaRow(BaseModel):
+    model_config = example(
+        {
+            "account_id": "acc-de",
+            "region": "EU",
+            "quota_class": "report_request",
+            "tokens": 0.25,
+            "burst": 15,
+            "rate_per_s": 0.016667,
+            "hourly_cap": 60,
+            "used_last_hour": 60,
+            "queue_depth": 2,
+            "next_grant_at": "2026-11-27T10:45:00Z",
+            "drained_until": "2026-11-27T10:04:30Z",
+            "updated_at": "2026-11-27T10:03:59Z",
+        }
+    )
+
     account_id: str
     region: str
     quota_class: str
@@ -254,6 +402,16 @@ class QuotaRow(BaseModel):
 class ReplayRow(BaseModel):
     """One time the letter was sent again, and where the bytes went."""
 
+    model_config = example(
+        {
+            "id": "4f1c2a9e-6b1d-4c55-9d3e-0c7b1f2a3d4e",
+            "at": "2026-11-27T11:00:00Z",
+            "topic": "prestashop.catalog-events",
+            "partition": 3,
+            "offset": 1043,
+        }
+    )
+
     id: str
     at: datetime
     topic: str
@@ -262,6 +420,23 @@ class ReplayRow(BaseModel):
 
 
 class DeadLetterRow(BaseModel):
+    model_config = example(
+        {
+            "id": "9a1e5f0c-2b7d-4e8f-a1c3-5d6e7f8a9b0c",
+            "original_topic": "prestashop.catalog-events",
+            "partition": 3,
+            "offset": 1021,
+            "key": "shop1",
+            "raw_value": '{"event_type": ',
+            "raw_encoding": "utf-8",
+            "error": "malformed JSON: Expecting value at line 1 column 16",
+            "consumer_group": "amazon-jobs-submitter",
+            "occurred_at": "2026-11-27T10:30:00Z",
+            "replays": [],
+            "last_replayed_at": None,
+        }
+    )
+
     id: str
     original_topic: str
     partition: int
@@ -279,6 +454,15 @@ class DeadLetterRow(BaseModel):
 class Replayed(BaseModel):
     """Where the original bytes were sent; the replay shows on the letter shortly."""
 
+    model_config = example(
+        {
+            "id": "9a1e5f0c-2b7d-4e8f-a1c3-5d6e7f8a9b0c",
+            "topic": "prestashop.catalog-events",
+            "partition": 3,
+            "offset": 1043,
+        }
+    )
+
     id: str
     topic: str
     partition: int
@@ -286,5 +470,7 @@ class Replayed(BaseModel):
 
 
 class Health(BaseModel):
+    model_config = example({"status": "ok", "checks": {"mongodb": "ok", "kafka": "ok"}})
+
     status: Literal["ok", "unavailable"]
     checks: dict[str, str] = Field(default_factory=dict)
