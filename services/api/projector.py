@@ -176,7 +176,7 @@ class Projector:
         publisher: EventPublisher,
         *,
         max_records: int = 2000,
-        cache_size: int = 100_000,
+        cache_size: int = 20_000,
     ) -> None:
         self.settings = settings
         self.db = db
