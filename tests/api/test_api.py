@@ -324,6 +324,33 @@ async def test_throttle_panel(world: dict[str, Any], admin: httpx.AsyncClient) -
     assert feed["burst"] == 15 and feed["queue_depth"] >= 0 and 0 <= feed["tokens"] <= 15
 
 
+async def test_throttle_filters_and_pages(
+    world: dict[str, Any], admin: httpx.AsyncClient, shop2: httpx.AsyncClient
+) -> None:
+    everything = await eventually(lambda: _rows(admin, "/v1/throttle"))
+    keys = [(q["account_id"], q["region"], q["quota_class"]) for q in everything]
+    assert keys == sorted(keys)
+    seen: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": 2} | ({"cursor": cursor} if cursor else {})
+        page = (await admin.get("/v1/throttle", params=params)).json()
+        seen += page["data"]
+        if not (cursor := page["next_cursor"]):
+            break
+    walked = [(q["account_id"], q["region"], q["quota_class"]) for q in seen]
+    # Each bucket once, in order (a bucket the throttle adds meanwhile may join the walk).
+    assert walked == sorted(set(walked)) and set(walked) >= set(keys)
+    feeds = (await admin.get("/v1/throttle", params={"quota_class": "feed_submit"})).json()
+    assert feeds["data"] and {q["quota_class"] for q in feeds["data"]} == {"feed_submit"}
+    mine = (await admin.get("/v1/throttle", params={"account_id": ONE.account_id})).json()
+    assert {q["account_id"] for q in mine["data"]} == {ONE.account_id}
+    other = await shop2.get("/v1/throttle", params={"account_id": ONE.account_id})
+    assert other.status_code == 200 and other.json()["data"] == []  # not shop2's account
+    bad = await admin.get("/v1/throttle", params={"quota_class": "teleport"})
+    assert bad.status_code == 422 and bad.json()["error"]["message"].startswith("quota_class:")
+
+
 async def test_dead_letters_listed_and_replayed(
     world: dict[str, Any], admin: httpx.AsyncClient, publisher: EventPublisher
 ) -> None:

@@ -16,6 +16,7 @@ from services.api.pagination import after_desc, decode_cursor, encode_cursor
 from services.api.replays import REPLAYS, DeadLetterReplayed
 from shared.events import DeadLettered
 from shared.kafka.dead_letters import original_bytes
+from shared.quotas import QuotaClass
 
 router = APIRouter(tags=["operations"])
 
@@ -39,14 +40,37 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("/v1/throttle", response_model=Page[QuotaRow], responses=ERRORS)
-async def throttle(db: Db, who: Caller) -> Page[QuotaRow]:
-    """Every quota bucket the caller's accounts have: tokens, queue, next grant."""
+async def throttle(
+    db: Db,
+    who: Caller,
+    account_id: Annotated[str | None, Query(min_length=1)] = None,
+    quota_class: QuotaClass | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+    cursor: str | None = None,
+) -> Page[QuotaRow]:
+    """The quota buckets of the caller's accounts (tokens, queue, next grant), by
+    account, region and quota class."""
     query: dict[str, Any] = {}
     if not who.is_admin:
         mine = [d["_id"] async for d in db.accounts.find({"shop_id": who.shop_id}, {"_id": 1})]
         query["account_id"] = {"$in": mine}
-    docs = await db.quotas.find(query).sort([("account_id", 1), ("quota_class", 1)]).to_list()
-    return Page[QuotaRow](data=[QuotaRow(**d) for d in docs], next_cursor=None)
+    if account_id:
+        query = (
+            {"$and": [query, {"account_id": account_id}]} if query else {"account_id": account_id}
+        )
+    if quota_class:
+        query["quota_class"] = quota_class.value
+    if cursor:
+        (after,) = decode_cursor(cursor, (str,))
+        query["_id"] = {"$gt": after}
+    # The _id is the quota key "account|region|class": its order is account, region, class.
+    docs = await db.quotas.find(query).sort("_id", 1).limit(limit + 1).to_list()
+    more = len(docs) > limit
+    docs = docs[:limit]
+    return Page[QuotaRow](
+        data=[QuotaRow(**d) for d in docs],
+        next_cursor=encode_cursor([docs[-1]["_id"]]) if more else None,
+    )
 
 
 @router.get("/v1/dead-letters", response_model=Page[DeadLetterRow], responses=ERRORS)
