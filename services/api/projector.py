@@ -16,13 +16,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeAlias
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from aiokafka.abc import ConsumerRebalanceListener
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Histogram
 from pydantic import ValidationError
 from pymongo import DeleteOne, UpdateOne
 from pymongo.errors import (
@@ -33,6 +32,7 @@ from pymongo.errors import (
 )
 
 from services.api import bulk
+from services.api.job_cache import ForgetOnRebalance, JobCache
 from services.api.projection import (
     Delete,
     Doc,
@@ -86,49 +86,8 @@ BATCH_SIZE = Histogram(
 )
 MONGO_ERRORS = Counter("projector_mongo_errors_total", "Batches retried because MongoDB failed")
 JOB_READS = Counter("projector_job_reads_total", "Job documents read back from MongoDB")
-CACHED_JOBS = Gauge("projector_cached_jobs", "Job documents the projector holds in memory")
 
 all_event_types()  # every event type known to the decoder, the throttle's snapshots too
-
-
-class JobCache:
-    """The job documents this projector wrote, newest use last, at most ``size``.
-
-    Valid only while this instance owns the jobs' partitions: it is emptied whenever the
-    group's assignment changes, since another instance may have written them meanwhile."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._docs: OrderedDict[str, Doc] = OrderedDict()
-
-    def get(self, job_id: str) -> Doc | None:
-        doc = self._docs.get(job_id)
-        if doc is not None:
-            self._docs.move_to_end(job_id)
-        return doc
-
-    def put(self, docs: dict[str, Doc]) -> None:
-        for job_id, doc in docs.items():
-            self._docs[job_id] = doc
-            self._docs.move_to_end(job_id)
-        while len(self._docs) > self.size:
-            self._docs.popitem(last=False)
-        CACHED_JOBS.set(len(self._docs))
-
-    def clear(self) -> None:
-        self._docs.clear()
-        CACHED_JOBS.set(0)
-
-
-class _ForgetOnRebalance(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, cache: JobCache) -> None:
-        self.cache = cache
-
-    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        self.cache.clear()
-
-    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        self.cache.clear()
 
 
 def _hold_back_unfinished_jobs(
@@ -199,7 +158,7 @@ class Projector:
             max_poll_interval_ms=600_000,
         )
         consumer.subscribe(
-            [t.name for t in [*TOPICS, *OWN_TOPICS]], listener=_ForgetOnRebalance(self.cache)
+            [t.name for t in [*TOPICS, *OWN_TOPICS]], listener=ForgetOnRebalance(self.cache)
         )
         await consumer.start()
         try:
