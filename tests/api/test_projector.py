@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
@@ -239,11 +240,11 @@ async def test_tombstones_delete_what_compacted_topics_held(
         for topic, k, event, _ in records:
             await publisher.publish(topic, k, event)
         for _, k, _, collection in records:
-            await until(lambda c=collection, i=k: _has(db, c, {"_id": i}, 1), what=collection)
+            await until(functools.partial(_has, db, collection, {"_id": k}, 1), what=collection)
         for topic, k, _, _ in records:
             await publisher.publish_raw(topic.name, k.encode(), None)
         for _, k, _, collection in records:
-            await until(lambda c=collection, i=k: _has(db, c, {"_id": i}, 0), what=collection)
+            await until(functools.partial(_has, db, collection, {"_id": k}, 0), what=collection)
 
 
 async def test_an_outage_of_mongodb_loses_nothing(
