@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import os
 import platform
 import random
@@ -256,6 +257,11 @@ async def end_offsets(bootstrap: str) -> dict[TopicPartition, int]:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
+        names = {t.name for t in [*TOPICS, *OWN_TOPICS]}
+        for _ in range(150):  # a topic just created takes a moment to show in metadata
+            if names <= await consumer.topics():
+                break
+            await asyncio.sleep(0.2)
         parts = [
             TopicPartition(t.name, p) for t in [*TOPICS, *OWN_TOPICS] for p in range(t.partitions)
         ]
@@ -474,6 +480,8 @@ async def latency(
 
 
 async def main() -> None:
+    # aiokafka warns while a fresh broker elects leaders and coordinators; it retries.
+    logging.getLogger("aiokafka").setLevel(logging.ERROR)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--jobs", type=int, default=100_000)
     parser.add_argument("--items", type=int, default=2, help="items per job")
