@@ -591,6 +591,12 @@
       const no = () => done(false);
       const key = (event) => {
         if (event.key === "Escape") done(false);
+        if (event.key === "Tab") {
+          // Keep the focus inside the dialog: its two buttons take turns.
+          event.preventDefault();
+          const next = document.activeElement === $("confirm-no") ? "confirm-yes" : "confirm-no";
+          $(next).focus();
+        }
       };
       $("confirm-yes").addEventListener("click", yes);
       $("confirm-no").addEventListener("click", no);
