@@ -8,6 +8,7 @@ import json
 import logging
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -17,6 +18,8 @@ from aiokafka import AIOKafkaConsumer
 from devtools.infra import free_port
 from services.api.app import create_app
 from services.api.settings import ApiSettings
+from shared.events import ItemState, JobFailed, LogLine
+from shared.jobs import JobStatus, JobType
 from shared.kafka.producer import EventPublisher
 from shared.mongo import get_database, make_mongo_client
 from shared.topics import CATALOG_EVENTS, JOB_EVENTS
@@ -380,6 +383,64 @@ async def test_dead_letters_listed_and_replayed(
         sent["offset"],
     )
     assert (await admin.post("/v1/dead-letters/nope/replay")).status_code == 404
+
+
+async def _walk(client: httpx.AsyncClient, path: str, limit: int) -> list[dict[str, Any]]:
+    """Every row of a list endpoint, ``limit`` at a time, by next_cursor."""
+    rows: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": limit} | ({"cursor": cursor} if cursor else {})
+        page = await client.get(path, params=params)
+        assert page.status_code == 200, page.text
+        rows += page.json()["data"]
+        if not (cursor := page.json()["next_cursor"]):
+            return rows
+
+
+async def test_items_log_and_dead_letters_page_by_cursor(
+    world: dict[str, Any],
+    admin: httpx.AsyncClient,
+    shop1: httpx.AsyncClient,
+    publisher: EventPublisher,
+) -> None:
+    """A job refused on arrival (terminal, so no service acts on it) with five items and
+    three log lines, published as the submitter would."""
+    job_id = f"api-pages-{uuid.uuid4().hex[:6]}"
+    at = datetime.now(UTC)
+    failed = JobFailed(
+        job_id=job_id,
+        seq=1,
+        shop_id="shop1",
+        account_id=ONE.account_id,
+        job_type=JobType.UPDATE_QTY,
+        status=JobStatus.ERROR,
+        items=[ItemState(key=f"P-{n}", status="error", messages=["bad"]) for n in (3, 1, 4, 0, 2)],
+        log=[
+            LogLine(level="error", message=f"line {n}", at=at + timedelta(0, n)) for n in range(3)
+        ],
+    )
+    await publisher.publish(JOB_EVENTS, job_id, failed)
+    await eventually(lambda: _ok(shop1, f"/v1/jobs/{job_id}"))
+    items = await _walk(shop1, f"/v1/jobs/{job_id}/items", 2)
+    assert [i["key"] for i in items] == [f"P-{n}" for n in range(5)]
+    log = await _walk(shop1, f"/v1/jobs/{job_id}/log", 1)
+    assert [line["message"] for line in log] == ["line 0", "line 1", "line 2"]
+    job = (await shop1.get(f"/v1/jobs/{job_id}")).json()
+    assert (job["status_label"], job["items"]["error"], job["items"]["total"]) == ("Error", 5, 5)
+    before = {r["id"] for r in (await admin.get("/v1/dead-letters")).json()["data"]}
+    assert len(before) >= 2
+    walked = await _walk(admin, "/v1/dead-letters", 1)
+    ids = [r["id"] for r in walked]
+    # Each letter once, newest first (one arriving meanwhile is newer than the walk).
+    assert len(ids) == len(set(ids)) and set(ids) >= before
+    assert [r["occurred_at"] for r in walked] == sorted(
+        (r["occurred_at"] for r in walked), reverse=True
+    )
+
+
+async def _ok(client: httpx.AsyncClient, path: str) -> bool:
+    return (await client.get(path)).status_code == 200
 
 
 async def test_a_planted_secret_is_nowhere(
