@@ -58,8 +58,12 @@ async def test_concurrent_requesters_never_get_more_than_the_bucket_allows(
     after_burst = Counter(shop for _, _, shop in grants[15:])
     total = sum(after_burst.values())
     assert min(after_burst.values()) >= total / 3 - 2, after_burst
+    # Requests still queued when the requesters stopped are withdrawn, or granted in the
+    # same instant; once that settles, the key's counter matches every grant published.
+    await asyncio.sleep(1.0)
+    published = {g.grant_seq for _, g in await grants_on_topic(topics, key)}
     state = service.engine.key_state(key)
-    assert state is not None and state.grant_seq == len(grants)
+    assert state is not None and state.grant_seq == len(published) >= len(grants)
 
 
 async def test_a_repeated_request_gets_the_same_grant_and_a_release_gives_the_token_back(
