@@ -8,9 +8,9 @@ from fastapi import Depends, Header, Request
 
 from services.api.auth import KeyRing, Principal
 from services.api.errors import ApiError, not_found
+from services.api.publishing import Publishing
 from services.api.settings import ApiSettings
 from services.api.store import Database
-from shared.kafka.producer import EventPublisher
 
 
 def settings(request: Request) -> ApiSettings:
@@ -23,9 +23,9 @@ def database(request: Request) -> Database:
     return value
 
 
-def publisher(request: Request) -> EventPublisher:
-    value: EventPublisher = request.app.state.publisher
-    return value
+def publisher(request: Request) -> Publishing:
+    settings: ApiSettings = request.app.state.settings
+    return Publishing(request.app.state.publisher, settings.publish_timeout_s)
 
 
 def principal(
@@ -49,7 +49,7 @@ def admin(who: Annotated[Principal, Depends(principal)]) -> Principal:
 
 
 Db = Annotated[Database, Depends(database)]
-Publisher = Annotated[EventPublisher, Depends(publisher)]
+Publisher = Annotated[Publishing, Depends(publisher)]
 Caller = Annotated[Principal, Depends(principal)]
 Admin = Annotated[Principal, Depends(admin)]
 Settings = Annotated[ApiSettings, Depends(settings)]

@@ -10,6 +10,8 @@ from fastapi.responses import JSONResponse
 from pymongo.errors import PyMongoError
 from starlette.exceptions import HTTPException
 
+from services.api.publishing import BusUnavailable
+
 log = logging.getLogger(__name__)
 
 
@@ -55,6 +57,21 @@ def install(app: FastAPI, retry_after_s: int) -> None:
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
         )
+
+    @app.exception_handler(BusUnavailable)
+    async def bus_down(request: Request, exc: BusUnavailable) -> JSONResponse:
+        log.warning("Kafka unavailable", extra={"error": str(exc)[:200]})
+        return JSONResponse(
+            body("unavailable", str(exc)),
+            status_code=503,
+            headers={"Retry-After": str(retry_after_s)},
+        )
+
+    @app.exception_handler(Exception)
+    async def bug(request: Request, exc: Exception) -> JSONResponse:
+        # Still a 500 (a bug), but in the one error shape callers parse.
+        log.exception("unexpected error", extra={"path": request.url.path})
+        return JSONResponse(body("internal", "unexpected error; it has been logged"), 500)
 
     @app.exception_handler(PyMongoError)
     async def database_down(request: Request, exc: PyMongoError) -> JSONResponse:

@@ -23,8 +23,16 @@ class ApiSettings(ServiceSettings):
         default="amazon-jobs-projector",
         validation_alias=AliasChoices("PROJECTOR_CONSUMER_GROUP", "consumer_group"),
     )
+    # Seconds a request waits for Kafka to take what it publishes before answering 503.
+    publish_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        validation_alias=AliasChoices("API_PUBLISH_TIMEOUT_S", "publish_timeout_s"),
+    )
     # Seconds a client is told to wait when MongoDB is unavailable (503 Retry-After).
-    retry_after_s: int = Field(default=5, ge=1, validation_alias="API_RETRY_AFTER_S")
+    retry_after_s: int = Field(
+        default=5, ge=1, validation_alias=AliasChoices("API_RETRY_AFTER_S", "retry_after_s")
+    )
 
     def safe_summary(self) -> dict[str, object]:
         return self.model_dump(exclude={"secret_key", "api_keys"})

@@ -25,6 +25,7 @@ from services.api.models import (
     Page,
 )
 from services.api.pagination import after_desc, decode_cursor, encode_cursor
+from services.api.publishing import BusUnavailable
 from services.api.store import Database
 from shared.events import CancelRequested, JobRequested
 from shared.job_items import InvalidJobPayload, parse_request_payload
@@ -149,7 +150,11 @@ async def create_job(body: JobCreate, db: Db, who: Caller, publisher: Publisher)
         params=body.params,
         priority=body.priority,
     )
-    await publisher.publish(JOB_REQUESTS, job_id, event)
+    try:
+        await publisher.publish(JOB_REQUESTS, job_id, event)
+    except BusUnavailable as exc:
+        # The request may still arrive: a retry with this job id is then a no-op.
+        raise BusUnavailable(f"{exc}: retry with job_id {job_id!r}") from exc
     return Accepted(job_id=job_id, status="requested")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -19,6 +20,7 @@ from shared.kafka.dead_letters import original_bytes
 from shared.quotas import QuotaClass
 
 router = APIRouter(tags=["operations"])
+READY_TIMEOUT_S = 2.0
 
 LETTER_FIELDS = (
     "original_topic",
@@ -120,9 +122,7 @@ async def replay(letter_id: str, db: Db, who: Admin, publisher: Publisher) -> Re
         **{k: doc[k] for k in LETTER_FIELDS},
     )
     key = letter.key.encode("utf-8") if letter.key is not None else None
-    sent = await publisher.producer.send_and_wait(
-        letter.original_topic, original_bytes(letter), key=key
-    )
+    sent = await publisher.publish_raw(letter.original_topic, key, original_bytes(letter))
     record = DeadLetterReplayed(
         letter_id=letter_id,
         topic=letter.original_topic,
@@ -143,16 +143,17 @@ async def healthz() -> Health:
 
 @router.get("/readyz", response_model=Health, responses={503: {"model": Health}})
 async def readyz(request: Request) -> Any:
-    """Readiness: Kafka and MongoDB reachable."""
+    """Readiness: Kafka and MongoDB reachable (each given two seconds)."""
     checks: dict[str, str] = {}
     try:
-        await request.app.state.mongo.admin.command("ping")
+        async with asyncio.timeout(READY_TIMEOUT_S):
+            await request.app.state.mongo.admin.command("ping")
         checks["mongodb"] = "ok"
     except Exception as exc:
         checks["mongodb"] = f"unavailable: {type(exc).__name__}"
     try:
-        producer = request.app.state.publisher.producer
-        await producer.client.fetch_all_metadata()
+        async with asyncio.timeout(READY_TIMEOUT_S):
+            await request.app.state.publisher.producer.client.fetch_all_metadata()
         checks["kafka"] = "ok"
     except Exception as exc:
         checks["kafka"] = f"unavailable: {type(exc).__name__}"
