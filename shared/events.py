@@ -10,12 +10,28 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 from uuid import UUID, uuid4
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 from shared.jobs import JobStatus, JobType
+from shared.limits import (
+    MAX_ERROR_TEXT,
+    MAX_ITEM_MESSAGE,
+    MAX_ITEM_MESSAGES,
+    MAX_ITEMS,
+    MAX_LOG_MESSAGE,
+    MAX_QUANTITY,
+    MAX_REQUEST_PARTS,
+    Identifier,
+    JobId,
+    Name,
+    Quantity,
+    ShortText,
+    Sku,
+    clip,
+)
 
 
 def utcnow() -> datetime:
@@ -72,23 +88,30 @@ def event(cls: E) -> E:
 
 @event
 class JobRequested(Event):
+    """A job asked for. A request of many items comes in ``parts`` messages (same job id,
+    key and fields, ``part`` 1 … ``parts``, each with its share of the items), so that no
+    message exceeds the bound (shared.chunking.request_parts builds them)."""
+
     event_type: Literal["JobRequested"] = "JobRequested"
-    job_id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@-]+$")
-    shop_id: str = Field(min_length=1)
-    account_id: str = Field(min_length=1)
+    job_id: JobId
+    shop_id: Identifier
+    account_id: Identifier
     job_type: JobType
     # Checked per job type by shared.job_items, so a request with bad items still becomes a
     # visible failed job rather than an anonymous dead letter.
-    items: list[dict[str, Any]] | None = None
+    items: list[dict[str, Any]] | None = Field(default=None, max_length=MAX_ITEMS)
     params: dict[str, Any] | None = None
+    # Checked against the allowed range by shared.job_items too (a visible failure).
     priority: int | None = None
+    part: int = Field(default=1, ge=1, le=MAX_REQUEST_PARTS)
+    parts: int = Field(default=1, ge=1, le=MAX_REQUEST_PARTS)
 
 
 @event
 class CancelRequested(Event):
     event_type: Literal["CancelRequested"] = "CancelRequested"
-    job_id: str = Field(min_length=1)
-    shop_id: str = Field(min_length=1)
+    job_id: JobId
+    shop_id: Identifier
 
 
 # ---------------------------------------------------------------- inbound: catalog events
@@ -97,36 +120,36 @@ class CancelRequested(Event):
 @event
 class StockChanged(Event):
     event_type: Literal["StockChanged"] = "StockChanged"
-    shop_id: str = Field(min_length=1)
-    sku: str = Field(min_length=1, max_length=40)
-    quantity: int = Field(ge=0, strict=True)
+    shop_id: Identifier
+    sku: Sku
+    quantity: Quantity
 
 
 @event
 class PriceChanged(Event):
     event_type: Literal["PriceChanged"] = "PriceChanged"
-    shop_id: str = Field(min_length=1)
-    sku: str = Field(min_length=1, max_length=40)
+    shop_id: Identifier
+    sku: Sku
     price: Decimal = Field(gt=0, max_digits=12, decimal_places=2)
     currency: str = Field(pattern=r"^[A-Z]{3}$")
 
 
 class ShippedItem(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-    order_item_id: str = Field(min_length=1)
-    quantity: int = Field(gt=0, strict=True)
+    order_item_id: ShortText
+    quantity: int = Field(gt=0, le=MAX_QUANTITY, strict=True)
 
 
 @event
 class OrderShipped(Event):
     event_type: Literal["OrderShipped"] = "OrderShipped"
-    shop_id: str = Field(min_length=1)
-    account_id: str = Field(min_length=1)
+    shop_id: Identifier
+    account_id: Identifier
     amazon_order_id: str = Field(pattern=r"^\d{3}-\d{7}-\d{7}$")
-    carrier: str = Field(min_length=1)
-    tracking_number: str = Field(min_length=1)
+    carrier: ShortText
+    tracking_number: ShortText
     shipped_at: AwareDatetime
-    items: list[ShippedItem] = Field(min_length=1)
+    items: list[ShippedItem] = Field(min_length=1, max_length=1_000)
 
 
 # ---------------------------------------------------------------- outbound: job events
@@ -135,10 +158,30 @@ class OrderShipped(Event):
 LogLevel = Literal["debug", "info", "warning", "error"]
 
 
+def _clip_to(limit: int) -> BeforeValidator:
+    return BeforeValidator(lambda v: clip(v, limit) if isinstance(v, str) else v)
+
+
+def _clip_messages(value: Any) -> Any:
+    """Amazon's issues for one item: the first MAX_ITEM_MESSAGES, each of bounded length."""
+    if not isinstance(value, list):
+        return value
+    kept = [clip(m, MAX_ITEM_MESSAGE) if isinstance(m, str) else m for m in value]
+    if len(kept) > MAX_ITEM_MESSAGES:
+        more = len(kept) - MAX_ITEM_MESSAGES + 1
+        kept = [*kept[: MAX_ITEM_MESSAGES - 1], f"(and {more} more issues)"]
+    return kept
+
+
+# Text we write from what others said (Amazon, exceptions): cut to fit, never refused.
+LogText = Annotated[str, _clip_to(MAX_LOG_MESSAGE)]
+ErrorText = Annotated[str, _clip_to(MAX_ERROR_TEXT)]
+
+
 class LogLine(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     level: LogLevel = "info"
-    message: str
+    message: LogText
     at: AwareDatetime = Field(default_factory=utcnow)
 
 
@@ -152,10 +195,13 @@ class ItemState(BaseModel):
     key: str  # SKU, or Amazon order id for fulfillment
     status: ItemStatus = "pending"
     request: dict[str, Any] = Field(default_factory=dict)  # the item as requested
-    messages: list[str] = Field(default_factory=list)  # Amazon's issues, in its words
+    # Amazon's issues, in its words (bounded: see shared.limits).
+    messages: Annotated[list[str], BeforeValidator(_clip_messages)] = Field(default_factory=list)
     # The listing's sync state before the job marked it pending (None: it had none), so a
     # cancel can put it back.
     before: dict[str, Any] | None = None
+    # The Amazon item a send_products item was matched to (by its EAN/UPC or given ASIN).
+    asin: str | None = None
 
 
 class JobEvent(Event):
@@ -243,6 +289,18 @@ class JobLogged(JobEvent):
     IS_ANNOTATION: ClassVar[bool] = True
 
 
+@event
+class JobItemsRecorded(JobEvent):
+    """A chunk of a job's item states, so that no event of a large job exceeds the bound.
+
+    Written beside a status event whose items do not fit in it (shared.chunking): after a
+    job's first event, before any other; ``status`` is the job's status while it is folded."""
+
+    event_type: Literal["JobItemsRecorded"] = "JobItemsRecorded"
+    TARGET: ClassVar[JobStatus | None] = None
+    IS_ANNOTATION: ClassVar[bool] = True
+
+
 # ---------------------------------------------------------------- outbound: state records
 
 ListingStatus = Literal["pending", "active", "error", "stopped", "removed"]
@@ -262,7 +320,10 @@ class ListingState(Event):
     price: Decimal | None = None
     currency: str | None = None
     last_job_id: str | None = None
-    issues: list[str] = Field(default_factory=list)
+    issues: Annotated[list[str], BeforeValidator(_clip_messages)] = Field(default_factory=list)
+    # When Amazon received the values this state reflects (the submission time of the feed
+    # whose result set them): an older job's result never overwrites a newer one's.
+    as_of: AwareDatetime | None = None
 
 
 @event
@@ -320,27 +381,36 @@ class AccountRegistered(Event):
     """The registry entry of one seller account; compacted by ``account_id``."""
 
     event_type: Literal["AccountRegistered"] = "AccountRegistered"
-    account_id: str = Field(min_length=1)
-    shop_id: str = Field(min_length=1)
-    name: str
-    seller_id: str
+    account_id: Identifier
+    shop_id: Identifier
+    name: Name
+    seller_id: Identifier
     region: Literal["NA", "EU", "FE"]
-    marketplace_ids: list[str] = Field(min_length=1)
+    marketplace_ids: list[Identifier] = Field(min_length=1, max_length=50)
     credentials: EncryptedCredentials
 
 
 @event
 class DeadLettered(Event):
-    """A message that could not be processed, with why; keyed by its original key."""
+    """A message that could not be processed, with why; keyed by its original key.
+
+    The original value is copied (``raw_stored="copy"``) when it is small enough, else
+    only referred to (``"reference"``): its topic, partition and offset, size, SHA-256 and
+    first bytes, so the letter itself always fits the message bound; a replay then reads
+    the original back from its topic while the topic retains it."""
 
     event_type: Literal["DeadLettered"] = "DeadLettered"
     original_topic: str
     partition: int
     offset: int
-    key: str | None
-    raw_value: str | None  # the original value, so it can be replayed once fixed
+    key: str | None = Field(max_length=1_024)
+    raw_value: str | None  # the original value (stored "copy"), so it can be replayed
     raw_encoding: Literal["utf-8", "base64"] = "utf-8"  # base64 when not valid UTF-8
-    error: str
+    raw_stored: Literal["copy", "reference", "none"] = "copy"  # "none": a tombstone
+    raw_size: int | None = None  # bytes of the original value
+    raw_sha256: str | None = None  # of the original value, to check a replay's bytes
+    raw_head: str | None = None  # its first bytes (with raw_encoding), for a reference
+    error: ErrorText
     consumer_group: str
 
 

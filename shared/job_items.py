@@ -23,15 +23,19 @@ from pydantic import (
 )
 
 from shared.jobs import JobType
+from shared.limits import (
+    MAX_ITEMS,
+    MAX_PRIORITY,
+    MAX_QUANTITY,
+    MIN_PRIORITY,
+    Quantity,
+    ShortText,
+    Sku,
+)
 
-Sku = Annotated[str, Field(min_length=1, max_length=40)]
-Quantity = Annotated[int, Field(ge=0, strict=True)]
+# At most 10 digits before the point: what Amazon's price fields and a BSON double keep.
 Price = Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2)]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
-
-# Amazon's feed limit is 25,000 messages; a request above it is split by nobody and would
-# be half-sent, so it is refused at the door.
-MAX_ITEMS = 25_000
 
 
 class _Item(BaseModel):
@@ -46,8 +50,8 @@ class SendProductItem(_Item):
     quantity: Quantity
     price: Price
     currency: Currency
-    condition: str | None = None
-    product_type: str | None = None
+    condition: ShortText | None = None
+    product_type: ShortText | None = None
 
     @model_validator(mode="after")
     def _one_identifier(self) -> SendProductItem:
@@ -79,16 +83,16 @@ class SkuItem(_Item):
 
 
 class ShippedLine(_Item):
-    order_item_id: str = Field(min_length=1)
-    quantity: Annotated[int, Field(gt=0, strict=True)]
+    order_item_id: ShortText
+    quantity: Annotated[int, Field(gt=0, le=MAX_QUANTITY, strict=True)]
 
 
 class FulfillmentItem(_Item):
     amazon_order_id: str = Field(pattern=r"^\d{3}-\d{7}-\d{7}$")
-    carrier: str = Field(min_length=1)
-    tracking_number: str = Field(min_length=1)
+    carrier: ShortText
+    tracking_number: ShortText
     shipped_at: datetime
-    items: list[ShippedLine] = Field(min_length=1)
+    items: list[ShippedLine] = Field(min_length=1, max_length=1_000)
 
     @field_validator("shipped_at")
     @classmethod
@@ -152,14 +156,30 @@ def _describe(error: ValidationError, prefix: str) -> str:
     return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
 
 
+def check_priority(priority: object) -> None:
+    """A caller's priority is an integer within the job types' span; raise otherwise."""
+    if priority is None:
+        return
+    if type(priority) is not int or not MIN_PRIORITY <= priority <= MAX_PRIORITY:
+        raise InvalidJobPayload(
+            f"priority: must be an integer from {MIN_PRIORITY} to {MAX_PRIORITY}"
+        )
+
+
 def parse_request_payload(
-    job_type: JobType, items: list[dict[str, Any]] | None, params: dict[str, Any] | None
+    job_type: JobType,
+    items: list[dict[str, Any]] | None,
+    params: dict[str, Any] | None,
+    priority: object = None,
 ) -> tuple[list[JobItem], JobParams | None]:
-    """Validate a request's items/params for its job type; raise InvalidJobPayload."""
+    """Validate a request's items/params (and priority) for its job type; raise
+    InvalidJobPayload saying which and why."""
+    check_priority(priority)
     item_model = ITEM_MODEL.get(job_type)
     if item_model is not None:
         if not items:
             raise InvalidJobPayload(f"{job_type.value} needs at least one item")
+        # Amazon's feed limit: a request above it would be split by nobody and half-sent.
         if len(items) > MAX_ITEMS:
             raise InvalidJobPayload(f"{len(items)} items exceed the limit of {MAX_ITEMS} per job")
         adapter: TypeAdapter[list[Any]] = TypeAdapter(list[item_model])  # type: ignore[valid-type]

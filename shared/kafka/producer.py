@@ -6,7 +6,29 @@ from aiokafka import AIOKafkaProducer
 
 from shared.codec import encode
 from shared.events import Event
+from shared.limits import MAX_MESSAGE_BYTES
 from shared.topics import TopicSpec
+
+
+class MessageTooLarge(ValueError):
+    """An event that encodes to more than the message bound: a bug in whoever built it
+    (item lists go in chunks), never something to retry."""
+
+    def __init__(self, topic: str, event: Event, size: int) -> None:
+        super().__init__(
+            f"{event.event_type} for {topic} is {size} bytes, over the bound of "
+            f"{MAX_MESSAGE_BYTES} (see shared.chunking)"
+        )
+        self.topic = topic
+        self.size = size
+
+
+def encode_bounded(topic: str, event: Event) -> bytes:
+    """The event's bytes, or MessageTooLarge naming it."""
+    value = encode(event)
+    if len(value) > MAX_MESSAGE_BYTES:
+        raise MessageTooLarge(topic, event, len(value))
+    return value
 
 
 def make_producer(bootstrap_servers: str, client_id: str) -> AIOKafkaProducer:
@@ -29,16 +51,20 @@ class EventPublisher:
 
     async def publish(self, topic: TopicSpec, key: str | None, event: Event) -> None:
         await self.producer.send_and_wait(
-            topic.name, encode(event), key=key.encode("utf-8") if key is not None else None
+            topic.name,
+            encode_bounded(topic.name, event),
+            key=key.encode("utf-8") if key is not None else None,
         )
 
     async def publish_many(self, items: list[tuple[TopicSpec, str | None, Event]]) -> None:
-        """Send several events and wait for all; order per key is kept by the producer."""
+        """Send several events and wait for all; order per key is kept by the producer.
+
+        Every event is encoded (and checked against the bound) before the first is sent,
+        so an oversized one sends none of them."""
+        encoded = [(t.name, encode_bounded(t.name, e), k) for t, k, e in items]
         futures = [
-            await self.producer.send(
-                t.name, encode(e), key=k.encode("utf-8") if k is not None else None
-            )
-            for t, k, e in items
+            await self.producer.send(name, value, key=k.encode("utf-8") if k is not None else None)
+            for name, value, k in encoded
         ]
         for fut in futures:
             await fut
