@@ -89,6 +89,9 @@ def request_parts(request: JobRequested, budget: int = REQUEST_PART_BYTES) -> li
     items = request.items or []
     if sum(_request_item_bytes(i) + 1 for i in items) <= budget:
         return [request.model_copy(update={"part": 1, "parts": 1})]
+    sizes = [_request_item_bytes(i) for i in items]
+    if max(sizes) > budget:
+        raise TooLarge(f"an item of {max(sizes)} bytes cannot fit in a message")
     runs = chunks_by_size(items, _request_item_bytes, budget)
     if len(runs) > MAX_REQUEST_PARTS:
         raise TooLarge(

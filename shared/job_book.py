@@ -1,39 +1,108 @@
-"""The jobs of the partitions a service instance owns, rebuilt by replaying job events.
+"""The live jobs of the partitions a worker owns, and what its changelog must learn.
 
-On assignment a service reads its partitions of ``amazon.job-events`` from the start and
-folds them; a partition is *ready* once the replay has reached the end offset seen at
-assignment. Nothing here does I/O.
+Pure: the worker shell (shared/kafka/owned_jobs.py) feeds it events and changelog records
+and writes out what it asks for. A job is *live* until the worker's ``keeps`` says it is
+finished; then it leaves memory and the changelog gets tombstones for it
+(docs/design.md §5).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from uuid import UUID
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 
-from shared.events import JobEvent
+from shared.chunking import chunks_by_size
+from shared.events import Event, ItemState, JobEvent
+from shared.job_snapshot import JobItemsSnapshot, JobSnapshot, chunk_key, item_bytes
 from shared.job_state import JobState, fold
+from shared.limits import ITEM_CHUNK_BYTES
+
+Keeps = Callable[[JobState], bool]
+ChangelogRecord = tuple[str, Event | None]  # key, value (None: a tombstone)
+
+
+def unfinished(state: JobState) -> bool:
+    return not state.status.is_terminal
+
+
+@dataclass
+class _Written:
+    """What the changelog holds of one job: how many item chunks, and whether the items
+    changed since they were written."""
+
+    chunks: int = 0
+    items_dirty: bool = True
+    in_changelog: bool = False
 
 
 @dataclass
 class JobBook:
+    keeps: Keeps = unfinished
+    keep_items: bool = True
     states: dict[str, JobState] = field(default_factory=dict)
     partition_of: dict[str, int] = field(default_factory=dict)
-    targets: dict[int, int] = field(default_factory=dict)  # partition -> end offset to reach
     ready: set[int] = field(default_factory=set)
-    # Annotations have no seq of their own; their ids tell a repeat from a new one.
-    seen_annotations: dict[str, set[UUID]] = field(default_factory=dict)
+    _dirty: dict[int, set[str]] = field(default_factory=dict)  # partition -> job ids
+    _written: dict[str, _Written] = field(default_factory=dict)
+    _dropped: dict[int, dict[str, int]] = field(default_factory=dict)  # -> {job: chunks}
 
-    def assign(self, end_offsets: dict[int, int]) -> list[int]:
-        """Start replaying partitions; return those already ready (empty ones)."""
-        now_ready = []
-        for partition, end in end_offsets.items():
-            self.targets[partition] = end
-            if end == 0:
-                self.ready.add(partition)
-                now_ready.append(partition)
-            else:
-                self.ready.discard(partition)
-        return now_ready
+    # ------------------------------------------------------------------ folding
+
+    def record(self, partition: int, event: JobEvent, offset: int | None = None) -> JobState:
+        """Fold one event of ``partition`` (``offset`` None: one this worker wrote and has
+        not read back yet). Returns the job's state — also when the job is now finished
+        and has left the book."""
+        current = self.states.get(event.job_id)
+        state = fold(current, event, offset)
+        if not self.keep_items and state.items:
+            state = replace(state, items={})
+        if state is current:
+            return state
+        if not self.keeps(state):
+            self._drop(partition, event.job_id)
+            return state
+        self.states[event.job_id] = state
+        self.partition_of[event.job_id] = partition
+        self._dirty.setdefault(partition, set()).add(event.job_id)
+        written = self._written.setdefault(event.job_id, _Written())
+        if current is None or state.items is not current.items:
+            written.items_dirty = True
+        return state
+
+    def _drop(self, partition: int, job_id: str) -> None:
+        self.states.pop(job_id, None)
+        self.partition_of.pop(job_id, None)
+        self._dirty.get(partition, set()).discard(job_id)
+        written = self._written.pop(job_id, None)
+        if written is not None and written.in_changelog:  # it needs tombstones there
+            self._dropped.setdefault(partition, {})[job_id] = written.chunks
+
+    # ------------------------------------------------------------------ partitions
+
+    def load(self, partition: int, records: Iterable[ChangelogRecord]) -> int:
+        """Rebuild a partition's jobs from its changelog (in topic order); return how many
+        are live."""
+        headers: dict[str, JobSnapshot] = {}
+        chunks: dict[str, dict[int, list[ItemState]]] = {}
+        for key, value in records:
+            if isinstance(value, JobSnapshot):
+                headers[value.job_id] = value
+            elif isinstance(value, JobItemsSnapshot):
+                chunks.setdefault(value.job_id, {})[value.chunk] = value.items
+            elif value is None:
+                job_id, sep, n = key.rpartition("#")
+                if sep and n.isdigit():
+                    chunks.get(job_id, {}).pop(int(n), None)
+                else:
+                    headers.pop(key, None)
+        for job_id, header in headers.items():
+            parts = chunks.get(job_id, {})
+            items = {item.key: item for n in range(header.item_chunks) for item in parts.get(n, [])}
+            state = header.to_state(items)
+            self.states[job_id] = state
+            self.partition_of[job_id] = partition
+            self._written[job_id] = _Written(header.item_chunks, False, True)
+        return len(headers)
 
     def revoke(self, partitions: set[int]) -> list[JobState]:
         """Forget the jobs of partitions another instance now owns."""
@@ -41,36 +110,47 @@ class JobBook:
         for state in dropped:
             del self.states[state.job_id]
             del self.partition_of[state.job_id]
-            self.seen_annotations.pop(state.job_id, None)
+            self._written.pop(state.job_id, None)
         for partition in partitions:
-            self.targets.pop(partition, None)
             self.ready.discard(partition)
+            self._dirty.pop(partition, None)
+            self._dropped.pop(partition, None)
         return dropped
-
-    def apply(self, partition: int, offset: int, event: JobEvent) -> tuple[JobState, bool]:
-        """Fold one event; return the job's state and whether this made the partition ready."""
-        state = self.record(partition, event)
-        became_ready = False
-        if partition not in self.ready and offset + 1 >= self.targets.get(partition, 0):
-            self.ready.add(partition)
-            became_ready = True
-        return state, became_ready
-
-    def record(self, partition: int, event: JobEvent) -> JobState:
-        """Fold an event (also one this instance wrote itself), skipping repeats."""
-        current = self.states.get(event.job_id)
-        if event.IS_ANNOTATION:
-            seen = self.seen_annotations.setdefault(event.job_id, set())
-            if event.event_id in seen and current is not None:
-                return current
-            seen.add(event.event_id)
-        state = fold(current, event)
-        self.states[event.job_id] = state
-        self.partition_of[event.job_id] = partition
-        return state
 
     def in_partition(self, partition: int) -> list[JobState]:
         return [s for j, s in self.states.items() if self.partition_of.get(j) == partition]
 
     def is_ready(self, partition: int) -> bool:
         return partition in self.ready
+
+    # ------------------------------------------------------------------ changelog
+
+    def pending_changes(self, partition: int) -> bool:
+        return bool(self._dirty.get(partition) or self._dropped.get(partition))
+
+    def changelog(self, partition: int) -> list[ChangelogRecord]:
+        """What the changelog must get for ``partition`` since the last call: the states of
+        changed jobs, tombstones for finished ones. Taking them marks them written."""
+        records: list[ChangelogRecord] = []
+        for job_id, chunks in sorted(self._dropped.pop(partition, {}).items()):
+            records.extend((chunk_key(job_id, n), None) for n in range(chunks))
+            records.append((job_id, None))
+        for job_id in sorted(self._dirty.pop(partition, set())):
+            state = self.states.get(job_id)
+            if state is None:
+                continue
+            written = self._written.setdefault(job_id, _Written())
+            chunks = written.chunks
+            if written.items_dirty:
+                runs = chunks_by_size(list(state.items.values()), item_bytes, ITEM_CHUNK_BYTES)
+                records.extend(
+                    (chunk_key(job_id, n), JobItemsSnapshot(job_id=job_id, chunk=n, items=run))
+                    for n, run in enumerate(runs)
+                )
+                records.extend((chunk_key(job_id, n), None) for n in range(len(runs), chunks))
+                chunks = len(runs)
+                written.chunks, written.items_dirty = chunks, False
+            # The header last: a restore that sees it finds every chunk it names.
+            records.append((job_id, JobSnapshot.of_state(state, chunks)))
+            written.in_changelog = True
+        return records

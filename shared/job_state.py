@@ -1,13 +1,16 @@
 """A job's state as a pure fold of its events (event sourcing).
 
-Every service that acts on jobs rebuilds what it needs by folding ``amazon.job-events``:
-no service keeps a private database, and a restarted one recovers by reading the topic.
+Every service that acts on jobs folds ``amazon.job-events`` into the states of the jobs it
+owns; its changelog keeps those states so a restart reads only what is live
+(docs/design.md §5).
 
 Status-changing events are written by the one service that owns the job at that stage
 (submitter: reserved → processing; poller: waiting; applier: result ready → done), each
 taking ``seq = last + 1``. Annotations (``JobLogged``, ``JobCancelRejected``) may come
 from another stage at the same moment, so they never change the status and repeat the
-newest seq they saw instead of taking a new one; readers deduplicate them by event_id.
+newest seq they saw instead of taking a new one. Each state remembers the job-events
+offset of the last event folded into it: an event at or below it is a repeat (a restart
+re-reads events its changelog already holds), whatever its kind.
 """
 
 from __future__ import annotations
@@ -35,13 +38,25 @@ class JobState:
     items: dict[str, ItemState] = field(default_factory=dict)
     result_ready: bool = False  # JobResultReady seen: the applier's turn
     last_event_type: str = ""
+    offset: int = -1  # job-events offset of the last event folded in (-1: none known)
 
     def next_seq(self) -> int:
         return self.seq + 1
 
 
-def fold(state: JobState | None, event: JobEvent) -> JobState:
-    """Apply one event; events already applied (by seq) leave the state unchanged."""
+def fold(state: JobState | None, event: JobEvent, offset: int | None = None) -> JobState:
+    """Apply one event read at ``offset`` of its partition (None: written by this service
+    and not yet read back). Events already applied — by offset, or status events by seq —
+    leave the state unchanged."""
+    if state is not None and offset is not None and offset <= state.offset:
+        return state
+    new = _fold(state, event)
+    if offset is not None and offset > new.offset:
+        new = replace(new, offset=offset)
+    return new
+
+
+def _fold(state: JobState | None, event: JobEvent) -> JobState:
     if event.IS_ANNOTATION:
         if state is None:
             raise ValueError(f"{event.event_type} for unknown job {event.job_id}")

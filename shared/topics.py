@@ -14,6 +14,7 @@ from shared.events import (
     JobCreated,
     JobDone,
     JobFailed,
+    JobItemsRecorded,
     JobLogged,
     JobProcessing,
     JobRequested,
@@ -74,6 +75,7 @@ JOB_EVENTS = TopicSpec(
         JobCanceled,
         JobCancelRejected,
         JobLogged,
+        JobItemsRecorded,
     ),
 )
 LISTINGS = TopicSpec(
@@ -100,6 +102,38 @@ THROTTLE_GRANTS = TopicSpec(INTERNAL_PREFIX + "throttle-grants", 12, key="reques
 THROTTLE_SNAPSHOTS = TopicSpec(
     INTERNAL_PREFIX + "throttle-snapshots", 1, compacted=True, key="quota key"
 )
+# The job-driving workers' changelogs: the live jobs each folded (docs/design.md §5),
+# partitioned like amazon.job-events (records carry the job's partition explicitly).
+_CHANGELOG_EVENTS = frozenset({"JobSnapshot", "JobItemsSnapshot"})
+SUBMITTER_JOBS = TopicSpec(
+    INTERNAL_PREFIX + "submitter-jobs",
+    12,
+    compacted=True,
+    key="job_id, or job_id#chunk",
+    event_types=_CHANGELOG_EVENTS,
+)
+POLLER_JOBS = TopicSpec(
+    INTERNAL_PREFIX + "poller-jobs",
+    12,
+    compacted=True,
+    key="job_id, or job_id#chunk",
+    event_types=_CHANGELOG_EVENTS,
+)
+APPLIER_JOBS = TopicSpec(
+    INTERNAL_PREFIX + "applier-jobs",
+    12,
+    compacted=True,
+    key="job_id, or job_id#chunk",
+    event_types=_CHANGELOG_EVENTS,
+)
+# Every job id the submitter ever saw, hashed (shared/job_ids.py).
+SUBMITTER_JOB_IDS = TopicSpec(
+    INTERNAL_PREFIX + "submitter-job-ids",
+    12,
+    compacted=True,
+    key="s:<segment> or d:<delta>",
+    event_types=frozenset({"JobIdSegment"}),
+)
 
 PUBLIC_TOPICS: tuple[TopicSpec, ...] = (
     JOB_REQUESTS,
@@ -111,7 +145,15 @@ PUBLIC_TOPICS: tuple[TopicSpec, ...] = (
     ACCOUNTS,
     DEAD_LETTERS,
 )
-INTERNAL_TOPICS: tuple[TopicSpec, ...] = (THROTTLE_REQUESTS, THROTTLE_GRANTS, THROTTLE_SNAPSHOTS)
+INTERNAL_TOPICS: tuple[TopicSpec, ...] = (
+    THROTTLE_REQUESTS,
+    THROTTLE_GRANTS,
+    THROTTLE_SNAPSHOTS,
+    SUBMITTER_JOBS,
+    POLLER_JOBS,
+    APPLIER_JOBS,
+    SUBMITTER_JOB_IDS,
+)
 ALL_TOPICS: tuple[TopicSpec, ...] = PUBLIC_TOPICS + INTERNAL_TOPICS
 BY_NAME: dict[str, TopicSpec] = {t.name: t for t in ALL_TOPICS}
 

@@ -31,6 +31,8 @@ from shared.events import (
     ShippedItem,
     StockChanged,
 )
+from shared.job_ids import PartitionIds
+from shared.job_snapshot import JobItemsSnapshot, JobSnapshot
 from shared.jobs import JobStatus, JobType
 from shared.quotas import QuotaClass
 from shared.registry import all_event_types
@@ -160,8 +162,35 @@ def sample(event_type: str) -> Event:
             queue_depth=4,
             next_grant_at=NOW,
         ),
+        "JobSnapshot": JobSnapshot(
+            job_id="ps-shop1-1",
+            shop_id="shop1",
+            account_id="acc-de",
+            job_type=JobType.UPDATE_QTY,
+            status=JobStatus.CREATED,
+            seq=2,
+            created_at=NOW,
+            updated_at=NOW,
+            data={"marketplace_id": "A1PA6795UKMFR9"},
+            offset=17,
+            item_chunks=1,
+        ),
+        "JobItemsSnapshot": JobItemsSnapshot(
+            job_id="ps-shop1-1",
+            chunk=0,
+            items=[ItemState(key="A", request={"sku": "A", "quantity": 7})],
+        ),
+        "JobIdSegment": _ids_delta(),
     }
     return samples[event_type]
+
+
+def _ids_delta() -> Event:
+    ids = PartitionIds(4)
+    ids.add("ps-shop1-1", "shop1")
+    ((_, delta),) = ids.flush()
+    assert delta is not None
+    return delta
 
 
 @pytest.mark.parametrize("event_type", sorted(all_event_types()))

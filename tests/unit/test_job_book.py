@@ -1,0 +1,134 @@
+"""The live jobs of a worker and its changelog: what is written, what a restore finds."""
+
+from __future__ import annotations
+
+from shared.chunking import split_items
+from shared.events import (
+    Event,
+    ItemState,
+    JobCreated,
+    JobDone,
+    JobEvent,
+    JobLogged,
+    JobProcessing,
+    JobReserved,
+    JobSubmitted,
+    LogLine,
+    next_job_event,
+)
+from shared.job_book import JobBook
+from shared.job_snapshot import JobItemsSnapshot, JobSnapshot
+from shared.jobs import JobStatus, JobType
+from shared.limits import MAX_MESSAGE_BYTES
+
+
+def reserved(job_id: str, n_items: int = 2) -> JobReserved:
+    return JobReserved(
+        job_id=job_id,
+        seq=1,
+        shop_id="s1",
+        account_id="a1",
+        job_type=JobType.UPDATE_QTY,
+        status=JobStatus.RESERVED,
+        items=[
+            ItemState(key=f"SKU-{n:06d}", request={"sku": f"SKU-{n:06d}", "quantity": n})
+            for n in range(n_items)
+        ],
+    )
+
+
+def compacted(records: list[tuple[str, Event | None]]) -> list[tuple[str, Event | None]]:
+    """What a compacted topic keeps: the latest record per key, tombstones gone."""
+    latest: dict[str, Event | None] = {}
+    for key, value in records:
+        latest.pop(key, None)
+        latest[key] = value
+    return [(k, v) for k, v in latest.items() if v is not None]
+
+
+def test_a_restore_finds_the_live_jobs_as_folded_and_not_the_finished() -> None:
+    book = JobBook()
+    written: list[tuple[str, Event | None]] = []
+    live = book.record(0, reserved("live"), offset=0)
+    live = book.record(0, next_job_event(JobCreated, live), offset=1)
+    gone = book.record(0, reserved("gone"), offset=2)
+    written += book.changelog(0)
+    for cls in (JobCreated, JobProcessing, JobSubmitted):
+        gone = book.record(0, next_job_event(cls, gone), offset=gone.offset + 1)
+    gone = book.record(0, next_job_event(JobDone, gone), offset=9)
+    assert "gone" not in book.states, "a finished job leaves memory"
+    written += book.changelog(0)
+    assert ("gone", None) in written, "and the changelog gets its tombstone"
+
+    again = JobBook()
+    assert again.load(0, compacted(written)) == 1
+    state = again.states["live"]
+    assert state == book.states["live"]
+    assert state.status is JobStatus.CREATED and state.offset == 1
+    assert list(state.items) == ["SKU-000000", "SKU-000001"]
+
+
+def test_events_already_in_the_changelog_change_nothing_when_read_again() -> None:
+    book = JobBook()
+    state = book.record(0, reserved("j"), offset=10)
+    older_items = JobLogged(
+        job_id="j",
+        seq=1,
+        shop_id="s1",
+        account_id="a1",
+        job_type=JobType.UPDATE_QTY,
+        status=JobStatus.RESERVED,
+        items=[ItemState(key="SKU-000000", request={"sku": "SKU-000000", "quantity": 99})],
+    )
+    state = book.record(0, older_items, offset=11)
+    state = book.record(0, next_job_event(JobCreated, state), offset=12)
+    again = JobBook()
+    again.load(0, compacted(book.changelog(0)))
+    # After a crash before the commit, the events after the committed offset come again.
+    for offset, event in ((11, older_items),):
+        again.record(0, event, offset=offset)
+    assert again.states["j"] == book.states["j"]
+
+
+def test_a_job_of_25000_items_goes_to_the_changelog_in_chunks_within_the_bound() -> None:
+    book = JobBook()
+    big = reserved("big", 25_000)
+    for event in split_items(big, None):
+        book.record(0, event, offset=None)
+    records = book.changelog(0)
+    assert all(len(v.model_dump_json()) <= MAX_MESSAGE_BYTES for _, v in records if v)
+    chunks = [v for _, v in records if isinstance(v, JobItemsSnapshot)]
+    header = records[-1][1]
+    assert isinstance(header, JobSnapshot) and header.item_chunks == len(chunks) > 1
+    again = JobBook()
+    again.load(0, records)
+    assert list(again.states["big"].items) == list(book.states["big"].items)
+    # Only what changed is written again: a status change rewrites the header alone.
+    book.record(0, next_job_event(JobCreated, book.states["big"]), offset=None)
+    assert [type(v) for _, v in book.changelog(0)] == [JobSnapshot]
+
+
+def test_a_worker_that_needs_no_items_keeps_none() -> None:
+    book = JobBook(keep_items=False)
+    state = book.record(0, reserved("j", 3))
+    assert state.items == {}
+    assert [type(v) for _, v in book.changelog(0)] == [JobSnapshot]
+
+
+def test_a_revoked_partition_leaves_memory() -> None:
+    book = JobBook()
+    book.record(1, reserved("a"))
+    book.record(2, reserved("b"))
+    dropped = book.revoke({1})
+    assert [s.job_id for s in dropped] == ["a"]
+    assert set(book.states) == {"b"}
+    assert not book.pending_changes(1)
+
+
+def test_a_job_finished_before_it_was_ever_written_costs_no_tombstone() -> None:
+    book = JobBook()
+    state = book.record(0, reserved("quick"))
+    for cls in (JobCreated, JobProcessing, JobSubmitted, JobDone):
+        event: JobEvent = next_job_event(cls, state, log=[LogLine(message="x")])
+        state = book.record(0, event)
+    assert book.changelog(0) == []
