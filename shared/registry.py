@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import shared.job_ids  # noqa: F401  (the submitter's job id registry)
-import shared.job_snapshot  # noqa: F401  (the workers' changelogs)
+import shared.job_ids  # the submitter's job id registry
+import shared.job_snapshot  # the workers' changelogs
 import shared.throttle.messages  # noqa: F401  (registers the throttle's messages)
 from shared.events import EVENT_TYPES, Event
 
