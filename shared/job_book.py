@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from uuid import UUID
 
 from shared.chunking import chunks_by_size
 from shared.events import Event, ItemState, JobEvent
@@ -45,14 +46,26 @@ class JobBook:
     _dirty: dict[int, set[str]] = field(default_factory=dict)  # partition -> job ids
     _written: dict[str, _Written] = field(default_factory=dict)
     _dropped: dict[int, dict[str, int]] = field(default_factory=dict)  # -> {job: chunks}
+    # Jobs this worker finished itself, until their last event comes back through the
+    # topic: the events it wrote before that must not bring them back to life.
+    _own_finished: dict[str, tuple[UUID, JobState, int]] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ folding
 
-    def record(self, partition: int, event: JobEvent, offset: int | None = None) -> JobState:
+    def record(
+        self, partition: int, event: JobEvent, offset: int | None = None
+    ) -> JobState | None:
         """Fold one event of ``partition`` (``offset`` None: one this worker wrote and has
         not read back yet). Returns the job's state — also when the job is now finished
-        and has left the book."""
+        and has left the book — or None for an annotation of a job no longer here."""
+        own = self._own_finished.get(event.job_id)
+        if own is not None:
+            if offset is not None and event.event_id == own[0]:
+                del self._own_finished[event.job_id]  # the last of them is back
+            return own[1]
         current = self.states.get(event.job_id)
+        if current is None and event.IS_ANNOTATION:
+            return None  # e.g. a cancel rejected after the job finished: nothing to keep
         state = fold(current, event, offset)
         if not self.keep_items and state.items:
             state = replace(state, items={})
@@ -60,6 +73,8 @@ class JobBook:
             return state
         if not self.keeps(state):
             self._drop(partition, event.job_id)
+            if offset is None:
+                self._own_finished[event.job_id] = (event.event_id, state, partition)
             return state
         self.states[event.job_id] = state
         self.partition_of[event.job_id] = partition
@@ -115,6 +130,8 @@ class JobBook:
             self.ready.discard(partition)
             self._dirty.pop(partition, None)
             self._dropped.pop(partition, None)
+        for job_id in [j for j, own in self._own_finished.items() if own[2] in partitions]:
+            del self._own_finished[job_id]
         return dropped
 
     def in_partition(self, partition: int) -> list[JobState]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
+from collections.abc import Callable
 
 import httpx
 
@@ -35,6 +37,15 @@ class WorkerRuntime:
         self.accounts = AccountBook()
         self.healthy = True
         self._reported_rates: dict[str, float] = {}
+        self.beats: dict[str, float] = {}
+
+    def heartbeat(self, loop: str) -> Callable[[], None]:
+        """What a long-lived loop calls each time round, so liveness sees it progress."""
+
+        def beat() -> None:
+            self.beats[loop] = time.monotonic()
+
+        return beat
 
     async def start(self) -> None:
         s = self.settings

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from shared.events import InventoryRow, ItemState, ItemStatus, ListingState, LogLine
 from shared.job_state import JobState
+from shared.jobs import JobType
 
 
 class ResultError(ValueError):
@@ -42,23 +42,38 @@ def item_counts(items: Iterable[ItemState]) -> dict[str, int]:
     }
 
 
-def message_map(data: Mapping[str, Any], what: str) -> dict[int, str]:
-    """``data["messages"]`` of the submission: messageId (JSON keys are strings) → item key."""
-    raw = data.get("messages")
+def message_map(state: JobState, what: str) -> dict[int, str]:
+    """The feed's messageId → item key. A feed numbers its messages by the items' ordinals
+    in the job (docs/design.md §2); a send_products feed carries only the items matched to
+    an ASIN. Jobs submitted before that carry the map in ``data["messages"]``."""
+    raw = state.data.get("messages")
+    if raw is None:
+        matched_only = state.job_type is JobType.SEND_PRODUCTS
+        mapping = {
+            n: key
+            for n, (key, item) in enumerate(state.items.items(), start=1)
+            if not matched_only or item.asin is not None
+        }
+        if not mapping:
+            raise ResultError(
+                f"the job has no items its {what} carried, so Amazon's report cannot be "
+                "matched to them"
+            )
+        return mapping
     if not isinstance(raw, Mapping) or not raw:
         raise ResultError(
             f"the submission names no messages for its {what}, so Amazon's report cannot be "
             "matched to the items"
         )
-    mapping: dict[int, str] = {}
+    legacy: dict[int, str] = {}
     for message_id, key in raw.items():
         try:
-            mapping[int(message_id)] = str(key)
+            legacy[int(message_id)] = str(key)
         except (TypeError, ValueError):
             raise ResultError(
                 f"the submission's message id {message_id!r} is not a number"
             ) from None
-    return mapping
+    return legacy
 
 
 def summary_line(what: str, counts: Mapping[str, int]) -> LogLine:

@@ -23,7 +23,7 @@ NOT_IN_FEED = "the feed carried no message for this order, so Amazon did not con
 
 
 def apply_fulfillment_report(state: JobState, document: bytes) -> Applied:
-    message_orders = message_map(state.data, "shipment confirmation feed")
+    message_orders = message_map(state, "shipment confirmation feed")
     if b"<!DOCTYPE" in document or b"<!ENTITY" in document:
         # Amazon's reports never declare entities; a document that does is not one of them.
         raise ResultError("the processing report declares a DOCTYPE; refused")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from services.applier.applied import (
@@ -33,7 +34,7 @@ from services.applier.applied import (
     summary_line,
     warning_lines,
 )
-from shared.events import ItemState, ListingState, ListingStatus
+from shared.events import ItemState, ListingState, ListingStatus, LogLine
 from shared.formats.processing_report import parse_processing_report
 from shared.job_state import JobState
 from shared.jobs import JobType
@@ -56,7 +57,7 @@ def apply_listings_report(
 ) -> Applied:
     """``current``: the account's listings as ``amazon.listings`` holds them, by SKU."""
     report_data = _load(document)
-    message_skus = message_map(state.data, "listings feed")
+    message_skus = message_map(state, "listings feed")
     report = parse_processing_report(report_data, message_skus)
     feed_id = str(state.data.get("feed_id", "?"))
     if report.feed_id is not None and report.feed_id != feed_id:
@@ -65,7 +66,7 @@ def apply_listings_report(
             f"not of feed {feed_id}"
         )
 
-    asins: Mapping[str, Any] = state.data.get("asins") or {}
+    legacy_asins: Mapping[str, Any] = state.data.get("asins") or {}
     items, decided = decide_items(
         state,
         {
@@ -74,9 +75,15 @@ def apply_listings_report(
         },
         NOT_IN_FEED,
     )
-    listings = [
-        listing_after(state, item, current.get(item.key), asins.get(item.key)) for item in decided
-    ]
+    listings: list[ListingState] = []
+    older = 0
+    for item in decided:
+        listing = current.get(item.key)
+        if not newer_than(state, listing):
+            older += 1  # a later job's result is there already (docs/design.md §9)
+            continue
+        asin = item.asin or legacy_asins.get(item.key)
+        listings.append(listing_after(state, item, listing, asin))
     counts = item_counts(items)
     log = [summary_line(f"processing report of feed {feed_id}", counts)]
     log += warning_lines(
@@ -88,7 +95,34 @@ def apply_listings_report(
         ("parts of the processing report could not be read", list(report.problems)),
         ("items in error", errors_of(items)),
     )
+    if older:
+        log.append(
+            LogLine(
+                message=f"{older} listing(s) left as they are: a job submitted later has set "
+                "them already"
+            )
+        )
     return Applied(items=items, counts=counts, log=log, listings=listings)
+
+
+def submitted_at(state: JobState) -> datetime | None:
+    raw = state.data.get("submitted_at")
+    if not isinstance(raw, str):
+        return None
+    try:
+        when = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else None
+
+
+def newer_than(state: JobState, listing: ListingState | None) -> bool:
+    """Whether the job's result may set ``listing``: Amazon applies one seller's feeds in
+    the order they were submitted, so a result older than the listing's is stale."""
+    if listing is None or listing.as_of is None:
+        return True
+    when = submitted_at(state)
+    return when is None or when >= listing.as_of
 
 
 def listing_after(
@@ -125,6 +159,7 @@ def listing_after(
                 values[name] = request[name]
         if state.job_type in ZERO_QUANTITY:
             values["quantity"] = 0
+    as_of = submitted_at(state) if applied else base.get("as_of")
     return ListingState(
         account_id=state.account_id,
         shop_id=state.shop_id,
@@ -132,6 +167,7 @@ def listing_after(
         status=APPLIED_STATUS[state.job_type] if applied else "error",
         last_job_id=state.job_id,
         issues=list(item.messages),
+        as_of=as_of,
         **values,
     )
 

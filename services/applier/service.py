@@ -48,16 +48,17 @@ from shared.events import (
     LogLine,
     next_job_event,
 )
+from shared.job_book import JobBook
 from shared.job_state import JobState
 from shared.jobs import JobStatus
-from shared.kafka.owned_jobs import OwnedJobsConsumer
+from shared.kafka.owned_jobs import JobsConsumer, PartitionLost
 from shared.kafka.tail import TopicTail
 from shared.quotas import QuotaClass
 from shared.spapi.client import SpApiClient
 from shared.spapi.errors import Throttled
 from shared.spapi.result import ApiResult
 from shared.throttle.messages import QuotaKey
-from shared.topics import INVENTORY, JOB_EVENTS, LISTINGS, TopicSpec, listing_key
+from shared.topics import APPLIER_JOBS, INVENTORY, LISTINGS, TopicSpec, listing_key
 from shared.worker import WorkerRuntime
 
 log = logging.getLogger(__name__)
@@ -78,14 +79,17 @@ class ApplierService:
         self._applying: dict[str, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(settings.concurrency)
-        self.consumer = OwnedJobsConsumer(
+        self.consumer = JobsConsumer(
             bootstrap_servers=settings.kafka_bootstrap_servers,
             group_id=settings.consumer_group,
             client_id=runtime.instance_id,
             publisher=runtime.publisher,
+            book=JobBook(),
+            changelog=APPLIER_JOBS,
             on_ready=self.on_ready,
             on_job_event=self.on_job_event,
             on_revoked=self.on_revoked,
+            heartbeat=runtime.heartbeat("applier consumer"),
         )
 
     # ------------------------------------------------------------------ lifecycle
@@ -187,8 +191,16 @@ class ApplierService:
             return
         if applied is None:
             return  # the job moved on or away meanwhile
-        await self._publish_effects(state, applied)
-        if not await self._emit(state.job_id, lambda s: done_event(s, applied)):
+        # Effects and JobDone together in a critical section: a rebalance waits for them,
+        # so a result is applied once unless a process dies in between.
+        try:
+            async with self.consumer.owning(self.consumer.partition_of(state.job_id)):
+                if not self._still_mine(state.job_id):
+                    return
+                await self._publish_effects(state, applied)
+                if not await self._emit_owned(state.job_id, lambda s: done_event(s, applied)):
+                    return
+        except PartitionLost:
             return
         metrics.JOBS.labels(state.job_type.value, "done").inc()
         metrics.APPLY_SECONDS.labels(state.job_type.value).observe(time.perf_counter() - started)
@@ -332,25 +344,27 @@ class ApplierService:
     # ------------------------------------------------------------------ writing job events
 
     def _still_mine(self, job_id: str) -> bool:
-        book = self.consumer.book
-        state = book.states.get(job_id)
-        partition = book.partition_of.get(job_id)
+        state = self.consumer.book.states.get(job_id)
         return (
             state is not None
-            and partition is not None
-            and self.consumer.owns(partition)
+            and self.consumer.owns(self.consumer.partition_of(job_id))
             and _result_ready(state)
         )
 
     async def _emit(self, job_id: str, build: Callable[[JobState], JobEvent]) -> bool:
         """Write the job's next event if the job is still this instance's to apply."""
+        try:
+            async with self.consumer.owning(self.consumer.partition_of(job_id)):
+                return await self._emit_owned(job_id, build)
+        except PartitionLost:
+            return False
+
+    async def _emit_owned(self, job_id: str, build: Callable[[JobState], JobEvent]) -> bool:
+        """As ``_emit``, for a caller already in the partition's critical section."""
         async with self.consumer.lock:
             if not self._still_mine(job_id):
                 return False
-            book = self.consumer.book
-            event = build(book.states[job_id])
-            await self.runtime.publisher.publish(JOB_EVENTS, job_id, event)
-            book.record(book.partition_of[job_id], event)  # before it comes back
+            await self.consumer.emit([build(self.consumer.book.states[job_id])])
             return True
 
     # ------------------------------------------------------------------ Amazon calls

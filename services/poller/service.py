@@ -56,15 +56,16 @@ from services.poller.decision import (
 from services.poller.schedule import first_poll_in, next_poll_in, retry_in
 from services.poller.settings import PollerSettings
 from shared.events import JobEvent
+from shared.job_book import JobBook
 from shared.job_state import JobState
 from shared.jobs import JobStatus, JobType
-from shared.kafka.owned_jobs import OwnedJobsConsumer
+from shared.kafka.owned_jobs import JobsConsumer, PartitionLost
 from shared.quotas import QuotaClass
 from shared.spapi.client import SpApiClient
 from shared.spapi.errors import Throttled
 from shared.spapi.result import ApiResult
 from shared.throttle.messages import QuotaKey
-from shared.topics import JOB_EVENTS
+from shared.topics import POLLER_JOBS
 from shared.worker import WorkerRuntime
 
 log = logging.getLogger(__name__)
@@ -113,14 +114,17 @@ class PollerService:
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
-        self.consumer = OwnedJobsConsumer(
+        self.consumer = JobsConsumer(
             bootstrap_servers=settings.kafka_bootstrap_servers,
             group_id=settings.consumer_group,
             client_id=runtime.instance_id,
             publisher=runtime.publisher,
+            book=JobBook(),
+            changelog=POLLER_JOBS,
             on_ready=self.on_ready,
             on_job_event=self.on_job_event,
             on_revoked=self.on_revoked,
+            heartbeat=runtime.heartbeat("poller consumer"),
         )
 
     # ------------------------------------------------------------------ lifecycle
@@ -398,24 +402,20 @@ class PollerService:
         self, job_id: str, build: Callable[[JobState], JobEvent], *, final: bool
     ) -> bool:
         """Write the job's next event if this instance still owns the waiting job."""
-        async with self.consumer.lock:
-            book = self.consumer.book
-            state = book.states.get(job_id)
-            partition = book.partition_of.get(job_id)
-            if (
-                state is None
-                or partition is None
-                or not self.consumer.owns(partition)
-                or not _waits(state)
-            ):
-                self._forget(job_id)
-                return False
-            event = build(state)
-            await self.runtime.publisher.publish(JOB_EVENTS, job_id, event)
-            book.record(partition, event)  # before it comes back through the topic
-            if final:
-                self._forget(job_id)
-            return True
+        try:
+            partition = self.consumer.partition_of(job_id)
+            async with self.consumer.owning(partition), self.consumer.lock:
+                state = self.consumer.book.states.get(job_id)
+                if state is None or not _waits(state):
+                    self._forget(job_id)
+                    return False
+                await self.consumer.emit([build(state)])
+                if final:
+                    self._forget(job_id)
+                return True
+        except PartitionLost:
+            self._forget(job_id)
+            return False
 
     # ------------------------------------------------------------------ Amazon calls
 

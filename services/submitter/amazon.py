@@ -1,8 +1,14 @@
 """The submitter's calls to Amazon for each job type, under quota tokens.
 
-Each function takes a job's state and returns what happened: submitted (a feed or report
-id to poll), finished (orders import), or failed (with the reason and item outcomes).
+A feed goes in two steps. ``prepare`` does everything that leaves nothing behind at Amazon
+when repeated: ASIN lookups, building the document, uploading it. ``send`` is the one call
+with a lasting effect (``createFeed``): the service runs it in a critical section, so a
+rebalance waits for it to be recorded and a feed is sent twice only if a process dies in
+between (docs/design.md §6). Reports are one call (``request_report``); orders import is
+pages of reads, each published with its cursor (``import_orders``).
+
 Quota tokens come through :class:`Tokens`; a 429 is reported and waits for a new token.
+A feed's messages are numbered by their items' ordinals in the job (docs/design.md §2).
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MAX_IDENTIFIERS = 20  # searchCatalogItems takes at most 20 identifiers per call
+ADVISED_FEED_BYTES = 10 * 1024 * 1024  # Amazon advises feeds under 10 MiB
 
 
 class Tokens(Protocol):
@@ -47,7 +54,7 @@ class Tokens(Protocol):
 class Submitted:
     data: dict[str, Any]
     log: list[LogLine] = field(default_factory=list)
-    items: list[ItemState] = field(default_factory=list)  # items already decided (errors)
+    items: list[ItemState] = field(default_factory=list)  # items changed before sending
 
 
 @dataclass
@@ -63,6 +70,18 @@ class Failed:
 
 
 Outcome = Submitted | Finished | Failed
+
+
+@dataclass
+class FeedReady:
+    """A feed document uploaded to Amazon, to be submitted with ``send``."""
+
+    feed_type: str
+    marketplace: str
+    document_id: str
+    what: str  # "12 message(s)", for the log
+    items: list[ItemState] = field(default_factory=list)  # decided or matched before sending
+    log: list[LogLine] = field(default_factory=list)
 
 
 async def under_token(
@@ -90,6 +109,99 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
+def marketplace_of(state: JobState, account: AccountRegistered) -> str:
+    return str(state.data.get("marketplace_id") or account.marketplace_ids[0])
+
+
+# ------------------------------------------------------------------ feeds
+
+
+async def prepare(
+    client: SpApiClient, tokens: Tokens, account: AccountRegistered, state: JobState
+) -> FeedReady | Failed:
+    """Everything before ``createFeed``: repeating it leaves nothing behind at Amazon."""
+    marketplace = marketplace_of(state, account)
+    if state.job_type is JobType.ORDERS_FULFILLMENT:
+        numbered_orders = [
+            (n, FulfillmentItem.model_validate(i.request))
+            for n, i in enumerate(state.items.values(), start=1)
+        ]
+        shipments = fulfillment_feed.build_fulfillment_feed(
+            account.seller_id, [s for _, s in numbered_orders], [n for n, _ in numbered_orders]
+        )
+        document_id = await _upload(
+            client, tokens, state, shipments.body, fulfillment_feed.CONTENT_TYPE
+        )
+        return FeedReady(
+            fulfillment_feed.FEED_TYPE,
+            marketplace,
+            document_id,
+            f"the shipment confirmation of {len(numbered_orders)} order(s)",
+        )
+    matched: list[ItemState] = []
+    errors: list[ItemState] = []
+    asins: dict[str, str | None] = {}
+    if state.job_type is JobType.SEND_PRODUCTS:
+        matched, errors = await lookup_asins(client, tokens, state, marketplace)
+        if not matched:
+            return Failed("no item of the job could be matched to an Amazon item", errors)
+        asins = {i.key: i.asin for i in matched}
+    model = ITEM_MODEL[state.job_type]
+    numbered: list[tuple[int, listings_feed.ListingItem]] = []
+    for n, item in enumerate(state.items.values(), start=1):
+        parsed = model.model_validate(item.request)
+        if isinstance(parsed, SendProductItem):
+            if item.key not in asins:
+                continue
+            parsed = parsed.model_copy(update={"asin": asins[item.key]})
+        numbered.append((n, parsed))  # type: ignore[arg-type]
+    doc = listings_feed.build_listings_feed(
+        account.seller_id, marketplace, state.job_type, numbered
+    )
+    notes: list[LogLine] = []
+    if errors:
+        notes.append(LogLine(level="warning", message=f"{len(errors)} item(s) not found at Amazon"))
+    if len(doc.body) > ADVISED_FEED_BYTES:
+        notes.append(
+            LogLine(
+                level="info",
+                message=f"the feed is {len(doc.body) / 2**20:.1f} MiB, above Amazon's advice of "
+                "10 MiB; it is sent whole, so that the job stays one feed",
+            )
+        )
+    document_id = await _upload(client, tokens, state, doc.body, listings_feed.CONTENT_TYPE)
+    return FeedReady(
+        listings_feed.FEED_TYPE,
+        marketplace,
+        document_id,
+        f"{doc.message_count} message(s)",
+        items=matched + errors,
+        log=notes,
+    )
+
+
+async def send(client: SpApiClient, tokens: Tokens, state: JobState, ready: FeedReady) -> Submitted:
+    """``createFeed`` with the job's granted token: the call that cannot be taken back."""
+    feed = await under_token(
+        tokens,
+        QuotaClass.FEED_SUBMIT,
+        f"{state.job_id}:submit",
+        lambda: client.create_feed(ready.feed_type, [ready.marketplace], ready.document_id),
+        have_token=True,
+    )
+    return Submitted(
+        {
+            "feed_id": feed.value.feed_id,
+            "feed_type": ready.feed_type,
+            "marketplace_id": ready.marketplace,
+            "input_document_id": ready.document_id,
+            "submitted_at": _now(),
+        },
+        [*ready.log, LogLine(message=f"feed {feed.value.feed_id} submitted with {ready.what}")],
+        ready.items,
+    )
+
+
 async def _upload(
     client: SpApiClient, tokens: Tokens, state: JobState, body: bytes, content_type: str
 ) -> str:
@@ -103,102 +215,61 @@ async def _upload(
     return doc.value.feed_document_id
 
 
-async def submit_listings(
-    client: SpApiClient,
-    tokens: Tokens,
-    account: AccountRegistered,
-    state: JobState,
-    *,
-    asins: dict[str, str] | None = None,
-) -> Outcome:
-    model = ITEM_MODEL[state.job_type]
-    items = [model.model_validate(i.request) for i in state.items.values()]
-    if asins is not None:
-        items = [
-            i.model_copy(update={"asin": asins[i.sku]})
-            for i in items
-            if isinstance(i, SendProductItem) and i.sku in asins
-        ]
-    marketplace = state.data.get("marketplace_id") or account.marketplace_ids[0]
-    docs = listings_feed.build_listings_feeds(
-        account.seller_id,
-        marketplace,
-        state.job_type,
-        items,  # type: ignore[arg-type]
-    )
-    if len(docs) != 1:
-        return Failed(f"the job's {len(items)} items need {len(docs)} feeds; split the job")
-    doc = docs[0]
-    return await _send_feed(
-        client,
-        tokens,
-        state,
-        marketplace,
-        listings_feed.FEED_TYPE,
-        listings_feed.CONTENT_TYPE,
-        doc.body,
-        doc.message_skus,
-        f"{doc.message_count} message(s)",
-    )
+async def lookup_asins(
+    client: SpApiClient, tokens: Tokens, state: JobState, marketplace: str
+) -> tuple[list[ItemState], list[ItemState]]:
+    """send_products items matched to an Amazon item (ASIN given, or found by EAN/UPC),
+    with ``asin`` set; and those not found, in error."""
+    items = {i.key: SendProductItem.model_validate(i.request) for i in state.items.values()}
+    asins = {sku: i.asin for sku, i in items.items() if i.asin}
+    for kind in ("EAN", "UPC"):
+        wanted = {
+            (i.ean if kind == "EAN" else i.upc): i
+            for i in items.values()
+            if i.sku not in asins and (i.ean if kind == "EAN" else i.upc)
+        }
+        codes = list(wanted)
+        for start in range(0, len(codes), MAX_IDENTIFIERS):
+            batch = codes[start : start + MAX_IDENTIFIERS]
+            found = await under_token(
+                tokens,
+                QuotaClass.ASIN_LOOKUP,
+                f"{state.job_id}:asin:{kind}:{start}",
+                lambda b=batch, k=kind: client.search_catalog_items(b, k, marketplace),  # type: ignore[misc]
+            )
+            for item in found.value.items:
+                for by_market in item.identifiers or []:
+                    for ident in by_market.identifiers:
+                        match = wanted.get(ident.identifier)
+                        if match is not None and match.sku not in asins:
+                            asins[match.sku] = item.asin
+    matched: list[ItemState] = []
+    errors: list[ItemState] = []
+    for sku, product in items.items():
+        state_item = state.items[sku]
+        if sku in asins:
+            matched.append(state_item.model_copy(update={"asin": asins[sku]}))
+        else:
+            code = f"EAN {product.ean}" if product.ean else f"UPC {product.upc}"
+            errors.append(
+                state_item.model_copy(
+                    update={
+                        "status": "error",
+                        "messages": [f"no Amazon item found for {code} in {marketplace}"],
+                    }
+                )
+            )
+    return matched, errors
 
 
-async def submit_fulfillment(
-    client: SpApiClient, tokens: Tokens, account: AccountRegistered, state: JobState
-) -> Outcome:
-    shipments = [FulfillmentItem.model_validate(i.request) for i in state.items.values()]
-    doc = fulfillment_feed.build_fulfillment_feed(account.seller_id, shipments)
-    marketplace = state.data.get("marketplace_id") or account.marketplace_ids[0]
-    return await _send_feed(
-        client,
-        tokens,
-        state,
-        marketplace,
-        fulfillment_feed.FEED_TYPE,
-        fulfillment_feed.CONTENT_TYPE,
-        doc.body,
-        doc.message_orders,
-        f"the shipment confirmation of {len(shipments)} order(s)",
-    )
-
-
-async def _send_feed(
-    client: SpApiClient,
-    tokens: Tokens,
-    state: JobState,
-    marketplace: str,
-    feed_type: str,
-    content_type: str,
-    body: bytes,
-    messages: dict[int, str],
-    what: str,
-) -> Outcome:
-    """Upload a feed document and submit it with the job's feed_submit token."""
-    document_id = await _upload(client, tokens, state, body, content_type)
-    feed = await under_token(
-        tokens,
-        QuotaClass.FEED_SUBMIT,
-        f"{state.job_id}:submit",
-        lambda: client.create_feed(feed_type, [marketplace], document_id),
-        have_token=True,
-    )
-    return Submitted(
-        {
-            "feed_id": feed.value.feed_id,
-            "feed_type": feed_type,
-            "marketplace_id": marketplace,
-            "input_document_id": document_id,
-            "messages": {str(k): v for k, v in messages.items()},
-            "submitted_at": _now(),
-        },
-        [LogLine(message=f"feed {feed.value.feed_id} submitted with {what}")],
-    )
+# ------------------------------------------------------------------ reports
 
 
 async def request_report(
     client: SpApiClient, tokens: Tokens, account: AccountRegistered, state: JobState
-) -> Outcome:
+) -> Submitted:
     params = InventoryReportParams.model_validate(state.data.get("params") or {})
-    marketplace = state.data.get("marketplace_id") or account.marketplace_ids[0]
+    marketplace = marketplace_of(state, account)
     report = await under_token(
         tokens,
         QuotaClass.REPORT_REQUEST,
@@ -217,47 +288,10 @@ async def request_report(
     )
 
 
-async def lookup_asins(
-    client: SpApiClient, tokens: Tokens, account: AccountRegistered, state: JobState
-) -> tuple[dict[str, str], list[ItemState]]:
-    """ASINs of send_products items (given, or found by EAN/UPC); the unmatched in error."""
-    items = [SendProductItem.model_validate(i.request) for i in state.items.values()]
-    asins = {i.sku: i.asin for i in items if i.asin}
-    marketplace = state.data.get("marketplace_id") or account.marketplace_ids[0]
-    errors: list[ItemState] = []
-    for kind in ("EAN", "UPC"):
-        wanted = {
-            (i.ean if kind == "EAN" else i.upc): i
-            for i in items
-            if i.sku not in asins and (i.ean if kind == "EAN" else i.upc)
-        }
-        codes = list(wanted)
-        for start in range(0, len(codes), MAX_IDENTIFIERS):
-            batch = codes[start : start + MAX_IDENTIFIERS]
-            found = await under_token(
-                tokens,
-                QuotaClass.ASIN_LOOKUP,
-                f"{state.job_id}:asin:{kind}:{start}",
-                lambda b=batch, k=kind: client.search_catalog_items(b, k, marketplace),  # type: ignore[misc]
-            )
-            for item in found.value.items:
-                for by_market in item.identifiers or []:
-                    for ident in by_market.identifiers:
-                        match = wanted.get(ident.identifier)
-                        if match is not None and match.sku not in asins:
-                            asins[match.sku] = item.asin
-    for i in items:
-        if i.sku not in asins:
-            code = f"EAN {i.ean}" if i.ean else f"UPC {i.upc}"
-            errors.append(
-                state.items[i.sku].model_copy(
-                    update={
-                        "status": "error",
-                        "messages": [f"no Amazon item found for {code} in {marketplace}"],
-                    }
-                )
-            )
-    return asins, errors
+# ------------------------------------------------------------------ orders
+
+
+PublishPage = Callable[[list[OrderImported], str | None, int], Awaitable[None]]
 
 
 async def import_orders(
@@ -265,8 +299,8 @@ async def import_orders(
     tokens: Tokens,
     account: AccountRegistered,
     state: JobState,
-    publish_page: Callable[[list[OrderImported], str | None, int], Awaitable[None]],
-) -> Outcome:
+    publish_page: PublishPage,
+) -> Finished:
     """Pages of orders, each published (and the cursor checkpointed) as it arrives.
 
     Resumes at ``state.data["cursor"]`` after a crash: a page is published before its
@@ -327,37 +361,3 @@ def _imported(order: OrderRecord, account: AccountRegistered, state: JobState) -
         ],
         job_id=state.job_id,
     )
-
-
-async def submit(
-    client: SpApiClient,
-    tokens: Tokens,
-    account: AccountRegistered,
-    state: JobState,
-    publish_page: Callable[[list[OrderImported], str | None, int], Awaitable[None]],
-) -> Outcome:
-    """The job type's work at Amazon, from its granted token to a result to poll for."""
-    match state.job_type:
-        case JobType.SEND_PRODUCTS:
-            asins, errors = await lookup_asins(client, tokens, account, state)
-            if not asins:
-                return Failed("no item of the job could be matched to an Amazon item", errors)
-            outcome = await submit_listings(client, tokens, account, state, asins=asins)
-            if isinstance(outcome, Submitted):
-                outcome.data["asins"] = asins  # the applier lists each SKU on its ASIN
-                outcome.items = errors
-                if errors:
-                    outcome.log.append(
-                        LogLine(
-                            level="warning", message=f"{len(errors)} item(s) not found at Amazon"
-                        )
-                    )
-            return outcome
-        case JobType.ORDERS_FULFILLMENT:
-            return await submit_fulfillment(client, tokens, account, state)
-        case JobType.INVENTORY_REPORT:
-            return await request_report(client, tokens, account, state)
-        case JobType.ORDERS_IMPORT:
-            return await import_orders(client, tokens, account, state, publish_page)
-        case _:
-            return await submit_listings(client, tokens, account, state)

@@ -33,7 +33,16 @@ LISTING_JOBS = frozenset(
         JobType.STOP_REMOVE_PRODUCTS,
     }
 )
-_LISTING_FIELDS = {"asin", "status", "quantity", "price", "currency", "last_job_id", "issues"}
+_LISTING_FIELDS = {
+    "asin",
+    "status",
+    "quantity",
+    "price",
+    "currency",
+    "last_job_id",
+    "issues",
+    "as_of",
+}
 
 
 @dataclass(frozen=True)
@@ -74,7 +83,9 @@ def accept(
             request, f"account {request.account_id!r} does not belong to shop {request.shop_id!r}"
         )
     try:
-        items, params = parse_request_payload(request.job_type, request.items, request.params)
+        items, params = parse_request_payload(
+            request.job_type, request.items, request.params, request.priority
+        )
     except InvalidJobPayload as exc:
         return reject(request, str(exc))
     marks_listings = request.job_type in LISTING_JOBS
@@ -148,4 +159,5 @@ def pending_listing(
         currency=req.get("currency", before.currency if before else None),
         last_job_id=job_id,
         issues=[],
+        as_of=before.as_of if before else None,  # pending: Amazon has not taken it yet
     )

@@ -1,9 +1,24 @@
-"""The submitter's I/O shell: Kafka in, decisions from the pure modules, Kafka and Amazon out.
+"""The submitter's I/O shell: requests in, decisions from the pure modules, jobs driven to
+Amazon, job events out.
 
-Ownership: the range assignor gives this instance partition *p* of job-requests,
-catalog-events and job-events together (automatic jobs get ids on their shop's partition),
-so every decision about a job is taken here, one at a time under ``consumer.lock``. That
-is what makes a cancel and a grant that race end as one or the other, never both.
+Ownership: the co-partitioned assignor gives this instance partition *p* of job-requests,
+catalog-events and job-events together (automatic jobs get ids on their shop's
+partition), so every decision about a job is taken here, one at a time under
+``consumer.lock``. That is what makes a cancel and a grant that race end as one or the
+other, never both.
+
+Intake (docs/design.md §4) decides every request in memory: a request in parts waits for
+its other parts (``assembly``), one for an account not known yet is parked until the
+account registry has been read once more, and refusals (jobs in error) are written in
+batches by a writer of their own, so that one shop's burst of bad requests does not hold
+back other shops' good ones. Held messages keep their offsets uncommitted until their
+outcome is written.
+
+Driving a job: wait for the quota token, then ``created → processing``, then
+``amazon.prepare`` (lookups, upload: repeatable) and, in a critical section
+(``consumer.owning``), ``amazon.send`` (``createFeed``) and the event that records it. A
+rebalance waits for critical sections; a job found in ``processing`` with its feed maybe
+sent (``data.sending``) after a crash is sent again and counted.
 """
 
 from __future__ import annotations
@@ -12,11 +27,16 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Iterable
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from prometheus_client import Counter, Gauge
 
 from services.submitter import amazon
+from services.submitter.assembly import Assembler, Dropped, Refused
 from services.submitter.cancel import Canceled, NotFound, Rejected, decide_cancel
 from services.submitter.coalescing import (
     AutoKey,
@@ -26,12 +46,12 @@ from services.submitter.coalescing import (
     open_auto_jobs,
     plan,
 )
-from services.submitter.intake import Intake, accept
+from services.submitter.intake import accept, reject
 from services.submitter.listings import ListingBook
 from services.submitter.settings import SubmitterSettings
+from shared import faults
 from shared.accounts import UnknownAccount
 from shared.events import (
-    AccountRegistered,
     CancelRequested,
     JobCreated,
     JobDone,
@@ -47,46 +67,60 @@ from shared.events import (
     OrderImported,
     next_job_event,
 )
+from shared.job_book import JobBook
+from shared.job_ids import shop_hash
 from shared.job_state import JobState
 from shared.jobs import JobStatus
 from shared.kafka.consumer import Message, RejectMessage
-from shared.kafka.owned_jobs import OwnedJobsConsumer
-from shared.kafka.partitions import colocated_id, partition_for
+from shared.kafka.owned_jobs import JobsConsumer, PartitionLost
+from shared.kafka.partitions import colocated_id
+from shared.kafka.producer import encode_bounded
+from shared.kafka.stores import IdStore
 from shared.kafka.tail import TopicTail
 from shared.quotas import BASE_PRIORITY, SUBMIT_CLASS, QuotaClass
 from shared.spapi.errors import AuthError, PermanentError, SpApiError, TransientError
-from shared.throttle.messages import QuotaKey, TokenReleased
+from shared.throttle.messages import QuotaKey, TokenGranted
 from shared.topics import (
     CATALOG_EVENTS,
     JOB_EVENTS,
     JOB_REQUESTS,
     LISTINGS,
     ORDERS,
-    THROTTLE_REQUESTS,
+    SUBMITTER_JOB_IDS,
+    SUBMITTER_JOBS,
     listing_key,
     order_key,
 )
 from shared.worker import WorkerRuntime
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 JOBS_SUBMITTED = Counter("submitter_jobs_submitted_total", "Jobs handed to Amazon", ["job_type"])
 JOBS_FAILED = Counter("submitter_jobs_failed_total", "Jobs failed by the submitter", ["job_type"])
 RESUBMITTED = Counter(
     "submitter_resubmitted_total",
-    "Submissions restarted after a crash in processing (the feed may have been sent twice)",
+    "Feeds or reports sent again after a crash while their first sending was unrecorded",
 )
 COALESCED = Counter("submitter_changes_coalesced_total", "Catalog changes put into auto jobs")
 WAITING = Gauge("submitter_jobs_waiting_for_token", "Jobs waiting for their quota token")
+DECIDED = Counter(
+    "submitter_requests_decided_total", "Job requests decided, by outcome", ["outcome"]
+)
+PARKED = Gauge("submitter_requests_parked", "Requests waiting for their account to be known")
+REFUSALS_QUEUED = Gauge("submitter_refusals_queued", "Refusals (jobs in error) not yet written")
 
 
 class JobTokens(amazon.Tokens):
-    """Quota tokens for one job: its account, its priority, request ids stable per call."""
+    """Quota tokens for one job: its account's key per class, its priority, and the
+    grants it holds (given back with the grant if the job is canceled)."""
 
-    def __init__(self, service: SubmitterService, state: JobState) -> None:
-        self.service = service
+    def __init__(self, runtime: WorkerRuntime, state: JobState, wait_s: float) -> None:
+        self.runtime = runtime
         self.state = state
-        self.region = service.runtime.accounts.get(state.account_id).region
+        self.wait_s = wait_s
+        self.region = runtime.accounts.get(state.account_id).region
+        self.held: list[TokenGranted] = []
 
     def key(self, quota_class: QuotaClass) -> QuotaKey:
         return QuotaKey(
@@ -94,18 +128,74 @@ class JobTokens(amazon.Tokens):
         )
 
     async def take(self, quota_class: QuotaClass, request_id: str) -> None:
-        await self.service.acquire(self.state, self.key(quota_class), request_id)
+        priority = self.state.data.get("priority")
+        grant = await self.runtime.take_token(
+            self.key(quota_class),
+            request_id=request_id,
+            job_id=self.state.job_id,
+            job_type=self.state.job_type,
+            shop_id=self.state.shop_id,
+            priority=BASE_PRIORITY[self.state.job_type] if priority is None else priority,
+            wait_s=self.wait_s,
+        )
+        self.held = [grant]  # a token is spent once the next call goes out
+
+    async def give_back(self) -> None:
+        """Return a granted token that no call used (a canceled job's)."""
+        held, self.held = self.held, []
+        for grant in held:
+            await self.runtime.throttle.release(grant)
 
     async def throttled(self, quota_class: QuotaClass) -> None:
-        await self.service.runtime.throttle.report_throttled(self.key(quota_class))
+        await self.runtime.throttle.report_throttled(self.key(quota_class))
+
+
+@dataclass
+class _Parked:
+    request: JobRequested
+    messages: list[Message]
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class _Refusal:
+    job_id: str
+    shop_id: str
+    value: bytes
+    messages: list[Message]
+
+
+@dataclass
+class _Outputs:
+    """What a batch of inbound messages decided, written together."""
+
+    events: list[JobEvent] = field(default_factory=list)
+    listings: list[ListingState] = field(default_factory=list)
+    drive: list[str] = field(default_factory=list)
+    release: list[Message] = field(default_factory=list)
+    decided: set[str] = field(default_factory=set)  # job ids decided in this batch
+    register: list[tuple[str, str]] = field(default_factory=list)  # (job id, shop id)
 
 
 class SubmitterService:
     def __init__(self, settings: SubmitterSettings, runtime: WorkerRuntime) -> None:
         self.settings = settings
         self.runtime = runtime
+        self.book = JobBook()
+        self.ids = IdStore(SUBMITTER_JOB_IDS)
         self.listings = ListingBook()
         self.drivers: dict[str, asyncio.Task[None]] = {}
+        self.tokens: dict[str, JobTokens] = {}  # of the jobs being driven
+        self.assembler: Assembler[Message] = Assembler(
+            max_open=settings.assembling_max, timeout_s=settings.assembly_timeout_s
+        )
+        self.parked: deque[_Parked] = deque()
+        self.refusals: deque[_Refusal] = deque()
+        self.waiting_cancels: dict[str, list[Message]] = {}
+        self._parked_wake = asyncio.Event()
+        self._refusals_wake = asyncio.Event()
+        self._refusals_room = asyncio.Event()
+        self._refusals_room.set()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -114,36 +204,66 @@ class SubmitterService:
         self.listings_tail = TopicTail(s.kafka_bootstrap_servers, LISTINGS, self.listings.on_record)
         await self.listings_tail.start()
         await self.listings_tail.wait_caught_up()
-        self.consumer = OwnedJobsConsumer(
+        self.consumer = JobsConsumer(
             bootstrap_servers=s.kafka_bootstrap_servers,
             group_id=s.consumer_group,
             client_id=self.runtime.instance_id,
             publisher=self.runtime.publisher,
+            book=self.book,
+            changelog=SUBMITTER_JOBS,
+            stores=[self.ids],
             inbound=[JOB_REQUESTS, CATALOG_EVENTS],
             on_ready=self.on_ready,
             on_job_event=self.on_job_event,
             on_inbound_batch=self.on_inbound,
             on_revoked=self.on_revoked,
+            heartbeat=self.runtime.heartbeat("submitter consumer"),
+            checkpoint_interval_s=s.checkpoint_interval_s,
         )
         await self.consumer.start()
+        tasks = [
+            asyncio.create_task(self.consumer.run(stop), name="submitter consumer"),
+            asyncio.create_task(self._decide_parked(stop), name="submitter parked requests"),
+            asyncio.create_task(self._write_refusals(stop), name="submitter refusals"),
+        ]
+        stopping = asyncio.create_task(stop.wait(), name="stop")
         try:
-            await self.consumer.run(stop)
+            done, _ = await asyncio.wait({*tasks, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if task is not stopping and not stop.is_set():
+                    self.runtime.healthy = False
+                    task.result()  # a part that ends by itself has crashed: raise it
+                    raise RuntimeError(f"{task.get_name()} ended by itself")
         finally:
-            for task in self.drivers.values():
-                task.cancel()
-            await asyncio.gather(*self.drivers.values(), return_exceptions=True)
-            await self.consumer.stop()
-            await self.listings_tail.stop()
+            stop.set()
+            stopping.cancel()
+            await self._shut_down(tasks)
+
+    async def _shut_down(self, tasks: list[asyncio.Task[None]]) -> None:
+        """Finish what is in a critical section, write what is decided, leave the group —
+        within a few seconds."""
+        with contextlib.suppress(Exception):
+            await self.consumer.quiesce(timeout_s=2.0)
+        running = [*self.drivers.values(), *tasks]
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(1.0):
+                await self._write_some_refusals(len(self.refusals))
+        await self.consumer.stop()
+        await self.listings_tail.stop()
 
     async def on_ready(self, partition: int, states: list[JobState]) -> None:
-        """After a replay: pick up every job that was on its way when the last owner left."""
+        """A partition restored: pick up every job that was on its way."""
         for state in states:
             if state.status is JobStatus.CREATED or (
                 state.status is JobStatus.RESERVED and state.data.get("automatic")
             ):
                 self.drive(state.job_id)
             elif state.status is JobStatus.PROCESSING:
-                RESUBMITTED.inc()
+                if state.data.get("sending"):
+                    RESUBMITTED.inc()  # the last owner may have sent it before it died
                 self.drive(state.job_id)
 
     async def on_job_event(self, state: JobState, event: JobEvent) -> None:
@@ -158,26 +278,80 @@ class SubmitterService:
     # ------------------------------------------------------------------ inbound
 
     async def on_inbound(self, batch: list[Message]) -> None:
+        """A batch of one partition's inbound messages (under the lock, owning it)."""
+        out = _Outputs()
         catalog = [m for m in batch if m.topic == CATALOG_EVENTS.name]
         for msg in batch:
             if isinstance(msg.event, JobRequested):
-                await self.on_job_requested(msg.event)
+                await self._request(msg, msg.event, out)
             elif isinstance(msg.event, CancelRequested):
-                await self.on_cancel(msg.event)
+                await self._write(out)
+                out = _Outputs()
+                await self._cancel_or_dead_letter(msg, msg.event)
         if catalog:
-            await self.on_catalog(catalog)
+            await self._catalog(catalog, out)
+        await self._write(out)
 
-    async def on_job_requested(self, request: JobRequested) -> None:
-        existing = self.consumer.book.states.get(request.job_id)
-        if existing is not None:
-            if existing.shop_id != request.shop_id:
-                raise RejectMessage(f"job id {request.job_id!r} is already used by another shop")
-            log.info("repeated request ignored", extra={"job_id": request.job_id})
+    async def _request(self, msg: Message, request: JobRequested, out: _Outputs) -> None:
+        if request.parts > 1:
+            self.consumer.hold(msg)
+            assembled = self.assembler.add(request, msg, time.monotonic())
+            if assembled is None:
+                return
+            if isinstance(assembled, Dropped):
+                for part in assembled.parts:
+                    self.consumer.release(part)
+                return
+            if isinstance(assembled, Refused):
+                await self._refuse(assembled.request, assembled.reason, assembled.parts)
+                return
+            await self._decide(assembled.request, assembled.parts, out)
             return
-        try:
-            account: AccountRegistered | None = await self.runtime.account(request.account_id)
-        except UnknownAccount:
-            account = None
+        await self._decide(request, [msg], out)
+
+    def _known(self, request: JobRequested, out: _Outputs) -> str | None:
+        """'repeat' or 'foreign' for a job id already used, else None."""
+        existing = self.book.states.get(request.job_id)
+        if existing is not None:
+            return "repeat" if existing.shop_id == request.shop_id else "foreign"
+        if request.job_id in out.decided or any(
+            p.request.job_id == request.job_id for p in self._parked_of(request.job_id)
+        ):
+            return "repeat"
+        seen = self.ids.of(self.consumer.partition_of(request.job_id)).shop_of(request.job_id)
+        if seen is None:
+            return None
+        return "repeat" if seen == shop_hash(request.shop_id) else "foreign"
+
+    def _parked_of(self, job_id: str) -> Iterable[_Parked]:
+        # Parking is rare and short; a linear look is cheaper than keeping an index.
+        return (p for p in self.parked if p.request.job_id == job_id) if self.parked else ()
+
+    async def _decide(
+        self, request: JobRequested, messages: list[Message], out: _Outputs, *, parked: bool = False
+    ) -> None:
+        known = self._known(request, out) if not parked else None
+        if known == "repeat":
+            DECIDED.labels("repeat").inc()
+            log.info("repeated request ignored", extra={"job_id": request.job_id})
+            out.release.extend(messages)
+            return
+        if known == "foreign":
+            DECIDED.labels("foreign").inc()
+            for msg in messages:
+                await self.consumer.dead_letter(
+                    msg, f"job id {request.job_id!r} is already used by another shop"
+                )
+            out.release.extend(messages)
+            return
+        account = self.runtime.accounts.accounts.get(request.account_id)
+        if account is None and not parked and len(self.parked) < self.settings.parked_max:
+            for msg in messages:
+                self.consumer.hold(msg)
+            self.parked.append(_Parked(request, messages))
+            PARKED.set(len(self.parked))
+            self._parked_wake.set()
+            return
         listings = {}
         if account is not None:
             for item in request.items or []:
@@ -186,38 +360,205 @@ class SubmitterService:
                     listings[sku] = found
         outcome = accept(request, account, listings)
         if isinstance(outcome, JobFailed):
-            JOBS_FAILED.labels(request.job_type.value).inc()
-            await self._emit([outcome])
+            await self._refuse_event(outcome, messages)
             return
-        await self._emit(outcome.events, outcome)
-        self.drive(request.job_id)
+        DECIDED.labels("accepted").inc()
+        out.register.append((request.job_id, request.shop_id))
+        out.decided.add(request.job_id)
+        out.events.extend(outcome.events)
+        out.listings.extend(outcome.listings)
+        out.drive.append(request.job_id)
+        out.release.extend(messages)
 
-    async def on_cancel(self, request: CancelRequested) -> None:
-        decision = decide_cancel(self.consumer.book.states.get(request.job_id), request)
+    async def _refuse(self, request: JobRequested, reason: str, messages: list[Message]) -> None:
+        await self._refuse_event(reject(request, reason), messages)
+
+    async def _refuse_event(self, failed: JobFailed, messages: list[Message]) -> None:
+        """A job in error for a request refused on arrival, written by the refusal writer;
+        its messages stay held until then."""
+        DECIDED.labels("refused").inc()
+        JOBS_FAILED.labels(failed.job_type.value).inc()
+        for msg in messages:
+            self.consumer.hold(msg)
+        while len(self.refusals) >= self.settings.refusals_max:
+            self._refusals_room.clear()
+            await self._refusals_room.wait()
+        self.refusals.append(
+            _Refusal(
+                failed.job_id, failed.shop_id, encode_bounded(JOB_EVENTS.name, failed), messages
+            )
+        )
+        REFUSALS_QUEUED.set(len(self.refusals))
+        self._refusals_wake.set()
+
+    async def _write(self, out: _Outputs) -> None:
+        """Publish a batch's accepted jobs and marked listings, then start their drivers.
+        Job ids join the registry once their jobs are written (a failed write is decided
+        again, not taken for a repeat)."""
+        if out.events:
+            await self.consumer.emit(out.events)
+        for job_id, shop_id in out.register:
+            self._register(job_id, shop_id)
+        if out.listings:
+            await self.runtime.publisher.publish_many(
+                [(LISTINGS, listing_key(li.account_id, li.sku), li) for li in out.listings]
+            )
+            for listing in out.listings:
+                self.listings.remember(listing)
+        for job_id in out.drive:
+            self.drive(job_id)
+        for job_id in out.decided:
+            for cancel in self.waiting_cancels.pop(job_id, []):
+                assert isinstance(cancel.event, CancelRequested)
+                await self._cancel_or_dead_letter(cancel, cancel.event)
+                self.consumer.release(cancel)
+        for msg in out.release:
+            self.consumer.release(msg)
+
+    def _register(self, job_id: str, shop_id: str) -> None:
+        self.ids.of(self.consumer.partition_of(job_id)).add(job_id, shop_id)
+
+    # ------------------------------------------------------------------ parked requests
+
+    async def _decide_parked(self, stop: asyncio.Event) -> None:
+        """Decide parked requests once the account registry has been read up to a moment
+        after they came: one round trip for all of them (docs/design.md §4)."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):  # assemblies expire meanwhile
+                async with asyncio.timeout(1.0):
+                    await self._parked_wake.wait()
+            self._parked_wake.clear()
+            expired = self.assembler.expired(time.monotonic())
+            for refused in expired:
+                await self._locked_for(
+                    refused.request.job_id,
+                    lambda r=refused: self._refuse(r.request, r.reason, r.parts),  # type: ignore[misc]
+                )
+            if not self.parked:
+                continue
+            asked = time.monotonic()
+            await self.runtime.accounts_tail.sync()
+            while self.parked and self.parked[0].at <= asked:
+                waiting = self.parked.popleft()
+                PARKED.set(len(self.parked))
+                await self._locked_for(
+                    waiting.request.job_id,
+                    lambda w=waiting: self._decide_one(w),  # type: ignore[misc]
+                )
+            if self.parked:
+                self._parked_wake.set()
+
+    async def _decide_one(self, waiting: _Parked) -> None:
+        out = _Outputs()
+        for msg in waiting.messages:
+            self.consumer.release(msg)  # _decide holds them again if it must
+        await self._decide(waiting.request, waiting.messages, out, parked=True)
+        await self._write(out)
+
+    async def _locked_for(self, job_id: str, work: Callable[[], Awaitable[None]]) -> None:
+        """Run a decision about ``job_id`` owning its partition, under the lock; nothing
+        if the partition went elsewhere (its new owner reads the request again)."""
+        try:
+            partition = self.consumer.partition_of(job_id)
+            async with self.consumer.owning(partition), self.consumer.lock:
+                await work()
+        except PartitionLost:
+            return
+
+    # ------------------------------------------------------------------ refusals
+
+    async def _write_refusals(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            await self._refusals_wake.wait()
+            self._refusals_wake.clear()
+            while self.refusals:
+                await self._write_some_refusals(5_000)
+
+    async def _write_some_refusals(self, n: int) -> None:
+        batch = [self.refusals.popleft() for _ in range(min(n, len(self.refusals)))]
+        if not batch:
+            return
+        producer = self.runtime.publisher.producer
+        sent = [
+            await producer.send(JOB_EVENTS.name, r.value, key=r.job_id.encode("utf-8"))
+            for r in batch
+        ]
+        for future in sent:
+            await future
+        for refusal in batch:
+            self._register(refusal.job_id, refusal.shop_id)
+            for cancel in self.waiting_cancels.pop(refusal.job_id, []):
+                self.consumer.release(cancel)  # its job is in error: nothing to cancel
+            for msg in refusal.messages:
+                self.consumer.release(msg)
+        REFUSALS_QUEUED.set(len(self.refusals))
+        if len(self.refusals) < self.settings.refusals_max:
+            self._refusals_room.set()
+
+    # ------------------------------------------------------------------ cancel
+
+    async def _cancel_or_dead_letter(self, msg: Message, request: CancelRequested) -> None:
+        try:
+            await self._cancel(msg, request)
+        except RejectMessage as exc:
+            await self.consumer.dead_letter(msg, str(exc))
+
+    async def _cancel(self, msg: Message, request: CancelRequested) -> None:
+        if request.job_id in self.assembler or any(self._parked_of(request.job_id)):
+            self.consumer.hold(msg)  # decided once its job is
+            self.waiting_cancels.setdefault(request.job_id, []).append(msg)
+            return
+        state = self.book.states.get(request.job_id)
+        if state is None:
+            seen = self.ids.of(self.consumer.partition_of(request.job_id)).shop_of(request.job_id)
+            if seen == shop_hash(request.shop_id):
+                raise RejectMessage(f"job {request.job_id!r} is finished: nothing to cancel")
+        decision = decide_cancel(state, request)
         if isinstance(decision, NotFound):
             raise RejectMessage(decision.reason)
         if isinstance(decision, Rejected):
-            await self._emit([decision.event])
+            await self.consumer.emit([decision.event])
             return
-        assert isinstance(decision, Canceled)
+        assert isinstance(decision, Canceled) and state is not None
         task = self.drivers.pop(request.job_id, None)
         if task is not None:
             task.cancel()
-        state = self.consumer.book.states[request.job_id]
-        tokens = JobTokens(self, state)
-        key = tokens.key(SUBMIT_CLASS[state.job_type])
+        tokens = self.tokens.pop(request.job_id, None) or JobTokens(
+            self.runtime, state, self.settings.token_wait_s
+        )
         with contextlib.suppress(Exception):  # the throttle forgets unknown ids itself
-            await self.runtime.throttle.cancel(key, f"{state.job_id}:submit")
-        await self._release(key, f"{state.job_id}:submit")
-        await self._emit([decision.event])
-        for listing in decision.restore:
-            await self._publish_listing(listing)
-        for sku in decision.tombstones:
-            await self.runtime.publisher.publish_raw(
-                LISTINGS.name, listing_key(state.account_id, sku).encode(), None
+            await self.runtime.throttle.cancel(
+                tokens.key(SUBMIT_CLASS[state.job_type]), f"{state.job_id}:submit"
             )
+        await tokens.give_back()
+        # Listings first, then the job's status: a crash in between re-reads the cancel
+        # (its offset is not committed yet) and restores again (docs/design.md §9).
+        restored: list[tuple[str, ListingState | None]] = [
+            (listing_key(state.account_id, li.sku), li) for li in decision.restore
+        ]
+        restored += [(listing_key(state.account_id, sku), None) for sku in decision.tombstones]
+        await self._publish_listings(restored)
+        faults.crash_point("submitter:cancel-after-restore")
+        await self.consumer.emit([decision.event])
 
-    async def on_catalog(self, batch: list[Message]) -> None:
+    async def _publish_listings(self, records: list[tuple[str, ListingState | None]]) -> None:
+        producer = self.runtime.publisher.producer
+        sent = [
+            await producer.send(
+                LISTINGS.name,
+                encode_bounded(LISTINGS.name, li) if li is not None else None,
+                key=key.encode("utf-8"),
+            )
+            for key, li in records
+        ]
+        for future in sent:
+            await future
+        for key, li in records:
+            self.listings.on_record(key, li)
+
+    # ------------------------------------------------------------------ catalog changes
+
+    async def _catalog(self, batch: list[Message], out: _Outputs) -> None:
         changes = []
         for msg in batch:
             assert msg.event is not None
@@ -226,7 +567,7 @@ class SubmitterService:
                     changes_for(msg.event, self.runtime.accounts.of_shop, self.listings.is_synced)
                 )
             except NotSynced as exc:
-                await self.consumer._dead_letter(msg.record, str(exc))
+                await self.consumer.dead_letter(msg, str(exc))
         if not changes:
             return
         COALESCED.inc(len(changes))
@@ -241,24 +582,31 @@ class SubmitterService:
 
         result = plan(
             merge(changes),
-            open_auto_jobs(self.consumer.book.states.values()),
+            open_auto_jobs(self.book.states.values()),
             new_job_id,
             lambda account_id: self.runtime.accounts.get(account_id).marketplace_ids[0],
             self.settings.auto_job_max_items,
         )
-        events: list[JobEvent] = [
-            next_job_event(
-                JobLogged,
-                state,
-                items=items,
-                log=[LogLine(message=f"{len(items)} change(s) coalesced into this job")],
+        for state, items in result.add:
+            out.events.append(
+                next_job_event(
+                    JobLogged,
+                    state,
+                    items=items,
+                    log=[LogLine(message=f"{len(items)} change(s) coalesced into this job")],
+                )
             )
-            for state, items in result.add
-        ]
-        events.extend(result.open)
-        await self._emit(events)
         for opened in result.open:
-            self.drive(opened.job_id)
+            if self._known_id(opened.job_id, opened.shop_id):
+                continue  # a redelivered batch: its job exists already
+            out.register.append((opened.job_id, opened.shop_id))
+            out.events.append(opened)
+            out.drive.append(opened.job_id)
+
+    def _known_id(self, job_id: str, shop_id: str) -> bool:
+        if job_id in self.book.states:
+            return True
+        return self.ids.of(self.consumer.partition_of(job_id)).shop_of(job_id) is not None
 
     # ------------------------------------------------------------------ driving a job
 
@@ -266,24 +614,22 @@ class SubmitterService:
         """Start (once) the task that takes a job from its token to Amazon."""
         if job_id in self.drivers and not self.drivers[job_id].done():
             return
-        self.drivers[job_id] = asyncio.create_task(self._drive(job_id), name=f"job {job_id}")
+        task = asyncio.create_task(self._drive(job_id), name=f"job {job_id}")
+        self.drivers[job_id] = task
+        task.add_done_callback(lambda t: self._driver_done(job_id, t))
 
-    async def acquire(self, state: JobState, key: QuotaKey, request_id: str) -> None:
-        priority = state.data.get("priority")
-        await self.runtime.take_token(
-            key,
-            request_id=request_id,
-            job_id=state.job_id,
-            job_type=state.job_type,
-            shop_id=state.shop_id,
-            priority=BASE_PRIORITY[state.job_type] if priority is None else priority,
-            wait_s=self.settings.token_wait_s,
-        )
+    def _driver_done(self, job_id: str, task: asyncio.Task[None]) -> None:
+        if self.drivers.get(job_id) is task:
+            del self.drivers[job_id]
+            self.tokens.pop(job_id, None)
 
     async def _drive(self, job_id: str) -> None:
+        partition = self.consumer.partition_of(job_id)
         try:
-            state = self.consumer.book.states[job_id]
-            tokens = JobTokens(self, state)
+            state = self.book.states[job_id]
+            tokens = self.tokens[job_id] = JobTokens(
+                self.runtime, state, self.settings.token_wait_s
+            )
             if state.data.get("automatic") and state.status is JobStatus.RESERVED:
                 await asyncio.sleep(self.settings.coalesce_window_s)
             WAITING.inc()
@@ -291,118 +637,138 @@ class SubmitterService:
                 await tokens.take(SUBMIT_CLASS[state.job_type], f"{job_id}:submit")
             finally:
                 WAITING.dec()
-            async with self.consumer.lock:
-                state = self.consumer.book.states.get(job_id)  # type: ignore[assignment]
-                if state is None:
-                    return  # another instance owns it now and will ask for the same grant
-                if state.status is JobStatus.CANCELED:
-                    await self._release(
-                        tokens.key(SUBMIT_CLASS[state.job_type]), f"{job_id}:submit"
-                    )
+            async with self.consumer.owning(partition), self.consumer.lock:
+                if not await self._to_processing(job_id, tokens):
                     return
-                if state.status is JobStatus.RESERVED:
-                    closed = f"closed with {len(state.items)} item(s), token granted"
-                    await self._emit(
-                        [
-                            next_job_event(
-                                JobCreated,
-                                state,
-                                log=[LogLine(message=closed)],
-                            )
-                        ]
-                    )
-                    state = self.consumer.book.states[job_id]
-                if state.status is JobStatus.CREATED:
-                    await self._emit(
-                        [
-                            next_job_event(
-                                JobProcessing,
-                                state,
-                                log=[
-                                    LogLine(
-                                        message="token granted; building and sending the request"
-                                    )
-                                ],
-                            )
-                        ]
-                    )
-                elif state.status is not JobStatus.PROCESSING:
-                    return
-                state = self.consumer.book.states[job_id]
-            await self._submit(state, tokens)
+            await self._submit(job_id, tokens)
+        except PartitionLost:
+            return  # the job's new owner drives it
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("job driver crashed", extra={"job_id": job_id})
-            async with self.consumer.lock:
-                current = self.consumer.book.states.get(job_id)
-                if current is not None and current.status is JobStatus.PROCESSING:
-                    await self._emit(
-                        [
-                            next_job_event(
-                                JobFailed,
-                                current,
-                                log=[
-                                    LogLine(
-                                        level="error",
-                                        message="internal error while submitting; see the "
-                                        "submitter's logs",
-                                    )
-                                ],
-                            )
-                        ]
-                    )
-        finally:
-            self.drivers.pop(job_id, None)
+            await self._finish(
+                job_id, amazon.Failed("internal error while submitting; see the submitter's logs")
+            )
 
-    async def _submit(self, state: JobState, tokens: JobTokens) -> None:
+    async def _to_processing(self, job_id: str, tokens: JobTokens) -> bool:
+        """``reserved``/``created`` → ``processing`` now the token is here; False when the
+        job is no longer this driver's (canceled, gone elsewhere)."""
+        state = self.book.states.get(job_id)
+        if state is None:
+            return False  # another instance owns it now and asks for the same grant
+        if state.status is JobStatus.CANCELED:
+            await tokens.give_back()
+            return False
+        events: list[JobEvent] = []
+        if state.status is JobStatus.RESERVED:
+            closed = f"closed with {len(state.items)} item(s), token granted"
+            events.append(next_job_event(JobCreated, state, log=[LogLine(message=closed)]))
+            state = replace(state, status=JobStatus.CREATED, seq=state.seq + 1)
+        if state.status is JobStatus.CREATED:
+            events.append(
+                next_job_event(
+                    JobProcessing,
+                    state,
+                    log=[LogLine(message="token granted; building and sending the request")],
+                )
+            )
+        elif state.status is not JobStatus.PROCESSING:
+            return False
+        if events:
+            await self.consumer.emit(events)
+        return True
+
+    async def _submit(self, job_id: str, tokens: JobTokens) -> None:
+        state = self.book.states[job_id]
         account = self.runtime.accounts.get(state.account_id)
         client = self.runtime.clients.for_account(state.account_id)
-        attempts = self.settings.submit_attempts
-        job_id = state.job_id
-
-        async def publish_page(orders: list[OrderImported], cursor: str | None, page: int) -> None:
-            await self._orders_page(job_id, orders, cursor, page)
-
+        partition = self.consumer.partition_of(job_id)
         outcome: amazon.Outcome
+        if state.job_type.value == "orders_import":
+
+            async def page(orders: list[OrderImported], cursor: str | None, n: int) -> None:
+                await self._orders_page(job_id, orders, cursor, n)
+
+            outcome = await self._attempts(
+                job_id, lambda: amazon.import_orders(client, tokens, account, state, page)
+            )
+            await self._finish(job_id, outcome)
+            return
+        if state.job_type.value == "inventory_report":
+            async with self.consumer.owning(partition):
+                await self._mark_sending(job_id)
+                outcome = await self._attempts(
+                    job_id, lambda: amazon.request_report(client, tokens, account, state)
+                )
+                await self._finish(job_id, outcome)
+            return
+        prepared = await self._attempts(
+            job_id, lambda: amazon.prepare(client, tokens, account, state)
+        )
+        if not isinstance(prepared, amazon.FeedReady):
+            await self._finish(job_id, prepared)
+            return
+        ready = prepared
+        async with self.consumer.owning(partition):
+            await self._mark_sending(job_id)
+            outcome = await self._attempts(
+                job_id, lambda: amazon.send(client, tokens, state, ready)
+            )
+            await self._finish(job_id, outcome)
+
+    async def _mark_sending(self, job_id: str) -> None:
+        """Written before the call that cannot be taken back: a new owner after a crash
+        knows the call may have gone out (and counts its repeat)."""
+        async with self.consumer.lock:
+            state = self.book.states.get(job_id)
+            if state is None or state.status is not JobStatus.PROCESSING:
+                raise PartitionLost(f"job {job_id} is no longer this driver's")
+            await self.consumer.emit(
+                [
+                    next_job_event(
+                        JobLogged,
+                        state,
+                        data={"sending": True},
+                        log=[LogLine(message="sending the request to Amazon")],
+                    )
+                ]
+            )
+
+    async def _attempts(self, job_id: str, call: Callable[[], Awaitable[T]]) -> T | amazon.Failed:
+        """``call`` with retries of Amazon's transient errors; a failure for the others."""
+        attempts = self.settings.submit_attempts
         for attempt in range(1, attempts + 1):
             try:
-                outcome = await amazon.submit(
-                    client,
-                    tokens,
-                    account,
-                    state,
-                    publish_page,
-                )
-                break
+                return await call()
             except TransientError as exc:
                 if attempt == attempts:
-                    outcome = amazon.Failed(
+                    return amazon.Failed(
                         f"Amazon kept failing ({exc}); gave up after {attempts} attempts"
                     )
-                    break
                 delay = self.settings.retry_base_s * 2 ** (attempt - 1) * (0.5 + random.random())
                 await self._annotate(
-                    state.job_id, f"Amazon error, retrying in {delay:.0f}s: {exc}", level="warning"
+                    job_id, f"Amazon error, retrying in {delay:.0f}s: {exc}", level="warning"
                 )
                 await asyncio.sleep(delay)
-                state = self.consumer.book.states.get(state.job_id) or state
             except AuthError as exc:
-                outcome = amazon.Failed(str(exc))
-                break
+                return amazon.Failed(str(exc))
             except PermanentError as exc:
-                outcome = amazon.Failed(f"Amazon refused the request: {exc}")
-                break
+                return amazon.Failed(f"Amazon refused the request: {exc}")
             except (SpApiError, UnknownAccount, ValueError) as exc:
-                outcome = amazon.Failed(str(exc))
-                break
+                return amazon.Failed(str(exc))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _finish(self, job_id: str, outcome: amazon.Outcome) -> None:
+        """The job's status event for what happened at Amazon, if it is still ours."""
         async with self.consumer.lock:
-            current = self.consumer.book.states.get(state.job_id)
+            current = self.book.states.get(job_id)
             if current is None or current.status is not JobStatus.PROCESSING:
                 return
+            event: JobEvent
             if isinstance(outcome, amazon.Submitted):
                 JOBS_SUBMITTED.labels(current.job_type.value).inc()
-                event: JobEvent = next_job_event(
+                event = next_job_event(
                     JobSubmitted,
                     current,
                     data=outcome.data,
@@ -413,10 +779,12 @@ class SubmitterService:
                 event = next_job_event(JobDone, current, data=outcome.data, log=outcome.log)
             else:
                 JOBS_FAILED.labels(current.job_type.value).inc()
-                items = outcome.items or [
-                    i.model_copy(update={"status": "error", "messages": [outcome.reason]})
+                decided = {i.key: i for i in outcome.items}
+                items = [
+                    decided.get(i.key)
+                    or i.model_copy(update={"status": "error", "messages": [outcome.reason]})
                     for i in current.items.values()
-                    if i.status == "pending"
+                    if i.status == "pending" or i.key in decided
                 ]
                 event = next_job_event(
                     JobFailed,
@@ -425,54 +793,34 @@ class SubmitterService:
                     data={"error": outcome.reason},
                     log=[LogLine(level="error", message=outcome.reason)],
                 )
-            await self._emit([event])
+            await self.consumer.emit([event])
 
     async def _orders_page(
         self, job_id: str, orders: list[OrderImported], cursor: str | None, page: int
     ) -> None:
-        await self.runtime.publisher.publish_many(
-            [(ORDERS, order_key(o.account_id, o.amazon_order_id), o) for o in orders]
-        )
-        state = self.consumer.book.states[job_id]
-        total = int(state.data.get("orders", 0)) + len(orders)
-        await self._emit(
-            [
-                next_job_event(
-                    JobLogged,
-                    state,
-                    data={"cursor": cursor, "pages": page, "orders": total},
-                    log=[LogLine(message=f"page {page}: {len(orders)} order(s)")],
-                )
-            ]
-        )
-
-    # ------------------------------------------------------------------ output
-
-    async def _emit(self, events: Iterable[JobEvent], intake: Intake | None = None) -> None:
-        """Publish job events and fold them into the book at once (they come back later)."""
-        events = list(events)
-        await self.runtime.publisher.publish_many([(JOB_EVENTS, e.job_id, e) for e in events])
-        for event in events:
-            self.consumer.book.record(partition_for(event.job_id, JOB_EVENTS.partitions), event)
-        if intake is not None:
-            for listing in intake.listings:
-                await self._publish_listing(listing)
+        async with self.consumer.owning(self.consumer.partition_of(job_id)), self.consumer.lock:
+            state = self.book.states.get(job_id)
+            if state is None or state.status is not JobStatus.PROCESSING:
+                raise PartitionLost(f"job {job_id} is no longer this driver's")
+            await self.runtime.publisher.publish_many(
+                [(ORDERS, order_key(o.account_id, o.amazon_order_id), o) for o in orders]
+            )
+            total = int(state.data.get("orders", 0)) + len(orders)
+            await self.consumer.emit(
+                [
+                    next_job_event(
+                        JobLogged,
+                        state,
+                        data={"cursor": cursor, "pages": page, "orders": total},
+                        log=[LogLine(message=f"page {page}: {len(orders)} order(s)")],
+                    )
+                ]
+            )
 
     async def _annotate(self, job_id: str, message: str, level: LogLevel = "info") -> None:
         async with self.consumer.lock:
-            state = self.consumer.book.states.get(job_id)
+            state = self.book.states.get(job_id)
             if state is not None:
-                await self._emit(
+                await self.consumer.emit(
                     [next_job_event(JobLogged, state, log=[LogLine(level=level, message=message)])]
                 )
-
-    async def _publish_listing(self, listing: ListingState) -> None:
-        await self.runtime.publisher.publish(
-            LISTINGS, listing_key(listing.account_id, listing.sku), listing
-        )
-        self.listings.remember(listing)
-
-    async def _release(self, key: QuotaKey, request_id: str) -> None:
-        await self.runtime.publisher.publish(
-            THROTTLE_REQUESTS, str(key), TokenReleased(request_id=request_id, quota_key=key)
-        )

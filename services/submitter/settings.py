@@ -27,3 +27,18 @@ class SubmitterSettings(ServiceSettings):
     coalesce_window_s: float = Field(
         default=2.0, ge=0, validation_alias="SUBMITTER_COALESCE_WINDOW_S"
     )
+    # Requests in parts (docs/design.md §2): how many are assembled at once, and for how
+    # long their parts may take to come before the request is refused.
+    assembling_max: int = Field(default=64, ge=1, validation_alias="SUBMITTER_ASSEMBLING_MAX")
+    assembly_timeout_s: float = Field(
+        default=300.0, gt=0, validation_alias="SUBMITTER_ASSEMBLY_TIMEOUT_S"
+    )
+    # Requests for an account not known yet wait (off the consumer's path) for one read of
+    # the account registry; at most this many at once, the rest are refused at once.
+    parked_max: int = Field(default=100_000, ge=0, validation_alias="SUBMITTER_PARKED_MAX")
+    # Refusals (jobs in error) waiting to be written; the consumer waits when there are more.
+    refusals_max: int = Field(default=100_000, ge=1, validation_alias="SUBMITTER_REFUSALS_MAX")
+    # Seconds between checkpoints (changelog, job id registry, offsets).
+    checkpoint_interval_s: float = Field(
+        default=1.0, gt=0, validation_alias="SUBMITTER_CHECKPOINT_INTERVAL_S"
+    )

@@ -31,9 +31,14 @@ class FulfillmentFeedDocument:
 
 
 def build_fulfillment_feed(
-    merchant_id: str, shipments: Sequence[FulfillmentItem]
+    merchant_id: str,
+    shipments: Sequence[FulfillmentItem],
+    message_ids: Sequence[int] | None = None,
 ) -> FulfillmentFeedDocument:
-    """One ``Message`` per shipment, ``MessageID`` counting from 1."""
+    """One ``Message`` per shipment; ``MessageID`` counting from 1, or as given (a job
+    numbers its items by their ordinal: docs/design.md §2)."""
+    if message_ids is not None and len(message_ids) != len(shipments):
+        raise ValueError("one message id per shipment")
     if not shipments:
         raise ValueError("a fulfillment feed needs at least one shipment")
     ET.register_namespace("xsi", XSI)
@@ -45,7 +50,8 @@ def build_fulfillment_feed(
     _text(header, "MerchantIdentifier", merchant_id)
     _text(envelope, "MessageType", MESSAGE_TYPE)
     orders: dict[int, str] = {}
-    for message_id, shipment in enumerate(shipments, start=1):
+    ids = message_ids if message_ids is not None else range(1, len(shipments) + 1)
+    for message_id, shipment in zip(ids, shipments, strict=True):
         message = ET.SubElement(envelope, "Message")
         _text(message, "MessageID", str(message_id))
         fulfillment = ET.SubElement(message, "OrderFulfillment")

@@ -150,6 +150,40 @@ def build_listings_feeds(
     return _pack(seller_id, issue_locale, messages, max_messages, max_bytes)
 
 
+def build_listings_feed(
+    seller_id: str,
+    marketplace_id: str,
+    job_type: JobType,
+    numbered: Sequence[tuple[int, ListingItem]],
+    *,
+    issue_locale: str = DEFAULT_ISSUE_LOCALE,
+) -> ListingsFeedDocument:
+    """One feed document for one job, each item's messageId given (its ordinal in the job,
+    docs/design.md §2), so the report is read back without a map. Up to Amazon's 25,000
+    messages; its size is not capped here (the caller notes one above Amazon's 10 MiB
+    advice: splitting a job would make it several feeds Amazon processes apart)."""
+    if not numbered:
+        raise ValueError("a listings feed needs at least one item")
+    if len(numbered) > MAX_MESSAGES:
+        raise ValueError(f"{len(numbered)} messages exceed Amazon's {MAX_MESSAGES} per feed")
+    ids = [message_id for message_id, _ in numbered]
+    if len(set(ids)) != len(ids) or min(ids) < 1:
+        raise ValueError("message ids must be unique and positive")
+    header = {"sellerId": seller_id, "version": VERSION, "issueLocale": issue_locale}
+    messages = [
+        listing_message(job_type, item, marketplace_id, message_id) for message_id, item in numbered
+    ]
+    body = (
+        b'{"header":'
+        + _dumps(header)
+        + b',"messages":['
+        + b",".join(_dumps(m) for m in messages)
+        + b"]}"
+    )
+    skus = {message_id: item.sku for message_id, item in numbered}
+    return ListingsFeedDocument({"header": header, "messages": messages}, body, skus)
+
+
 def build_delete_feeds(
     seller_id: str,
     skus: Sequence[str],

@@ -293,13 +293,56 @@ def test_malformed_documents_are_refused_with_a_reason(document: bytes, reason: 
         apply_listings_report(_qty_job(), document, {})
 
 
-def test_a_submission_without_its_message_map_cannot_be_applied() -> None:
+def test_a_report_cannot_be_matched_to_a_job_whose_feed_carried_none_of_its_items() -> None:
+    # A legacy submission with an empty message map, and a send_products job none of whose
+    # items was matched to an ASIN: there is nothing to read the report back with.
     items = [ItemState(key="A", request={"sku": "A", "quantity": 1})]
-    state = ready_job(
-        JobType.UPDATE_QTY, items, {"feed_id": "F1", "feed_type": "JSON_LISTINGS_FEED"}
+    legacy = ready_job(
+        JobType.UPDATE_QTY,
+        items,
+        {"feed_id": "F1", "feed_type": "JSON_LISTINGS_FEED", "messages": {}},
     )
     with pytest.raises(ResultError, match="no messages"):
-        apply_listings_report(state, _report([], processed=1, accepted=1), {})
+        apply_listings_report(legacy, _report([], processed=1, accepted=1), {})
+    unmatched = [
+        ItemState(
+            key="A",
+            request={
+                "sku": "A",
+                "ean": "4006381333931",
+                "quantity": 1,
+                "price": "9.99",
+                "currency": "EUR",
+            },
+        )
+    ]
+    send = ready_job(JobType.SEND_PRODUCTS, unmatched, {"feed_id": "F1"})
+    with pytest.raises(ResultError, match="no items"):
+        apply_listings_report(send, _report([], processed=1, accepted=1), {})
+
+
+def test_messages_are_read_back_by_the_items_ordinals() -> None:
+    items = [ItemState(key=k, request={"sku": k, "quantity": 1}) for k in ("A", "B", "C")]
+    state = ready_job(JobType.UPDATE_QTY, items, {"feed_id": "F1"})
+    report = json.dumps(
+        {
+            "header": {"sellerId": "S", "version": "2.0", "feedId": "F1"},
+            "issues": [{"messageId": 2, "code": "8541", "severity": "ERROR", "message": "bad B"}],
+            "summary": {
+                "errors": 1,
+                "warnings": 0,
+                "messagesProcessed": 3,
+                "messagesAccepted": 2,
+                "messagesInvalid": 0,
+            },
+        }
+    ).encode()
+    applied = apply_listings_report(state, report, {})
+    assert {i.key: i.status for i in applied.items} == {
+        "A": "accepted",
+        "B": "error",
+        "C": "accepted",
+    }
 
 
 def test_stuck_listings_of_a_failed_job_go_to_error_once() -> None:
@@ -318,3 +361,41 @@ def test_stuck_listings_of_a_failed_job_go_to_error_once() -> None:
     assert stuck_listings(failed, {"GOOD": listing}) == []  # repeat: nothing left to do
     automatic = replace(failed, data={**failed.data, "listings_marked": False})
     assert stuck_listings(automatic, current) == []
+
+
+def test_an_older_jobs_result_leaves_a_newer_listing_alone() -> None:
+    items = [ItemState(key=k, request={"sku": k, "quantity": 5}) for k in ("A", "B")]
+    state = ready_job(
+        JobType.UPDATE_QTY,
+        items,
+        {"feed_id": "F1", "submitted_at": "2026-11-27T10:00:00+00:00"},
+        listings_marked=False,
+    )
+    newer = ListingState(
+        account_id="acc1",
+        shop_id="shop1",
+        sku="A",
+        status="active",
+        quantity=9,
+        last_job_id="job-later",
+        as_of="2026-11-27T10:05:00+00:00",  # type: ignore[arg-type]
+    )
+    older = newer.model_copy(update={"sku": "B", "as_of": None, "quantity": 1})
+    report = json.dumps(
+        {
+            "header": {"feedId": "F1"},
+            "issues": [],
+            "summary": {
+                "errors": 0,
+                "warnings": 0,
+                "messagesProcessed": 2,
+                "messagesAccepted": 2,
+                "messagesInvalid": 0,
+            },
+        }
+    ).encode()
+    applied = apply_listings_report(state, report, {"A": newer, "B": older})
+    assert {i.key: i.status for i in applied.items} == {"A": "accepted", "B": "accepted"}
+    assert [(li.sku, li.quantity) for li in applied.listings] == [("B", 5)]
+    assert applied.listings[0].as_of is not None
+    assert any("left as they are" in line.message for line in applied.log)

@@ -113,7 +113,16 @@ async def test_every_job_type_reaches_done_and_amazon_shows_it(
         if job_type is JobType.ORDERS_IMPORT:
             assert [s for s in statuses(seen) if s != "JobLogged"] == [*expected, "JobDone"]
         else:
-            assert statuses(seen) == [*expected, "JobSubmitted", "JobResultReady", "JobDone"]
+            # One log line between processing and submitted: "sending the request to
+            # Amazon", the mark a new owner after a crash reads (docs/design.md §6).
+            assert statuses(seen) == [
+                *expected,
+                "JobLogged",
+                "JobSubmitted",
+                "JobResultReady",
+                "JobDone",
+            ]
+            assert seen[3].data == {"sending": True}
         assert [e.seq for e in seen if not e.IS_ANNOTATION] == list(
             range(1, 1 + len([e for e in seen if not e.IS_ANNOTATION]))
         )

@@ -93,6 +93,7 @@ def test_accept_reserves_creates_and_marks_listings_pending() -> None:
         "currency": "EUR",
         "last_job_id": None,
         "issues": [],
+        "as_of": None,
     }
     assert [
         (listing.sku, listing.status, listing.quantity, listing.asin) for listing in result.listings

@@ -132,3 +132,34 @@ def test_a_job_finished_before_it_was_ever_written_costs_no_tombstone() -> None:
         event: JobEvent = next_job_event(cls, state, log=[LogLine(message="x")])
         state = book.record(0, event)
     assert book.changelog(0) == []
+
+
+def test_a_job_this_worker_finished_stays_finished_while_its_own_events_come_back() -> None:
+    book = JobBook()
+    written: list[JobEvent] = []
+    state = book.record(0, reserved("mine"))
+    assert state is not None
+    written.append(reserved("mine"))
+    for cls in (JobCreated, JobProcessing, JobSubmitted, JobDone):
+        event: JobEvent = next_job_event(cls, state)
+        written.append(event)
+        state = book.record(0, event)
+        assert state is not None
+    assert "mine" not in book.states
+    # Read back in topic order: nothing of it comes back to life, and once its last event
+    # is back the book forgets it entirely.
+    for offset, event in enumerate(written):
+        back = book.record(0, event, offset)
+        assert back is not None and back.status is JobStatus.DONE
+        assert "mine" not in book.states
+    late = JobLogged(
+        job_id="mine",
+        seq=5,
+        shop_id="s1",
+        account_id="a1",
+        job_type=JobType.UPDATE_QTY,
+        status=JobStatus.DONE,
+        log=[LogLine(message="cancel rejected: the job is done")],
+    )
+    assert book.record(0, late, 99) is None
+    assert "mine" not in book.states
