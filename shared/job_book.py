@@ -52,9 +52,7 @@ class JobBook:
 
     # ------------------------------------------------------------------ folding
 
-    def record(
-        self, partition: int, event: JobEvent, offset: int | None = None
-    ) -> JobState | None:
+    def record(self, partition: int, event: JobEvent, offset: int | None = None) -> JobState | None:
         """Fold one event of ``partition`` (``offset`` None: one this worker wrote and has
         not read back yet). Returns the job's state — also when the job is now finished
         and has left the book — or None for an annotation of a job no longer here."""
