@@ -49,6 +49,9 @@ class JobBook:
     # Jobs this worker finished itself, until their last event comes back through the
     # topic: the events it wrote before that must not bring them back to life.
     _own_finished: dict[str, tuple[UUID, JobState, int]] = field(default_factory=dict)
+    # Events this worker wrote and folded at once, until they come back: read back, they
+    # are already in the state (folding them again could undo a later one of its own).
+    _own_unread: dict[UUID, int] = field(default_factory=dict)  # event id -> partition
 
     # ------------------------------------------------------------------ folding
 
@@ -58,13 +61,24 @@ class JobBook:
         and has left the book — or None for an annotation of a job no longer here."""
         own = self._own_finished.get(event.job_id)
         if own is not None:
-            if offset is not None and event.event_id == own[0]:
-                del self._own_finished[event.job_id]  # the last of them is back
+            if offset is not None:
+                self._own_unread.pop(event.event_id, None)
+                if event.event_id == own[0]:
+                    del self._own_finished[event.job_id]  # the last of them is back
             return own[1]
         current = self.states.get(event.job_id)
+        if offset is not None and self._own_unread.pop(event.event_id, None) is not None:
+            if current is None or offset <= current.offset:
+                return current
+            state = replace(current, offset=offset)
+            self.states[event.job_id] = state
+            self._dirty.setdefault(partition, set()).add(event.job_id)
+            return state
         if current is None and event.IS_ANNOTATION:
             return None  # e.g. a cancel rejected after the job finished: nothing to keep
         state = fold(current, event, offset)
+        if offset is None:
+            self._own_unread[event.event_id] = partition
         if not self.keep_items and state.items:
             state = replace(state, items={})
         if state is current:
@@ -130,6 +144,8 @@ class JobBook:
             self._dropped.pop(partition, None)
         for job_id in [j for j, own in self._own_finished.items() if own[2] in partitions]:
             del self._own_finished[job_id]
+        for event_id in [e for e, p in self._own_unread.items() if p in partitions]:
+            del self._own_unread[event_id]
         return dropped
 
     def in_partition(self, partition: int) -> list[JobState]:

@@ -33,13 +33,18 @@ from shared.job_state import JobState
 from shared.jobs import JobType
 from shared.quotas import QuotaClass
 from shared.spapi.client import SpApiClient
-from shared.spapi.errors import Throttled
+from shared.spapi.errors import Throttled, TransientError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MAX_IDENTIFIERS = 20  # searchCatalogItems takes at most 20 identifiers per call
 ADVISED_FEED_BYTES = 10 * 1024 * 1024  # Amazon advises feeds under 10 MiB
+
+
+class StillThrottled(TransientError):
+    """Amazon kept answering 429 although the throttle granted tokens: worth another try
+    later (the throttle has drained the bucket meanwhile), never a failed job at once."""
 
 
 class Tokens(Protocol):
@@ -102,7 +107,12 @@ async def under_token(
         except Throttled:
             log.warning("throttled by Amazon", extra={"quota_class": quota_class.value})
             await tokens.throttled(quota_class)
-    raise RuntimeError(f"{quota_class.value}: still throttled after {max_throttles} new tokens")
+    raise StillThrottled(
+        f"{quota_class.value}: Amazon still answered 429 after {max_throttles} fresh tokens",
+        operation=quota_class.value,
+        attempts=max_throttles + 1,
+        status=429,
+    )
 
 
 def _now() -> str:

@@ -28,8 +28,9 @@ import contextlib
 import logging
 import random
 import time
+import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
@@ -121,6 +122,10 @@ class JobTokens(amazon.Tokens):
         self.wait_s = wait_s
         self.region = runtime.accounts.get(state.account_id).region
         self.held: list[TokenGranted] = []
+        # Request ids are the job's and this driver's own: a driver of another instance
+        # (after a crash or a rebalance) never gets the grant an earlier one was given,
+        # which Amazon may already have seen spent.
+        self.nonce = uuid.uuid4().hex[:8]
 
     def key(self, quota_class: QuotaClass) -> QuotaKey:
         return QuotaKey(
@@ -131,7 +136,7 @@ class JobTokens(amazon.Tokens):
         priority = self.state.data.get("priority")
         grant = await self.runtime.take_token(
             self.key(quota_class),
-            request_id=request_id,
+            request_id=f"{request_id}@{self.nonce}",
             job_id=self.state.job_id,
             job_type=self.state.job_type,
             shop_id=self.state.shop_id,
@@ -190,6 +195,7 @@ class SubmitterService:
             max_open=settings.assembling_max, timeout_s=settings.assembly_timeout_s
         )
         self.parked: deque[_Parked] = deque()
+        self.parked_ids: set[str] = set()  # job ids of the parked requests
         self.refusals: deque[_Refusal] = deque()
         self.waiting_cancels: dict[str, list[Message]] = {}
         self._parked_wake = asyncio.Event()
@@ -255,8 +261,13 @@ class SubmitterService:
         await self.listings_tail.stop()
 
     async def on_ready(self, partition: int, states: list[JobState]) -> None:
-        """A partition restored: pick up every job that was on its way."""
+        """A partition restored: pick up every job that was on its way. Every job read since
+        the last checkpoint joins the registry here: one a dead instance accepted after its
+        last checkpoint is known to nothing else."""
         for state in states:
+            self._register(state.job_id, state.shop_id)
+            if state.status.is_terminal:
+                continue
             if state.status is JobStatus.CREATED or (
                 state.status is JobStatus.RESERVED and state.data.get("automatic")
             ):
@@ -314,18 +325,12 @@ class SubmitterService:
         existing = self.book.states.get(request.job_id)
         if existing is not None:
             return "repeat" if existing.shop_id == request.shop_id else "foreign"
-        if request.job_id in out.decided or any(
-            p.request.job_id == request.job_id for p in self._parked_of(request.job_id)
-        ):
+        if request.job_id in out.decided or request.job_id in self.parked_ids:
             return "repeat"
         seen = self.ids.of(self.consumer.partition_of(request.job_id)).shop_of(request.job_id)
         if seen is None:
             return None
         return "repeat" if seen == shop_hash(request.shop_id) else "foreign"
-
-    def _parked_of(self, job_id: str) -> Iterable[_Parked]:
-        # Parking is rare and short; a linear look is cheaper than keeping an index.
-        return (p for p in self.parked if p.request.job_id == job_id) if self.parked else ()
 
     async def _decide(
         self, request: JobRequested, messages: list[Message], out: _Outputs, *, parked: bool = False
@@ -349,6 +354,7 @@ class SubmitterService:
             for msg in messages:
                 self.consumer.hold(msg)
             self.parked.append(_Parked(request, messages))
+            self.parked_ids.add(request.job_id)
             PARKED.set(len(self.parked))
             self._parked_wake.set()
             return
@@ -430,36 +436,38 @@ class SubmitterService:
             self._parked_wake.clear()
             expired = self.assembler.expired(time.monotonic())
             for refused in expired:
-                await self._locked_for(
-                    refused.request.job_id,
+                await self._locked(
+                    self.consumer.partition_of(refused.request.job_id),
                     lambda r=refused: self._refuse(r.request, r.reason, r.parts),  # type: ignore[misc]
                 )
             if not self.parked:
                 continue
             asked = time.monotonic()
             await self.runtime.accounts_tail.sync()
+            by_partition: dict[int, list[_Parked]] = {}
             while self.parked and self.parked[0].at <= asked:
                 waiting = self.parked.popleft()
-                PARKED.set(len(self.parked))
-                await self._locked_for(
-                    waiting.request.job_id,
-                    lambda w=waiting: self._decide_one(w),  # type: ignore[misc]
-                )
+                self.parked_ids.discard(waiting.request.job_id)
+                partition = self.consumer.partition_of(waiting.request.job_id)
+                by_partition.setdefault(partition, []).append(waiting)
+            PARKED.set(len(self.parked))
+            for partition, decided in by_partition.items():
+                await self._locked(partition, lambda d=decided: self._decide_parked_now(d))  # type: ignore[misc]
             if self.parked:
                 self._parked_wake.set()
 
-    async def _decide_one(self, waiting: _Parked) -> None:
+    async def _decide_parked_now(self, parked: list[_Parked]) -> None:
         out = _Outputs()
-        for msg in waiting.messages:
-            self.consumer.release(msg)  # _decide holds them again if it must
-        await self._decide(waiting.request, waiting.messages, out, parked=True)
+        for waiting in parked:
+            for msg in waiting.messages:
+                self.consumer.release(msg)  # _decide holds them again if it must
+            await self._decide(waiting.request, waiting.messages, out, parked=True)
         await self._write(out)
 
-    async def _locked_for(self, job_id: str, work: Callable[[], Awaitable[None]]) -> None:
-        """Run a decision about ``job_id`` owning its partition, under the lock; nothing
-        if the partition went elsewhere (its new owner reads the request again)."""
+    async def _locked(self, partition: int, work: Callable[[], Awaitable[None]]) -> None:
+        """Run decisions about jobs of ``partition`` owning it, under the lock; nothing if
+        the partition went elsewhere (its new owner reads the requests again)."""
         try:
-            partition = self.consumer.partition_of(job_id)
             async with self.consumer.owning(partition), self.consumer.lock:
                 await work()
         except PartitionLost:
@@ -504,7 +512,7 @@ class SubmitterService:
             await self.consumer.dead_letter(msg, str(exc))
 
     async def _cancel(self, msg: Message, request: CancelRequested) -> None:
-        if request.job_id in self.assembler or any(self._parked_of(request.job_id)):
+        if request.job_id in self.assembler or request.job_id in self.parked_ids:
             self.consumer.hold(msg)  # decided once its job is
             self.waiting_cancels.setdefault(request.job_id, []).append(msg)
             return
@@ -528,7 +536,7 @@ class SubmitterService:
         )
         with contextlib.suppress(Exception):  # the throttle forgets unknown ids itself
             await self.runtime.throttle.cancel(
-                tokens.key(SUBMIT_CLASS[state.job_type]), f"{state.job_id}:submit"
+                tokens.key(SUBMIT_CLASS[state.job_type]), f"{state.job_id}:submit@{tokens.nonce}"
             )
         await tokens.give_back()
         # Listings first, then the job's status: a crash in between re-reads the cancel

@@ -378,7 +378,7 @@ def test_an_older_jobs_result_leaves_a_newer_listing_alone() -> None:
         status="active",
         quantity=9,
         last_job_id="job-later",
-        as_of="2026-11-27T10:05:00+00:00",  # type: ignore[arg-type]
+        as_of="2026-11-27T10:05:00+00:00",
     )
     older = newer.model_copy(update={"sku": "B", "as_of": None, "quantity": 1})
     report = json.dumps(

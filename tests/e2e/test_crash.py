@@ -76,7 +76,12 @@ async def test_sigkill_during_a_run_loses_and_repeats_nothing(
     )
     twice = [j for j, seen in events.items() if sum(e.event_type in TERMINAL for e in seen) != 1]
     assert not twice, f"jobs with more than one ending: {twice[:5]}"
-    assert endings == {"JobDone": JOBS}, endings
+    failed = {
+        j: [(e.event_type, e.seq, [line.message for line in e.log]) for e in seen]
+        for j, seen in events.items()
+        if seen and seen[-1].event_type != "JobDone"
+    }
+    assert endings == {"JobDone": JOBS}, (endings, failed)
     for job_id, seen in events.items():
         status_events = [e for e in seen if isinstance(e, JobEvent) and not e.IS_ANNOTATION]
         seqs = [e.seq for e in status_events]

@@ -18,6 +18,7 @@ from shared.events import (
 )
 from shared.job_book import JobBook
 from shared.job_snapshot import JobItemsSnapshot, JobSnapshot
+from shared.job_state import JobState
 from shared.jobs import JobStatus, JobType
 from shared.limits import MAX_MESSAGE_BYTES
 
@@ -37,6 +38,12 @@ def reserved(job_id: str, n_items: int = 2) -> JobReserved:
     )
 
 
+def record(book: JobBook, event: JobEvent, offset: int | None = None) -> JobState:
+    state = book.record(0, event, offset)
+    assert state is not None
+    return state
+
+
 def compacted(records: list[tuple[str, Event | None]]) -> list[tuple[str, Event | None]]:
     """What a compacted topic keeps: the latest record per key, tombstones gone."""
     latest: dict[str, Event | None] = {}
@@ -49,13 +56,13 @@ def compacted(records: list[tuple[str, Event | None]]) -> list[tuple[str, Event 
 def test_a_restore_finds_the_live_jobs_as_folded_and_not_the_finished() -> None:
     book = JobBook()
     written: list[tuple[str, Event | None]] = []
-    live = book.record(0, reserved("live"), offset=0)
-    live = book.record(0, next_job_event(JobCreated, live), offset=1)
-    gone = book.record(0, reserved("gone"), offset=2)
+    live = record(book, reserved("live"), offset=0)
+    live = record(book, next_job_event(JobCreated, live), offset=1)
+    gone = record(book, reserved("gone"), offset=2)
     written += book.changelog(0)
     for cls in (JobCreated, JobProcessing, JobSubmitted):
-        gone = book.record(0, next_job_event(cls, gone), offset=gone.offset + 1)
-    gone = book.record(0, next_job_event(JobDone, gone), offset=9)
+        gone = record(book, next_job_event(cls, gone), offset=gone.offset + 1)
+    gone = record(book, next_job_event(JobDone, gone), offset=9)
     assert "gone" not in book.states, "a finished job leaves memory"
     written += book.changelog(0)
     assert ("gone", None) in written, "and the changelog gets its tombstone"
@@ -110,7 +117,7 @@ def test_a_job_of_25000_items_goes_to_the_changelog_in_chunks_within_the_bound()
 
 def test_a_worker_that_needs_no_items_keeps_none() -> None:
     book = JobBook(keep_items=False)
-    state = book.record(0, reserved("j", 3))
+    state = record(book, reserved("j", 3))
     assert state.items == {}
     assert [type(v) for _, v in book.changelog(0)] == [JobSnapshot]
 
@@ -163,3 +170,31 @@ def test_a_job_this_worker_finished_stays_finished_while_its_own_events_come_bac
     )
     assert book.record(0, late, 99) is None
     assert "mine" not in book.states
+
+
+def test_reading_back_its_own_older_change_does_not_undo_a_newer_one() -> None:
+    book = JobBook()
+    state = book.record(0, reserved("auto", 1), offset=0)
+    assert state is not None
+
+    def change(quantity: int) -> JobLogged:
+        return JobLogged(
+            job_id="auto",
+            seq=1,
+            shop_id="s1",
+            account_id="a1",
+            job_type=JobType.UPDATE_QTY,
+            status=JobStatus.RESERVED,
+            items=[
+                ItemState(key="SKU-000000", request={"sku": "SKU-000000", "quantity": quantity})
+            ],
+        )
+
+    first, second = change(5), change(9)
+    book.record(0, first)
+    book.record(0, second)
+    back = book.record(0, first, offset=1)
+    assert back is not None and back.items["SKU-000000"].request["quantity"] == 9
+    back = book.record(0, second, offset=2)
+    assert back is not None and back.items["SKU-000000"].request["quantity"] == 9
+    assert back.offset == 2

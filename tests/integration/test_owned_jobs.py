@@ -1,0 +1,165 @@
+"""The workers' consumer shell on the real broker: live jobs restored from the changelog
+and the committed offsets, finished jobs gone, partitions handed over without loss."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import pytest
+
+from shared.events import (
+    ItemState,
+    JobCreated,
+    JobDone,
+    JobEvent,
+    JobProcessing,
+    JobReserved,
+    JobSubmitted,
+    next_job_event,
+)
+from shared.job_book import JobBook
+from shared.job_state import JobState, fold
+from shared.jobs import JobStatus, JobType
+from shared.kafka.admin import ensure_topics
+from shared.kafka.owned_jobs import JobsConsumer
+from shared.kafka.producer import EventPublisher
+from shared.topics import JOB_EVENTS, TopicSpec
+from tests.waiting import eventually
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass
+class Worker:
+    consumer: JobsConsumer
+    task: asyncio.Task[None]
+    stop: asyncio.Event
+    ready: list[int] = field(default_factory=list)
+
+    @property
+    def book(self) -> JobBook:
+        return self.consumer.book
+
+
+@contextlib.asynccontextmanager
+async def worker(
+    bootstrap: str, publisher: EventPublisher, group: str, changelog: TopicSpec
+) -> AsyncIterator[Worker]:
+    ready: list[int] = []
+
+    async def on_ready(partition: int, states: list[JobState]) -> None:
+        ready.append(partition)
+
+    async def on_job_event(state: JobState, event: JobEvent) -> None:
+        return None
+
+    consumer = JobsConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        client_id=f"{group}-{uuid.uuid4().hex[:4]}",
+        publisher=publisher,
+        book=JobBook(),
+        changelog=changelog,
+        on_ready=on_ready,
+        on_job_event=on_job_event,
+        checkpoint_interval_s=0.2,
+    )
+    await consumer.start()
+    stop = asyncio.Event()
+    task = asyncio.create_task(consumer.run(stop))
+    w = Worker(consumer, task, stop, ready)
+    try:
+        yield w
+    finally:
+        stop.set()
+        await task
+        await consumer.stop()
+
+
+def reserved(job_id: str) -> JobReserved:
+    return JobReserved(
+        job_id=job_id,
+        seq=1,
+        shop_id="shop-shell",
+        account_id="acc-shell",
+        job_type=JobType.UPDATE_QTY,
+        status=JobStatus.RESERVED,
+        items=[ItemState(key="A", request={"sku": "A", "quantity": 1})],
+    )
+
+
+async def publish_chain(publisher: EventPublisher, *events: JobEvent) -> None:
+    await publisher.publish_many([(JOB_EVENTS, e.job_id, e) for e in events])
+
+
+async def test_a_restart_restores_live_jobs_and_forgets_finished_ones(
+    topics: str, publisher: EventPublisher
+) -> None:
+    run = uuid.uuid4().hex[:8]
+    changelog = TopicSpec(f"test.shell-jobs-{run}", 12, compacted=True)
+    await ensure_topics(topics, [changelog])
+    group = f"test-shell-{run}"
+    live, done = f"live-{run}", f"done-{run}"
+
+    # Another service writes the jobs' events; this worker folds them.
+    live_state = fold(None, reserved(live))
+    done_state = fold(None, reserved(done))
+    chain: list[JobEvent] = [reserved(live), reserved(done)]
+    for cls in (JobCreated, JobProcessing):
+        e1, e2 = next_job_event(cls, live_state), next_job_event(cls, done_state)
+        live_state, done_state = fold(live_state, e1), fold(done_state, e2)
+        chain += [e1, e2]
+    async with worker(topics, publisher, group, changelog) as first:
+        await eventually(lambda: len(first.ready) == 12, 60, "all partitions ready")
+        await publish_chain(publisher, *chain)
+        await eventually(lambda: {live, done} <= set(first.book.states), 30, "the jobs folded")
+        for ending in (JobSubmitted, JobDone):
+            done_state = fold(done_state, e := next_job_event(ending, done_state))
+            await publish_chain(publisher, e)
+        await eventually(lambda: done not in first.book.states, 30, "the finished job gone")
+
+    # While no instance runs, the live job moves on.
+    live_state = fold(live_state, e := next_job_event(JobSubmitted, live_state))
+    await publish_chain(publisher, e)
+
+    async with worker(topics, publisher, group, changelog) as second:
+        await eventually(lambda: len(second.ready) == 12, 60, "all partitions restored")
+        assert done not in second.book.states
+        restored = second.book.states[live]
+        assert restored.status is JobStatus.WAITING_FOR_RESULT
+        assert restored.seq == live_state.seq
+        assert list(restored.items) == ["A"]
+        assert len(second.book.states) == len(
+            [s for s in second.book.states.values() if s.shop_id == "shop-shell"]
+        )
+
+
+async def test_jobs_written_by_the_worker_itself_survive_a_restart(
+    topics: str, publisher: EventPublisher
+) -> None:
+    run = uuid.uuid4().hex[:8]
+    changelog = TopicSpec(f"test.shell-jobs-{run}", 12, compacted=True)
+    await ensure_topics(topics, [changelog])
+    group = f"test-shell-{run}"
+    job_ids = [f"own-{run}-{n}" for n in range(20)]
+    async with worker(topics, publisher, group, changelog) as first:
+        await eventually(lambda: len(first.ready) == 12, 60, "all partitions ready")
+        for job_id in job_ids:
+            partition = first.consumer.partition_of(job_id)
+            async with first.consumer.owning(partition), first.consumer.lock:
+                state = fold(None, reserved(job_id))
+                await first.consumer.emit([reserved(job_id), next_job_event(JobCreated, state)])
+        await eventually(
+            lambda: all(first.book.states[j].offset >= 0 for j in job_ids),
+            30,
+            "own events read back",
+        )
+    async with worker(topics, publisher, group, changelog) as second:
+        await eventually(lambda: len(second.ready) == 12, 60, "all partitions restored")
+        assert {j: second.book.states[j].status for j in job_ids} == dict.fromkeys(
+            job_ids, JobStatus.CREATED
+        )
