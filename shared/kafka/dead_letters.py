@@ -190,12 +190,15 @@ async def fetch_original(
 
 
 async def _read_one(consumer: AIOKafkaConsumer, letter: DeadLettered, where: str) -> Original:
-    topics = await consumer.topics()
-    partitions = consumer.partitions_for_topic(letter.original_topic) or set()
-    if letter.original_topic not in topics or letter.partition not in partitions:
-        raise OriginalNotRetained(f"{where} is no longer retained: the partition does not exist")
+    gone = f"{where} is no longer retained: the partition does not exist"
+    if letter.original_topic not in await consumer.topics():
+        raise OriginalNotRetained(gone)
     tp = TopicPartition(letter.original_topic, letter.partition)
-    consumer.assign([tp])
+    consumer.assign([tp])  # which fetches the topic's metadata; aiokafka has no await for it
+    while (partitions := consumer.partitions_for_topic(letter.original_topic)) is None:  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
+    if letter.partition not in partitions:
+        raise OriginalNotRetained(gone)
     first = (await consumer.beginning_offsets([tp]))[tp]
     end = (await consumer.end_offsets([tp]))[tp]
     if letter.offset < first:
