@@ -17,8 +17,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from prometheus_client import REGISTRY
 from pydantic import BaseModel
 
-from shared.codec import decode
-from shared.events import DeadLettered, StockChanged
+from shared.events import StockChanged
 from shared.kafka.admin import ensure_topics
 from shared.kafka.consumer import (
     ConsumerLoop,
@@ -30,7 +29,8 @@ from shared.kafka.consumer import (
 from shared.kafka.dead_letters import fetch_original
 from shared.kafka.producer import EventPublisher, MessageTooLarge
 from shared.limits import MAX_MESSAGE_BYTES
-from shared.topics import CATALOG_EVENTS, DEAD_LETTERS, TopicSpec
+from shared.topics import CATALOG_EVENTS, TopicSpec
+from tests.kafka_helpers import dead_letters_of
 from tests.waiting import eventually
 
 Handler = Callable[[Message], Awaitable[None]]
@@ -61,34 +61,6 @@ async def stop_loop(loop: ConsumerLoop, task: asyncio.Task[None]) -> None:
     loop.stop()
     await asyncio.wait_for(task, 30)
     await loop.consumer.stop()
-
-
-async def letters_of(
-    bootstrap: str, key: str, count: int, timeout_s: float = 30.0
-) -> list[tuple[int, DeadLettered]]:
-    """The first ``count`` letters keyed ``key`` on amazon.dead-letters, each with the size
-    of its record's value as the broker holds it."""
-    consumer = AIOKafkaConsumer(
-        DEAD_LETTERS.name,
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    found: list[tuple[int, DeadLettered]] = []
-    try:
-        async with asyncio.timeout(timeout_s):
-            while len(found) < count:
-                for records in (await consumer.getmany(timeout_ms=200)).values():
-                    for rec in records:
-                        if rec.key == key.encode() and rec.value is not None:
-                            letter = decode(rec.value, DEAD_LETTERS.event_types)
-                            assert isinstance(letter, DeadLettered)
-                            found.append((len(rec.value), letter))
-    finally:
-        await consumer.stop()
-    return found
 
 
 async def own_topic(bootstrap: str, marker: str) -> TopicSpec:
@@ -179,7 +151,7 @@ async def test_failures_that_cannot_pass_are_dead_lettered_on_the_first_try(
     group = f"g-{marker}"
     loop, task = await start_loop(topics, publisher, handle, group, [topic], max_attempts=3)
     try:
-        letters = await letters_of(topics, marker, len(failures))
+        letters = await dead_letters_of(topics, marker, len(failures))
         await eventually(lambda: done == ["good"], 20)
     finally:
         await stop_loop(loop, task)
@@ -253,7 +225,7 @@ async def test_a_large_refused_message_is_dead_lettered_by_reference_and_read_ba
 
     loop, task = await start_loop(topics, publisher, handle, f"g-{marker}")
     try:
-        [(size, letter)] = await letters_of(topics, marker, 1)
+        [(size, letter)] = await dead_letters_of(topics, marker, 1)
         await eventually(lambda: handled == ["next"], 20)
     finally:
         await stop_loop(loop, task)
