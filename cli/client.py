@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from cli.errors import (
     ApiError,
     Conflict,
+    Gone,
     Invalid,
     NotFound,
     ServerError,
@@ -28,6 +29,7 @@ from cli.models import (
     Account,
     Bucket,
     DeadLetter,
+    DeadLetterReplayed,
     JobAccepted,
     JobDetail,
     JobItem,
@@ -141,8 +143,9 @@ class ApiClient:
     def dead_letters(self, *, limit: int | None = None, follow: bool = False) -> list[DeadLetter]:
         return list(self._pages(DeadLetter, "/v1/dead-letters", limit=limit, follow=follow))
 
-    def replay_dead_letter(self, dead_letter_id: str) -> None:
-        self._call("POST", f"/v1/dead-letters/{_seg(dead_letter_id)}/replay")
+    def replay_dead_letter(self, dead_letter_id: str) -> DeadLetterReplayed:
+        body = self._call("POST", f"/v1/dead-letters/{_seg(dead_letter_id)}/replay")
+        return self._read(DeadLetterReplayed, body or {})
 
     def accounts(self) -> list[Account]:
         return list(self._pages(Account, "/v1/accounts"))
@@ -226,6 +229,8 @@ def error_for(response: httpx.Response) -> ApiError:
         )
     if status == 409:
         return Conflict(message or f"{what} conflicts with the current state", status=status)
+    if status == 410:
+        return Gone(message or f"{what}: no longer there", status=status, code=code)
     if status in (400, 422):
         text = message or "the request was rejected"
         if field and field not in text:

@@ -35,6 +35,11 @@ class Conflict(ApiError):
     """409: the request is valid but not now (e.g. a job that is no longer cancelable)."""
 
 
+class Gone(ApiError):
+    """410: what was asked for is no longer there (a dead letter's original, cut by the
+    topic's retention); the message says why."""
+
+
 class Invalid(ApiError):
     """400/422: the API rejected a parameter or a field of the body."""
 

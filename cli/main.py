@@ -323,10 +323,13 @@ def dead_letters_list(
 def dead_letters_replay(
     ctx: typer.Context, dead_letter_id: Annotated[str, typer.Argument(metavar="ID")]
 ) -> None:
-    """Send a dead-lettered message again to its original topic (admin key)."""
+    """Send a dead-lettered message again to its original topic (admin key).
+
+    A large original the letter only refers to is read back from its topic; if the topic
+    no longer has it, the command says why and exits 1."""
     with _client(ctx) as client:
-        client.replay_dead_letter(dead_letter_id)
-    out.print(f"dead letter {dead_letter_id} replayed")
+        sent = client.replay_dead_letter(dead_letter_id)
+    out.print(f"dead letter {dead_letter_id} replayed" + render.replay_summary(sent))
 
 
 # ---------------------------------------------------------------------------- accounts

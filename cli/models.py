@@ -168,6 +168,24 @@ class DeadLetter(ReadModel):
     consumer_group: str | None = None
     occurred_at: datetime | None = None
     replayed_at: datetime | None = None
+    # How the original value is kept: "copy" (raw_value), "reference" (only its size,
+    # SHA-256 and first bytes here; a replay reads it back from its topic), "none".
+    raw_stored: str = "copy"
+    raw_value: str | None = None
+    raw_encoding: str = "utf-8"
+    raw_size: int | None = None
+    raw_sha256: str | None = None
+    raw_head: str | None = None
+
+
+class DeadLetterReplayed(ReadModel):
+    """202 of ``POST /v1/dead-letters/{id}/replay``: where the original went."""
+
+    topic: str | None = None
+    partition: int | None = None
+    offset: int | None = None
+    raw_stored: str | None = None
+    size: int | None = None
 
 
 class Account(ReadModel):

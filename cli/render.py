@@ -12,7 +12,16 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from cli.models import Account, Bucket, DeadLetter, JobDetail, JobItem, JobRow, LogEntry
+from cli.models import (
+    Account,
+    Bucket,
+    DeadLetter,
+    DeadLetterReplayed,
+    JobDetail,
+    JobItem,
+    JobRow,
+    LogEntry,
+)
 from shared.jobs import JOB_STATUS_LABELS, JOB_TYPE_LABELS, JobStatus, JobType
 
 STATUS_STYLES: dict[str, str] = {
@@ -243,6 +252,47 @@ def buckets_table(buckets: Sequence[Bucket]) -> Table:
     return table
 
 
+def size_text(size: int | None) -> str:
+    if size is None:
+        return NONE
+    for unit, scale in (("MiB", 1024 * 1024), ("KiB", 1024)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size} B"
+
+
+def stored_value(letter: DeadLetter) -> Text:
+    """How the letter keeps the original value: copied, or only referred to (its size,
+    SHA-256 and first bytes; a replay reads it back from its topic), or none."""
+    if letter.raw_stored == "none":
+        return Text("none (tombstone)", style="bright_black")
+    style = "yellow" if letter.raw_stored == "reference" else ""
+    text = Text(f"{letter.raw_stored}, {size_text(letter.raw_size)}", style=style)
+    if letter.raw_sha256:
+        text.append(f"\nsha256 {letter.raw_sha256[:16]}…", style="bright_black")
+    start = letter.raw_value if letter.raw_stored == "copy" else letter.raw_head
+    if start:
+        shown = start[:40].encode("unicode_escape").decode("ascii")
+        encoding = "" if letter.raw_encoding == "utf-8" else f" ({letter.raw_encoding})"
+        text.append(f"\n{shown}{'…' if len(start) > 40 else ''}{encoding}", style="cyan")
+    return text
+
+
+def replay_summary(sent: DeadLetterReplayed) -> str:
+    """Where a replay sent the original, and where it came from."""
+    if sent.topic is None:
+        return ""
+    details = [] if sent.size is None else [size_text(sent.size)]
+    if sent.raw_stored == "reference":
+        details.append("read back from its topic")
+    elif sent.raw_stored == "copy":
+        details.append("from the letter's copy")
+    elif sent.size is None:
+        details.append("a tombstone")
+    inner = f" ({', '.join(details)})" if details else ""
+    return f" to {sent.topic} {sent.partition}:{sent.offset}{inner}"
+
+
 def dead_letters_table(letters: Sequence[DeadLetter]) -> Table:
     table = Table(title="Dead letters", title_justify="left")
     table.add_column("ID", no_wrap=True, overflow="fold")
@@ -250,6 +300,7 @@ def dead_letters_table(letters: Sequence[DeadLetter]) -> Table:
     table.add_column("Partition:offset", no_wrap=True)
     table.add_column("Key")
     table.add_column("Consumer group")
+    table.add_column("Value")
     table.add_column("Error")
     table.add_column("At (UTC)", no_wrap=True)
     for d in letters:
@@ -259,6 +310,7 @@ def dead_letters_table(letters: Sequence[DeadLetter]) -> Table:
             f"{d.partition}:{d.offset}",
             d.key or NONE,
             d.consumer_group or NONE,
+            stored_value(d),
             Text(d.error, style="red"),
             when(d.occurred_at),
         )

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+import math
+from typing import Any, NoReturn
 
 from pydantic import ValidationError
 
@@ -27,10 +28,45 @@ def _reason(exc: ValidationError) -> str:
     return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
 
 
+def _shown(literal: str) -> str:
+    return literal if len(literal) <= 24 else f"{literal[:20]}… ({len(literal)} characters)"
+
+
+def _no_constant(name: str) -> NoReturn:
+    raise DecodeError(f"malformed JSON: {name} is not a number JSON allows")
+
+
+def _finite(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):
+        raise DecodeError(f"malformed JSON: {_shown(literal)} is out of range for a number")
+    return value
+
+
+def _parse(text: str) -> Any:
+    """JSON as RFC 8259 has it: no NaN or Infinity, no number that overflows a float, no
+    integer longer than Python converts, no nesting deeper than the parser's stack —
+    Python would read them, MongoDB and Amazon would not (docs/design.md §1)."""
+    try:
+        return json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+    except json.JSONDecodeError as exc:
+        raise DecodeError(
+            f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from exc
+    except RecursionError as exc:
+        raise DecodeError("malformed JSON: nested deeper than the parser allows") from exc
+    except DecodeError:
+        raise
+    except ValueError as exc:  # int(): more digits than sys.get_int_max_str_digits()
+        why = str(exc).split(";")[0].strip() or type(exc).__name__
+        raise DecodeError(f"malformed JSON: an integer too long to read ({why})") from exc
+
+
 def decode(raw: bytes | str | None, allowed: frozenset[str] | None = None) -> Event:
     """Turn bytes into the event they carry, or raise DecodeError saying why not.
 
-    ``allowed`` limits the event types a topic may carry.
+    ``allowed`` limits the event types a topic may carry. Nothing but DecodeError leaves
+    here, whatever the bytes: a consumer can dead-letter on it and go on.
     """
     if raw is None:
         raise DecodeError("empty message (no value)")
@@ -38,12 +74,7 @@ def decode(raw: bytes | str | None, allowed: frozenset[str] | None = None) -> Ev
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
     except UnicodeDecodeError as exc:
         raise DecodeError(f"not UTF-8: {exc.reason} at byte {exc.start}") from exc
-    try:
-        payload: Any = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DecodeError(
-            f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from exc
+    payload = _parse(text)
     if not isinstance(payload, dict):
         raise DecodeError(f"expected a JSON object, got {type(payload).__name__}")
     event_type = payload.get("event_type")
@@ -66,8 +97,11 @@ def decode(raw: bytes | str | None, allowed: frozenset[str] | None = None) -> Ev
         return cls.model_validate(upcast(payload))
     except ValidationError as exc:
         raise DecodeError(f"invalid {event_type}: {_reason(exc)}") from exc
-    except ValueError as exc:
-        raise DecodeError(f"invalid {event_type}: {exc}") from exc
+    except RecursionError as exc:
+        raise DecodeError(f"invalid {event_type}: nested too deep") from exc
+    except (ValueError, TypeError, KeyError, OverflowError, AttributeError) as exc:
+        # An upcaster or validator that met data it did not expect: still the bytes' fault.
+        raise DecodeError(f"invalid {event_type}: {type(exc).__name__}: {exc}") from exc
 
 
 def _make_faust_codec() -> Any:

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from shared.codec import decode
-from shared.events import Event
-from shared.topics import BY_NAME
+from shared.events import DeadLettered, Event
+from shared.topics import BY_NAME, DEAD_LETTERS
 
 
 async def collect(
@@ -73,3 +73,33 @@ async def read_to_end(
         return found
     finally:
         await consumer.stop()
+
+
+async def dead_letters_of(
+    bootstrap: str, key: str, count: int, *, timeout_s: float = 60.0
+) -> list[tuple[int, DeadLettered]]:
+    """The first ``count`` letters keyed ``key`` on amazon.dead-letters, each with the size
+    of its record's value as the broker holds it."""
+    consumer = AIOKafkaConsumer(
+        DEAD_LETTERS.name,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    found: list[tuple[int, DeadLettered]] = []
+    try:
+        async with asyncio.timeout(timeout_s):
+            while len(found) < count:
+                for records in (await consumer.getmany(timeout_ms=200)).values():
+                    for rec in records:
+                        if rec.key == key.encode() and rec.value is not None:
+                            letter = decode(rec.value, DEAD_LETTERS.event_types)
+                            assert isinstance(letter, DeadLettered)
+                            found.append((len(rec.value), letter))
+    except TimeoutError as exc:
+        raise AssertionError(f"waited {timeout_s}s for {count} letters keyed {key!r}") from exc
+    finally:
+        await consumer.stop()
+    return found

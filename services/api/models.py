@@ -420,6 +420,11 @@ class ReplayRow(BaseModel):
 
 
 class DeadLetterRow(BaseModel):
+    """A message that could not be processed. Its original value is copied in
+    ``raw_value`` when it is small (``raw_stored`` "copy"); a larger one is only referred
+    to ("reference": ``raw_size``, ``raw_sha256`` and its first bytes in ``raw_head``) and a
+    replay reads it back from its topic; "none" is a tombstone (no value)."""
+
     model_config = example(
         {
             "id": "9a1e5f0c-2b7d-4e8f-a1c3-5d6e7f8a9b0c",
@@ -429,6 +434,10 @@ class DeadLetterRow(BaseModel):
             "key": "shop1",
             "raw_value": '{"event_type": ',
             "raw_encoding": "utf-8",
+            "raw_stored": "copy",
+            "raw_size": 15,
+            "raw_sha256": "cc75c8d8a4468691bc6ea5eafe8732470a779d69bf0a4b2deffd65e5648b2ab0",
+            "raw_head": None,
             "error": "malformed JSON: Expecting value at line 1 column 16",
             "consumer_group": "amazon-jobs-submitter",
             "occurred_at": "2026-11-27T10:30:00Z",
@@ -442,8 +451,18 @@ class DeadLetterRow(BaseModel):
     partition: int
     offset: int
     key: str | None
-    raw_value: str | None
-    raw_encoding: str
+    raw_value: str | None = Field(description="The original value, when copied.")
+    raw_encoding: str = Field(
+        description="How raw_value (or raw_head) is written: utf-8 or base64."
+    )
+    raw_stored: Literal["copy", "reference", "none"] = Field(
+        default="copy", description="How the original value is kept: copy, reference, none."
+    )
+    raw_size: int | None = Field(default=None, description="Bytes of the original value.")
+    raw_sha256: str | None = Field(default=None, description="SHA-256 of the original value.")
+    raw_head: str | None = Field(
+        default=None, description="The first 2 KiB of a referenced original (raw_encoding)."
+    )
     error: str
     consumer_group: str
     occurred_at: datetime
@@ -460,6 +479,8 @@ class Replayed(BaseModel):
             "topic": "prestashop.catalog-events",
             "partition": 3,
             "offset": 1043,
+            "raw_stored": "reference",
+            "size": 1000000,
         }
     )
 
@@ -467,6 +488,10 @@ class Replayed(BaseModel):
     topic: str
     partition: int
     offset: int
+    raw_stored: Literal["copy", "reference", "none"] = Field(
+        description="Where the bytes came from: the letter's copy, or its topic (reference)."
+    )
+    size: int | None = Field(description="Bytes sent again (null: a tombstone).")
 
 
 class Health(BaseModel):

@@ -1,4 +1,8 @@
-"""The record of a dead letter sent again: what ``POST /v1/dead-letters/{id}/replay`` did.
+"""Replaying a dead letter: where its original comes from, and the record of what
+``POST /v1/dead-letters/{id}/replay`` did.
+
+A letter holds a copy of a small original; a large one is read back from its topic by
+offset and checked against the letter's size and SHA-256 (docs/design.md §3).
 
 The HTTP handler may not write MongoDB (the projector is its only writer), so it records
 the replay the way everything else reaches the read model: as a message, on a topic the
@@ -17,7 +21,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from shared.events import Event
+from shared.events import DeadLettered, Event
+from shared.kafka.dead_letters import Original, fetch_original, original_bytes
 from shared.topics import INTERNAL_PREFIX, TopicSpec
 
 REPLAYS = TopicSpec(INTERNAL_PREFIX + "api-replays", 1, key="dead letter id")
@@ -31,3 +36,13 @@ class DeadLetterReplayed(Event):
     topic: str
     partition: int
     offset: int
+
+
+async def original_of(letter: DeadLettered, bootstrap_servers: str, timeout_s: float) -> Original:
+    """The key and value to send again: the letter's own copy, or the original read back
+    from its topic (OriginalUnavailable saying why when it cannot be; TimeoutError or an
+    aiokafka error when Kafka does not answer within ``timeout_s``)."""
+    if letter.raw_stored == "reference":
+        return await fetch_original(bootstrap_servers, letter, timeout_s=timeout_s)
+    key = letter.key.encode("utf-8") if letter.key is not None else None
+    return Original(key, original_bytes(letter))

@@ -50,7 +50,7 @@ from services.throttle.records import RequestRecord, RequestState
 from services.throttle.state_store import StateStore
 from shared.codec import DecodeError, decode, encode
 from shared.events import Event
-from shared.kafka.dead_letters import dead_letter_for
+from shared.kafka.dead_letters import count_dead_letter, dead_letter_for
 from shared.throttle.messages import (
     BucketSnapshot,
     QuotaFeedback,
@@ -330,6 +330,7 @@ class ThrottleEngine:
             consumer_group=self._config.group_id,
         )
         await self._send(DEAD_LETTERS.name, letter.key, letter)
+        count_dead_letter(letter)
 
     # ------------------------------------------------------------------ grants out
 

@@ -1,8 +1,11 @@
-"""A consumer loop with at-least-once delivery and no poison messages.
+"""A consumer loop with at-least-once delivery and no poison messages (docs/design.md §3).
 
 Offsets are committed only after a batch's effects are published. A message that cannot
-be decoded, or that its handler rejects for good, goes to ``amazon.dead-letters`` with the
-reason and the loop keeps going; a handler failure that may pass is retried first.
+be decoded, or whose handling fails in a way that cannot pass, goes to
+``amazon.dead-letters`` with the reason at once; a failure that may pass (Kafka or the
+network) is retried a bounded number of times, then dead-lettered. A letter that cannot be
+written either is skipped (``dead_letters_failed_total``) and its offset committed like
+the others: no message can stop the loop, nor stop it again after a restart.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka.errors import CommitFailedError, KafkaError, KafkaTimeoutError
+from prometheus_client import Counter
 
 from shared.codec import DecodeError, decode
 from shared.events import Event
@@ -22,9 +27,26 @@ from shared.topics import BY_NAME, TopicSpec
 
 log = logging.getLogger(__name__)
 
+COMMIT_FAILURES = Counter(
+    "consumer_commit_failures_total",
+    "Offset commits refused because the group rebalanced; the next commit covers them",
+    ["consumer_group"],
+)
+
 
 class RejectMessage(Exception):
     """Raised by a handler for a message that will never succeed; it is dead-lettered."""
+
+
+def may_pass(exc: BaseException) -> bool:
+    """Whether trying the same message again could succeed: Kafka or the network failed.
+
+    Anything else (RejectMessage, DecodeError, a ValidationError, MessageTooLarge, and
+    ValueError, TypeError, KeyError… raised on the message's data) fails the same way
+    every time, so retrying would only hold back the messages behind it."""
+    if isinstance(exc, KafkaError):
+        return bool(exc.retriable) or isinstance(exc, KafkaTimeoutError)
+    return isinstance(exc, ConnectionError | TimeoutError | OSError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +99,7 @@ class ConsumerLoop:
         handler: MessageHandler | None = None,
         batch_handler: BatchHandler | None = None,
         max_attempts: int = 5,
+        dead_letter_attempts: int = 3,
         retry_delay_s: float = 0.5,
         batch_timeout_ms: int = 200,
         max_records: int = 500,
@@ -89,11 +112,13 @@ class ConsumerLoop:
         self.handler = handler
         self.batch_handler = batch_handler
         self.max_attempts = max_attempts
+        self.dead_letter_attempts = dead_letter_attempts
         self.retry_delay_s = retry_delay_s
         self.batch_timeout_ms = batch_timeout_ms
         self.max_records = max_records
         self.processed = 0
         self.dead_lettered = 0
+        self.skipped = 0  # neither processed nor dead-lettered: the letter failed too
         self._stopping = asyncio.Event()
 
     def stop(self) -> None:
@@ -108,7 +133,24 @@ class ConsumerLoop:
                 continue
             for records in batches.values():
                 await self.process(records)
+            await self.commit()
+
+    async def commit(self) -> bool:
+        """Commit the consumed positions; False when a rebalance refused it.
+
+        After a rebalance the partitions' new owner reads from the last committed offsets
+        (at-least-once), and this instance's next commit covers what it still owns."""
+        try:
             await self.consumer.commit()
+        except CommitFailedError:
+            COMMIT_FAILURES.labels(self.group_id).inc()
+            log.warning(
+                "commit refused: the group rebalanced meanwhile; the partitions' owner "
+                "reads on from the last committed offsets",
+                extra={"group": self.group_id},
+            )
+            return False
+        return True
 
     async def process(self, records: list[ConsumerRecord]) -> None:
         good: list[Message] = []
@@ -123,6 +165,10 @@ class ConsumerLoop:
                 event = decode(rec.value, allowed)
             except DecodeError as exc:
                 await self._dead_letter(rec, str(exc))
+                continue
+            except Exception as exc:  # the codec promises DecodeError; a bug must not stop us
+                log.exception("decode raised %s", type(exc).__name__)
+                await self._dead_letter(rec, f"undecodable: {type(exc).__name__}: {exc}")
                 continue
             good.append(Message(rec.topic, rec.partition, rec.offset, key, event, rec))
         if not good:
@@ -153,6 +199,14 @@ class ConsumerLoop:
                 await self._dead_letter(msg.record, str(exc) or "rejected by handler")
                 return
             except Exception as exc:
+                if not may_pass(exc):
+                    log.warning(
+                        "handler failed for good",
+                        extra={"topic": msg.topic, "offset": msg.offset},
+                        exc_info=True,
+                    )
+                    await self._dead_letter(msg.record, f"{type(exc).__name__}: {exc}")
+                    return
                 if attempt == self.max_attempts:
                     await self._dead_letter(
                         msg.record,
@@ -167,16 +221,23 @@ class ConsumerLoop:
                 await asyncio.sleep(self.retry_delay_s * 2 ** (attempt - 1))
 
     async def _dead_letter(self, rec: ConsumerRecord, reason: str) -> None:
-        self.dead_lettered += 1
-        await send_dead_letter(
-            self.publisher,
-            dead_letter_for(
-                topic=rec.topic,
-                partition=rec.partition,
-                offset=rec.offset,
-                key=rec.key,
-                value=rec.value,
-                error=reason,
-                consumer_group=self.group_id,
-            ),
+        """Dead-letter ``rec``; if even that fails, skip it (send_dead_letter logs and
+        counts it): its offset is committed with the batch all the same."""
+        letter = dead_letter_for(
+            topic=rec.topic,
+            partition=rec.partition,
+            offset=rec.offset,
+            key=rec.key,
+            value=rec.value,
+            error=reason,
+            consumer_group=self.group_id,
         )
+        if await send_dead_letter(
+            self.publisher,
+            letter,
+            attempts=self.dead_letter_attempts,
+            retry_delay_s=self.retry_delay_s,
+        ):
+            self.dead_lettered += 1
+        else:
+            self.skipped += 1

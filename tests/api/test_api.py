@@ -4,6 +4,7 @@ and error code. Jobs are created through the API and run by the real services.""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import time
@@ -13,16 +14,19 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
 
 from devtools.infra import free_port
 from services.api.app import create_app
 from services.api.settings import ApiSettings
-from shared.events import ItemState, JobFailed, LogLine
+from shared.events import ItemState, JobFailed, LogLine, StockChanged
 from shared.jobs import JobStatus, JobType
+from shared.kafka.admin import ensure_topics
+from shared.kafka.dead_letters import dead_letter_for
 from shared.kafka.producer import EventPublisher
 from shared.mongo import get_database, make_mongo_client
-from shared.topics import CATALOG_EVENTS, JOB_EVENTS
+from shared.topics import CATALOG_EVENTS, DEAD_LETTERS, JOB_EVENTS, TopicSpec
 from tests.e2e.world import MARKETPLACE, Seller
 from tests.stack import SECRET_KEY, Stack
 
@@ -367,8 +371,15 @@ async def test_dead_letters_listed_and_replayed(
     found = await eventually(letter)
     assert found["original_topic"] == CATALOG_EVENTS.name
     assert "malformed JSON" in found["error"]
+    assert (found["raw_stored"], found["raw_value"], found["raw_size"]) == (
+        "copy",
+        '{"event_type": ',
+        15,
+    )
+    assert found["raw_sha256"] == hashlib.sha256(b'{"event_type": ').hexdigest()
     replay = await admin.post(f"/v1/dead-letters/{found['id']}/replay")
     assert replay.status_code == 202 and replay.json()["topic"] == CATALOG_EVENTS.name
+    assert (replay.json()["raw_stored"], replay.json()["size"]) == ("copy", 15)
     sent = replay.json()
 
     async def recorded() -> list[dict[str, Any]]:
@@ -383,6 +394,102 @@ async def test_dead_letters_listed_and_replayed(
         sent["offset"],
     )
     assert (await admin.post("/v1/dead-letters/nope/replay")).status_code == 404
+
+
+async def test_a_large_message_is_dead_lettered_by_reference_and_replayed_from_its_topic(
+    system: Stack, admin: httpx.AsyncClient, publisher: EventPublisher, topics: str
+) -> None:
+    """About 1 MB that the submitter cannot read: the letter only refers to it, and a
+    replay reads the original back from its topic and sends the very same bytes."""
+    marker = f"large-{uuid.uuid4().hex[:6]}"
+    value = StockChanged(shop_id=marker, sku="A", quantity=1).model_dump_json().encode()
+    value = value[:-1] + b', "padding": "' + b"x" * (1_000_000 - len(value) - 15) + b'"}'
+    assert 999_000 < len(value) <= 1_000_000
+    await publisher.publish_raw(CATALOG_EVENTS.name, marker.encode(), value)
+
+    async def letter() -> dict[str, Any] | None:
+        rows = (await admin.get("/v1/dead-letters")).json()["data"]
+        return next((r for r in rows if r["key"] == marker), None)
+
+    found = await eventually(letter)
+    assert (found["raw_stored"], found["raw_value"]) == ("reference", None)
+    assert found["raw_size"] == len(value)
+    assert found["raw_sha256"] == hashlib.sha256(value).hexdigest()
+    assert found["raw_head"] == value[:2048].decode() and found["raw_encoding"] == "utf-8"
+    assert "padding" in found["error"]
+    replay = await admin.post(f"/v1/dead-letters/{found['id']}/replay")
+    assert replay.status_code == 202, replay.text
+    sent = replay.json()
+    assert (sent["raw_stored"], sent["size"]) == ("reference", len(value))
+    key, again = await record_at(topics, sent["topic"], sent["partition"], sent["offset"])
+    assert (key, again) == (marker.encode(), value)
+
+
+async def record_at(bootstrap: str, topic: str, partition: int, offset: int) -> tuple[Any, Any]:
+    """The key and value of one record, read by offset."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tp = TopicPartition(topic, partition)
+        consumer.assign([tp])
+        consumer.seek(tp, offset)
+        async with asyncio.timeout(30):
+            while True:
+                for rec in (await consumer.getmany(tp, timeout_ms=500)).get(tp, []):
+                    if rec.offset == offset:
+                        return rec.key, rec.value
+    finally:
+        await consumer.stop()
+
+
+async def test_a_replay_whose_original_is_gone_is_410_saying_why(
+    system: Stack, admin: httpx.AsyncClient, publisher: EventPublisher, topics: str
+) -> None:
+    """Letters written as any consumer writes them, referring to records of a topic that
+    retention has since cut (delete-records does now what retention does later), or whose
+    offset holds other bytes than the letter describes."""
+    topic = TopicSpec(f"test.gone-{uuid.uuid4().hex[:8]}", 1)
+    await ensure_topics(topics, [topic])
+    value = b"x" * 300_000
+    for key in (b"old", b"new"):
+        await publisher.publish_raw(topic.name, key, value)
+    gone = dead_letter_for(
+        topic=topic.name,
+        partition=0,
+        offset=0,
+        key=b"old",
+        value=value,
+        error="refused by a test",
+        consumer_group="test",
+    )
+    other = gone.model_copy(
+        update={"event_id": uuid.uuid4(), "offset": 1, "key": "new", "raw_sha256": "0" * 64}
+    )
+    assert gone.raw_stored == other.raw_stored == "reference"
+    for letter in (gone, other):
+        await publisher.publish(DEAD_LETTERS, letter.key, letter)
+    admin_client = AIOKafkaAdminClient(bootstrap_servers=topics)
+    await admin_client.start()
+    try:
+        await admin_client.delete_records({TopicPartition(topic.name, 0): RecordsToDelete(1)})
+    finally:
+        await admin_client.close()
+
+    async def listed() -> bool:
+        rows = (await admin.get("/v1/dead-letters")).json()["data"]
+        return {str(gone.event_id), str(other.event_id)} <= {r["id"] for r in rows}
+
+    await eventually(listed)
+    answer = await admin.post(f"/v1/dead-letters/{gone.event_id}/replay")
+    assert answer.status_code == 410
+    assert answer.json()["error"] == {
+        "code": "gone",
+        "message": f"cannot replay dead letter '{gone.event_id}': {topic.name}/0 offset 0 is no "
+        "longer retained: the partition now begins at offset 1",
+    }
+    answer = await admin.post(f"/v1/dead-letters/{other.event_id}/replay")
+    assert answer.status_code == 410
+    assert "SHA-256 differs from the letter's" in answer.json()["error"]["message"]
 
 
 async def _walk(client: httpx.AsyncClient, path: str, limit: int) -> list[dict[str, Any]]:

@@ -43,3 +43,14 @@ def test_every_operation_documents_its_answers() -> None:
                 for code in ("401", "422", "503"):
                     body = responses[code]["content"]["application/json"]["schema"]
                     assert body == {"$ref": "#/components/schemas/ErrorBody"}, (path, code)
+
+
+def test_a_replay_documents_that_an_original_may_be_gone() -> None:
+    responses = SPEC["paths"]["/v1/dead-letters/{letter_id}/replay"]["post"]["responses"]
+    gone = responses["410"]
+    assert gone["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ErrorBody"
+    }
+    assert "no longer has it" in gone["description"]
+    row = SCHEMAS["DeadLetterRow"]["properties"]
+    assert {"raw_stored", "raw_size", "raw_sha256", "raw_head"} <= set(row)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import itertools
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -37,6 +38,7 @@ from shared.events import (
     LogLine,
 )
 from shared.jobs import JobStatus, JobType
+from shared.kafka.dead_letters import dead_letter_for
 
 T0 = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 
@@ -242,3 +244,28 @@ def test_a_dead_letter_and_its_replays_merge_in_either_order() -> None:
     assert merge.doc_id == str(letter.event_id)
     assert merge.update["$addToSet"]["replays"]["offset"] == 8
     assert set(merge.update) == {"$addToSet", "$max"}  # never overwrites the letter's fields
+
+
+def test_a_letter_by_reference_is_stored_with_how_its_value_is_kept() -> None:
+    value = b'{"event_type": "JobRequested", "items": [' + b"{}," * 200_000
+    letter = dead_letter_for(
+        topic="amazon.job-requests",
+        partition=5,
+        offset=11,
+        key=b"job-1",
+        value=value,
+        error="malformed JSON",
+        consumer_group="amazon-jobs-submitter",
+    )
+    stored = record_write("amazon.dead-letters", "job-1", letter, 0, 12)
+    assert isinstance(stored, Merge)
+    fields = stored.update["$set"]
+    assert (fields["raw_stored"], fields["raw_value"]) == ("reference", None)
+    assert fields["raw_size"] == len(value)
+    assert fields["raw_sha256"] == hashlib.sha256(value).hexdigest()
+    assert fields["raw_head"] == value[:2048].decode()
+    assert (fields["original_topic"], fields["partition"], fields["offset"]) == (
+        "amazon.job-requests",
+        5,
+        11,
+    )

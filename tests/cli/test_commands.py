@@ -325,18 +325,88 @@ def test_dead_letters_list_and_replay(api: FakeApi) -> None:
         "error": "not JSON",
         "consumer_group": "amazon-jobs-submitter",
         "occurred_at": "2026-11-27T10:00:00Z",
+        "raw_stored": "copy",
+        "raw_value": "{not json",
+        "raw_encoding": "utf-8",
+        "raw_size": 9,
+        "raw_sha256": "ab" * 32,
     }
     api.route("GET", "/v1/dead-letters", page([letter]))
     listed = run(api, "dead-letters", "list")
     assert listed.exit_code == 0, listed.output
-    for text in ("dl-1", "amazon.job-requests", "3:42", "not JSON", "amazon-jobs-submitter"):
+    for text in (
+        "dl-1",
+        "amazon.job-requests",
+        "3:42",
+        "not JSON",
+        "amazon-jobs-submitter",
+        "copy, 9 B",
+        "sha256 abababababababab…",
+        "{not json",
+    ):
         assert text in listed.stdout, text
-    api.route("POST", "/v1/dead-letters/dl-1/replay", httpx.Response(202, json={}))
+    sent = {
+        "id": "dl-1",
+        "topic": "amazon.job-requests",
+        "partition": 3,
+        "offset": 57,
+        "raw_stored": "copy",
+        "size": 9,
+    }
+    api.route("POST", "/v1/dead-letters/dl-1/replay", httpx.Response(202, json=sent))
     replayed = run(api, "dead-letters", "replay", "dl-1")
-    assert replayed.exit_code == 0 and "dl-1 replayed" in replayed.stdout
+    assert replayed.exit_code == 0
+    assert (
+        "dead letter dl-1 replayed to amazon.job-requests 3:57 (9 B, from the letter's copy)"
+        in replayed.stdout
+    )
     api.route("POST", "/v1/dead-letters/dl-2/replay", error(403, "forbidden", "admin only"))
     forbidden = run(api, "dead-letters", "replay", "dl-2")
     assert forbidden.exit_code == 1 and "the API key was refused" in forbidden.stderr
+
+
+def test_dead_letters_by_reference_show_size_hash_and_head(api: FakeApi) -> None:
+    letter = {
+        "id": "dl-big",
+        "original_topic": "prestashop.catalog-events",
+        "partition": 1,
+        "offset": 7,
+        "key": "shop9",
+        "error": "invalid StockChanged: padding: Extra inputs are not permitted",
+        "raw_stored": "reference",
+        "raw_value": None,
+        "raw_encoding": "utf-8",
+        "raw_size": 1_000_000,
+        "raw_sha256": "cd" * 32,
+        "raw_head": '{"event_type": "StockChanged", "shop_id": "shop9", "padding": "xxxx',
+    }
+    tombstone = {**letter, "id": "dl-none", "raw_stored": "none", "raw_size": None}
+    tombstone.update(raw_sha256=None, raw_head=None)
+    api.route("GET", "/v1/dead-letters", page([letter, tombstone]))
+    listed = run(api, "dead-letters", "list")
+    assert listed.exit_code == 0, listed.output
+    for text in ("reference, 976.6 KiB", "sha256 cdcdcdcdcdcdcdcd…", "none (tombstone)"):
+        assert text in listed.stdout, text
+    assert '{"event_type": "StockChanged", "shop_id"' in listed.stdout  # the head's start
+    sent = {
+        "id": "dl-big",
+        "topic": "prestashop.catalog-events",
+        "partition": 1,
+        "offset": 99,
+        "raw_stored": "reference",
+        "size": 1_000_000,
+    }
+    api.route("POST", "/v1/dead-letters/dl-big/replay", httpx.Response(202, json=sent))
+    replayed = run(api, "dead-letters", "replay", "dl-big")
+    assert "(976.6 KiB, read back from its topic)" in replayed.stdout
+    reason = (
+        "cannot replay dead letter 'dl-old': prestashop.catalog-events/1 offset 7 is no "
+        "longer retained: the partition now begins at offset 5000"
+    )
+    api.route("POST", "/v1/dead-letters/dl-old/replay", error(410, "gone", reason))
+    gone = run(api, "dead-letters", "replay", "dl-old")
+    assert gone.exit_code == 1
+    assert "no longer retained: the partition now begins at offset 5000" in gone.stderr
 
 
 def test_accounts_list(api: FakeApi) -> None:

@@ -8,6 +8,8 @@ import time
 from collections import Counter
 from typing import Any
 
+from prometheus_client import REGISTRY
+
 from shared.events import DeadLettered
 from shared.jobs import JobType
 from shared.kafka.producer import EventPublisher
@@ -183,3 +185,11 @@ async def test_snapshots_and_dead_letters(
         where=lambda e: isinstance(e, DeadLettered) and e.key == "not-the-quota-key",
     )
     assert isinstance(letters[0], DeadLettered) and "quota key" in letters[0].error
+    # Counted with every other path's letters in the one shared metric.
+    counted = [
+        sample.value
+        for family in REGISTRY.collect()
+        for sample in family.samples
+        if sample.name == "dead_letters_total" and sample.labels["topic"] == THROTTLE_REQUESTS.name
+    ]
+    assert sum(counted) >= 1

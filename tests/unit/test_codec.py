@@ -254,12 +254,85 @@ def _base(**over: Any) -> bytes:
         (_base(schema_version="1"), "schema_version must be a positive integer"),
         (_base(occurred_at="2026-11-27T10:00:00"), "occurred_at"),
         (None, "empty message"),
+        (b"[" * 100_000 + b"]" * 100_000, "malformed JSON: nested deeper than the parser allows"),
+        (_base(quantity=0).replace(b'"quantity": 0', b'"quantity": ' + b"9" * 5_000), "too long"),
+        (_base(quantity=0).replace(b'"quantity": 0', b'"quantity": NaN'), "NaN is not a number"),
+        (_base(quantity=0).replace(b'"quantity": 0', b'"quantity": Infinity'), "Infinity is"),
+        (_base(quantity=0).replace(b'"quantity": 0', b'"quantity": -Infinity'), "-Infinity is"),
+        (_base(quantity=0).replace(b'"quantity": 0', b'"quantity": 1e309'), "1e309 is out of"),
+        (_base(quantity=0).replace(b'"quantity": 0', b'"quantity": -1e309'), "-1e309 is out"),
     ],
 )
 def test_bad_bytes_get_a_reason(raw: bytes | None, reason: str) -> None:
     with pytest.raises(DecodeError, match=None) as info:
         decode(raw)
     assert reason in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "literal",
+    [
+        b"NaN",
+        b"Infinity",
+        b"-Infinity",
+        b"1e309",
+        b"-1e309",
+        b"1" + b"0" * 400 + b".5",
+        b"9" * 5000,
+    ],
+)
+def test_numbers_python_reads_but_mongodb_would_not_are_malformed_anywhere(literal: bytes) -> None:
+    """Deep in a payload field typed Any too, where no schema would look at them."""
+    raw = json.dumps(
+        {
+            "event_type": "JobRequested",
+            "schema_version": 1,
+            "job_id": "j1",
+            "shop_id": "s",
+            "account_id": "a",
+            "job_type": "update_qty",
+            "params": {"x": ["X"]},
+        }
+    ).encode()
+    with pytest.raises(DecodeError) as info:
+        decode(raw.replace(b'"X"', literal))
+    assert str(info.value).startswith("malformed JSON: ")
+    assert len(str(info.value)) < 200  # the literal is not repeated in full
+
+
+def test_a_message_nested_deep_inside_is_malformed_not_a_crash() -> None:
+    deep = b'{"event_type": "StockChanged", "x": ' + b"[" * 50_000 + b"]" * 50_000 + b"}"
+    with pytest.raises(DecodeError, match="nested deeper than the parser allows"):
+        decode(deep)
+
+
+INSERTS = [b"NaN", b"-Infinity", b"1e999", b"[" * 3_000, b"9" * 5_000, b"\\ud800", b"{}"]
+
+
+def test_whatever_the_bytes_decode_raises_only_decode_error() -> None:
+    """Cuts and byte flips of valid events of every type: each decodes or is refused with
+    a DecodeError, never another exception a consumer would crash on."""
+    import random
+
+    rng = random.Random(1)
+    seen_refused = 0
+    for event_type in sorted(EVENT_TYPES):
+        good = encode(sample(event_type))
+        for _ in range(60):
+            raw = bytearray(good)
+            for _ in range(rng.randrange(1, 4)):
+                at = rng.randrange(len(raw))
+                if rng.random() < 0.5:
+                    raw[at] = rng.choice(b'{}[]":,0123456789eE.-+ntfaxNI\\\x00\xff')
+                else:
+                    raw[at:at] = rng.choice(INSERTS)
+            cut = bytes(raw[: rng.randrange(1, len(raw) + 1)] if rng.random() < 0.3 else raw)
+            try:
+                decode(cut)
+            except DecodeError as exc:
+                assert str(exc)
+                seen_refused += 1
+    assert seen_refused > 0
 
 
 def test_topic_restricts_event_types() -> None:

@@ -6,17 +6,19 @@ import asyncio
 from datetime import datetime
 from typing import Annotated, Any
 
+from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from services.api.deps import Admin, Caller, Db, Publisher
-from services.api.errors import not_found
+from services.api.deps import Admin, Caller, Db, Publisher, Settings
+from services.api.errors import ApiError, not_found
 from services.api.models import DeadLetterRow, ErrorBody, Health, Page, QuotaRow, Replayed
 from services.api.pagination import after_desc, decode_cursor, encode_cursor
-from services.api.replays import REPLAYS, DeadLetterReplayed
+from services.api.publishing import BusUnavailable
+from services.api.replays import REPLAYS, DeadLetterReplayed, original_of
 from shared.events import DeadLettered
-from shared.kafka.dead_letters import original_bytes
+from shared.kafka.dead_letters import OriginalUnavailable
 from shared.quotas import QuotaClass
 
 router = APIRouter(tags=["operations"])
@@ -29,6 +31,10 @@ LETTER_FIELDS = (
     "key",
     "raw_value",
     "raw_encoding",
+    "raw_stored",
+    "raw_size",
+    "raw_sha256",
+    "raw_head",
     "error",
     "consumer_group",
     "occurred_at",
@@ -38,6 +44,16 @@ LETTER_FIELDS = (
 LETTER: dict[str, Any] = {"original_topic": {"$exists": True}}
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody} for code in (401, 403, 404, 422, 503)
+}
+REPLAY_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    410: {
+        "model": ErrorBody,
+        "description": "The letter refers to its original and the topic no longer has it: "
+        "retention or compaction removed its offset, or the offset holds other bytes now "
+        "(size or SHA-256 differ). The message says which; the letter's `raw_head` is all "
+        "that is left.",
+    },
 }
 
 
@@ -107,22 +123,33 @@ async def dead_letters(
     "/v1/dead-letters/{letter_id}/replay",
     status_code=202,
     response_model=Replayed,
-    responses=ERRORS,
+    responses=REPLAY_ERRORS,
 )
-async def replay(letter_id: str, db: Db, who: Admin, publisher: Publisher) -> Replayed:
+async def replay(
+    letter_id: str, db: Db, who: Admin, publisher: Publisher, settings: Settings
+) -> Replayed:
     """Send the original message again, to its original topic and key, once fixed.
 
-    The replay is recorded on the letter (``replays``) as soon as the projector has
+    A copied original is sent from the letter; a referenced one is read back from its
+    topic first (checked against its size and SHA-256): 410 when the topic no longer has
+    it. The replay is recorded on the letter (``replays``) as soon as the projector has
     folded it in."""
     doc = await db.dead_letters.find_one({"_id": letter_id, **LETTER})
     if doc is None:
         raise not_found(f"dead letter {letter_id!r}")
-    letter = DeadLettered(
-        event_id=doc["_id"],
-        **{k: doc[k] for k in LETTER_FIELDS},
-    )
-    key = letter.key.encode("utf-8") if letter.key is not None else None
-    sent = await publisher.publish_raw(letter.original_topic, key, original_bytes(letter))
+    letter = DeadLettered(event_id=doc["_id"], **{k: doc[k] for k in LETTER_FIELDS if k in doc})
+    try:
+        original = await original_of(
+            letter, settings.kafka_bootstrap_servers, settings.publish_timeout_s
+        )
+    except OriginalUnavailable as exc:
+        raise ApiError(410, "gone", f"cannot replay dead letter {letter_id!r}: {exc}") from exc
+    except (TimeoutError, KafkaError, OSError) as exc:
+        raise BusUnavailable(
+            f"Kafka did not give back the original of dead letter {letter_id!r} in time "
+            f"({type(exc).__name__}); retry shortly"
+        ) from exc
+    sent = await publisher.publish_raw(letter.original_topic, original.key, original.value)
     record = DeadLetterReplayed(
         letter_id=letter_id,
         topic=letter.original_topic,
@@ -131,7 +158,12 @@ async def replay(letter_id: str, db: Db, who: Admin, publisher: Publisher) -> Re
     )
     await publisher.publish(REPLAYS, letter_id, record)
     return Replayed(
-        id=letter_id, topic=letter.original_topic, partition=sent.partition, offset=sent.offset
+        id=letter_id,
+        topic=letter.original_topic,
+        partition=sent.partition,
+        offset=sent.offset,
+        raw_stored=letter.raw_stored,
+        size=len(original.value) if original.value is not None else None,
     )
 
 
