@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
 from shared.codec import DecodeError, decode
 from shared.events import Event
+from shared.health import Heartbeat
 from shared.kafka.dead_letters import dead_letter_for, send_dead_letter
 from shared.kafka.producer import EventPublisher
 from shared.topics import BY_NAME, TopicSpec
@@ -80,6 +81,7 @@ class ConsumerLoop:
         retry_delay_s: float = 0.5,
         batch_timeout_ms: int = 200,
         max_records: int = 500,
+        heartbeat: Heartbeat | None = None,  # beaten once per poll (liveness, design §8)
     ) -> None:
         self.consumer = consumer
         self.publisher = publisher
@@ -92,6 +94,7 @@ class ConsumerLoop:
         self.retry_delay_s = retry_delay_s
         self.batch_timeout_ms = batch_timeout_ms
         self.max_records = max_records
+        self.heartbeat = heartbeat
         self.processed = 0
         self.dead_lettered = 0
         self._stopping = asyncio.Event()
@@ -104,6 +107,8 @@ class ConsumerLoop:
             batches = await self.consumer.getmany(
                 timeout_ms=self.batch_timeout_ms, max_records=self.max_records
             )
+            if self.heartbeat is not None:
+                self.heartbeat.beat()
             if not batches:
                 continue
             for records in batches.values():
