@@ -8,6 +8,9 @@
 - A supervised task that dies, ``main`` raising, or ``main`` returning without being
   asked to stop: logged, health red, the service stops, and the process exits 1, so
   ``make up``, compose or Kubernetes starts it again.
+- A registered loop that stalls (no heartbeat for ``LIVENESS_STALL_S``) turns
+  ``/healthz`` red, and the process stops itself the same way: compose and ``make up``
+  do not probe ``/healthz``, yet a stalled consumer must be restarted under them too.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ Main = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 # loop gets to close down, before the process ends regardless.
 CANCEL_GRACE_S = 1.0
 TEARDOWN_GRACE_S = 2.0
+LIVENESS_CHECKS_PER_STALL = 4  # how often, within LIVENESS_STALL_S, liveness is looked at
 
 
 def _exit_now(code: int) -> None:
@@ -67,6 +71,15 @@ class _Stopping:
             self._watchdog.start()
 
 
+async def _watch_liveness(supervisor: Supervisor) -> None:
+    """Stop the service once a registered loop has stalled (Kubernetes would kill it)."""
+    while not supervisor.stopping:
+        await asyncio.sleep(LIVENESS.stall_s / LIVENESS_CHECKS_PER_STALL)
+        problems = LIVENESS.problems()
+        if problems and not supervisor.stopping:
+            supervisor.fail("liveness", "; ".join(problems))
+
+
 async def _supervise(name: str, settings: ServiceSettings, main: Main) -> int:
     stop = asyncio.Event()
     stopping = _Stopping(stop)
@@ -78,9 +91,11 @@ async def _supervise(name: str, settings: ServiceSettings, main: Main) -> int:
     log.info("service starting", extra={"event": "start", "settings": settings.safe_summary()})
     with supervisor.installed():
         task = asyncio.create_task(main(stop), name=name)
+    watching = asyncio.create_task(_watch_liveness(supervisor), name="liveness watchdog")
     waiting = asyncio.create_task(stop.wait())
     await asyncio.wait({task, waiting}, return_when=asyncio.FIRST_COMPLETED)
     waiting.cancel()
+    watching.cancel()
     deadline = settings.stop_timeout_s
     stopping.arm(deadline + CANCEL_GRACE_S + TEARDOWN_GRACE_S, 0 if stopping.asked_by else 1)
     if not task.done():

@@ -6,6 +6,7 @@ Modes:
 - ``task-returns``: a supervised task returns without the service being asked to stop.
 - ``ignores-stop``: the service never looks at ``stop`` (SIGTERM must end it anyway).
 - ``ignores-cancel``: the service swallows even cancellation (the watchdog ends it).
+- ``stalls``: a consumer loop's handler never returns, so its heartbeat stops.
 
 Each prints ``ready`` once its main is running, so the test knows when to signal it.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
+from shared.health import LIVENESS
 from shared.service import run_service
 from shared.settings import ServiceSettings
 from shared.supervisor import supervise
@@ -57,11 +59,20 @@ async def ignores_cancel(stop: asyncio.Event) -> None:
             continue  # a part that will not stop: the process must end regardless
 
 
+async def stalls(stop: asyncio.Event) -> None:
+    heartbeat = LIVENESS.heartbeat("job requests consumer")
+    print("ready", flush=True)
+    while not stop.is_set():
+        heartbeat.beat()
+        await asyncio.Event().wait()  # a handler that never returns
+
+
 MODES = {
     "task-dies": task_dies,
     "task-returns": task_returns,
     "ignores-stop": ignores_stop,
     "ignores-cancel": ignores_cancel,
+    "stalls": stalls,
 }
 
 if __name__ == "__main__":

@@ -86,3 +86,11 @@ def test_a_service_that_will_not_even_be_cancelled_still_exits() -> None:
     result = ended(proc)
     assert result.code == 0
     assert result.said("service did not finish stopping; exiting anyway")["exit_code"] == 0
+
+
+def test_a_stalled_consumer_loop_ends_the_process_with_code_1() -> None:
+    result = ended(start("stalls", LIVENESS_STALL_S="0.5", STOP_TIMEOUT_S="0.5"))
+    assert result.code == 1
+    (stalled,) = [line for line in result.logs if line.get("task") == "liveness"]
+    assert stalled["msg"].startswith("job requests consumer stalled: no progress for")
+    assert stalled["level"] == "error"
