@@ -8,7 +8,7 @@ shows progress (a consumer loop: once per poll)::
     heartbeat = LIVENESS.heartbeat("submitter consumer")
     while not stop.is_set():
         batches = await consumer.getmany(timeout_ms=200)
-        heartbeat.beat()
+        heartbeat.beat()  # or heartbeat(): a Heartbeat is a Callable[[], None]
         ...
 
 ``/healthz`` answers 503, naming the loop and how long it has been silent, once any
@@ -41,15 +41,22 @@ DEFAULT_STALL_S = 60.0  # shared/settings.py LIVENESS_STALL_S sets the process's
 
 @dataclass(eq=False)
 class Heartbeat:
-    """One loop's sign of life; ``beat()`` costs a clock read, call it as often as you like."""
+    """One loop's sign of life; ``beat()`` costs a clock read, call it as often as you like.
+
+    Calling the heartbeat itself beats too, so it serves wherever a plain
+    ``Callable[[], None]`` is expected (``ConsumerLoop(heartbeat=...)``)."""
 
     name: str
     _liveness: Liveness
     stall_s: float | None = None  # None: the registry's limit
-    last: float = field(default=0.0)
+    # None until the first beat: start-up (topics read, a group joined) is the startup
+    # probe's business, so the stall clock starts when the loop does.
+    last: float | None = field(default=None)
 
     def beat(self) -> None:
         self.last = self._liveness.clock()
+
+    __call__ = beat
 
     def close(self) -> None:
         """The loop ended on purpose: it no longer counts."""
@@ -69,11 +76,10 @@ class Liveness:
         self.stall_s = stall_s
 
     def heartbeat(self, name: str, *, stall_s: float | None = None) -> Heartbeat:
-        """A heartbeat for the loop ``name``, counted as having beaten now.
+        """A heartbeat for the loop ``name``, watched from its first beat on.
 
         A second heartbeat of the same name replaces the first (a loop built again)."""
         heartbeat = Heartbeat(name, self, stall_s)
-        heartbeat.beat()
         self._beats[name] = heartbeat
         return heartbeat
 
@@ -91,11 +97,11 @@ class Liveness:
 
     def stalled(self) -> dict[str, float]:
         """Loops silent for longer than their limit, with the seconds since their beat."""
-        now = self.clock()
+        silent = self.since_beat()
         return {
-            name: now - hb.last
-            for name, hb in self._beats.items()
-            if now - hb.last > self._limit(hb)
+            name: seconds
+            for name, seconds in silent.items()
+            if seconds is not None and seconds > self._limit(self._beats[name])
         }
 
     def problems(self) -> list[str]:
@@ -106,10 +112,13 @@ class Liveness:
             found.append(f"{name} stalled: no progress for {silent:.0f} s (limit {limit:g} s)")
         return found
 
-    def since_beat(self) -> dict[str, float]:
-        """Seconds since each registered loop last beat."""
+    def since_beat(self) -> dict[str, float | None]:
+        """Seconds since each registered loop last beat (None: not started yet)."""
         now = self.clock()
-        return {name: round(now - hb.last, 1) for name, hb in sorted(self._beats.items())}
+        return {
+            name: None if hb.last is None else now - hb.last
+            for name, hb in sorted(self._beats.items())
+        }
 
 
 class Readiness:
@@ -179,7 +188,10 @@ class HealthServer:
         return not problems, {
             "status": "down" if problems else "ok",
             "problems": problems,
-            "loops": self.liveness.since_beat(),
+            "loops": {
+                name: None if seconds is None else round(seconds, 1)
+                for name, seconds in self.liveness.since_beat().items()
+            },
         }
 
     def ready(self) -> tuple[bool, dict[str, object]]:

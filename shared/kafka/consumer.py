@@ -16,7 +16,6 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
 from shared.codec import DecodeError, decode
 from shared.events import Event
-from shared.health import Heartbeat
 from shared.kafka.dead_letters import dead_letter_for, send_dead_letter
 from shared.kafka.producer import EventPublisher
 from shared.topics import BY_NAME, TopicSpec
@@ -81,7 +80,7 @@ class ConsumerLoop:
         retry_delay_s: float = 0.5,
         batch_timeout_ms: int = 200,
         max_records: int = 500,
-        heartbeat: Heartbeat | None = None,  # beaten once per poll (liveness, design §8)
+        heartbeat: Callable[[], None] | None = None,  # called once per poll (liveness, §8)
     ) -> None:
         self.consumer = consumer
         self.publisher = publisher
@@ -108,7 +107,7 @@ class ConsumerLoop:
                 timeout_ms=self.batch_timeout_ms, max_records=self.max_records
             )
             if self.heartbeat is not None:
-                self.heartbeat.beat()
+                self.heartbeat()
             if not batches:
                 continue
             for records in batches.values():

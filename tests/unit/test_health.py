@@ -18,6 +18,8 @@ def test_a_loop_that_stops_beating_is_named_once_past_the_limit() -> None:
     liveness = Liveness(stall_s=60, clock=clock)
     busy = liveness.heartbeat("submitter consumer")
     idle = liveness.heartbeat("poller scheduler")
+    busy.beat()
+    idle()  # a heartbeat is also a plain callable
     clock.now += 60
     assert liveness.problems() == []  # at the limit, not past it
     busy.beat()
@@ -29,11 +31,25 @@ def test_a_loop_that_stops_beating_is_named_once_past_the_limit() -> None:
     assert liveness.problems() == []
 
 
+def test_a_loop_is_watched_from_its_first_beat() -> None:
+    clock = Clock()
+    liveness = Liveness(stall_s=60, clock=clock)
+    heartbeat = liveness.heartbeat("applier consumer")
+    clock.now += 600  # start-up (tails caught up, group joined) may take long
+    assert liveness.problems() == []
+    assert liveness.since_beat() == {"applier consumer": None}
+    heartbeat.beat()
+    clock.now += 61
+    assert set(liveness.stalled()) == {"applier consumer"}
+
+
 def test_a_heartbeat_may_have_its_own_limit_and_leaves_when_closed() -> None:
     clock = Clock()
     liveness = Liveness(stall_s=60, clock=clock)
     slow = liveness.heartbeat("report poller", stall_s=300)
     fast = liveness.heartbeat("grants reader", stall_s=5)
+    slow.beat()
+    fast.beat()
     clock.now += 10
     assert set(liveness.stalled()) == {"grants reader"}
     fast.close()
@@ -47,8 +63,9 @@ def test_a_loop_built_again_replaces_its_old_heartbeat() -> None:
     clock = Clock()
     liveness = Liveness(stall_s=60, clock=clock)
     old = liveness.heartbeat("applier consumer")
+    old.beat()
     clock.now += 100
-    liveness.heartbeat("applier consumer")
+    liveness.heartbeat("applier consumer").beat()
     assert liveness.problems() == []
     old.close()  # the old loop's late goodbye does not drop the new one
     clock.now += 100
