@@ -14,6 +14,8 @@ shows progress (a consumer loop: once per poll)::
 ``/healthz`` answers 503, naming the loop and how long it has been silent, once any
 registered loop has not beaten for ``LIVENESS_STALL_S`` (a handler that never returns),
 or once something marked the process unhealthy (a supervised task died); 200 otherwise.
+A loop is watched from its first beat. Under ``run_service`` a stalled loop also ends the
+process (exit 1), for runners that do not probe ``/healthz`` (``make up``, compose).
 
 Readiness says whether the process does its work yet (e.g. its partitions are restored):
 ``READINESS.require("partitions restored", lambda: ...)``. ``/readyz`` answers 200 when
