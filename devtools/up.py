@@ -2,9 +2,12 @@
 
 Starts Kafka and FerretDB (unless KAFKA_BOOTSTRAP_SERVERS / MONGO_URL point elsewhere),
 creates the topics, starts the Amazon sandbox (unless SPAPI_ENDPOINT points elsewhere) and
-every service as its own process, prefixes their output with their name, reports any
-process that dies, runs the demo (unless AMAZON_JOBS_DEMO=0), and stops everything on
-Ctrl-C / SIGTERM.
+every service as its own process, prefixes their output with their name, runs the demo
+(unless AMAZON_JOBS_DEMO=0), and stops everything on Ctrl-C / SIGTERM.
+
+A process that exits, whatever the reason, is started again (docs/design.md §8), after a
+pause that doubles from 1 s up to 30 s while it keeps failing and starts afresh once it
+has run for a minute; the console says so, with the exit code and the new pid.
 """
 
 from __future__ import annotations
@@ -24,6 +27,13 @@ from shared.kafka.admin import ensure_topics
 SERVICES = ("throttle", "submitter", "poller", "applier", "api")
 COLOURS = ("36", "33", "35", "32", "34", "31", "96")
 
+BACKOFF_FIRST_S = 1.0
+BACKOFF_MAX_S = 30.0
+STEADY_S = 60.0  # a process that ran this long had recovered: its next pause is the first
+# Services stop within STOP_TIMEOUT_S (4.5 s) and a little grace; then they are killed.
+STOP_WAIT_S = 10.0
+OUTPUT_DRAIN_S = 2.0
+
 
 @dataclass
 class Child:
@@ -32,14 +42,18 @@ class Child:
     colour: str
     proc: asyncio.subprocess.Process | None = None
     started: float = 0.0
+    restarts: int = 0
     exits: list[int] = field(default_factory=list)
+    pump: asyncio.Task[None] | None = None
 
     @property
     def state(self) -> str:
         if self.proc is None:
             return "not started"
         if self.proc.returncode is None:
-            return f"running (pid {self.proc.pid}, up {time.monotonic() - self.started:.0f}s)"
+            up = time.monotonic() - self.started
+            restarted = f", {self.restarts} restart(s)" if self.restarts else ""
+            return f"running (pid {self.proc.pid}, up {up:.0f}s{restarted})"
         return f"EXITED with code {self.proc.returncode}"
 
 
@@ -47,10 +61,26 @@ def say(msg: str) -> None:
     print(f"\033[1m[up]\033[0m {msg}", flush=True)
 
 
-async def _pump(child: Child) -> None:
-    assert child.proc is not None and child.proc.stdout is not None
+def next_pause(previous: float | None, ran_s: float) -> float:
+    """Seconds before starting again a process that ran ``ran_s`` seconds and exited."""
+    if previous is None or ran_s >= STEADY_S:
+        return BACKOFF_FIRST_S
+    return min(previous * 2, BACKOFF_MAX_S)
+
+
+def describe_exit(code: int) -> str:
+    if code < 0:  # asyncio's way of saying "ended by a signal"
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with code {code}"
+
+
+async def _pump(child: Child, proc: asyncio.subprocess.Process) -> None:
+    assert proc.stdout is not None
     prefix = f"\033[{child.colour}m{child.name:>15} |\033[0m "
-    async for line in child.proc.stdout:
+    async for line in proc.stdout:
         sys.stdout.write(prefix + line.decode("utf-8", "replace"))
         sys.stdout.flush()
 
@@ -65,6 +95,46 @@ async def _start(child: Child, env: dict[str, str]) -> None:
         start_new_session=True,  # Ctrl-C reaches us; we stop children in order
     )
     child.started = time.monotonic()
+    child.pump = asyncio.create_task(_pump(child, child.proc))
+
+
+async def _until(stop: asyncio.Event, seconds: float) -> bool:
+    """Sleep ``seconds`` unless ``stop`` is set first; True when it was."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    return stop.is_set()
+
+
+async def _keep_running(child: Child, env: dict[str, str], stop: asyncio.Event) -> None:
+    """Start ``child`` again each time it exits, until ``stop`` is set."""
+    pause: float | None = None
+    while not stop.is_set():
+        proc = child.proc
+        assert proc is not None
+        exited = asyncio.create_task(proc.wait())
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({exited, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not exited.done():
+            exited.cancel()
+            return  # the shutdown stops it
+        code = exited.result()
+        child.exits.append(code)
+        if child.pump is not None:  # its last words before the restart notice
+            await asyncio.wait({child.pump}, timeout=OUTPUT_DRAIN_S)
+        if stop.is_set():
+            return
+        pause = next_pause(pause, time.monotonic() - child.started)
+        child.restarts += 1
+        say(
+            f"\033[31m{child.name} {describe_exit(code)} — restarting in {pause:g} s "
+            f"(restart {child.restarts})\033[0m"
+        )
+        if await _until(stop, pause):
+            return
+        await _start(child, env)
+        assert child.proc is not None
+        say(f"{child.name} restarted (pid {child.proc.pid})")
 
 
 def _report_demo(task: asyncio.Task[None]) -> None:
@@ -72,10 +142,40 @@ def _report_demo(task: asyncio.Task[None]) -> None:
         say(f"\033[31mdemo failed: {task.exception()}\033[0m")
 
 
+def _report_keeper(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        say(f"\033[31m{task.get_name()} failed: {task.exception()!r}\033[0m")
+
+
 def print_states(children: list[Child]) -> None:
     for child in children:
         mark = "✓" if child.proc and child.proc.returncode is None else "✗"
         say(f"  {mark} {child.name:<15} {child.state}")
+
+
+async def _stop_children(children: list[Child]) -> None:
+    """SIGTERM in reverse start order, SIGKILL whoever outlives STOP_WAIT_S."""
+    running = [c for c in reversed(children) if c.proc and c.proc.returncode is None]
+    for child in running:
+        assert child.proc is not None
+        with contextlib.suppress(ProcessLookupError):
+            child.proc.send_signal(signal.SIGTERM)
+    waits = {asyncio.create_task(c.proc.wait()): c for c in running if c.proc}
+    if waits:
+        _, late = await asyncio.wait(waits, timeout=STOP_WAIT_S)
+        for waiting in late:
+            child = waits[waiting]
+            assert child.proc is not None
+            say(f"\033[31m{child.name} did not stop within {STOP_WAIT_S:g} s; killed it\033[0m")
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.proc.pid, signal.SIGKILL)
+        if late:
+            await asyncio.wait(late)
+    pumps = {c.pump for c in children if c.pump is not None}
+    if pumps:
+        _, stuck = await asyncio.wait(pumps, timeout=OUTPUT_DRAIN_S)
+        for task in stuck:
+            task.cancel()
 
 
 async def run() -> int:
@@ -127,44 +227,34 @@ async def run() -> int:
     for i, name in enumerate(SERVICES, start=1):
         children.append(Child(name, [py, "-m", f"services.{name}"], COLOURS[i % len(COLOURS)]))
 
-    pumps = []
+    keepers: list[asyncio.Task[None]] = []
     try:
         for child in children:
             await _start(child, env)
-            pumps.append(asyncio.create_task(_pump(child)))
-        say("all processes started:")
+        say("all processes started (each is restarted when it exits):")
         print_states(children)
+        for child in children:
+            keeper = asyncio.create_task(
+                _keep_running(child, env, stop), name=f"keeping {child.name} running"
+            )
+            keeper.add_done_callback(_report_keeper)
+            keepers.append(keeper)
         demo_task = None
         if env.get("AMAZON_JOBS_DEMO", "1") != "0":
             from devtools.demo import run_demo
 
             demo_task = asyncio.create_task(run_demo(env, say))
             demo_task.add_done_callback(_report_demo)
-        reported: set[str] = set()
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=1.0)
-            for child in children:
-                if child.proc and child.proc.returncode is not None and child.name not in reported:
-                    reported.add(child.name)
-                    say(f"\033[31m{child.name} died with exit code {child.proc.returncode}\033[0m")
-                    print_states(children)
+        await stop.wait()
         if demo_task is not None:
             demo_task.cancel()
         say("stopping …")
+        print_states(children)
         return 0
     finally:
-        for child in reversed(children):
-            if child.proc and child.proc.returncode is None:
-                child.proc.send_signal(signal.SIGTERM)
-        for child in children:
-            if child.proc:
-                try:
-                    await asyncio.wait_for(child.proc.wait(), timeout=25)
-                except TimeoutError:
-                    child.proc.kill()
-        for task in pumps:
-            task.cancel()
+        stop.set()  # no restarts from here on
+        await asyncio.gather(*keepers, return_exceptions=True)
+        await _stop_children(children)
         for server in reversed(servers):
             await asyncio.to_thread(server.stop)
         say("stopped everything")

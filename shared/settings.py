@@ -34,6 +34,18 @@ class ServiceSettings(BaseSettings):
     instance_id: str = Field(
         default="", validation_alias=AliasChoices("AMAZON_JOBS_INSTANCE_ID", "instance_id")
     )
+    # A consumer loop (or other registered loop) that has not shown progress for this many
+    # seconds turns /healthz red, so the orchestrator restarts the process (design §8).
+    liveness_stall_s: float = Field(
+        default=60.0,
+        gt=0,
+        validation_alias=AliasChoices("LIVENESS_STALL_S", "liveness_stall_s"),
+    )
+    # Seconds a stopping service gets to finish its batch and commit; then what is left is
+    # cancelled and the process exits (orchestrators kill after their own grace period).
+    stop_timeout_s: float = Field(
+        default=4.5, gt=0, validation_alias=AliasChoices("STOP_TIMEOUT_S", "stop_timeout_s")
+    )
 
     def safe_summary(self) -> dict[str, object]:
         """Settings for the start log line, secrets left out."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import socket
-import time
 from collections.abc import Callable
 
 import httpx
@@ -13,7 +12,7 @@ import httpx
 from shared.accounts import AccountBook, SpApiClients, UnknownAccount
 from shared.crypto import open_credentials
 from shared.events import AccountRegistered
-from shared.health import HealthServer
+from shared.health import LIVENESS, HealthServer
 from shared.jobs import JobType
 from shared.kafka.admin import ensure_topics
 from shared.kafka.producer import EventPublisher, make_producer
@@ -37,15 +36,11 @@ class WorkerRuntime:
         self.accounts = AccountBook()
         self.healthy = True
         self._reported_rates: dict[str, float] = {}
-        self.beats: dict[str, float] = {}
 
     def heartbeat(self, loop: str) -> Callable[[], None]:
-        """What a long-lived loop calls each time round, so liveness sees it progress."""
-
-        def beat() -> None:
-            self.beats[loop] = time.monotonic()
-
-        return beat
+        """What a long-lived loop calls each time round, so liveness sees it progress:
+        silent for LIVENESS_STALL_S, it turns /healthz red and the process restarts."""
+        return LIVENESS.heartbeat(loop)
 
     async def start(self) -> None:
         s = self.settings

@@ -57,6 +57,7 @@ from shared.quotas import QuotaClass
 from shared.spapi.client import SpApiClient
 from shared.spapi.errors import Throttled
 from shared.spapi.result import ApiResult
+from shared.supervisor import Supervisor
 from shared.throttle.messages import QuotaKey
 from shared.topics import APPLIER_JOBS, INVENTORY, LISTINGS, TopicSpec, listing_key
 from shared.worker import WorkerRuntime
@@ -106,22 +107,16 @@ class ApplierService:
             for tail in tails:
                 await tail.wait_caught_up()
             await self.consumer.start()
-            consuming = asyncio.create_task(self.consumer.run(stop), name="applier consumer")
-            stopping = asyncio.create_task(stop.wait())
+            parts = Supervisor(stop)  # the consumer ending by itself has crashed: exit 1
+            consuming = parts.spawn("applier consumer", self.consumer.run(stop))
             try:
-                done, _ = await asyncio.wait(
-                    {consuming, stopping}, return_when=asyncio.FIRST_COMPLETED
-                )
-                if consuming in done and not stop.is_set():
-                    self.runtime.healthy = False
-                    consuming.result()  # the consumer ended by itself: it crashed
+                await parts.wait()
             finally:
                 stop.set()
-                stopping.cancel()
                 tasks = [*self._applying.values(), *self._tasks]
                 for task in tasks:
                     task.cancel()
-                await asyncio.gather(stopping, *tasks, return_exceptions=True)
+                await asyncio.gather(*tasks, return_exceptions=True)
                 await self.consumer.stop()
                 await asyncio.gather(consuming, return_exceptions=True)
         finally:

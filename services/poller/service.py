@@ -64,6 +64,7 @@ from shared.quotas import QuotaClass
 from shared.spapi.client import SpApiClient
 from shared.spapi.errors import Throttled
 from shared.spapi.result import ApiResult
+from shared.supervisor import Supervisor
 from shared.throttle.messages import QuotaKey
 from shared.topics import POLLER_JOBS
 from shared.worker import WorkerRuntime
@@ -131,22 +132,16 @@ class PollerService:
 
     async def run(self, stop: asyncio.Event) -> None:
         await self.consumer.start()
-        consuming = asyncio.create_task(self.consumer.run(stop), name="poller consumer")
-        scheduling = asyncio.create_task(self._schedule(stop), name="poller scheduler")
-        stopping = asyncio.create_task(stop.wait())
+        parts = Supervisor(stop)  # a part that ends by itself has crashed: stop, exit 1
+        consuming = parts.spawn("poller consumer", self.consumer.run(stop))
+        scheduling = parts.spawn("poller scheduler", self._schedule(stop))
         try:
-            done, _ = await asyncio.wait(
-                {consuming, scheduling, stopping}, return_when=asyncio.FIRST_COMPLETED
-            )
-            for task in done - {stopping}:
-                if not stop.is_set():
-                    self.runtime.healthy = False
-                    task.result()  # a part that ends by itself has crashed: raise it
+            await parts.wait()
         finally:
             stop.set()
-            for task in (scheduling, stopping, *self._tasks):
+            for task in (scheduling, *self._tasks):
                 task.cancel()
-            await asyncio.gather(scheduling, stopping, *self._tasks, return_exceptions=True)
+            await asyncio.gather(scheduling, *self._tasks, return_exceptions=True)
             await self.consumer.stop()
             await asyncio.gather(consuming, return_exceptions=True)
 

@@ -11,7 +11,7 @@ from services.throttle.clock import Clock, ServiceClock
 from services.throttle.engine import EngineConfig, Incoming, ThrottleEngine
 from services.throttle.settings import ThrottleSettings
 from services.throttle.state_store import StateStore
-from shared.health import HealthServer
+from shared.health import READINESS, HealthServer
 from shared.kafka.admin import ensure_topics
 from shared.topics import THROTTLE_REQUESTS
 
@@ -105,6 +105,7 @@ async def run_throttle(
     await ensure_topics(settings.kafka_bootstrap_servers)
     service = ThrottleService(settings, clock)
     health = HealthServer(settings.health_port, lambda: service.alive)
+    READINESS.require("throttle partitions restored", lambda: service.ready)  # /readyz
     port = await health.start()
     failure: BaseException | None = None
     try:

@@ -103,6 +103,7 @@ class ConsumerLoop:
         retry_delay_s: float = 0.5,
         batch_timeout_ms: int = 200,
         max_records: int = 500,
+        heartbeat: Callable[[], None] | None = None,  # called once per poll (liveness, §8)
     ) -> None:
         self.consumer = consumer
         self.publisher = publisher
@@ -116,6 +117,7 @@ class ConsumerLoop:
         self.retry_delay_s = retry_delay_s
         self.batch_timeout_ms = batch_timeout_ms
         self.max_records = max_records
+        self.heartbeat = heartbeat
         self.processed = 0
         self.dead_lettered = 0
         self.skipped = 0  # neither processed nor dead-lettered: the letter failed too
@@ -129,6 +131,8 @@ class ConsumerLoop:
             batches = await self.consumer.getmany(
                 timeout_ms=self.batch_timeout_ms, max_records=self.max_records
             )
+            if self.heartbeat is not None:
+                self.heartbeat()
             if not batches:
                 continue
             for records in batches.values():

@@ -1,7 +1,9 @@
 """Follow a whole (usually compacted) topic from its start, without a consumer group.
 
 Every instance of a service needs every account and every listing state, whatever
-partitions it owns, so it reads these topics in full and keeps a table in memory.
+partitions it owns, so it reads these topics in full and keeps a table in memory. The
+reading task is supervised: if it dies the table goes stale, so the service stops and is
+restarted rather than run on (docs/design.md §8).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from shared.codec import DecodeError, decode
 from shared.events import Event
+from shared.supervisor import supervise
 from shared.topics import TopicSpec
 
 log = logging.getLogger(__name__)
@@ -44,7 +47,7 @@ class TopicTail:
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
         self._consumer = consumer
-        self._task = asyncio.create_task(self._run(ends))
+        self._task = supervise(f"{self.topic.name} reader", self._run(ends))
 
     async def stop(self) -> None:
         if self._task is not None:

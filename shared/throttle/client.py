@@ -37,6 +37,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from shared.codec import DecodeError, decode
 from shared.jobs import JobType
 from shared.kafka.producer import EventPublisher
+from shared.supervisor import supervise
 from shared.throttle.messages import (
     QuotaFeedback,
     QuotaKey,
@@ -139,13 +140,15 @@ class ThrottleClient:
         for tp in tps:
             await consumer.position(tp)
         self._consumer = consumer
-        self._reader = asyncio.create_task(self._read_forever(), name="throttle grants")
+        # Supervised: without its reader no grant ever arrives, and every job waiting for a
+        # token would wait for good behind a healthy-looking process.
+        self._reader = supervise("throttle grants reader", self._read_forever())
 
     async def stop(self) -> None:
         if self._reader is not None:
             self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
+            # A reader that died has been reported by its supervisor already.
+            await asyncio.gather(self._reader, return_exceptions=True)
             self._reader = None
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from shared.service import CANCEL_GRACE_S, TEARDOWN_GRACE_S
+from shared.settings import ServiceSettings
 from tests.deploy.code_facts import (
     API_PORT,
     PENDING_MODULES,
@@ -133,6 +135,34 @@ def test_healthchecks_probe_the_port_the_service_listens_on(name: str) -> None:
     else:
         command = OURS[name]["command"]
         assert command[command.index("--port") + 1] == str(port)
+
+
+@pytest.mark.parametrize("name", sorted(OURS))
+def test_every_service_is_started_again_when_it_exits(name: str) -> None:
+    # Compose restarts on exit only (never on "unhealthy"): services exit when a part of
+    # them dies or a consumer loop stalls, so the policy must cover non-zero exits.
+    assert OURS[name].get("restart") in ("always", "unless-stopped", "on-failure"), name
+
+
+@pytest.mark.parametrize("name", sorted(set(OURS) - {"amazon_sandbox"}))
+def test_our_services_are_probed_on_healthz(name: str) -> None:
+    check = SERVICES[name]["healthcheck"]
+    assert re.search(r"http://127\.0\.0\.1:\d+/healthz'", " ".join(check["test"])), name
+    assert _seconds(check["timeout"]) < _seconds(check["interval"]), name
+    assert check["retries"] >= 2, f"{name}: one slow answer is not a dead process"
+
+
+@pytest.mark.parametrize("name", sorted(OURS))
+def test_services_get_longer_to_stop_than_they_take(name: str) -> None:
+    stopping_s = ServiceSettings().stop_timeout_s + CANCEL_GRACE_S + TEARDOWN_GRACE_S
+    grace = _seconds(OURS[name].get("stop_grace_period", "10s"))  # compose's default
+    assert grace > stopping_s, f"{name}: killed before it could commit"
+
+
+def _seconds(duration: str) -> float:
+    match = re.fullmatch(r"(\d+)(ms|s|m)", duration)
+    assert match, f"unexpected duration {duration!r}"
+    return int(match.group(1)) * {"ms": 0.001, "s": 1.0, "m": 60.0}[match.group(2)]
 
 
 @pytest.mark.parametrize("name", sorted(set(OURS) - {"amazon_sandbox"}))

@@ -18,7 +18,9 @@ from starlette.routing import Route
 from devtools.asyncapi import ROLES
 from services.amazon_sandbox.app import create_app
 from services.amazon_sandbox.settings import SandboxSettings
-from shared.health import HealthServer
+from shared.health import HealthServer, Liveness, Readiness
+from shared.service import CANCEL_GRACE_S, TEARDOWN_GRACE_S
+from shared.settings import ServiceSettings
 from shared.topics import BY_NAME
 from tests.deploy.code_facts import (
     API_PORT,
@@ -420,7 +422,10 @@ def test_probes_point_at_the_port_and_paths_each_service_serves(which: str) -> N
         if is_worker(module):
             assert env["HEALTH_PORT"] == str(WORKER_HEALTH_PORT), module
             assert ports == {WORKER_HEALTH_PORT}, module
-            assert {p["path"] for p in probes.values()} == {"/healthz"}, module
+            # Alive is /healthz (progress); ready is /readyz (partitions restored).
+            assert probes["livenessProbe"]["path"] == "/healthz", module
+            assert probes["startupProbe"]["path"] == "/healthz", module
+            assert probes["readinessProbe"]["path"] == "/readyz", module
         elif module == "services.api":
             assert env["API_PORT"] == str(API_PORT)
             assert ports == {API_PORT}
@@ -433,15 +438,56 @@ def test_probes_point_at_the_port_and_paths_each_service_serves(which: str) -> N
             assert {p["path"] for p in probes.values()} <= paths
 
 
-async def test_the_workers_health_endpoint_answers_the_probe_path() -> None:
-    health = HealthServer(0)
+async def test_the_workers_health_endpoint_answers_the_probe_paths() -> None:
+    health = HealthServer(0, liveness=Liveness(), readiness=Readiness())
     port = await health.start()
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
             assert (await client.get("/healthz")).status_code == 200
+            assert (await client.get("/readyz")).status_code == 200
             assert (await client.get("/nothing-here")).status_code == 404
     finally:
         await health.stop()
+
+
+def probe(c: Obj, kind: str) -> Obj:
+    """A probe with Kubernetes' defaults filled in."""
+    found: Obj = {"periodSeconds": 10, "timeoutSeconds": 1, "failureThreshold": 3, **c[kind]}
+    return found
+
+
+@pytest.mark.parametrize("which", sorted(RENDERS))
+def test_every_pod_is_restarted_when_its_process_exits(which: str) -> None:
+    for module, deployment in deployments(RENDERS[which]):
+        pod = deployment["spec"]["template"]["spec"]
+        assert pod.get("restartPolicy", "Always") == "Always", module
+
+
+@pytest.mark.parametrize("which", sorted(RENDERS))
+def test_probes_restart_a_stuck_service_but_not_a_slow_one(which: str) -> None:
+    for module, deployment in deployments(RENDERS[which]):
+        c = container(deployment)
+        liveness = probe(c, "livenessProbe")
+        # One slow answer (a long GC, a busy core) is not a dead process.
+        assert liveness["failureThreshold"] >= 2, module
+        assert liveness["timeoutSeconds"] < liveness["periodSeconds"], module
+        if module == "services.amazon_sandbox":
+            continue
+        # Our services take over partitions (replays) or connect to MongoDB when they start:
+        # a startup probe gives them that time before liveness counts.
+        startup = probe(c, "startupProbe")
+        assert startup["periodSeconds"] * startup["failureThreshold"] >= 60, module
+        readiness = probe(c, "readinessProbe")
+        assert readiness["timeoutSeconds"] < readiness["periodSeconds"], module
+
+
+@pytest.mark.parametrize("which", sorted(RENDERS))
+def test_pods_get_longer_to_stop_than_services_take(which: str) -> None:
+    settings = ServiceSettings()
+    stopping_s = settings.stop_timeout_s + CANCEL_GRACE_S + TEARDOWN_GRACE_S
+    for module, deployment in deployments(RENDERS[which]):
+        grace = deployment["spec"]["template"]["spec"].get("terminationGracePeriodSeconds", 30)
+        assert grace > stopping_s, f"{module}: killed before it could commit"
 
 
 @pytest.mark.parametrize("which", sorted(RENDERS))
