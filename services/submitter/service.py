@@ -80,6 +80,7 @@ from shared.kafka.stores import IdStore
 from shared.kafka.tail import TopicTail
 from shared.quotas import BASE_PRIORITY, SUBMIT_CLASS, QuotaClass
 from shared.spapi.errors import AuthError, PermanentError, SpApiError, TransientError
+from shared.supervisor import Supervisor
 from shared.throttle.messages import QuotaKey, TokenGranted
 from shared.topics import (
     CATALOG_EVENTS,
@@ -227,22 +228,16 @@ class SubmitterService:
             checkpoint_interval_s=s.checkpoint_interval_s,
         )
         await self.consumer.start()
+        parts = Supervisor(stop)
         tasks = [
-            asyncio.create_task(self.consumer.run(stop), name="submitter consumer"),
-            asyncio.create_task(self._decide_parked(stop), name="submitter parked requests"),
-            asyncio.create_task(self._write_refusals(stop), name="submitter refusals"),
+            parts.spawn("submitter consumer", self.consumer.run(stop)),
+            parts.spawn("submitter parked requests", self._decide_parked(stop)),
+            parts.spawn("submitter refusals", self._write_refusals(stop)),
         ]
-        stopping = asyncio.create_task(stop.wait(), name="stop")
         try:
-            done, _ = await asyncio.wait({*tasks, stopping}, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                if task is not stopping and not stop.is_set():
-                    self.runtime.healthy = False
-                    task.result()  # a part that ends by itself has crashed: raise it
-                    raise RuntimeError(f"{task.get_name()} ended by itself")
+            await parts.wait()  # raises TaskDied when a part died: the process exits 1
         finally:
             stop.set()
-            stopping.cancel()
             await self._shut_down(tasks)
 
     async def _shut_down(self, tasks: list[asyncio.Task[None]]) -> None:

@@ -29,15 +29,16 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Gauge, Histogram
 
 from shared.chunking import split_items
 from shared.codec import DecodeError, decode
 from shared.events import Event, JobEvent
+from shared.health import READINESS
 from shared.job_book import JobBook
 from shared.job_state import JobState
 from shared.kafka.assignor import assignor_for_one_consumer
-from shared.kafka.consumer import BatchHandler, ConsumerLoop, Message
+from shared.kafka.consumer import COMMIT_FAILURES, BatchHandler, ConsumerLoop, Message
 from shared.kafka.dead_letters import dead_letter_for, send_dead_letter
 from shared.kafka.holds import Holds
 from shared.kafka.partitions import partition_for
@@ -58,11 +59,6 @@ RESTORE_SECONDS = Histogram(
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
 )
 LIVE_JOBS = Gauge("worker_live_jobs", "Jobs not finished in this instance's partitions", ["group"])
-COMMIT_FAILURES = Counter(
-    "worker_commit_failures_total",
-    "Offset commits that failed (e.g. during a rebalance)",
-    ["group"],
-)
 CHECKPOINT_SECONDS = Histogram(
     "worker_checkpoint_seconds",
     "Time to write the stores' changes and commit offsets",
@@ -170,9 +166,15 @@ class JobsConsumer:
         await self.consumer.start()
         topics = [JOB_EVENTS.name, *(t.name for t in self.inbound)]
         self.consumer.subscribe(topics, listener=_Listener(self))
+        READINESS.require(f"{self.group_id} partitions restored", self.is_ready)  # /readyz
+
+    def is_ready(self) -> bool:
+        """Every partition this instance owns is restored (and it owns some)."""
+        return bool(self.parts) and all(p.state == "ready" for p in self.parts.values())
 
     async def stop(self) -> None:
         """Write what is finished and leave the group."""
+        READINESS.drop(f"{self.group_id} partitions restored")
         for task in self._restores:
             task.cancel()
         await asyncio.gather(*self._restores, return_exceptions=True)
@@ -317,7 +319,7 @@ class JobsConsumer:
                     # A rebalance under way: the next checkpoint (or the next owner, from
                     # the stores just written) carries on.
                     COMMIT_FAILURES.labels(self.group_id).inc()
-                    log.warning("offset commit failed: %s", exc)
+                    log.warning("offset commit refused: %s", exc, extra={"group": self.group_id})
             CHECKPOINT_SECONDS.labels(self.group_id).observe(time.monotonic() - started)
             LIVE_JOBS.labels(self.group_id).set(len(self.book.states))
 
