@@ -43,12 +43,16 @@ def _finite(literal: str) -> float:
     return value
 
 
+# One decoder for every call: json.loads with hooks would build a new one each time.
+_DECODER = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite)
+
+
 def _parse(text: str) -> Any:
     """JSON as RFC 8259 has it: no NaN or Infinity, no number that overflows a float, no
     integer longer than Python converts, no nesting deeper than the parser's stack —
     Python would read them, MongoDB and Amazon would not (docs/design.md §1)."""
     try:
-        return json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+        return _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         raise DecodeError(
             f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"

@@ -148,6 +148,11 @@ class JobBook:
             del self._own_unread[event_id]
         return dropped
 
+    def holds(self, job_id: str) -> bool:
+        """Whether events of ``job_id`` still matter here (live, or finished by this
+        worker and not all of its own events back yet)."""
+        return job_id in self.states or job_id in self._own_finished
+
     def in_partition(self, partition: int) -> list[JobState]:
         return [s for j, s in self.states.items() if self.partition_of.get(j) == partition]
 

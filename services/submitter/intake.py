@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from uuid import uuid4
 
 from shared.events import (
     AccountRegistered,
@@ -18,9 +19,11 @@ from shared.events import (
     JobReserved,
     ListingState,
     LogLine,
+    utcnow,
 )
 from shared.job_items import InvalidJobPayload, item_key, parse_request_payload
 from shared.jobs import JobStatus, JobType
+from shared.limits import MAX_LOG_MESSAGE, clip
 from shared.quotas import SUBMIT_CLASS
 
 LISTING_JOBS = frozenset(
@@ -58,7 +61,17 @@ def listing_snapshot(listing: ListingState | None) -> dict[str, Any] | None:
 
 
 def reject(request: JobRequested, reason: str) -> JobFailed:
-    return JobFailed(
+    # Built without validation: every value comes from a request that was validated on
+    # arrival (the reason is our own text, cut to fit), and a burst of refusals is the
+    # submitter's busiest path (docs/design.md §4).
+    line = LogLine.model_construct(
+        level="error", message=clip(f"request rejected: {reason}", MAX_LOG_MESSAGE), at=utcnow()
+    )
+    return JobFailed.model_construct(
+        event_id=uuid4(),
+        event_type="JobFailed",
+        schema_version=JobFailed.SCHEMA_VERSION,
+        occurred_at=line.at,
         job_id=request.job_id,
         seq=1,
         shop_id=request.shop_id,
@@ -66,7 +79,8 @@ def reject(request: JobRequested, reason: str) -> JobFailed:
         job_type=request.job_type,
         status=JobStatus.ERROR,
         data={"rejected": True},
-        log=[LogLine(level="error", message=f"request rejected: {reason}")],
+        log=[line],
+        items=None,
     )
 
 

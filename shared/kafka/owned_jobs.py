@@ -339,6 +339,9 @@ class JobsConsumer:
         for rec in records:
             if part.folded_to is not None and rec.offset < part.folded_to:
                 continue  # fetched again after a rebalance: already folded
+            if part.state == "ready" and self._irrelevant(rec):
+                part.folded_to = rec.offset + 1
+                continue
             try:
                 event = decode(rec.value, JOB_EVENTS.event_types)
             except DecodeError as exc:
@@ -362,6 +365,16 @@ class JobsConsumer:
                 part.finished.append(state)
         if part.state == "restoring" and (part.folded_to or 0) >= part.target:
             await self._become_ready(part)
+
+    def _irrelevant(self, rec: Any) -> bool:
+        """An event of a job this instance does not hold that cannot start one: a refused
+        request's job (born in error), a late note on a finished job. Told from the key and
+        the head of the bytes, so a burst of refusals costs the workers no decoding. Only
+        this project's services write job events, always with the type near the start."""
+        key = rec.key.decode("utf-8", "replace") if rec.key is not None else None
+        if key is None or self.book.holds(key):
+            return False
+        return rec.value is not None and b"JobReserved" not in rec.value[:200]
 
     async def _inbound(self, tp: TopicPartition, records: list[Any]) -> None:
         part = self.parts.get(tp.partition)
