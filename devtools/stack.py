@@ -23,6 +23,13 @@ import httpx
 from devtools.infra import REPO_ROOT, free_port
 
 ALL_SERVICES = ("amazon_sandbox", "throttle", "submitter", "poller", "applier", "api")
+
+
+def base_name(instance: str) -> str:
+    """The service an instance name runs: ``poller.2`` → ``poller``."""
+    return instance.split(".", 1)[0]
+
+
 SECRET_KEY = "test-secret-key-for-the-suite-only"
 ADMIN_KEY = "admin-test-key"
 
@@ -116,6 +123,7 @@ class Stack:
         return env
 
     def argv(self, name: str) -> list[str]:
+        name = base_name(name)
         if name == "amazon_sandbox":
             return [
                 sys.executable,
@@ -128,6 +136,8 @@ class Stack:
                 "--time-scale",
                 str(self.time_scale),
             ]
+        if name == "projector":  # the API's projector deployed on its own
+            return [sys.executable, "-m", "services.api.projector"]
         return [sys.executable, "-m", f"services.{name}"]
 
     def start(self, names: Iterable[str] = ALL_SERVICES) -> None:
@@ -155,6 +165,26 @@ class Stack:
                 pass
             time.sleep(0.2)
         raise RuntimeError(f"{name} not answering at {url}:\n{self.services[name].log_tail()}")
+
+    def scale(self, service: str, count: int) -> list[str]:
+        """Run ``count`` instances of ``service`` (named ``service``, ``service.2``, …):
+        start the missing ones, stop (SIGTERM) the extra ones, newest first. Returns the
+        names of the instances stopped."""
+        names = [service] + [f"{service}.{n}" for n in range(2, count + 1)]
+        for name in names:
+            if name not in self.services or not self.services[name].alive():
+                process = ServiceProcess(
+                    name, self.argv(name), self.env(name), self.workdir / f"{name}.log"
+                )
+                self.services[name] = process
+                process.start()
+        extra = sorted(
+            (n for n in self.services if base_name(n) == service and n not in names),
+            reverse=True,
+        )
+        for name in extra:
+            self.services[name].stop()
+        return extra
 
     def kill(self, name: str) -> None:
         self.services[name].kill()

@@ -270,6 +270,11 @@ class SubmitterService:
             elif state.status is JobStatus.PROCESSING:
                 if state.data.get("sending"):
                     RESUBMITTED.inc()  # the last owner may have sent it before it died
+                    log.warning(
+                        "the last owner may have sent this job's request before it died; "
+                        "sending it again",
+                        extra={"job_id": state.job_id, "shop_id": state.shop_id},
+                    )
                 self.drive(state.job_id)
 
     async def on_job_event(self, state: JobState, event: JobEvent) -> None:
