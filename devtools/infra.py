@@ -3,8 +3,9 @@
 No Docker: both are provisioned by the project's own files into ``<repo>/.local/``
 (git-ignored) and run as plain child processes.
 
-* Kafka (single-node KRaft, broker+controller in one JVM): the jars come from Maven
-  Central through ``deploy/kafka/pom.xml`` into ``.local/kafka/libs/``.
+* Kafka 4 (KRaft, each node broker+controller in one JVM; one node, or a cluster of N
+  with a static quorum and replicated internal topics): the jars come from Maven Central
+  through ``deploy/kafka/pom.xml`` into ``.local/kafka/libs/``.
 * FerretDB (MongoDB wire protocol on SQLite): built from the Go module proxy by
   ``deploy/ferretdb/build.sh`` into ``.local/bin/ferretdb``.
 
@@ -13,9 +14,12 @@ Command line::
     python -m devtools.infra provision
     python -m devtools.infra run [--kafka-port 9092] [--mongo-port 27017] [--data DIR]
     python -m devtools.infra kafka --port 9092 [--data DIR]
+    python -m devtools.infra cluster --brokers 3 [--port 9092] [--controller-port 9192] [--data DIR]
     python -m devtools.infra ferretdb --port 27017 [--data DIR]
 
 Ports default to ``$KAFKA_PORT`` / ``$MONGO_PORT`` when set; data to ``.local/data/``.
+A cluster's node i listens on ``port + i - 1`` (controller: ``controller-port + i - 1``)
+and keeps its data in ``DIR/cluster/node-i``.
 """
 
 from __future__ import annotations
@@ -449,6 +453,11 @@ class ManagedProcess:
             raise
         self.ready_seconds = time.monotonic() - self._started_at
 
+    def terminate(self) -> None:
+        """SIGTERM without waiting; :meth:`stop` then waits (and insists)."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._signal_group(self._proc, signal.SIGTERM)
+
     def kill(self) -> None:
         """SIGKILL the process group at once: a crash, as a test wants to survive it."""
         proc = self._proc
@@ -839,6 +848,10 @@ class KafkaCluster:
         return self
 
     def stop(self) -> None:
+        # All at once: stopped one by one, the last node has lost its quorum and waits
+        # out its stop timeout for a controller that will not come back.
+        for node in self.nodes:
+            node.terminate()
         for node in reversed(self.nodes):
             with contextlib.suppress(Exception):
                 node.stop()
@@ -1028,6 +1041,14 @@ def _announce(server: ManagedProcess) -> None:
     )
 
 
+def _serve_cluster(cluster: KafkaCluster) -> int:
+    cluster.start()
+    for node in cluster.nodes:
+        _announce(node)
+    print(f"bootstrap: KAFKA_BOOTSTRAP_SERVERS={cluster.bootstrap_servers}", flush=True)
+    return _wait_foreground(cluster.nodes)
+
+
 def _serve(servers: Sequence[ManagedProcess]) -> int:
     started: list[ManagedProcess] = []
     try:
@@ -1068,6 +1089,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     kafka.add_argument("--controller-port", type=int, default=controller_port)
     kafka.add_argument("--data", type=Path, default=data_default)
 
+    cluster = sub.add_parser(
+        "cluster", help="run an N-broker Kafka cluster (KRaft, static quorum) in the foreground"
+    )
+    cluster.add_argument("--brokers", type=int, default=3)
+    cluster.add_argument("--port", type=int, default=kafka_port, help="node 1's broker port")
+    cluster.add_argument(
+        "--controller-port", type=int, default=None, help="node 1's controller port (port+100)"
+    )
+    cluster.add_argument("--heap-mb", type=int, default=512, help="heap of each node")
+    cluster.add_argument("--data", type=Path, default=data_default)
+
     ferret = sub.add_parser("ferretdb", help="run only FerretDB in the foreground")
     ferret.add_argument("--port", type=int, default=mongo_port)
     ferret.add_argument("--data", type=Path, default=data_default)
@@ -1078,6 +1110,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         provision(root)
         if args.cmd == "provision":
             return 0
+        if args.cmd == "cluster":
+            n: int = args.brokers
+            first_controller = args.controller_port or args.port + 100
+            return _serve_cluster(
+                KafkaCluster(
+                    n,
+                    args.data / "cluster",
+                    ports=[args.port + i for i in range(n)],
+                    controller_ports=[first_controller + i for i in range(n)],
+                    heap_mb=args.heap_mb,
+                    root=root,
+                )
+            )
         servers: list[ManagedProcess] = []
         if args.cmd in ("run", "kafka"):
             servers.append(
