@@ -8,8 +8,10 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
 
 from devtools.infra import KafkaCluster, KafkaServer, free_port, provision
 from shared.kafka.admin import ensure_topics
@@ -111,3 +113,15 @@ def cluster(servers_root: Path) -> Iterator[KafkaCluster]:
     they end, so the next test finds all three."""
     with kafka_cluster(servers_root) as running:
         yield running
+
+
+async def partitions_of(bootstrap: str, topic: str) -> list[dict[str, Any]]:
+    """The topic's partitions as the cluster describes them: partition, leader, replicas, isr."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        (described,) = await admin.describe_topics([topic])
+        partitions: list[dict[str, Any]] = described["partitions"]
+        return sorted(partitions, key=lambda p: p["partition"])
+    finally:
+        await admin.close()

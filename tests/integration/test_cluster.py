@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer
@@ -17,21 +16,9 @@ from devtools.infra import KafkaCluster
 from shared.kafka.admin import ensure_topics
 from shared.kafka.producer import make_producer
 from shared.topics import INTERNAL_PREFIX, TopicSpec
-from tests.conftest import cluster_topic_settings
+from tests.conftest import cluster_topic_settings, partitions_of
 
 pytestmark = pytest.mark.integration
-
-
-async def describe(bootstrap: str, topic: str) -> list[dict[str, Any]]:
-    """The topic's partitions as the cluster sees them (leader, replicas, isr)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        (described,) = await admin.describe_topics([topic])
-        partitions: list[dict[str, Any]] = described["partitions"]
-        return sorted(partitions, key=lambda p: p["partition"])
-    finally:
-        await admin.close()
 
 
 async def topic_config(bootstrap: str, topic: str) -> dict[str, str]:
@@ -106,7 +93,7 @@ async def test_all_brokers_serve_and_internal_topics_are_replicated(
     await produce(cluster.bootstrap_servers, topic, [b"one"])
     # a group's committed offsets must survive a broker too
     assert await consume_all(cluster.bootstrap_servers, topic, 1, f"g-{topic}") == [b"one"]
-    offsets = await describe(cluster.bootstrap_servers, "__consumer_offsets")
+    offsets = await partitions_of(cluster.bootstrap_servers, "__consumer_offsets")
     assert offsets and all(len(p["replicas"]) == 3 for p in offsets)
 
 
@@ -117,7 +104,7 @@ async def test_a_topic_is_created_with_three_replicas_and_min_isr_two(
     created = await ensure_topics(cluster.bootstrap_servers, [spec], cluster_topic_settings())
     assert created == [spec.name]
 
-    partitions = await describe(cluster.bootstrap_servers, spec.name)
+    partitions = await partitions_of(cluster.bootstrap_servers, spec.name)
     assert len(partitions) == 6
     assert all(sorted(p["replicas"]) == [1, 2, 3] for p in partitions)
     # leadership is spread, so any broker's loss matters to some partition
@@ -135,7 +122,7 @@ async def test_writes_and_reads_go_on_while_a_broker_is_dead(cluster: KafkaClust
     await produce(cluster.bootstrap_servers, spec.name, before)
 
     # the broker that leads partition 0: its loss moves leadership, not only followers
-    victim = (await describe(cluster.bootstrap_servers, spec.name))[0]["leader"]
+    victim = (await partitions_of(cluster.bootstrap_servers, spec.name))[0]["leader"]
     cluster.kill_node(victim)
     try:
         assert not cluster.node(victim).running()
@@ -145,13 +132,13 @@ async def test_writes_and_reads_go_on_while_a_broker_is_dead(cluster: KafkaClust
         read = await consume_all(cluster.bootstrap_servers, spec.name, 60, f"g-{spec.name}")
         # every message exactly once: nothing lost with the broker, no retried duplicate
         assert sorted(read) == sorted(before + after)
-        partitions = await describe(cluster.bootstrap_servers, spec.name)
+        partitions = await partitions_of(cluster.bootstrap_servers, spec.name)
         assert all(p["leader"] != victim for p in partitions)
     finally:
         cluster.restart_node(victim)
 
     async def all_in_sync() -> bool:
-        partitions = await describe(cluster.bootstrap_servers, spec.name)
+        partitions = await partitions_of(cluster.bootstrap_servers, spec.name)
         return all(sorted(p["isr"]) == [1, 2, 3] for p in partitions)
 
     # the restarted broker catches up and rejoins every ISR
