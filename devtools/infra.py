@@ -682,6 +682,8 @@ class KafkaServer(ManagedProcess):
             "transaction.state.log.min.isr": min_isr,
             "share.coordinator.state.topic.replication.factor": replicas,
             "share.coordinator.state.topic.min.isr": min_isr,
+            # a group's offsets outlive the longest topic retention (30 days)
+            "offsets.retention.minutes": str(30 * 24 * 60),
             "group.initial.rebalance.delay.ms": "0",
             "log.cleaner.dedupe.buffer.size": str(16 * 1024 * 1024),
             "auto.create.topics.enable": "false",
