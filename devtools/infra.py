@@ -998,7 +998,9 @@ def _env_port(name: str, default: int) -> int:
         raise SystemExit(f"${name} must be a port number, got {value!r}") from None
 
 
-def _wait_foreground(servers: Sequence[ManagedProcess]) -> int:
+def _wait_foreground(
+    servers: Sequence[ManagedProcess], stop_all: Callable[[], None] | None = None
+) -> int:
     stop = threading.Event()
     received: list[int] = []
 
@@ -1020,8 +1022,11 @@ def _wait_foreground(servers: Sequence[ManagedProcess]) -> int:
                 code = 1
                 break
     finally:
-        for server in reversed(servers):
-            server.stop()
+        if stop_all is not None:
+            stop_all()
+        else:
+            for server in reversed(servers):
+                server.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if received and code == 0:
@@ -1048,7 +1053,7 @@ def _serve_cluster(cluster: KafkaCluster) -> int:
     for node in cluster.nodes:
         _announce(node)
     print(f"bootstrap: KAFKA_BOOTSTRAP_SERVERS={cluster.bootstrap_servers}", flush=True)
-    return _wait_foreground(cluster.nodes)
+    return _wait_foreground(cluster.nodes, cluster.stop)
 
 
 def _serve(servers: Sequence[ManagedProcess]) -> int:
