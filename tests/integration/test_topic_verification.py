@@ -192,7 +192,9 @@ async def broken_broker(servers_root: Path) -> AsyncIterator[str]:
         await asyncio.to_thread(server.stop)
 
 
-@pytest.mark.parametrize("module", ["services.throttle", "services.submitter"])
+@pytest.mark.parametrize(
+    "module", ["services.throttle", "services.submitter", "services.api", "services.api.projector"]
+)
 async def test_services_refuse_to_start_on_mismatched_topics(
     broken_broker: str, module: str
 ) -> None:
@@ -201,6 +203,9 @@ async def test_services_refuse_to_start_on_mismatched_topics(
         "KAFKA_BOOTSTRAP_SERVERS": broken_broker,
         "AMAZON_JOBS_SECRET_KEY": "test-secret-key-for-the-suite-only",
         "AMAZON_JOBS_INSTANCE_ID": f"verify-{uuid.uuid4().hex[:6]}",
+        "AMAZON_JOBS_API_KEYS": "*:verify-admin-key",
+        "API_PORT": str(free_port()),
+        "MONGO_URL": "mongodb://127.0.0.1:9/never-reached",
     }
     done = await asyncio.to_thread(
         subprocess.run,
@@ -218,3 +223,4 @@ async def test_services_refuse_to_start_on_mismatched_topics(
     assert f"{THROTTLE_REQUESTS.name} has cleanup.policy=compact, declared delete" in output
     # and it never got as far as working
     assert "worker ready" not in output and "throttle ready" not in output
+    assert "Application startup complete" not in output
