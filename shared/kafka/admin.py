@@ -27,6 +27,7 @@ __all__ = ["TopicMismatch", "TopicSetupError", "ensure_topics"]
 
 log = logging.getLogger(__name__)
 
+_UNKNOWN_TOPIC_OR_PARTITION = 3
 _TOPIC_ALREADY_EXISTS = 36
 _INVALID_REPLICATION_FACTOR = 38
 _DYNAMIC_TOPIC_CONFIG = 1  # DescribeConfigs config_source of a topic's own config
@@ -154,8 +155,8 @@ def _topic_errors(response: Any) -> list[tuple[str, int, str | None]]:
 async def _observe(
     admin: AIOKafkaAdminClient, names: list[str], deadline: float
 ) -> dict[str, ObservedTopic]:
-    """Partitions, replicas and configs of ``names``; a topic created a moment ago is
-    waited for until every broker's metadata has it."""
+    """Partitions, replicas and configs of ``names``. A topic created a moment ago may be
+    unknown yet to the broker a request goes to: it is asked again until the deadline."""
     loop = asyncio.get_running_loop()
     while True:
         described = {t["topic"]: t for t in await admin.describe_topics(names)}
@@ -167,11 +168,13 @@ async def _observe(
             or not described[n]["partitions"]
         ]
         if not pending:
+            configs, unknown = await _configs(admin, names)
+            pending = [f"{n}: describe configs: UnknownTopicOrPartitionError" for n in unknown]
+        if not pending:
             break
         if loop.time() > deadline:
             raise TopicSetupError("topics not available:\n" + "\n".join(pending))
         await asyncio.sleep(_RETRY_S / 4)
-    configs = await _configs(admin, names)
     observed = {}
     for name in names:
         partitions = described[name]["partitions"]
@@ -188,15 +191,20 @@ async def _observe(
 
 async def _configs(
     admin: AIOKafkaAdminClient, names: list[str]
-) -> dict[str, tuple[dict[str, str], dict[str, str]]]:
-    """Per topic: every config's current value, and the topic's own (dynamic) configs."""
+) -> tuple[dict[str, tuple[dict[str, str], dict[str, str]]], list[str]]:
+    """Per topic: every config's current value and the topic's own (dynamic) configs;
+    and the topics the answering broker does not know yet."""
     responses = await admin.describe_configs(
         [ConfigResource(ConfigResourceType.TOPIC, n) for n in names]
     )
     out: dict[str, tuple[dict[str, str], dict[str, str]]] = {}
+    unknown: list[str] = []
     for response in responses:
         for resource in response.to_object()["resources"]:
             name = resource["resource_name"]
+            if resource["error_code"] == _UNKNOWN_TOPIC_OR_PARTITION:
+                unknown.append(name)
+                continue
             if resource["error_code"] != 0:
                 raise TopicSetupError(
                     f"describe configs of {name}: "
@@ -217,7 +225,7 @@ async def _configs(
                 if own:
                     overrides[key] = value
             out[name] = (current, overrides)
-    return out
+    return out, unknown
 
 
 async def _alter(admin: AIOKafkaAdminClient, alterations: dict[str, dict[str, str]]) -> None:
