@@ -3,8 +3,9 @@
 No Docker: both are provisioned by the project's own files into ``<repo>/.local/``
 (git-ignored) and run as plain child processes.
 
-* Kafka (single-node KRaft, broker+controller in one JVM): the jars come from Maven
-  Central through ``deploy/kafka/pom.xml`` into ``.local/kafka/libs/``.
+* Kafka 4 (KRaft, each node broker+controller in one JVM; one node, or a cluster of N
+  with a static quorum and replicated internal topics): the jars come from Maven Central
+  through ``deploy/kafka/pom.xml`` into ``.local/kafka/libs/``.
 * FerretDB (MongoDB wire protocol on SQLite): built from the Go module proxy by
   ``deploy/ferretdb/build.sh`` into ``.local/bin/ferretdb``.
 
@@ -13,15 +14,19 @@ Command line::
     python -m devtools.infra provision
     python -m devtools.infra run [--kafka-port 9092] [--mongo-port 27017] [--data DIR]
     python -m devtools.infra kafka --port 9092 [--data DIR]
+    python -m devtools.infra cluster --brokers 3 [--port 9092] [--controller-port 9192] [--data DIR]
     python -m devtools.infra ferretdb --port 27017 [--data DIR]
 
 Ports default to ``$KAFKA_PORT`` / ``$MONGO_PORT`` when set; data to ``.local/data/``.
+A cluster's node i listens on ``port + i - 1`` (controller: ``controller-port + i - 1``)
+and keeps its data in ``DIR/cluster/node-i``.
 """
 
 from __future__ import annotations
 
 import argparse
 import atexit
+import base64
 import contextlib
 import ctypes
 import fcntl
@@ -45,6 +50,7 @@ __all__ = [
     "REPO_ROOT",
     "FerretDBServer",
     "InfraError",
+    "KafkaCluster",
     "KafkaServer",
     "ManagedProcess",
     "ferretdb_binary",
@@ -53,6 +59,7 @@ __all__ = [
     "kafka_libs_dir",
     "kafka_version",
     "main",
+    "new_cluster_id",
     "provision",
 ]
 
@@ -292,7 +299,8 @@ class ManagedProcess:
 
     Subclasses provide :meth:`command`, optionally :meth:`prepare`, and :meth:`is_ready`.
     ``start()`` blocks until ready (or raises :class:`InfraError` with the log tail);
-    ``stop()`` sends SIGTERM to the process group, then SIGKILL after ``stop_timeout``.
+    ``stop()`` sends SIGTERM to the process group, then SIGKILL after ``stop_timeout``;
+    ``kill()`` sends SIGKILL at once.
     Live servers are stopped at interpreter exit, and (Linux, main thread) get SIGTERM
     if this process dies abruptly.
     """
@@ -312,6 +320,7 @@ class ManagedProcess:
         self.ready_seconds: float | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._log_offset = 0
+        self._started_at = 0.0
 
     # -- to override
     @property
@@ -378,13 +387,27 @@ class ManagedProcess:
         return "\n".join(chunks) or "(no log)"
 
     def start(self) -> Self:
+        """Spawn the process and block until it is ready (or raise, leaving it stopped)."""
         if self.running():
             return self
+        self.spawn()
+        self.wait_ready()
+        return self
+
+    def spawn(self) -> None:
+        """Prepare and launch the process without waiting for it to be ready.
+
+        A server that needs others to become ready (a node of a KRaft quorum) is spawned
+        with its peers first, then each is waited for with :meth:`wait_ready`.
+        """
+        if self.running():
+            return
         for port in self.ports:
             if _port_in_use(HOST, port):
                 raise InfraError(f"{self.name}: port {HOST}:{port} is already in use")
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        started = time.monotonic()
+        self._started_at = time.monotonic()
+        self.ready_seconds = None
         self.prepare()
         self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         with self.output_path.open("ab") as out:
@@ -400,10 +423,19 @@ class ManagedProcess:
             )
         with _live_lock:
             _live.add(self)
-        deadline = started + self.startup_timeout
+
+    def wait_ready(self) -> None:
+        """Poll :meth:`is_ready` until ``startup_timeout`` after the spawn; on failure the
+        process is stopped and :class:`InfraError` carries the log tail."""
+        proc = self._proc
+        if proc is None:
+            raise InfraError(f"{self.name} was not spawned")
+        if self.ready_seconds is not None:
+            return
+        deadline = self._started_at + self.startup_timeout
         try:
             while True:
-                code = self._proc.poll()
+                code = proc.poll()
                 if code is not None:
                     raise InfraError(
                         f"{self.name} exited with code {code} during start-up\n{self.log_tail()}"
@@ -419,8 +451,25 @@ class ManagedProcess:
         except BaseException:
             self.stop()
             raise
-        self.ready_seconds = time.monotonic() - started
-        return self
+        self.ready_seconds = time.monotonic() - self._started_at
+
+    def terminate(self) -> None:
+        """SIGTERM without waiting; :meth:`stop` then waits (and insists)."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._signal_group(self._proc, signal.SIGTERM)
+
+    def kill(self) -> None:
+        """SIGKILL the process group at once: a crash, as a test wants to survive it."""
+        proc = self._proc
+        if proc is None:
+            return
+        try:
+            self._signal_group(proc, signal.SIGKILL)
+            proc.wait(timeout=10)
+        finally:
+            self._proc = None
+            with _live_lock:
+                _live.discard(self)
 
     def stop(self) -> None:
         proc = self._proc
@@ -492,31 +541,54 @@ def _kafka_api_versions_ok(host: str, port: int, timeout: float = 2.0) -> bool:
     return bool(got_id == correlation_id and error_code == 0)
 
 
-_LOG4J = """\
-# Written by devtools/infra.py on each start.
-log4j.rootLogger={level}, file
-log4j.appender.file=org.apache.log4j.FileAppender
-log4j.appender.file.File={file}
-log4j.appender.file.Append=true
-log4j.appender.file.layout=org.apache.log4j.PatternLayout
-log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
-log4j.logger.kafka={level}
-log4j.logger.org.apache.kafka={level}
-log4j.logger.kafka.request.logger=WARN
-log4j.logger.kafka.log.LogCleaner=INFO
-log4j.logger.state.change.logger=WARN
-log4j.logger.kafka.authorizer.logger=WARN
+_LOG4J2 = """\
+# Written by devtools/infra.py on each start (log4j2 properties format).
+status = warn
+appender.file.type = File
+appender.file.name = file
+appender.file.fileName = {file}
+appender.file.append = true
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = {level}
+rootLogger.appenderRef.file.ref = file
+logger.kafka.name = kafka
+logger.kafka.level = {level}
+logger.apache.name = org.apache.kafka
+logger.apache.level = {level}
+logger.request.name = kafka.request.logger
+logger.request.level = WARN
+logger.cleaner.name = kafka.log.LogCleaner
+logger.cleaner.level = INFO
+logger.state.name = state.change.logger
+logger.state.level = WARN
+logger.authorizer.name = kafka.authorizer.logger
+logger.authorizer.level = WARN
 """
 
 
-class KafkaServer(ManagedProcess):
-    """Single-node Apache Kafka in KRaft mode (one JVM is broker and controller).
+def new_cluster_id() -> str:
+    """A KRaft cluster id as Kafka's ``Uuid`` prints one: 16 random bytes, URL-safe base64
+    without padding, never starting with '-' (it would read as a command-line flag)."""
+    while True:
+        text = base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("=")
+        if not text.startswith("-"):
+            return text
 
-    ``data_dir`` holds ``server.properties``, ``log4j.properties``, the broker log
+
+class KafkaServer(ManagedProcess):
+    """One Apache Kafka node in KRaft mode (one JVM is broker and controller).
+
+    Alone (the default) it is a single-node cluster; :class:`KafkaCluster` starts several
+    sharing ``voters`` (node id -> controller port) and ``cluster_id``. Internal topics
+    are replicated to min(3, nodes), with a minimum ISR of min(2, nodes).
+
+    ``data_dir`` holds ``server.properties``, ``log4j2.properties``, the broker log
     ``kafka.log``, the JVM's stdout/stderr ``kafka.out`` and the partitions in
     ``kraft/``. Storage is formatted only once, so a restart on the same ``data_dir``
-    keeps topics and offsets. Ready means: the log says "Kafka Server started" and an
-    ApiVersions request on the PLAINTEXT listener is answered.
+    keeps topics and offsets. Ready means: the log says "Kafka Server started" (which a
+    KRaft broker logs once the controller has unfenced it) and an ApiVersions request on
+    the PLAINTEXT listener is answered.
     """
 
     name = "kafka"
@@ -533,15 +605,31 @@ class KafkaServer(ManagedProcess):
         log_level: str = "INFO",
         startup_timeout: float = 90.0,
         stop_timeout: float = 30.0,
+        node_id: int = 1,
+        voters: Mapping[int, int] | None = None,
+        cluster_id: str | None = None,
     ) -> None:
         super().__init__(data_dir, startup_timeout=startup_timeout, stop_timeout=stop_timeout)
         self.port = port
-        self.controller_port = controller_port if controller_port is not None else free_port()
+        self.node_id = node_id
+        if voters is not None:
+            if node_id not in voters:
+                raise InfraError(f"node {node_id} is not among the quorum voters {dict(voters)}")
+            if controller_port is not None and controller_port != voters[node_id]:
+                raise InfraError(f"node {node_id}: controller_port differs from its voter entry")
+            self.controller_port = voters[node_id]
+            self.voters = dict(voters)
+        else:
+            self.controller_port = controller_port if controller_port is not None else free_port()
+            self.voters = {node_id: self.controller_port}
+        self.cluster_id = cluster_id
         self.root = root
         self.heap_mb = heap_mb
         self.extra_properties = dict(extra_properties or {})
         self.log_level = log_level
         self._seen_started = False
+        if self.node_id != 1 or len(self.voters) > 1:
+            self.name = f"kafka-{self.node_id}"
 
     @property
     def bootstrap_servers(self) -> str:
@@ -550,6 +638,10 @@ class KafkaServer(ManagedProcess):
     @property
     def ports(self) -> Sequence[int]:
         return (self.port, self.controller_port)
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir / "kafka.log"
 
     @property
     def output_path(self) -> Path:
@@ -561,17 +653,21 @@ class KafkaServer(ManagedProcess):
 
     @property
     def log4j_path(self) -> Path:
-        return self.data_dir / "log4j.properties"
+        return self.data_dir / "log4j2.properties"
 
     @property
     def storage_dir(self) -> Path:
         return self.data_dir / "kraft"
 
     def properties(self) -> dict[str, str]:
+        nodes = len(self.voters)
+        replicas = str(min(3, nodes))
+        min_isr = str(min(2, nodes))
+        voters = ",".join(f"{n}@{HOST}:{p}" for n, p in sorted(self.voters.items()))
         props = {
             "process.roles": "broker,controller",
-            "node.id": "1",
-            "controller.quorum.voters": f"1@{HOST}:{self.controller_port}",
+            "node.id": str(self.node_id),
+            "controller.quorum.voters": voters,
             "listeners": f"PLAINTEXT://{HOST}:{self.port},CONTROLLER://{HOST}:{self.controller_port}",
             "advertised.listeners": f"PLAINTEXT://{HOST}:{self.port}",
             "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
@@ -579,14 +675,25 @@ class KafkaServer(ManagedProcess):
             "inter.broker.listener.name": "PLAINTEXT",
             "log.dirs": str(self.storage_dir),
             "num.partitions": "1",
-            "default.replication.factor": "1",
-            "offsets.topic.replication.factor": "1",
-            "transaction.state.log.replication.factor": "1",
-            "transaction.state.log.min.isr": "1",
+            "default.replication.factor": replicas,
+            "min.insync.replicas": min_isr,
+            "offsets.topic.replication.factor": replicas,
+            "transaction.state.log.replication.factor": replicas,
+            "transaction.state.log.min.isr": min_isr,
+            "share.coordinator.state.topic.replication.factor": replicas,
+            "share.coordinator.state.topic.min.isr": min_isr,
+            # a group's offsets outlive the longest topic retention (30 days)
+            "offsets.retention.minutes": str(30 * 24 * 60),
             "group.initial.rebalance.delay.ms": "0",
             "log.cleaner.dedupe.buffer.size": str(16 * 1024 * 1024),
             "auto.create.topics.enable": "false",
         }
+        if nodes > 1:
+            # A killed node leaves the ISRs (and stops holding acks=all writes) once the
+            # controller fences it: after 3 s here instead of the default 9 s.
+            props["broker.session.timeout.ms"] = "3000"
+            props["broker.heartbeat.interval.ms"] = "1000"
+            props["replica.lag.time.max.ms"] = "10000"
         props.update(self.extra_properties)
         return props
 
@@ -601,7 +708,7 @@ class KafkaServer(ManagedProcess):
             _java(),
             *heap,
             "-Djava.awt.headless=true",
-            f"-Dlog4j.configuration={self.log4j_path.as_uri()}",
+            f"-Dlog4j2.configurationFile={self.log4j_path}",
             f"-Dkafka.logs.dir={self.data_dir}",
             "-cp",
             self._classpath(),
@@ -613,18 +720,14 @@ class KafkaServer(ManagedProcess):
             "# Written by devtools/infra.py on each start.\n"
             + "".join(f"{k}={v}\n" for k, v in self.properties().items())
         )
-        self.log4j_path.write_text(_LOG4J.format(level=self.log_level, file=self.log_path))
+        self.log4j_path.write_text(_LOG4J2.format(level=self.log_level, file=self.log_path))
         if (self.storage_dir / "meta.properties").is_file():
             return  # already formatted: keep the data
+        if self.cluster_id is None:
+            self.cluster_id = new_cluster_id()
         tool = [*self._jvm("-Xmx256m", "-XX:TieredStopAtLevel=1"), "kafka.tools.StorageTool"]
-        uuid = subprocess.run(
-            [*tool, "random-uuid"], capture_output=True, text=True, check=False, timeout=120
-        )
-        cluster_id = uuid.stdout.strip().splitlines()[-1] if uuid.stdout.strip() else ""
-        if uuid.returncode != 0 or not cluster_id:
-            raise InfraError(f"kafka StorageTool random-uuid failed:\n{uuid.stdout}{uuid.stderr}")
         fmt = subprocess.run(
-            [*tool, "format", "-t", cluster_id, "-c", str(self.properties_path)],
+            [*tool, "format", "-t", self.cluster_id, "-c", str(self.properties_path)],
             capture_output=True,
             text=True,
             check=False,
@@ -637,9 +740,10 @@ class KafkaServer(ManagedProcess):
         heap = f"-Xmx{self.heap_mb}m", f"-Xms{self.heap_mb}m"
         return [*self._jvm(*heap, "-XX:+UseG1GC"), "kafka.Kafka", str(self.properties_path)]
 
-    def start(self) -> Self:
-        self._seen_started = False
-        return super().start()
+    def spawn(self) -> None:
+        if not self.running():
+            self._seen_started = False
+        super().spawn()
 
     def is_ready(self) -> bool:
         if not self._seen_started:
@@ -652,6 +756,135 @@ class KafkaServer(ManagedProcess):
             if not self._seen_started:
                 return False
         return _kafka_api_versions_ok(HOST, self.port)
+
+
+class KafkaCluster:
+    """N Kafka nodes on loopback ports, each broker and controller, with a static quorum
+    of all N: replicated topics and a broker to kill, as production has.
+
+    Node ``i`` (1-based) keeps its ports and its ``data_dir/node-i`` across
+    :meth:`stop_node` / :meth:`kill_node` / :meth:`restart_node`, so clients that know
+    the bootstrap list find it again. While a majority of nodes runs, the others can be
+    stopped and restarted one by one; :meth:`start` spawns them all before waiting,
+    since none becomes ready before a quorum is up.
+    """
+
+    def __init__(
+        self,
+        brokers: int,
+        data_dir: Path,
+        *,
+        ports: Sequence[int] | None = None,
+        controller_ports: Sequence[int] | None = None,
+        root: Path = REPO_ROOT,
+        heap_mb: int = 512,
+        extra_properties: Mapping[str, str] | None = None,
+        log_level: str = "INFO",
+        startup_timeout: float = 120.0,
+        stop_timeout: float = 30.0,
+    ) -> None:
+        if brokers < 1:
+            raise InfraError("a cluster needs at least one broker")
+        broker_ports = list(ports) if ports is not None else [free_port() for _ in range(brokers)]
+        quorum_ports = (
+            list(controller_ports)
+            if controller_ports is not None
+            else [free_port() for _ in range(brokers)]
+        )
+        if len(broker_ports) != brokers or len(quorum_ports) != brokers:
+            raise InfraError(f"need {brokers} broker ports and {brokers} controller ports")
+        if len(set(broker_ports) | set(quorum_ports)) != 2 * brokers:
+            raise InfraError("broker and controller ports must all differ")
+        self.data_dir = Path(data_dir).resolve()
+        voters = {i + 1: quorum_ports[i] for i in range(brokers)}
+        cluster_id = self._cluster_id()
+        self.nodes = [
+            KafkaServer(
+                broker_ports[i],
+                self.data_dir / f"node-{i + 1}",
+                root=root,
+                heap_mb=heap_mb,
+                extra_properties=extra_properties,
+                log_level=log_level,
+                startup_timeout=startup_timeout,
+                stop_timeout=stop_timeout,
+                node_id=i + 1,
+                voters=voters,
+                cluster_id=cluster_id,
+            )
+            for i in range(brokers)
+        ]
+
+    def _cluster_id(self) -> str:
+        """One id for every node, kept beside them so a restarted cluster is the same."""
+        path = self.data_dir / "cluster.id"
+        if path.is_file():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        cluster_id = new_cluster_id()
+        path.write_text(cluster_id + "\n")
+        return cluster_id
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return ",".join(node.bootstrap_servers for node in self.nodes)
+
+    def node(self, node_id: int) -> KafkaServer:
+        """Node ``node_id`` (1-based, as in ``node.id``)."""
+        if not 1 <= node_id <= len(self.nodes):
+            raise InfraError(f"no node {node_id} in a cluster of {len(self.nodes)}")
+        return self.nodes[node_id - 1]
+
+    def running_nodes(self) -> list[KafkaServer]:
+        return [node for node in self.nodes if node.running()]
+
+    def start(self) -> Self:
+        try:
+            for node in self.nodes:
+                node.spawn()
+            for node in self.nodes:
+                node.wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        # All at once: stopped one by one, the last node has lost its quorum and waits
+        # out its stop timeout for a controller that will not come back.
+        for node in self.nodes:
+            node.terminate()
+        for node in reversed(self.nodes):
+            with contextlib.suppress(Exception):
+                node.stop()
+
+    def stop_node(self, node_id: int) -> None:
+        """Controlled shutdown (SIGTERM): leadership moves away first."""
+        self.node(node_id).stop()
+
+    def kill_node(self, node_id: int) -> None:
+        """SIGKILL: the node vanishes as in a crash or a lost machine."""
+        self.node(node_id).kill()
+
+    def restart_node(self, node_id: int) -> KafkaServer:
+        """Start a stopped or killed node again (stopping it first if it runs)."""
+        node = self.node(node_id)
+        node.stop()
+        return node.start()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"<KafkaCluster {self.bootstrap_servers} {self.data_dir}>"
 
 
 # --------------------------------------------------------------------------- FerretDB
@@ -765,7 +998,9 @@ def _env_port(name: str, default: int) -> int:
         raise SystemExit(f"${name} must be a port number, got {value!r}") from None
 
 
-def _wait_foreground(servers: Sequence[ManagedProcess]) -> int:
+def _wait_foreground(
+    servers: Sequence[ManagedProcess], stop_all: Callable[[], None] | None = None
+) -> int:
     stop = threading.Event()
     received: list[int] = []
 
@@ -787,8 +1022,11 @@ def _wait_foreground(servers: Sequence[ManagedProcess]) -> int:
                 code = 1
                 break
     finally:
-        for server in reversed(servers):
-            server.stop()
+        if stop_all is not None:
+            stop_all()
+        else:
+            for server in reversed(servers):
+                server.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if received and code == 0:
@@ -808,6 +1046,14 @@ def _announce(server: ManagedProcess) -> None:
         f"log: {server.log_path}",
         flush=True,
     )
+
+
+def _serve_cluster(cluster: KafkaCluster) -> int:
+    cluster.start()
+    for node in cluster.nodes:
+        _announce(node)
+    print(f"bootstrap: KAFKA_BOOTSTRAP_SERVERS={cluster.bootstrap_servers}", flush=True)
+    return _wait_foreground(cluster.nodes, cluster.stop)
 
 
 def _serve(servers: Sequence[ManagedProcess]) -> int:
@@ -850,6 +1096,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     kafka.add_argument("--controller-port", type=int, default=controller_port)
     kafka.add_argument("--data", type=Path, default=data_default)
 
+    cluster = sub.add_parser(
+        "cluster", help="run an N-broker Kafka cluster (KRaft, static quorum) in the foreground"
+    )
+    cluster.add_argument("--brokers", type=int, default=3)
+    cluster.add_argument("--port", type=int, default=kafka_port, help="node 1's broker port")
+    cluster.add_argument(
+        "--controller-port", type=int, default=None, help="node 1's controller port (port+100)"
+    )
+    cluster.add_argument("--heap-mb", type=int, default=512, help="heap of each node")
+    cluster.add_argument("--data", type=Path, default=data_default)
+
     ferret = sub.add_parser("ferretdb", help="run only FerretDB in the foreground")
     ferret.add_argument("--port", type=int, default=mongo_port)
     ferret.add_argument("--data", type=Path, default=data_default)
@@ -860,6 +1117,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         provision(root)
         if args.cmd == "provision":
             return 0
+        if args.cmd == "cluster":
+            n: int = args.brokers
+            first_controller = args.controller_port or args.port + 100
+            return _serve_cluster(
+                KafkaCluster(
+                    n,
+                    args.data / "cluster",
+                    ports=[args.port + i for i in range(n)],
+                    controller_ports=[first_controller + i for i in range(n)],
+                    heap_mb=args.heap_mb,
+                    root=root,
+                )
+            )
         servers: list[ManagedProcess] = []
         if args.cmd in ("run", "kafka"):
             servers.append(

@@ -2,16 +2,58 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+from typing import Self
+
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SANDBOX_ENDPOINT = "http://127.0.0.1:8700"
 
 
-class ServiceSettings(BaseSettings):
+class KafkaTopicSettings(BaseSettings):
+    """How the declared topics (shared/topics.py) are laid out on the cluster
+    (docs/design.md §7). Every service reads them, since every service creates and checks
+    the topics at start; give all of them the same values."""
+
     model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
 
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    # Of every topic a service creates: 1 on a one-broker development Kafka, 3 in
+    # production. Existing topics keep theirs (a lower one is reported at start).
+    kafka_replication_factor: int = Field(default=1, ge=1)
+    # min.insync.replicas of every topic: with acks=all, a write succeeds only once this
+    # many replicas have it (2 of 3 in production: one broker may be down).
+    kafka_min_insync_replicas: int = Field(default=1, ge=1)
+    # retention.ms per delete topic, overriding shared/topics.py, as JSON:
+    # {"amazon.job-events": 5184000000}; -1 keeps everything. Compacted topics keep their
+    # latest values forever and take no retention.
+    kafka_topic_retention_ms: dict[str, int] = Field(default_factory=dict)
+    # Whether a service brings the configs of existing topics (retention.ms,
+    # max.message.bytes, min.insync.replicas, compaction settings) to the declared values
+    # at start, or only reports the differences. Partitions and cleanup.policy are never
+    # changed: a mismatch there stops the service with the fix to apply.
+    kafka_alter_topic_configs: bool = True
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.kafka_min_insync_replicas > self.kafka_replication_factor:
+            raise ValueError(
+                f"KAFKA_MIN_INSYNC_REPLICAS ({self.kafka_min_insync_replicas}) exceeds "
+                f"KAFKA_REPLICATION_FACTOR ({self.kafka_replication_factor}): no acks=all "
+                "write could ever succeed"
+            )
+        for topic, ms in self.kafka_topic_retention_ms.items():
+            if ms < -1 or ms == 0:
+                raise ValueError(
+                    f"KAFKA_TOPIC_RETENTION_MS[{topic!r}] = {ms}: give milliseconds, or -1 "
+                    "to keep everything"
+                )
+        return self
+
+
+class ServiceSettings(KafkaTopicSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
+
     mongo_url: str = "mongodb://127.0.0.1:27017/amazon_jobs"
     # Both default to the local sandbox, so nothing reaches Amazon unless configured to.
     spapi_endpoint: str = SANDBOX_ENDPOINT

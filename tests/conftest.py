@@ -8,13 +8,24 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
 
-from devtools.infra import KafkaServer, free_port, provision
+from devtools.infra import KafkaCluster, KafkaServer, free_port, provision
 from shared.kafka.admin import ensure_topics
 from shared.kafka.producer import EventPublisher, make_producer
+from shared.settings import KafkaTopicSettings
 from tests import servers
+
+# What production runs with (docker-compose.production.yml, deploy/k8s): every topic on 3
+# brokers, a write acknowledged once 2 have it.
+CLUSTER_TOPICS = {"KAFKA_REPLICATION_FACTOR": "3", "KAFKA_MIN_INSYNC_REPLICAS": "2"}
+
+
+def cluster_topic_settings() -> KafkaTopicSettings:
+    return KafkaTopicSettings(kafka_replication_factor=3, kafka_min_insync_replicas=2)
 
 
 @pytest.fixture(scope="session")
@@ -86,3 +97,31 @@ async def publisher_on(bootstrap: str) -> AsyncIterator[EventPublisher]:
         yield EventPublisher(producer)
     finally:
         await producer.stop()
+
+
+@contextlib.contextmanager
+def kafka_cluster(data_root: Path, brokers: int = 3) -> Iterator[KafkaCluster]:
+    """A KRaft cluster of ``brokers`` nodes of its own on free loopback ports."""
+    provision()
+    with KafkaCluster(brokers, data_root / f"cluster-{uuid.uuid4().hex[:8]}") as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="module")
+def cluster(servers_root: Path) -> Iterator[KafkaCluster]:
+    """A 3-broker cluster for one module. Tests that stop or kill a node restart it before
+    they end, so the next test finds all three."""
+    with kafka_cluster(servers_root) as running:
+        yield running
+
+
+async def partitions_of(bootstrap: str, topic: str) -> list[dict[str, Any]]:
+    """The topic's partitions as the cluster describes them: partition, leader, replicas, isr."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        (described,) = await admin.describe_topics([topic])
+        partitions: list[dict[str, Any]] = described["partitions"]
+        return sorted(partitions, key=lambda p: p["partition"])
+    finally:
+        await admin.close()

@@ -14,7 +14,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-from devtools.infra import FerretDBServer, KafkaServer, free_port, provision
+from devtools.infra import FerretDBServer, KafkaServer, free_port, kafka_version, provision
 
 
 def docker_answers() -> bool:
@@ -33,7 +33,9 @@ def kafka(data_root: Path) -> Iterator[str]:
     elif docker_answers():
         from testcontainers.kafka import KafkaContainer
 
-        with KafkaContainer("apache/kafka:3.9.1").with_kraft() as container:
+        # the image of the version the project provisions (deploy/kafka/pom.xml)
+        image = f"apache/kafka:{kafka_version()[1]}"
+        with KafkaContainer(image).with_kraft() as container:
             yield container.get_bootstrap_server()
     else:
         provision()

@@ -14,7 +14,9 @@ from typing import Any
 import faust
 
 from services.throttle.settings import ThrottleSettings
-from shared.topics import INTERNAL_PREFIX, THROTTLE_REQUESTS
+from shared.kafka.producer import COMPRESSION, MAX_REQUEST_BYTES
+from shared.kafka.topic_check import layouts
+from shared.topics import THROTTLE_REQUESTS, TopicSpec, faust_changelog
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,8 +28,10 @@ class ThrottleApp:
     state: Any
 
 
-def state_topic_name(app_id: str, table: str) -> str:
-    return f"{INTERNAL_PREFIX}{app_id}-{table}-changelog"
+def state_changelog(settings: ThrottleSettings) -> TopicSpec:
+    """The state table's changelog, declared like every topic so that the service creates
+    and checks it before faust starts (faust then finds it and leaves it as it is)."""
+    return faust_changelog(settings.consumer_group, "state", THROTTLE_REQUESTS.partitions)
 
 
 def build_app(settings: ThrottleSettings) -> ThrottleApp:
@@ -40,11 +44,13 @@ def build_app(settings: ThrottleSettings) -> ThrottleApp:
         store="memory://",
         datadir=data_dir,
         web_enabled=False,  # metrics and health go through shared.health on HEALTH_PORT
-        topic_replication_factor=settings.replication_factor,
+        topic_replication_factor=settings.kafka_replication_factor,
         topic_partitions=THROTTLE_REQUESTS.partitions,
         topic_disable_leader=True,
         processing_guarantee="at_least_once",  # see engine.py for why not exactly_once
         producer_acks=-1,
+        producer_compression_type=COMPRESSION,
+        producer_max_request_size=MAX_REQUEST_BYTES,
         consumer_auto_offset_reset=settings.new_group_from,
         # A static member (AMAZON_JOBS_INSTANCE_ID) restarted under the same id gets its
         # partitions back at once instead of after the session timeout.
@@ -62,11 +68,15 @@ def build_app(settings: ThrottleSettings) -> ThrottleApp:
         value_serializer="raw",
     )
 
+    # Should faust create it after all (the service ensures it first), it is as declared.
+    declared = layouts([state_changelog(settings)], settings)[0]
     changelog = app.topic(
-        state_topic_name(app_id, "state"),
-        partitions=THROTTLE_REQUESTS.partitions,
+        declared.name,
+        partitions=declared.spec.partitions,
         compacting=True,
         deleting=False,
+        replicas=declared.replication_factor,
+        config=declared.configs,
         key_type=bytes,
         value_type=bytes,
         key_serializer="raw",

@@ -6,14 +6,14 @@ import asyncio
 import logging
 from typing import Any
 
-from services.throttle.app import build_app
+from services.throttle.app import build_app, state_changelog
 from services.throttle.clock import Clock, ServiceClock
 from services.throttle.engine import EngineConfig, Incoming, ThrottleEngine
 from services.throttle.settings import ThrottleSettings
 from services.throttle.state_store import StateStore
 from shared.health import READINESS, HealthServer
 from shared.kafka.admin import ensure_topics
-from shared.topics import THROTTLE_REQUESTS
+from shared.topics import ALL_TOPICS, THROTTLE_REQUESTS
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,10 @@ async def run_throttle(
 ) -> None:
     """The service until ``stop`` is set; raises if it fails (so the process exits non-zero)."""
     settings = settings or ThrottleSettings()
-    await ensure_topics(settings.kafka_bootstrap_servers)
+    # Refuses to start on topics that differ from their declaration (docs/design.md §7).
+    await ensure_topics(
+        settings.kafka_bootstrap_servers, [*ALL_TOPICS, state_changelog(settings)], settings
+    )
     service = ThrottleService(settings, clock)
     health = HealthServer(settings.health_port, lambda: service.alive)
     READINESS.require("throttle partitions restored", lambda: service.ready)  # /readyz

@@ -76,10 +76,6 @@ class ThrottleSettings(ServiceSettings):
     commit_interval_s: float = Field(
         default=1.0, gt=0, validation_alias=_env("THROTTLE_COMMIT_INTERVAL_S", "commit_interval_s")
     )
-    # Of the state (changelog) topics the service creates; 3 in production clusters.
-    replication_factor: int = Field(
-        default=1, ge=1, validation_alias=_env("THROTTLE_REPLICATION_FACTOR", "replication_factor")
-    )
     # faust's local directory (the in-memory store keeps nothing there of value).
     data_dir: str = Field(default="", validation_alias=_env("THROTTLE_DATA_DIR", "data_dir"))
 

@@ -6,8 +6,18 @@ from aiokafka import AIOKafkaProducer
 
 from shared.codec import encode
 from shared.events import Event
-from shared.limits import MAX_MESSAGE_BYTES
+from shared.limits import BROKER_MESSAGE_BYTES, MAX_MESSAGE_BYTES
 from shared.topics import TopicSpec
+
+# What a record batch adds to its one record: batch header, record framing, key, headers.
+BATCH_OVERHEAD_BYTES = 16 * 1024
+# Compression of every producer (faust's too): job events and item chunks are repetitive
+# JSON, which zstd shrinks several-fold at little CPU. Consumers need cramjam (a dependency).
+COMPRESSION = "zstd"
+# The largest request a producer sends: one message as large as a topic accepts
+# (max.message.bytes) in its batch. Our own events stay under MAX_MESSAGE_BYTES; this lets
+# a replayed foreign message of up to the broker's bound go back out.
+MAX_REQUEST_BYTES = BROKER_MESSAGE_BYTES + BATCH_OVERHEAD_BYTES
 
 
 class MessageTooLarge(ValueError):
@@ -38,8 +48,8 @@ def make_producer(bootstrap_servers: str, client_id: str) -> AIOKafkaProducer:
         enable_idempotence=True,  # a retried send is not written twice
         acks="all",
         linger_ms=5,  # small batches: latency matters more than throughput here
-        compression_type=None,
-        max_request_size=4 * 1024 * 1024,
+        compression_type=COMPRESSION,
+        max_request_size=MAX_REQUEST_BYTES,
     )
 
 

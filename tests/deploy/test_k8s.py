@@ -46,6 +46,9 @@ RENDERS = {"base": BASE, "sandbox": SANDBOX}
 SECRET_EXAMPLE = load_yaml_all((K8S / "base" / "secret.example.yaml").read_text())[0]
 CONFIG_KEYS = {
     "KAFKA_BOOTSTRAP_SERVERS",
+    "KAFKA_REPLICATION_FACTOR",
+    "KAFKA_MIN_INSYNC_REPLICAS",
+    "KAFKA_TOPIC_RETENTION_MS",
     "MONGO_URL",
     "SPAPI_ENDPOINT",
     "LWA_ENDPOINT",
