@@ -155,13 +155,17 @@ class PartitionIds:
         """Records that make the registry topic hold every id added so far."""
         if not self._recent:
             return []
-        entries = list(self._recent.items())
+        recent = list(self._recent.items())
         self._recent = {}
-        number = self._next_delta
-        self._next_delta += 1
-        self._deltas[number] = entries
-        self._in_deltas.update(entries)
-        records: list[Record] = [(f"d:{number}", _pack(entries, "delta", number, self.partition))]
+        records: list[Record] = []
+        # A burst can add more ids between two flushes than one record holds.
+        for start in range(0, len(recent), SEGMENT_SIZE):
+            entries = recent[start : start + SEGMENT_SIZE]
+            number = self._next_delta
+            self._next_delta += 1
+            self._deltas[number] = entries
+            self._in_deltas.update(entries)
+            records.append((f"d:{number}", _pack(entries, "delta", number, self.partition)))
         pending = sum(len(d) for d in self._deltas.values())
         if pending >= SEGMENT_SIZE or len(self._deltas) >= MAX_DELTAS:
             records.extend(self._merge_deltas())
