@@ -66,6 +66,13 @@ async def watch_projection(
         await client.close()
 
 
+def started(stack: Stack, name: str) -> bool:
+    """The instance has taken partitions (a worker) or is running (the projector)."""
+    text = stack.services[name].log_path.read_text(errors="replace")
+    marker = "partitions restored" if not name.startswith("projector") else "service starting"
+    return marker in text
+
+
 async def test_scaling_every_worker_one_three_one_loses_and_repeats_nothing(
     scaling: Stack, publisher: EventPublisher, mongo_url: str
 ) -> None:
@@ -99,6 +106,14 @@ async def test_scaling_every_worker_one_three_one_loses_and_repeats_nothing(
             if start == 100:
                 for service in SCALED:
                     scaling.scale(service, 3)
+            if start == 140:
+                # The new instances have taken their share before any of them is stopped.
+                for name in [f"{s}.{n}" for s in SCALED for n in (2, 3)]:
+                    await eventually(
+                        lambda n=name: started(scaling, n),
+                        120,
+                        f"{name} running",  # type: ignore[misc]
+                    )
             if start == 200:
                 for service in SCALED:
                     stopped += scaling.scale(service, 1)
