@@ -9,6 +9,7 @@ import contextlib
 import re
 from collections import Counter
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -109,11 +110,7 @@ async def test_scaling_every_worker_one_three_one_loses_and_repeats_nothing(
             if start == 140:
                 # The new instances have taken their share before any of them is stopped.
                 for name in [f"{s}.{n}" for s in SCALED for n in (2, 3)]:
-                    await eventually(
-                        lambda n=name: started(scaling, n),
-                        120,
-                        f"{name} running",  # type: ignore[misc]
-                    )
+                    await eventually(partial(started, scaling, name), 120, f"{name} running")
             if start == 200:
                 for service in SCALED:
                     stopped += scaling.scale(service, 1)
