@@ -117,11 +117,17 @@ async def test_scaling_every_worker_one_three_one_loses_and_repeats_nothing(
             await submit(publisher, *jobs[start : start + 20])
             await asyncio.sleep(0.4)  # a steady stream, so the rebalances land mid-flight
         events = await job_events(scaling.bootstrap, job_ids, timeout_s=300)
-        await eventually(
-            lambda: {j for j, (_, status) in latest.items() if status == "done"} >= job_ids,
-            120,
-            "every job projected as done",
-        )
+        try:
+            await eventually(
+                lambda: {j for j, (_, status) in latest.items() if status == "done"} >= job_ids,
+                120,
+                "every job projected as done",
+            )
+        except AssertionError as exc:
+            statuses = Counter(status for _, status in latest.values())
+            raise AssertionError(
+                f"{exc}; projected: {dict(statuses)}, missing {len(job_ids - set(latest))}"
+            ) from None
     finally:
         stop.set()
         await watcher
