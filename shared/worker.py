@@ -13,10 +13,12 @@ from shared.accounts import AccountBook, SpApiClients, UnknownAccount
 from shared.crypto import open_credentials
 from shared.events import AccountRegistered
 from shared.health import LIVENESS, HealthServer
+from shared.job_state import JobState
 from shared.jobs import JobType
 from shared.kafka.admin import ensure_topics
 from shared.kafka.producer import EventPublisher, make_producer
 from shared.kafka.tail import TopicTail
+from shared.metered import Metered
 from shared.quotas import DEFAULT_QUOTAS
 from shared.settings import ServiceSettings
 from shared.spapi.auth import LwaCredentials
@@ -118,6 +120,21 @@ class WorkerRuntime:
                     "still waiting for a token",
                     extra={"job_id": job_id, "shop_id": shop_id, "quota_key": str(key)},
                 )
+
+    def metered(self, state: JobState, *, wait_s: float, priority: int | None = None) -> Metered:
+        """The job's SP-API calls under quota tokens (shared/metered.py)."""
+        return Metered(
+            accounts=self.accounts,
+            throttle=self.throttle,
+            take_token=self.take_token,
+            observe_rate=self.observe_rate,
+            job_id=state.job_id,
+            shop_id=state.shop_id,
+            account_id=state.account_id,
+            job_type=state.job_type,
+            priority=priority,
+            wait_s=wait_s,
+        )
 
     async def observe_rate(self, key: QuotaKey, rate: float) -> None:
         """Tell the throttle a rate Amazon states, when it differs from what it knows."""

@@ -15,11 +15,6 @@ RECORDS = Counter(
     "Records written to the state topics (tombstones included)",
     ["topic"],
 )
-DOCUMENT_CALLS = Counter(
-    "applier_document_calls_total",
-    "Result document requests to Amazon by operation and outcome",
-    ["operation", "outcome"],  # outcome: ok, throttled, failed
-)
 APPLY_SECONDS = Histogram(
     "applier_apply_seconds",
     "Real seconds from taking a result to JobDone (download, parse, publish)",

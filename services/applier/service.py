@@ -55,17 +55,14 @@ from shared.kafka.owned_jobs import JobsConsumer, PartitionLost
 from shared.kafka.tail import TopicTail
 from shared.quotas import QuotaClass
 from shared.spapi.client import SpApiClient
-from shared.spapi.errors import Throttled
 from shared.spapi.result import ApiResult
 from shared.supervisor import Supervisor
-from shared.throttle.messages import QuotaKey
 from shared.topics import APPLIER_JOBS, INVENTORY, LISTINGS, TopicSpec, listing_key
 from shared.worker import WorkerRuntime
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-MAX_THROTTLED = 10  # 429s in a row on one call before it counts as a failed attempt
 RETRY_BASE_S = 5.0  # Amazon seconds before the first retry of a failed download
 RETRY_MAX_S = 300.0
 INTERNAL_RETRY_S = 2.0  # real seconds before an apply that failed on our side is retried
@@ -207,14 +204,13 @@ class ApplierService:
         """Download and read the result; retries what may pass, raises _JobFails for what
         will not, returns None when the job is no longer this instance's to apply."""
         attempt = 0
-        calls = [0]  # token requests so far: numbers the request ids
         while True:
             try:
                 async with self._slots:  # never held across a retry's sleep
                     document_id = result_document_id(state)
                     document = None
                     if document_id is not None:
-                        document = await self._download(state, document_id, calls)
+                        document = await self._download(state, document_id)
                     account = state.account_id
                     return await asyncio.to_thread(
                         apply_result,
@@ -242,13 +238,12 @@ class ApplierService:
                 if not self._still_mine(state.job_id):
                     return None
 
-    async def _download(self, state: JobState, document_id: str, calls: list[int]) -> bytes:
+    async def _download(self, state: JobState, document_id: str) -> bytes:
         if result_kind(state) == "feed":
             feed_doc = await self._metered(
                 state,
                 QuotaClass.FEED_RESULT,
                 "getFeedDocument",
-                calls,
                 lambda client: client.get_feed_document(document_id),
             )
             meta: Any = feed_doc.value
@@ -257,7 +252,6 @@ class ApplierService:
                 state,
                 QuotaClass.REPORT_RESULT,
                 "getReportDocument",
-                calls,
                 lambda client: client.get_report_document(document_id),
             )
             meta = report_doc.value
@@ -369,45 +363,12 @@ class ApplierService:
         state: JobState,
         quota_class: QuotaClass,
         operation: str,
-        calls: list[int],
         call: Callable[[SpApiClient], Awaitable[ApiResult[T]]],
     ) -> ApiResult[T]:
-        """One SP-API call under a quota token; a 429 is reported and waits for a new one.
-
-        Request ids are ``<job>:result:<n>``, stable per job and attempt: after a restart
-        the same attempt gets the grant it already had rather than a second token.
-        """
-        account = await self.runtime.account(state.account_id)
-        client = self.runtime.clients.for_account(account.account_id)
-        key = QuotaKey(
-            account_id=account.account_id, region=account.region, quota_class=quota_class
-        )
-        for throttled in range(1, MAX_THROTTLED + 1):
-            calls[0] += 1
-            await self.runtime.take_token(
-                key,
-                request_id=f"{state.job_id}:result:{calls[0]}",
-                job_id=state.job_id,
-                job_type=state.job_type,
-                shop_id=state.shop_id,
-                wait_s=self.settings.token_wait_s,
-            )
-            try:
-                result = await call(client)
-            except Throttled:
-                metrics.DOCUMENT_CALLS.labels(operation, "throttled").inc()
-                await self.runtime.throttle.report_throttled(key)
-                if throttled == MAX_THROTTLED:
-                    raise
-                continue
-            except Exception:
-                metrics.DOCUMENT_CALLS.labels(operation, "failed").inc()
-                raise
-            metrics.DOCUMENT_CALLS.labels(operation, "ok").inc()
-            if result.rate_limit is not None:
-                await self.runtime.observe_rate(key, result.rate_limit)
-            return result
-        raise AssertionError("unreachable")  # pragma: no cover
+        """One download call under a quota token (shared/metered.py)."""
+        client = self.runtime.clients.for_account(state.account_id)
+        metered = self.runtime.metered(state, wait_s=self.settings.token_wait_s)
+        return await metered.call(quota_class, operation, lambda: call(client))
 
 
 class _JobFails(Exception):

@@ -4,11 +4,6 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
-STATUS_CALLS = Counter(
-    "poller_status_calls_total",
-    "Status calls to Amazon by operation and outcome",
-    ["operation", "outcome"],  # outcome: ok, throttled, failed
-)
 CALLS_SAVED = Counter(
     "poller_status_calls_saved_total",
     "getFeed calls that one getFeeds call made unnecessary",

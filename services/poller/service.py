@@ -60,19 +60,17 @@ from shared.job_book import JobBook
 from shared.job_state import JobState
 from shared.jobs import JobStatus, JobType
 from shared.kafka.owned_jobs import JobsConsumer, PartitionLost
+from shared.metered import Metered
 from shared.quotas import QuotaClass
 from shared.spapi.client import SpApiClient
-from shared.spapi.errors import Throttled
 from shared.spapi.result import ApiResult
 from shared.supervisor import Supervisor
-from shared.throttle.messages import QuotaKey
 from shared.topics import POLLER_JOBS
 from shared.worker import WorkerRuntime
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-MAX_THROTTLED = 10  # 429s in a row on one call before it counts as a failed call
 TICK_S = 1.0  # the scheduler looks at least this often (real seconds)
 INTERNAL_RETRY_S = 2.0  # real seconds before a poll that failed on our side is retried
 # Jobs due within this many Amazon seconds are polled with those due now: a few seconds
@@ -88,7 +86,7 @@ class Waiting:
     shop_id: str
     job_type: JobType
     next_at: float
-    calls: int = 0  # status calls asked a token for: numbers the request ids
+    metered: Metered  # the job's calls under quota tokens
     failures: int = 0  # failed calls in a row
     busy: bool = False  # a poll is in flight
 
@@ -181,6 +179,7 @@ class PollerService:
             job_type=state.job_type,
             next_at=time.time()
             + self._real(first_poll_in(waited, self.settings.max_wait_s, state.job_id)),
+            metered=self.runtime.metered(state, wait_s=self.settings.token_wait_s),
         )
         metrics.WAITING.set(len(self.waiting))
         log.info(
@@ -423,40 +422,15 @@ class PollerService:
         *,
         report_rate: bool = True,
     ) -> ApiResult[T]:
-        """One SP-API call under a quota token; a 429 is reported and waits for a new one."""
-        account = await self.runtime.account(job.submission.account_id)
-        client = self.runtime.clients.for_account(account.account_id)
-        key = QuotaKey(
-            account_id=account.account_id, region=account.region, quota_class=quota_class
-        )
-        throttled = 0
-        while True:
-            job.calls += 1
-            await self.runtime.take_token(
-                key,
-                request_id=f"{job.job_id}:poll:{job.calls}",
-                job_id=job.job_id,
-                job_type=job.job_type,
-                shop_id=job.shop_id,
-                wait_s=self.settings.token_wait_s,
-            )
-            try:
-                async with self._slots:
-                    result = await call(client)
-            except Throttled:
-                metrics.STATUS_CALLS.labels(operation, "throttled").inc()
-                await self.runtime.throttle.report_throttled(key)
-                throttled += 1
-                if throttled >= MAX_THROTTLED:
-                    raise
-                continue
-            except Exception:
-                metrics.STATUS_CALLS.labels(operation, "failed").inc()
-                raise
-            metrics.STATUS_CALLS.labels(operation, "ok").inc()
-            if report_rate and result.rate_limit is not None:
-                await self.runtime.observe_rate(key, result.rate_limit)
-            return result
+        """One status call under a quota token (shared/metered.py), at most
+        ``concurrency`` at once."""
+        client = self.runtime.clients.for_account(job.submission.account_id)
+
+        async def limited() -> ApiResult[T]:
+            async with self._slots:
+                return await call(client)
+
+        return await job.metered.call(quota_class, operation, limited, report_rate=report_rate)
 
     # ------------------------------------------------------------------ helpers
 

@@ -7,8 +7,9 @@ rebalance waits for it to be recorded and a feed is sent twice only if a process
 between (docs/design.md §6). Reports are one call (``request_report``); orders import is
 pages of reads, each published with its cursor (``import_orders``).
 
-Quota tokens come through :class:`Tokens`; a 429 is reported and waits for a new token.
-A feed's messages are numbered by their items' ordinals in the job (docs/design.md §2).
+Every call goes through the job's :class:`~shared.metered.Metered` (token, call, 429,
+observed rate). A feed's messages are numbered by their items' ordinals in the job
+(docs/design.md §2).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 from shared.events import AccountRegistered, ItemState, LogLine, OrderImported, OrderLine
 from shared.formats import fulfillment_feed, listings_feed
@@ -31,28 +32,14 @@ from shared.job_items import (
 )
 from shared.job_state import JobState
 from shared.jobs import JobType
+from shared.metered import Metered
 from shared.quotas import QuotaClass
 from shared.spapi.client import SpApiClient
-from shared.spapi.errors import Throttled, TransientError
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 MAX_IDENTIFIERS = 20  # searchCatalogItems takes at most 20 identifiers per call
 ADVISED_FEED_BYTES = 10 * 1024 * 1024  # Amazon advises feeds under 10 MiB
-
-
-class StillThrottled(TransientError):
-    """Amazon kept answering 429 although the throttle granted tokens: worth another try
-    later (the throttle has drained the bucket meanwhile), never a failed job at once."""
-
-
-class Tokens(Protocol):
-    async def take(self, quota_class: QuotaClass, request_id: str) -> None:
-        """Wait for one token of the job's account in this class."""
-
-    async def throttled(self, quota_class: QuotaClass) -> None:
-        """Tell the throttle Amazon answered 429 for this class."""
 
 
 @dataclass
@@ -89,32 +76,6 @@ class FeedReady:
     log: list[LogLine] = field(default_factory=list)
 
 
-async def under_token(
-    tokens: Tokens,
-    quota_class: QuotaClass,
-    request_id: str,
-    call: Callable[[], Awaitable[T]],
-    *,
-    have_token: bool = False,
-    max_throttles: int = 10,
-) -> T:
-    """Run one SP-API call with a token; on 429 report it and wait for a fresh token."""
-    for attempt in range(max_throttles + 1):
-        if not have_token or attempt > 0:
-            await tokens.take(quota_class, f"{request_id}#{attempt}" if attempt else request_id)
-        try:
-            return await call()
-        except Throttled:
-            log.warning("throttled by Amazon", extra={"quota_class": quota_class.value})
-            await tokens.throttled(quota_class)
-    raise StillThrottled(
-        f"{quota_class.value}: Amazon still answered 429 after {max_throttles} fresh tokens",
-        operation=quota_class.value,
-        attempts=max_throttles + 1,
-        status=429,
-    )
-
-
 def _now() -> str:
     return datetime.now(UTC).isoformat()
 
@@ -127,7 +88,7 @@ def marketplace_of(state: JobState, account: AccountRegistered) -> str:
 
 
 async def prepare(
-    client: SpApiClient, tokens: Tokens, account: AccountRegistered, state: JobState
+    client: SpApiClient, metered: Metered, account: AccountRegistered, state: JobState
 ) -> FeedReady | Failed:
     """Everything before ``createFeed``: repeating it leaves nothing behind at Amazon."""
     marketplace = marketplace_of(state, account)
@@ -140,7 +101,7 @@ async def prepare(
             account.seller_id, [s for _, s in numbered_orders], [n for n, _ in numbered_orders]
         )
         document_id = await _upload(
-            client, tokens, state, shipments.body, fulfillment_feed.CONTENT_TYPE
+            client, metered, state, shipments.body, fulfillment_feed.CONTENT_TYPE
         )
         return FeedReady(
             fulfillment_feed.FEED_TYPE,
@@ -152,7 +113,7 @@ async def prepare(
     errors: list[ItemState] = []
     asins: dict[str, str | None] = {}
     if state.job_type is JobType.SEND_PRODUCTS:
-        matched, errors = await lookup_asins(client, tokens, state, marketplace)
+        matched, errors = await lookup_asins(client, metered, state, marketplace)
         if not matched:
             return Failed("no item of the job could be matched to an Amazon item", errors)
         asins = {i.key: i.asin for i in matched}
@@ -179,7 +140,7 @@ async def prepare(
                 "10 MiB; it is sent whole, so that the job stays one feed",
             )
         )
-    document_id = await _upload(client, tokens, state, doc.body, listings_feed.CONTENT_TYPE)
+    document_id = await _upload(client, metered, state, doc.body, listings_feed.CONTENT_TYPE)
     return FeedReady(
         listings_feed.FEED_TYPE,
         marketplace,
@@ -190,12 +151,13 @@ async def prepare(
     )
 
 
-async def send(client: SpApiClient, tokens: Tokens, state: JobState, ready: FeedReady) -> Submitted:
+async def send(
+    client: SpApiClient, metered: Metered, state: JobState, ready: FeedReady
+) -> Submitted:
     """``createFeed`` with the job's granted token: the call that cannot be taken back."""
-    feed = await under_token(
-        tokens,
+    feed = await metered.call(
         QuotaClass.FEED_SUBMIT,
-        f"{state.job_id}:submit",
+        "createFeed",
         lambda: client.create_feed(ready.feed_type, [ready.marketplace], ready.document_id),
         have_token=True,
     )
@@ -213,12 +175,11 @@ async def send(client: SpApiClient, tokens: Tokens, state: JobState, ready: Feed
 
 
 async def _upload(
-    client: SpApiClient, tokens: Tokens, state: JobState, body: bytes, content_type: str
+    client: SpApiClient, metered: Metered, state: JobState, body: bytes, content_type: str
 ) -> str:
-    doc = await under_token(
-        tokens,
+    doc = await metered.call(
         QuotaClass.FEED_DOCUMENT,
-        f"{state.job_id}:document",
+        "createFeedDocument",
         lambda: client.create_feed_document(content_type),
     )
     await client.upload_feed_document(doc.value.url, body, content_type)
@@ -226,7 +187,7 @@ async def _upload(
 
 
 async def lookup_asins(
-    client: SpApiClient, tokens: Tokens, state: JobState, marketplace: str
+    client: SpApiClient, metered: Metered, state: JobState, marketplace: str
 ) -> tuple[list[ItemState], list[ItemState]]:
     """send_products items matched to an Amazon item (ASIN given, or found by EAN/UPC),
     with ``asin`` set; and those not found, in error."""
@@ -241,10 +202,9 @@ async def lookup_asins(
         codes = list(wanted)
         for start in range(0, len(codes), MAX_IDENTIFIERS):
             batch = codes[start : start + MAX_IDENTIFIERS]
-            found = await under_token(
-                tokens,
+            found = await metered.call(
                 QuotaClass.ASIN_LOOKUP,
-                f"{state.job_id}:asin:{kind}:{start}",
+                "searchCatalogItems",
                 lambda b=batch, k=kind: client.search_catalog_items(b, k, marketplace),  # type: ignore[misc]
             )
             for item in found.value.items:
@@ -276,14 +236,13 @@ async def lookup_asins(
 
 
 async def request_report(
-    client: SpApiClient, tokens: Tokens, account: AccountRegistered, state: JobState
+    client: SpApiClient, metered: Metered, account: AccountRegistered, state: JobState
 ) -> Submitted:
     params = InventoryReportParams.model_validate(state.data.get("params") or {})
     marketplace = marketplace_of(state, account)
-    report = await under_token(
-        tokens,
+    report = await metered.call(
         QuotaClass.REPORT_REQUEST,
-        f"{state.job_id}:submit",
+        "createReport",
         lambda: client.create_report(params.report_type, [marketplace]),
         have_token=True,
     )
@@ -306,7 +265,7 @@ PublishPage = Callable[[list[OrderImported], str | None, int], Awaitable[None]]
 
 async def import_orders(
     client: SpApiClient,
-    tokens: Tokens,
+    metered: Metered,
     account: AccountRegistered,
     state: JobState,
     publish_page: PublishPage,
@@ -324,10 +283,9 @@ async def import_orders(
         return Finished({"orders": total, "pages": page_no})
     first = True
     while True:
-        page = await under_token(
-            tokens,
+        page = await metered.call(
             QuotaClass.ORDERS_PAGE,
-            f"{state.job_id}:page:{page_no}" if page_no else f"{state.job_id}:submit",
+            "searchOrders",
             lambda c=cursor: client.search_orders(  # type: ignore[misc]
                 created_after=params.since,
                 marketplace_ids=account.marketplace_ids,
@@ -335,7 +293,7 @@ async def import_orders(
                 pagination_token=c,
                 included_data=SEARCH_INCLUDED_DATA,
             ),
-            have_token=first and page_no == 0,
+            have_token=first,
         )
         first = False
         parsed = page_from_search(page.value)

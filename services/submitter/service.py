@@ -28,7 +28,6 @@ import contextlib
 import logging
 import random
 import time
-import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
@@ -78,10 +77,10 @@ from shared.kafka.partitions import colocated_id
 from shared.kafka.producer import encode_bounded
 from shared.kafka.stores import IdStore
 from shared.kafka.tail import TopicTail
-from shared.quotas import BASE_PRIORITY, SUBMIT_CLASS, QuotaClass
+from shared.metered import Metered
+from shared.quotas import BASE_PRIORITY, SUBMIT_CLASS
 from shared.spapi.errors import AuthError, PermanentError, SpApiError, TransientError
 from shared.supervisor import Supervisor
-from shared.throttle.messages import QuotaKey, TokenGranted
 from shared.topics import (
     CATALOG_EVENTS,
     JOB_EVENTS,
@@ -111,49 +110,6 @@ DECIDED = Counter(
 )
 PARKED = Gauge("submitter_requests_parked", "Requests waiting for their account to be known")
 REFUSALS_QUEUED = Gauge("submitter_refusals_queued", "Refusals (jobs in error) not yet written")
-
-
-class JobTokens(amazon.Tokens):
-    """Quota tokens for one job: its account's key per class, its priority, and the
-    grants it holds (given back with the grant if the job is canceled)."""
-
-    def __init__(self, runtime: WorkerRuntime, state: JobState, wait_s: float) -> None:
-        self.runtime = runtime
-        self.state = state
-        self.wait_s = wait_s
-        self.region = runtime.accounts.get(state.account_id).region
-        self.held: list[TokenGranted] = []
-        # Request ids are the job's and this driver's own: a driver of another instance
-        # (after a crash or a rebalance) never gets the grant an earlier one was given,
-        # which Amazon may already have seen spent.
-        self.nonce = uuid.uuid4().hex[:8]
-
-    def key(self, quota_class: QuotaClass) -> QuotaKey:
-        return QuotaKey(
-            account_id=self.state.account_id, region=self.region, quota_class=quota_class
-        )
-
-    async def take(self, quota_class: QuotaClass, request_id: str) -> None:
-        priority = self.state.data.get("priority")
-        grant = await self.runtime.take_token(
-            self.key(quota_class),
-            request_id=f"{request_id}@{self.nonce}",
-            job_id=self.state.job_id,
-            job_type=self.state.job_type,
-            shop_id=self.state.shop_id,
-            priority=BASE_PRIORITY[self.state.job_type] if priority is None else priority,
-            wait_s=self.wait_s,
-        )
-        self.held = [grant]  # a token is spent once the next call goes out
-
-    async def give_back(self) -> None:
-        """Return a granted token that no call used (a canceled job's)."""
-        held, self.held = self.held, []
-        for grant in held:
-            await self.runtime.throttle.release(grant)
-
-    async def throttled(self, quota_class: QuotaClass) -> None:
-        await self.runtime.throttle.report_throttled(self.key(quota_class))
 
 
 @dataclass
@@ -191,7 +147,7 @@ class SubmitterService:
         self.ids = IdStore(SUBMITTER_JOB_IDS)
         self.listings = ListingBook()
         self.drivers: dict[str, asyncio.Task[None]] = {}
-        self.tokens: dict[str, JobTokens] = {}  # of the jobs being driven
+        self.metered: dict[str, Metered] = {}  # of the jobs being driven
         self.assembler: Assembler[Message] = Assembler(
             max_open=settings.assembling_max, timeout_s=settings.assembly_timeout_s
         )
@@ -531,14 +487,11 @@ class SubmitterService:
         task = self.drivers.pop(request.job_id, None)
         if task is not None:
             task.cancel()
-        tokens = self.tokens.pop(request.job_id, None) or JobTokens(
-            self.runtime, state, self.settings.token_wait_s
-        )
-        with contextlib.suppress(Exception):  # the throttle forgets unknown ids itself
-            await self.runtime.throttle.cancel(
-                tokens.key(SUBMIT_CLASS[state.job_type]), f"{state.job_id}:submit@{tokens.nonce}"
-            )
-        await tokens.give_back()
+        # Cancelling the driver withdraws a request still waiting at the throttle; a token
+        # already granted goes back.
+        metered = self.metered.pop(request.job_id, None)
+        if metered is not None:
+            await metered.give_back()
         # Listings first, then the job's status: a crash in between re-reads the cancel
         # (its offset is not committed yet) and restores again (docs/design.md §9).
         restored: list[tuple[str, ListingState | None]] = [
@@ -629,26 +582,29 @@ class SubmitterService:
     def _driver_done(self, job_id: str, task: asyncio.Task[None]) -> None:
         if self.drivers.get(job_id) is task:
             del self.drivers[job_id]
-            self.tokens.pop(job_id, None)
+            self.metered.pop(job_id, None)
 
     async def _drive(self, job_id: str) -> None:
         partition = self.consumer.partition_of(job_id)
         try:
             state = self.book.states[job_id]
-            tokens = self.tokens[job_id] = JobTokens(
-                self.runtime, state, self.settings.token_wait_s
+            priority = state.data.get("priority")
+            metered = self.metered[job_id] = self.runtime.metered(
+                state,
+                wait_s=self.settings.token_wait_s,
+                priority=BASE_PRIORITY[state.job_type] if priority is None else priority,
             )
             if state.data.get("automatic") and state.status is JobStatus.RESERVED:
                 await asyncio.sleep(self.settings.coalesce_window_s)
             WAITING.inc()
             try:
-                await tokens.take(SUBMIT_CLASS[state.job_type], f"{job_id}:submit")
+                await metered.first_token(SUBMIT_CLASS[state.job_type])
             finally:
                 WAITING.dec()
             async with self.consumer.owning(partition), self.consumer.lock:
-                if not await self._to_processing(job_id, tokens):
+                if not await self._to_processing(job_id, metered):
                     return
-            await self._submit(job_id, tokens)
+            await self._submit(job_id, metered)
         except PartitionLost:
             return  # the job's new owner drives it
         except asyncio.CancelledError:
@@ -659,14 +615,14 @@ class SubmitterService:
                 job_id, amazon.Failed("internal error while submitting; see the submitter's logs")
             )
 
-    async def _to_processing(self, job_id: str, tokens: JobTokens) -> bool:
+    async def _to_processing(self, job_id: str, metered: Metered) -> bool:
         """``reserved``/``created`` → ``processing`` now the token is here; False when the
         job is no longer this driver's (canceled, gone elsewhere)."""
         state = self.book.states.get(job_id)
         if state is None:
             return False  # another instance owns it now and asks for the same grant
         if state.status is JobStatus.CANCELED:
-            await tokens.give_back()
+            await metered.give_back()
             return False
         events: list[JobEvent] = []
         if state.status is JobStatus.RESERVED:
@@ -687,7 +643,7 @@ class SubmitterService:
             await self.consumer.emit(events)
         return True
 
-    async def _submit(self, job_id: str, tokens: JobTokens) -> None:
+    async def _submit(self, job_id: str, metered: Metered) -> None:
         state = self.book.states[job_id]
         account = self.runtime.accounts.get(state.account_id)
         client = self.runtime.clients.for_account(state.account_id)
@@ -699,7 +655,7 @@ class SubmitterService:
                 await self._orders_page(job_id, orders, cursor, n)
 
             outcome = await self._attempts(
-                job_id, lambda: amazon.import_orders(client, tokens, account, state, page)
+                job_id, lambda: amazon.import_orders(client, metered, account, state, page)
             )
             await self._finish(job_id, outcome)
             return
@@ -707,12 +663,12 @@ class SubmitterService:
             async with self.consumer.owning(partition):
                 await self._mark_sending(job_id)
                 outcome = await self._attempts(
-                    job_id, lambda: amazon.request_report(client, tokens, account, state)
+                    job_id, lambda: amazon.request_report(client, metered, account, state)
                 )
                 await self._finish(job_id, outcome)
             return
         prepared = await self._attempts(
-            job_id, lambda: amazon.prepare(client, tokens, account, state)
+            job_id, lambda: amazon.prepare(client, metered, account, state)
         )
         if not isinstance(prepared, amazon.FeedReady):
             await self._finish(job_id, prepared)
@@ -721,7 +677,7 @@ class SubmitterService:
         async with self.consumer.owning(partition):
             await self._mark_sending(job_id)
             outcome = await self._attempts(
-                job_id, lambda: amazon.send(client, tokens, state, ready)
+                job_id, lambda: amazon.send(client, metered, state, ready)
             )
             await self._finish(job_id, outcome)
 

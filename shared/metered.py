@@ -1,0 +1,148 @@
+"""One SP-API call under a quota token, the same way in every worker.
+
+Take a token for the job's (account, region, quota class) → call Amazon → on 429 tell the
+throttle (it drains the bucket) and wait for a fresh token → tell the throttle a rate
+Amazon states that differs from what it knows. Request ids are the job's, the purpose's,
+a number, and this process's nonce: unique for ever, so a grant is never handed out twice
+(docs/design.md §15). After ``max_throttles`` 429s in a row on fresh tokens the call is a
+transient failure (:class:`StillThrottled`), retried by its caller like a 5xx.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from prometheus_client import Counter
+
+from shared.accounts import AccountBook
+from shared.jobs import JobType
+from shared.quotas import QuotaClass
+from shared.spapi.errors import Throttled, TransientError
+from shared.spapi.result import ApiResult
+from shared.throttle.client import ThrottleClient
+from shared.throttle.messages import QuotaKey, TokenGranted
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+CALLS = Counter(
+    "spapi_calls_total", "SP-API calls under a quota token, by outcome", ["operation", "result"]
+)
+
+# Waits for a token, renewed with the same request id (so the request keeps its place).
+TakeToken = Callable[..., Awaitable[TokenGranted]]
+ObserveRate = Callable[[QuotaKey, float], Awaitable[None]]
+
+
+class StillThrottled(TransientError):
+    """Amazon kept answering 429 although the throttle granted tokens: worth another try
+    later (the throttle has drained the bucket meanwhile), never a failed job at once."""
+
+
+class Metered:
+    """The metered calls of one job: its account's quota keys, its priority."""
+
+    _numbers = itertools.count(1)
+    _nonce = uuid.uuid4().hex[:8]  # this process's
+
+    def __init__(
+        self,
+        *,
+        accounts: AccountBook,
+        throttle: ThrottleClient,
+        take_token: TakeToken,
+        observe_rate: ObserveRate,
+        job_id: str,
+        shop_id: str,
+        account_id: str,
+        job_type: JobType,
+        priority: int | None = None,
+        wait_s: float = 300.0,
+        max_throttles: int = 10,
+    ) -> None:
+        self.throttle = throttle
+        self.take_token = take_token
+        self.observe_rate = observe_rate
+        self.job_id = job_id
+        self.shop_id = shop_id
+        self.account_id = account_id
+        self.job_type = job_type
+        self.priority = priority
+        self.wait_s = wait_s
+        self.max_throttles = max_throttles
+        self.region = accounts.get(account_id).region
+        # The job's first token (asked for before it turns processing), kept for the call
+        # it was asked for (``have_token``) or given back if the job is canceled.
+        self.first: TokenGranted | None = None
+
+    def key(self, quota_class: QuotaClass) -> QuotaKey:
+        return QuotaKey(account_id=self.account_id, region=self.region, quota_class=quota_class)
+
+    def request_id(self, purpose: str) -> str:
+        return f"{self.job_id}:{purpose}:{next(self._numbers)}@{self._nonce}"
+
+    async def first_token(self, quota_class: QuotaClass) -> TokenGranted:
+        """Wait for the job's first token (before it turns ``processing``); the call made
+        ``have_token`` spends it."""
+        self.first = await self._take(quota_class, "first")
+        return self.first
+
+    async def give_back(self) -> None:
+        """Return the first token if no call spent it (a canceled job's)."""
+        first, self.first = self.first, None
+        if first is not None:
+            await self.throttle.release(first)
+
+    async def _take(self, quota_class: QuotaClass, purpose: str) -> TokenGranted:
+        return await self.take_token(
+            self.key(quota_class),
+            request_id=self.request_id(purpose),
+            job_id=self.job_id,
+            job_type=self.job_type,
+            shop_id=self.shop_id,
+            priority=self.priority,
+            wait_s=self.wait_s,
+        )
+
+    async def call(
+        self,
+        quota_class: QuotaClass,
+        operation: str,
+        call: Callable[[], Awaitable[ApiResult[T]]],
+        *,
+        have_token: bool = False,
+        report_rate: bool = True,
+    ) -> ApiResult[T]:
+        """``call`` under a token of ``quota_class`` (``have_token``: the one already held)."""
+        key = self.key(quota_class)
+        for attempt in range(self.max_throttles + 1):
+            if have_token and attempt == 0 and self.first is not None:
+                self.first = None  # the call spends it, whatever comes back
+            else:
+                await self._take(quota_class, operation)
+            try:
+                result = await call()
+            except Throttled:
+                CALLS.labels(operation, "throttled").inc()
+                log.warning(
+                    "throttled by Amazon", extra={"job_id": self.job_id, "quota_key": str(key)}
+                )
+                await self.throttle.report_throttled(key)
+                continue
+            except Exception:
+                CALLS.labels(operation, "failed").inc()
+                raise
+            CALLS.labels(operation, "ok").inc()
+            if report_rate and result.rate_limit is not None:
+                await self.observe_rate(key, result.rate_limit)
+            return result
+        raise StillThrottled(
+            f"{operation}: Amazon still answered 429 after {self.max_throttles} fresh tokens",
+            operation=operation,
+            attempts=self.max_throttles + 1,
+            status=429,
+        )
