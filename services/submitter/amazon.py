@@ -35,6 +35,7 @@ from shared.jobs import JobType
 from shared.metered import Metered
 from shared.quotas import QuotaClass
 from shared.spapi.client import SpApiClient
+from shared.spapi.errors import PermanentError
 
 log = logging.getLogger(__name__)
 
@@ -174,16 +175,31 @@ async def send(
     )
 
 
+UPLOAD_ATTEMPTS = 3  # a presigned URL lives 5 minutes: a slow upload asks for a new one
+
+
 async def _upload(
     client: SpApiClient, metered: Metered, state: JobState, body: bytes, content_type: str
 ) -> str:
-    doc = await metered.call(
-        QuotaClass.FEED_DOCUMENT,
-        "createFeedDocument",
-        lambda: client.create_feed_document(content_type),
-    )
-    await client.upload_feed_document(doc.value.url, body, content_type)
-    return doc.value.feed_document_id
+    for attempt in range(1, UPLOAD_ATTEMPTS + 1):
+        doc = await metered.call(
+            QuotaClass.FEED_DOCUMENT,
+            "createFeedDocument",
+            lambda: client.create_feed_document(content_type),
+        )
+        try:
+            await client.upload_feed_document(doc.value.url, body, content_type)
+        except PermanentError as exc:
+            # The storage's 403 is an expired URL: a new document has a fresh one.
+            if exc.status != 403 or attempt == UPLOAD_ATTEMPTS:
+                raise
+            log.warning(
+                "feed document URL expired before the upload; asking for a new one",
+                extra={"job_id": state.job_id, "attempt": attempt},
+            )
+            continue
+        return doc.value.feed_document_id
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 async def lookup_asins(
