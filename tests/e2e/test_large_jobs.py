@@ -1,0 +1,249 @@
+"""Jobs of the size Amazon allows: 25,000 items through the API and 25,000 SKUs coalesced
+from catalog events, each done with every item readable page by page, and no message on
+any topic over the bound (docs/design.md §10, §11)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from shared.events import ListingState, StockChanged
+from shared.jobs import JobType
+from shared.kafka.producer import EventPublisher
+from shared.limits import MAX_ITEMS, MAX_MESSAGE_BYTES
+from shared.topics import ALL_TOPICS, CATALOG_EVENTS, LISTINGS, listing_key
+from tests.e2e.conftest import PIPELINE, make_stack
+from tests.e2e.world import Seller, ean, open_shop
+from tests.stack import ADMIN_KEY, Stack
+
+pytestmark = pytest.mark.integration
+
+N = MAX_ITEMS
+
+
+@pytest.fixture(scope="module")
+def stack(topics: str, mongo_url: str, test_output_dir: Path) -> Iterator[Stack]:
+    stack = make_stack(topics, mongo_url, test_output_dir / "e2e")
+    try:
+        stack.start([*PIPELINE, "api"])
+        yield stack
+    finally:
+        stack.stop()
+
+
+def api(stack: Stack) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        base_url=stack.api_url,
+        headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+        timeout=httpx.Timeout(120.0),
+    )
+
+
+async def wait_done(http: httpx.AsyncClient, job_id: str) -> dict[str, Any]:
+    job: dict[str, Any] = {}
+
+    async def check() -> bool:
+        nonlocal job
+        answer = await http.get(f"/v1/jobs/{job_id}")
+        job = answer.json() if answer.status_code == 200 else {}
+        return job.get("status") in ("done", "error", "canceled")
+
+    for _ in range(1200):
+        if await check():
+            break
+        await asyncio.sleep(0.5)
+    assert job.get("status") == "done", job
+    return job
+
+
+async def item_pages(http: httpx.AsyncClient, job_id: str) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": 1000}
+        if cursor:
+            params["cursor"] = cursor
+        page = (await http.get(f"/v1/jobs/{job_id}/items", params=params)).json()
+        rows += page["data"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return rows
+
+
+async def listing_pages(http: httpx.AsyncClient, account_id: str) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": 1000}
+        if cursor:
+            params["cursor"] = cursor
+        answer = await http.get(f"/v1/accounts/{account_id}/listings", params=params)
+        if answer.status_code != 200:
+            return rows
+        page = answer.json()
+        rows += page["data"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return rows
+
+
+async def largest_message(bootstrap: str) -> tuple[int, str]:
+    """The largest value on any topic now, and where."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        max_partition_fetch_bytes=2 * 1024 * 1024,
+    )
+    await consumer.start()
+    biggest = (0, "")
+    try:
+        tps = [
+            TopicPartition(t.name, p)
+            for t in ALL_TOPICS
+            for p in (consumer.partitions_for_topic(t.name) or range(t.partitions))
+        ]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        pending = {tp for tp in tps if ends[tp] > 0}
+        idle = 0
+        while pending and idle < 6:
+            batches = await consumer.getmany(timeout_ms=500, max_records=10_000)
+            idle = 0 if batches else idle + 1
+            for tp, records in batches.items():
+                for rec in records:
+                    size = len(rec.value or b"")
+                    if size > biggest[0]:
+                        biggest = (size, f"{tp.topic}[{tp.partition}]@{rec.offset}")
+                    if rec.offset + 1 >= ends[tp]:
+                        pending.discard(tp)
+    finally:
+        await consumer.stop()
+    return biggest
+
+
+def big_seller(name: str) -> Seller:
+    return Seller(name, shop_id=f"shop-{name}", catalog_size=N, listed=N, orders=0)
+
+
+@pytest.mark.parametrize(
+    "job_type", [JobType.SEND_PRODUCTS, JobType.UPDATE_QTY_PRICE, JobType.STOP_PRODUCTS]
+)
+async def test_a_job_of_25000_items_through_the_api_is_done_item_by_item(
+    stack: Stack, publisher: EventPublisher, job_type: JobType
+) -> None:
+    seller = big_seller(f"big{job_type.value.replace('_', '')[:10]}")
+    await open_shop(stack.sandbox_url, publisher, seller)
+    item: Any
+    if job_type is JobType.SEND_PRODUCTS:
+
+        def item(n: int) -> dict[str, Any]:
+            return {
+                "sku": seller.sku(n),
+                "ean": ean(n),
+                "quantity": 5,
+                "price": "12.50",
+                "currency": "EUR",
+            }
+    elif job_type is JobType.UPDATE_QTY_PRICE:
+
+        def item(n: int) -> dict[str, Any]:
+            return {"sku": seller.sku(n), "quantity": n % 100, "price": "9.90", "currency": "EUR"}
+    else:
+
+        def item(n: int) -> dict[str, Any]:
+            return {"sku": seller.sku(n)}
+
+    async with api(stack) as http:
+        body = {
+            "shop_id": seller.shop_id,
+            "account_id": seller.account_id,
+            "job_type": job_type.value,
+            "items": [item(n) for n in range(N)],
+        }
+        for _ in range(120):  # the account reaches the projection
+            answer = await http.post("/v1/jobs", json=body)
+            if answer.status_code != 404:
+                break
+            await asyncio.sleep(0.5)
+        assert answer.status_code == 202, answer.text
+        job_id = answer.json()["job_id"]
+        job = await wait_done(http, job_id)
+        assert job["items"]["total"] == N
+        rows = await item_pages(http, job_id)
+    assert len(rows) == N
+    assert len({r["key"] for r in rows}) == N
+    accepted = sum(1 for r in rows if r["status"] in ("accepted", "warning"))
+    assert accepted == N, {r["status"] for r in rows}
+
+
+async def test_25000_skus_coalesced_into_automatic_jobs_are_done_item_by_item(
+    stack: Stack, publisher: EventPublisher
+) -> None:
+    seller = big_seller("bigauto")
+    await open_shop(stack.sandbox_url, publisher, seller)
+    await publisher.publish_many(
+        [
+            (
+                LISTINGS,
+                listing_key(seller.account_id, seller.sku(n)),
+                ListingState(
+                    account_id=seller.account_id,
+                    shop_id=seller.shop_id,
+                    sku=seller.sku(n),
+                    asin=seller.asin(n),
+                    status="active",
+                    quantity=10,
+                ),
+            )
+            for n in range(N)
+        ]
+    )
+    async with api(stack) as http:
+        # The projection has read them all; the submitter reads the same compacted topic.
+        for _ in range(600):
+            if len(await listing_pages(http, seller.account_id)) >= N:
+                break
+            await asyncio.sleep(0.5)
+    await publisher.publish_many(
+        [
+            (
+                CATALOG_EVENTS,
+                seller.shop_id,
+                StockChanged(shop_id=seller.shop_id, sku=seller.sku(n), quantity=n % 77),
+            )
+            for n in range(N)
+        ]
+    )
+    async with api(stack) as http:
+        jobs: list[dict[str, Any]] = []
+
+        async def all_done() -> bool:
+            nonlocal jobs
+            page = (
+                await http.get("/v1/jobs", params={"account_id": seller.account_id, "limit": 200})
+            ).json()
+            jobs = page["data"]
+            return sum(j["items"]["total"] for j in jobs) >= N and all(
+                j["status"] == "done" for j in jobs
+            )
+
+        for _ in range(1200):
+            if await all_done():
+                break
+            await asyncio.sleep(0.5)
+        assert sum(j["items"]["total"] for j in jobs) == N, jobs
+        assert {j["status"] for j in jobs} == {"done"}
+        rows = [r for j in jobs for r in await item_pages(http, j["id"])]
+    assert len({r["key"] for r in rows}) == N
+    assert all(r["status"] == "accepted" for r in rows)
+
+    size, where = await largest_message(stack.bootstrap)
+    print(f"\nlargest message on any topic: {size} bytes ({where})")
+    assert size <= MAX_MESSAGE_BYTES
