@@ -13,23 +13,14 @@ from services.applier.applied import Applied, ResultError
 from services.applier.fulfillment import apply_fulfillment_report
 from services.applier.inventory import apply_inventory_report
 from services.applier.listings import APPLIED_STATUS, apply_listings_report
-from shared.accounts import UnknownAccount
 from shared.events import JobDone, JobFailed, ListingState, LogLine, next_job_event
+from shared.failures import Failure, failure_of
 from shared.job_state import JobState
 from shared.jobs import JobType
-from shared.spapi.errors import AuthError, MalformedResponse, PermanentError, SpApiError
+from shared.spapi.errors import MalformedResponse, PermanentError, SpApiError
 
 Kind = Literal["feed", "report"]
 DOWNLOAD = "downloadDocument"  # the client's name for the presigned-URL download
-
-# Why the applier failed a job, in JobFailed.data["failure"].
-Failure = Literal[
-    "malformed_result",  # the result document (or the submission data) cannot be read
-    "credentials",  # the seller's authorisation no longer works
-    "refused",  # Amazon refused to hand out the document
-    "unknown_account",  # the job's account is not (or no longer) registered
-    "unavailable",  # Amazon or the network kept failing until the attempts ran out
-]
 
 
 def result_kind(state: JobState) -> Kind:
@@ -80,13 +71,7 @@ def error_failure(exc: Exception) -> tuple[Failure, str] | None:
             return "malformed_result", f"the result document cannot be read: {exc}"
         if isinstance(exc, PermanentError):
             return None  # the 5-minute URL expired: the retry asks for a new one
-    if isinstance(exc, UnknownAccount):
-        return "unknown_account", f"cannot download the result: {exc}"
-    if isinstance(exc, AuthError):
-        return "credentials", f"cannot download the result: {exc}"
-    if isinstance(exc, PermanentError) and not isinstance(exc, MalformedResponse):
-        return "refused", f"Amazon refused the result document: {exc}"
-    return None
+    return failure_of(exc, "download the result")
 
 
 def done_event(state: JobState, applied: Applied) -> JobDone:

@@ -28,7 +28,6 @@ from typing import Any, TypeVar
 from services.applier import metrics
 from services.applier.applied import Applied
 from services.applier.decision import (
-    Failure,
     apply_result,
     done_event,
     error_failure,
@@ -48,6 +47,7 @@ from shared.events import (
     LogLine,
     next_job_event,
 )
+from shared.failures import Failure
 from shared.job_book import JobBook
 from shared.job_state import JobState
 from shared.jobs import JobStatus

@@ -17,25 +17,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from shared.accounts import UnknownAccount
 from shared.events import JobFailed, JobLogged, JobResultReady, LogLine, next_job_event
+from shared.failures import Failure, failure_of
 from shared.job_state import JobState
-from shared.spapi.errors import AuthError, MalformedResponse, PermanentError
 from shared.spapi.models.feeds import Feed, ProcessingStatus
 from shared.spapi.models.reports import Report
 
 Kind = Literal["feed", "report"]
-
-# Why a job failed, in JobFailed.data["failure"]: for dashboards and alerts.
-Failure = Literal[
-    "fatal",  # Amazon aborted the feed or report
-    "cancelled",  # Amazon cancelled the feed
-    "timeout",  # Amazon did not finish within the waiting limit
-    "credentials",  # the seller's authorisation no longer works
-    "refused",  # Amazon refused the status request itself (unknown id, …)
-    "no_submission",  # the job's data names no feed or report to poll
-    "unknown_account",  # the job's account is not (or no longer) registered
-]
 
 
 class NothingToPoll(ValueError):
@@ -193,21 +181,8 @@ def timed_out(submission: Submission, waited: float, max_wait_s: float, last: st
 
 def error_decision(submission: Submission, exc: Exception) -> JobFails | None:
     """A call error that fails the job at once, or None when it is worth retrying."""
-    if isinstance(exc, UnknownAccount):
-        return JobFails(
-            "unknown_account",
-            f"cannot ask Amazon about {submission.label}: {exc}. Register the account again "
-            "to see the outcome at Amazon.",
-        )
-    if isinstance(exc, AuthError):
-        return JobFails("credentials", f"cannot ask Amazon about {submission.label}: {exc}")
-    if isinstance(exc, PermanentError) and not isinstance(exc, MalformedResponse):
-        return JobFails(
-            "refused", f"Amazon refused the status request for {submission.label}: {exc}"
-        )
-    # Throttled, TransientError, a garbled answer (MalformedResponse), no token in time:
-    # worth another try.
-    return None
+    failed = failure_of(exc, f"ask Amazon about {submission.label}")
+    return JobFails(*failed) if failed is not None else None
 
 
 # ---- events ----------------------------------------------------------------------------

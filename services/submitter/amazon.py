@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.events import AccountRegistered, ItemState, LogLine, OrderImported, OrderLine
+from shared.failures import Failure
 from shared.formats import fulfillment_feed, listings_feed
 from shared.formats.orders_page import SEARCH_INCLUDED_DATA, OrderRecord, page_from_search
 from shared.job_items import (
@@ -60,6 +61,7 @@ class Finished:
 class Failed:
     reason: str
     items: list[ItemState] = field(default_factory=list)
+    failure: Failure = "refused"
 
 
 Outcome = Submitted | Finished | Failed

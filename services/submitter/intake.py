@@ -78,7 +78,7 @@ def reject(request: JobRequested, reason: str) -> JobFailed:
         account_id=request.account_id,
         job_type=request.job_type,
         status=JobStatus.ERROR,
-        data={"rejected": True},
+        data={"rejected": True, "failure": "rejected"},
         log=[line],
         items=None,
     )

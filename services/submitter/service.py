@@ -67,6 +67,7 @@ from shared.events import (
     OrderImported,
     next_job_event,
 )
+from shared.failures import failure_of
 from shared.job_book import JobBook
 from shared.job_ids import shop_hash
 from shared.job_state import JobState
@@ -79,7 +80,7 @@ from shared.kafka.stores import IdStore
 from shared.kafka.tail import TopicTail
 from shared.metered import Metered
 from shared.quotas import BASE_PRIORITY, SUBMIT_CLASS
-from shared.spapi.errors import AuthError, PermanentError, SpApiError, TransientError
+from shared.spapi.errors import SpApiError
 from shared.supervisor import Supervisor
 from shared.topics import (
     CATALOG_EVENTS,
@@ -612,7 +613,11 @@ class SubmitterService:
         except Exception:
             log.exception("job driver crashed", extra={"job_id": job_id})
             await self._finish(
-                job_id, amazon.Failed("internal error while submitting; see the submitter's logs")
+                job_id,
+                amazon.Failed(
+                    "internal error while submitting; see the submitter's logs",
+                    failure="internal",
+                ),
             )
 
     async def _to_processing(self, job_id: str, metered: Metered) -> bool:
@@ -700,27 +705,26 @@ class SubmitterService:
             )
 
     async def _attempts(self, job_id: str, call: Callable[[], Awaitable[T]]) -> T | amazon.Failed:
-        """``call`` with retries of Amazon's transient errors; a failure for the others."""
+        """``call`` with retries of what may pass (shared/failures.py); a failure for the
+        rest."""
         attempts = self.settings.submit_attempts
         for attempt in range(1, attempts + 1):
             try:
                 return await call()
-            except TransientError as exc:
+            except (SpApiError, UnknownAccount) as exc:
+                failed = failure_of(exc, "send the request to Amazon")
+                if failed is not None:
+                    return amazon.Failed(failed[1], failure=failed[0])
                 if attempt == attempts:
                     return amazon.Failed(
-                        f"Amazon kept failing ({exc}); gave up after {attempts} attempts"
+                        f"Amazon kept failing ({exc}); gave up after {attempts} attempts",
+                        failure="unavailable",
                     )
                 delay = self.settings.retry_base_s * 2 ** (attempt - 1) * (0.5 + random.random())
                 await self._annotate(
                     job_id, f"Amazon error, retrying in {delay:.0f}s: {exc}", level="warning"
                 )
                 await asyncio.sleep(delay)
-            except AuthError as exc:
-                return amazon.Failed(str(exc))
-            except PermanentError as exc:
-                return amazon.Failed(f"Amazon refused the request: {exc}")
-            except (SpApiError, UnknownAccount, ValueError) as exc:
-                return amazon.Failed(str(exc))
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _finish(self, job_id: str, outcome: amazon.Outcome) -> None:
@@ -754,7 +758,7 @@ class SubmitterService:
                     JobFailed,
                     current,
                     items=items or None,
-                    data={"error": outcome.reason},
+                    data={"failure": outcome.failure, "error": outcome.reason},
                     log=[LogLine(level="error", message=outcome.reason)],
                 )
             await self.consumer.emit([event])
