@@ -190,7 +190,7 @@ class ApplierService:
                 if not self._still_mine(state.job_id):
                     return
                 await self._publish_effects(state, applied)
-                if not await self._emit_owned(state.job_id, lambda s: done_event(s, applied)):
+                if not await self._emit(state.job_id, lambda s: done_event(s, applied), owned=True):
                     return
         except PartitionLost:
             return
@@ -340,21 +340,14 @@ class ApplierService:
             and _result_ready(state)
         )
 
-    async def _emit(self, job_id: str, build: Callable[[JobState], JobEvent]) -> bool:
-        """Write the job's next event if the job is still this instance's to apply."""
-        try:
-            async with self.consumer.owning(self.consumer.partition_of(job_id)):
-                return await self._emit_owned(job_id, build)
-        except PartitionLost:
-            return False
-
-    async def _emit_owned(self, job_id: str, build: Callable[[JobState], JobEvent]) -> bool:
-        """As ``_emit``, for a caller already in the partition's critical section."""
-        async with self.consumer.lock:
-            if not self._still_mine(job_id):
-                return False
-            await self.consumer.emit([build(self.consumer.book.states[job_id])])
-            return True
+    async def _emit(
+        self, job_id: str, build: Callable[[JobState], JobEvent], *, owned: bool = False
+    ) -> bool:
+        """Write the job's next event if the job is still this instance's to apply
+        (``owned``: the caller is in the partition's critical section already)."""
+        return await self.consumer.emit_for(
+            job_id, lambda state: [build(state)] if _result_ready(state) else None, owned=owned
+        )
 
     # ------------------------------------------------------------------ Amazon calls
 

@@ -59,7 +59,7 @@ from shared.events import JobEvent
 from shared.job_book import JobBook
 from shared.job_state import JobState
 from shared.jobs import JobStatus, JobType
-from shared.kafka.owned_jobs import JobsConsumer, PartitionLost
+from shared.kafka.owned_jobs import JobsConsumer
 from shared.metered import Metered
 from shared.quotas import QuotaClass
 from shared.spapi.client import SpApiClient
@@ -396,20 +396,12 @@ class PollerService:
         self, job_id: str, build: Callable[[JobState], JobEvent], *, final: bool
     ) -> bool:
         """Write the job's next event if this instance still owns the waiting job."""
-        try:
-            partition = self.consumer.partition_of(job_id)
-            async with self.consumer.owning(partition), self.consumer.lock:
-                state = self.consumer.book.states.get(job_id)
-                if state is None or not _waits(state):
-                    self._forget(job_id)
-                    return False
-                await self.consumer.emit([build(state)])
-                if final:
-                    self._forget(job_id)
-                return True
-        except PartitionLost:
+        written = await self.consumer.emit_for(
+            job_id, lambda state: [build(state)] if _waits(state) else None
+        )
+        if final or not written:
             self._forget(job_id)
-            return False
+        return written
 
     # ------------------------------------------------------------------ Amazon calls
 

@@ -670,7 +670,7 @@ class SubmitterService:
                 outcome = await self._attempts(
                     job_id, lambda: amazon.request_report(client, metered, account, state)
                 )
-                await self._finish(job_id, outcome)
+                await self._finish(job_id, outcome, owned=True)
             return
         prepared = await self._attempts(
             job_id, lambda: amazon.prepare(client, metered, account, state)
@@ -684,16 +684,14 @@ class SubmitterService:
             outcome = await self._attempts(
                 job_id, lambda: amazon.send(client, metered, state, ready)
             )
-            await self._finish(job_id, outcome)
+            await self._finish(job_id, outcome, owned=True)
 
     async def _mark_sending(self, job_id: str) -> None:
         """Written before the call that cannot be taken back: a new owner after a crash
         knows the call may have gone out (and counts its repeat)."""
-        async with self.consumer.lock:
-            state = self.book.states.get(job_id)
-            if state is None or state.status is not JobStatus.PROCESSING:
-                raise PartitionLost(f"job {job_id} is no longer this driver's")
-            await self.consumer.emit(
+        marked = await self.consumer.emit_for(
+            job_id,
+            lambda state: (
                 [
                     next_job_event(
                         JobLogged,
@@ -702,7 +700,13 @@ class SubmitterService:
                         log=[LogLine(message="sending the request to Amazon")],
                     )
                 ]
-            )
+                if state.status is JobStatus.PROCESSING
+                else None
+            ),
+            owned=True,
+        )
+        if not marked:
+            raise PartitionLost(f"job {job_id} is no longer this driver's")
 
     async def _attempts(self, job_id: str, call: Callable[[], Awaitable[T]]) -> T | amazon.Failed:
         """``call`` with retries of what may pass (shared/failures.py); a failure for the
@@ -727,41 +731,46 @@ class SubmitterService:
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _finish(self, job_id: str, outcome: amazon.Outcome) -> None:
-        """The job's status event for what happened at Amazon, if it is still ours."""
-        async with self.consumer.lock:
-            current = self.book.states.get(job_id)
-            if current is None or current.status is not JobStatus.PROCESSING:
-                return
-            event: JobEvent
+    async def _finish(self, job_id: str, outcome: amazon.Outcome, *, owned: bool = False) -> None:
+        """The job's status event for what happened at Amazon, if it is still ours
+        (``owned``: called in the partition's critical section, after a call with a
+        lasting effect)."""
+
+        def build(current: JobState) -> list[JobEvent] | None:
+            if current.status is not JobStatus.PROCESSING:
+                return None
             if isinstance(outcome, amazon.Submitted):
                 JOBS_SUBMITTED.labels(current.job_type.value).inc()
-                event = next_job_event(
-                    JobSubmitted,
-                    current,
-                    data=outcome.data,
-                    log=outcome.log,
-                    items=outcome.items or None,
-                )
-            elif isinstance(outcome, amazon.Finished):
-                event = next_job_event(JobDone, current, data=outcome.data, log=outcome.log)
-            else:
-                JOBS_FAILED.labels(current.job_type.value).inc()
-                decided = {i.key: i for i in outcome.items}
-                items = [
-                    decided.get(i.key)
-                    or i.model_copy(update={"status": "error", "messages": [outcome.reason]})
-                    for i in current.items.values()
-                    if i.status == "pending" or i.key in decided
+                return [
+                    next_job_event(
+                        JobSubmitted,
+                        current,
+                        data=outcome.data,
+                        log=outcome.log,
+                        items=outcome.items or None,
+                    )
                 ]
-                event = next_job_event(
+            if isinstance(outcome, amazon.Finished):
+                return [next_job_event(JobDone, current, data=outcome.data, log=outcome.log)]
+            JOBS_FAILED.labels(current.job_type.value).inc()
+            decided = {i.key: i for i in outcome.items}
+            items = [
+                decided.get(i.key)
+                or i.model_copy(update={"status": "error", "messages": [outcome.reason]})
+                for i in current.items.values()
+                if i.status == "pending" or i.key in decided
+            ]
+            return [
+                next_job_event(
                     JobFailed,
                     current,
                     items=items or None,
                     data={"failure": outcome.failure, "error": outcome.reason},
                     log=[LogLine(level="error", message=outcome.reason)],
                 )
-            await self.consumer.emit([event])
+            ]
+
+        await self.consumer.emit_for(job_id, build, owned=owned)
 
     async def _orders_page(
         self, job_id: str, orders: list[OrderImported], cursor: str | None, page: int
@@ -786,9 +795,9 @@ class SubmitterService:
             )
 
     async def _annotate(self, job_id: str, message: str, level: LogLevel = "info") -> None:
-        async with self.consumer.lock:
-            state = self.book.states.get(job_id)
-            if state is not None:
-                await self.consumer.emit(
-                    [next_job_event(JobLogged, state, log=[LogLine(level=level, message=message)])]
-                )
+        await self.consumer.emit_for(
+            job_id,
+            lambda state: [
+                next_job_event(JobLogged, state, log=[LogLine(level=level, message=message)])
+            ],
+        )

@@ -260,6 +260,31 @@ class JobsConsumer:
         for event in out:
             self.book.record(self.partition_of(event.job_id), event)
 
+    async def emit_for(
+        self,
+        job_id: str,
+        build: Callable[[JobState], Sequence[JobEvent] | None],
+        *,
+        owned: bool = False,
+    ) -> bool:
+        """Write the events ``build`` makes from the job's current state, if the job is
+        still this instance's: live here and its partition owned and not moving. False
+        when it is not, or ``build`` says there is nothing to write (None or empty).
+        ``owned``: the caller is in the partition's critical section already."""
+        if not owned:
+            try:
+                async with self.owning(self.partition_of(job_id)):
+                    return await self.emit_for(job_id, build, owned=True)
+            except PartitionLost:
+                return False
+        async with self.lock:
+            state = self.book.states.get(job_id)
+            events = build(state) if state is not None else None
+            if not events:
+                return False
+            await self.emit(events)
+            return True
+
     def hold(self, msg: Message) -> None:
         """Keep ``msg``'s offset uncommitted until :meth:`release`."""
         self.holds.hold(TopicPartition(msg.topic, msg.partition), msg.offset)
