@@ -668,7 +668,9 @@ class SubmitterService:
             async with self.consumer.owning(partition):
                 await self._mark_sending(job_id)
                 outcome = await self._attempts(
-                    job_id, lambda: amazon.request_report(client, metered, account, state)
+                    job_id,
+                    lambda: amazon.request_report(client, metered, account, state),
+                    owned=True,
                 )
                 await self._finish(job_id, outcome, owned=True)
             return
@@ -682,7 +684,7 @@ class SubmitterService:
         async with self.consumer.owning(partition):
             await self._mark_sending(job_id)
             outcome = await self._attempts(
-                job_id, lambda: amazon.send(client, metered, state, ready)
+                job_id, lambda: amazon.send(client, metered, state, ready), owned=True
             )
             await self._finish(job_id, outcome, owned=True)
 
@@ -708,7 +710,9 @@ class SubmitterService:
         if not marked:
             raise PartitionLost(f"job {job_id} is no longer this driver's")
 
-    async def _attempts(self, job_id: str, call: Callable[[], Awaitable[T]]) -> T | amazon.Failed:
+    async def _attempts(
+        self, job_id: str, call: Callable[[], Awaitable[T]], *, owned: bool = False
+    ) -> T | amazon.Failed:
         """``call`` with retries of what may pass (shared/failures.py); a failure for the
         rest."""
         attempts = self.settings.submit_attempts
@@ -726,7 +730,10 @@ class SubmitterService:
                     )
                 delay = self.settings.retry_base_s * 2 ** (attempt - 1) * (0.5 + random.random())
                 await self._annotate(
-                    job_id, f"Amazon error, retrying in {delay:.0f}s: {exc}", level="warning"
+                    job_id,
+                    f"Amazon error, retrying in {delay:.0f}s: {exc}",
+                    level="warning",
+                    owned=owned,
                 )
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
@@ -794,10 +801,13 @@ class SubmitterService:
                 ]
             )
 
-    async def _annotate(self, job_id: str, message: str, level: LogLevel = "info") -> None:
+    async def _annotate(
+        self, job_id: str, message: str, level: LogLevel = "info", *, owned: bool = False
+    ) -> None:
         await self.consumer.emit_for(
             job_id,
             lambda state: [
                 next_job_event(JobLogged, state, log=[LogLine(level=level, message=message)])
             ],
+            owned=owned,
         )
