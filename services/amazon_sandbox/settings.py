@@ -30,6 +30,10 @@ class SandboxSettings(BaseSettings):
     report_processing_s: float = Field(default=60.0, ge=0)
     access_token_ttl_s: float = Field(default=3600.0, gt=0)  # LWA expires_in
     document_url_ttl_s: float = Field(default=300.0, gt=0)  # presigned URLs: 5 minutes
+    # The time scale compresses Amazon's waits, not the time a client needs to use a URL:
+    # at scale 600 five minutes would be half a real second, which a loaded machine
+    # mistakes for an expired URL. A URL lives at least this many real seconds.
+    document_url_min_real_s: float = Field(default=10.0, ge=0)
     log_level: str = "INFO"
     # Seeds the randomness of error_rate faults, for reproducible test runs.
     fault_seed: int | None = None

@@ -222,6 +222,9 @@ class SandboxState:
                 token: url for token, url in self.document_urls.items() if url.expires_at > now
             }
         token = secrets.token_urlsafe(24)
-        lifetime = self.clock.duration(self.settings.document_url_ttl_s)
+        lifetime = max(
+            self.clock.duration(self.settings.document_url_ttl_s),
+            self.settings.document_url_min_real_s,
+        )
         self.document_urls[token] = DocumentUrl(seller_id, document_id, method, now + lifetime)
         return token
