@@ -34,7 +34,7 @@ from shared.job_state import JobState
 from shared.jobs import JobStatus, JobType
 from shared.metered import Metered, StillThrottled
 from shared.quotas import QuotaClass
-from shared.spapi import SpApiClient, TransientError
+from shared.spapi import PermanentError, SpApiClient, TransientError
 from tests.fake_throttle import ACCOUNT, FakeThrottle, metered
 from tests.spapi.fake_amazon import FakeAmazon, amazon_error, json_response, make_client
 
@@ -57,6 +57,7 @@ class Seller:
     orders: dict[str | None, tuple[list[dict[str, Any]], str | None]] = field(
         default_factory=dict
     )  # pagination token → (orders, next token)
+    upload_answers: list[httpx.Response] = field(default_factory=list)  # then 200
     create_feed_answers: list[httpx.Response] = field(default_factory=list)  # then 202
     lookups: list[tuple[str, list[str]]] = field(default_factory=list)
     documents: dict[str, tuple[str, bytes | None]] = field(default_factory=dict)
@@ -103,6 +104,8 @@ class Seller:
         doc_id = request.url.params["doc"]
         content_type, _ = self.documents[doc_id]
         assert request.headers["content-type"] == content_type  # Amazon rejects others
+        if self.upload_answers:
+            return self.upload_answers.pop(0)
         self.documents[doc_id] = (content_type, request.content)
         return httpx.Response(200)
 
@@ -347,6 +350,42 @@ async def test_the_fulfillment_feed_numbers_messages_by_ordinal(seller: Seller) 
     assert seller.feeds[0]["feedType"] == "POST_ORDER_FULFILLMENT_DATA"
     assert submitted.data["feed_type"] == "POST_ORDER_FULFILLMENT_DATA"
     assert throttle.tokens() == {SUBMIT: 1, DOCUMENT: 1}
+
+
+# ------------------------------------------------------------------ uploads
+
+
+def expired() -> httpx.Response:
+    """The storage's answer to a presigned URL past its 5 minutes."""
+    return httpx.Response(403, content=b"<Error><Code>AccessDenied</Code></Error>")
+
+
+async def test_an_upload_to_an_expired_url_asks_for_a_new_document(seller: Seller) -> None:
+    throttle = FakeThrottle()
+    seller.upload_answers = [expired()]
+    state = job(JobType.UPDATE_QTY, [{"sku": "PEN-1", "quantity": 1}])
+
+    _, ready, _ = await submit_feed(seller, throttle, state)
+
+    assert ready.document_id == "doc-2"
+    assert seller.documents["doc-1"][1] is None  # never uploaded
+    assert seller.feeds[0]["inputFeedDocumentId"] == "doc-2"
+    assert throttle.tokens() == {SUBMIT: 1, DOCUMENT: 2}
+
+
+async def test_uploads_refused_three_times_fail_before_any_feed(seller: Seller) -> None:
+    throttle = FakeThrottle()
+    seller.upload_answers = [expired() for _ in range(3)]
+    state = job(JobType.UPDATE_QTY, [{"sku": "PEN-1", "quantity": 1}])
+    job_metered = metered(throttle, state.job_type)
+    await job_metered.first_token(SUBMIT)
+
+    with pytest.raises(PermanentError) as caught:
+        await prepare(seller.client, job_metered, ACCOUNT, state)
+
+    assert caught.value.status == 403
+    assert len(seller.documents) == 3 and seller.feed_attempts == 0
+    assert throttle.tokens() == {SUBMIT: 1, DOCUMENT: 3}
 
 
 # ------------------------------------------------------------------ throttled createFeed
