@@ -1,4 +1,4 @@
-"""The one codec between events and Kafka bytes (UTF-8 JSON), for aiokafka and faust."""
+"""The one codec between events and Kafka bytes (UTF-8 JSON)."""
 
 from __future__ import annotations
 
@@ -106,30 +106,3 @@ def decode(raw: bytes | str | None, allowed: frozenset[str] | None = None) -> Ev
     except (ValueError, TypeError, KeyError, OverflowError, AttributeError) as exc:
         # An upcaster or validator that met data it did not expect: still the bytes' fault.
         raise DecodeError(f"invalid {event_type}: {type(exc).__name__}: {exc}") from exc
-
-
-def _make_faust_codec() -> Any:
-    from faust.serializers.codecs import Codec
-
-    class EventCodec(Codec):
-        """Lets faust agents and tables carry our events with the same bytes."""
-
-        def _dumps(self, obj: Any) -> bytes:
-            if isinstance(obj, Event):
-                return encode(obj)
-            return json.dumps(obj, default=str).encode("utf-8")
-
-        def _loads(self, s: bytes) -> Any:
-            return decode(s)
-
-    return EventCodec
-
-
-FAUST_CODEC_NAME = "amazon_jobs_event"
-
-
-def register_faust_codec() -> None:
-    """Make ``value_serializer="amazon_jobs_event"`` available to faust apps."""
-    from faust.serializers import codecs
-
-    codecs.register(FAUST_CODEC_NAME, _make_faust_codec()())

@@ -1,33 +1,14 @@
-"""One page of orders, from Orders v0 or Orders 2026-01-01, as the records the system keeps.
-
-Both API versions end up in one shape with one status vocabulary (2026's upper-case
-names), so the importer and the ``amazon.orders`` topic do not care which API an account
-is on.
+"""One page of orders from Orders 2026-01-01 (``searchOrders``) as plain records: the
+orders import reads these rather than Amazon's models.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from shared.spapi.models.orders_2026 import Order2026, SearchOrdersResponse
-from shared.spapi.models.orders_v0 import Order, OrderItem, OrdersList
-
-# Orders v0 status → the 2026 vocabulary.
-V0_STATUS = {
-    "Pending": "PENDING",
-    "PendingAvailability": "PENDING_AVAILABILITY",
-    "Unshipped": "UNSHIPPED",
-    "PartiallyShipped": "PARTIALLY_SHIPPED",
-    "Shipped": "SHIPPED",
-    "Canceled": "CANCELLED",
-    "Unfulfillable": "UNFULFILLABLE",
-    "InvoiceUnconfirmed": "INVOICE_UNCONFIRMED",
-}
-V0_CHANNEL = {"MFN": "MERCHANT", "AFN": "AMAZON"}
 
 # searchOrders leaves status and totals out unless asked: pass this as ``included_data``.
 SEARCH_INCLUDED_DATA = ("FULFILLMENT", "PROCEEDS")
@@ -63,54 +44,9 @@ class OrdersPage:
     next_token: str | None  # None on the last page
 
 
-def page_from_v0(page: OrdersList, items_by_order: Mapping[str, Sequence[OrderItem]]) -> OrdersPage:
-    """A getOrders page with each order's getOrderItems result (v0 lists items apart).
-
-    An order absent from ``items_by_order`` gets no items: the caller decides whether
-    fetching them failed or was skipped.
-    """
-    records = tuple(
-        _from_v0(order, items_by_order.get(order.amazon_order_id, ())) for order in page.orders
-    )
-    return OrdersPage(records, page.next_token)
-
-
 def page_from_search(page: SearchOrdersResponse) -> OrdersPage:
     """A searchOrders page (items inline). Totals need ``includedData=PROCEEDS``."""
     return OrdersPage(tuple(_from_2026(order) for order in page.orders), page.next_token)
-
-
-def _from_v0(order: Order, items: Sequence[OrderItem]) -> OrderRecord:
-    total = order.order_total
-    return OrderRecord(
-        amazon_order_id=order.amazon_order_id,
-        status=V0_STATUS.get(order.order_status, _upper_snake(order.order_status)),
-        purchase_date=order.purchase_date,
-        last_update_date=order.last_update_date,
-        marketplace_id=order.marketplace_id,
-        fulfilled_by=V0_CHANNEL.get(order.fulfillment_channel or "", order.fulfillment_channel),
-        total=total.amount if total else None,
-        currency=total.currency_code if total else None,
-        items=tuple(
-            OrderLine(
-                order_item_id=item.order_item_id,
-                sku=item.seller_sku,
-                asin=item.asin,
-                quantity=item.quantity_ordered,
-                quantity_shipped=item.quantity_shipped,
-                unit_price=_unit_price(item),
-                title=item.title,
-            )
-            for item in items
-        ),
-    )
-
-
-def _unit_price(item: OrderItem) -> Decimal | None:
-    # v0 ItemPrice is the price of the whole line (unit price times quantity).
-    if item.item_price is None or item.item_price.amount is None or item.quantity_ordered <= 0:
-        return None
-    return item.item_price.amount / item.quantity_ordered
 
 
 def _from_2026(order: Order2026) -> OrderRecord:
@@ -143,8 +79,3 @@ def _from_2026(order: Order2026) -> OrderRecord:
         currency=grand_total.currency_code if grand_total else None,
         items=tuple(lines),
     )
-
-
-def _upper_snake(name: str) -> str:
-    """A status this module does not know yet, in the same vocabulary: FooBar → FOO_BAR."""
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).upper()

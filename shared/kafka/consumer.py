@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
@@ -23,7 +23,7 @@ from shared.codec import DecodeError, decode
 from shared.events import Event
 from shared.kafka.dead_letters import dead_letter_for, send_dead_letter
 from shared.kafka.producer import EventPublisher
-from shared.topics import BY_NAME, TopicSpec
+from shared.topics import BY_NAME
 
 log = logging.getLogger(__name__)
 
@@ -61,26 +61,6 @@ class Message:
 
 BatchHandler = Callable[[list[Message]], Awaitable[None]]
 MessageHandler = Callable[[Message], Awaitable[None]]
-
-
-def make_consumer(
-    bootstrap_servers: str,
-    group_id: str,
-    topics: Sequence[TopicSpec],
-    client_id: str,
-    *,
-    from_beginning: bool = True,
-) -> AIOKafkaConsumer:
-    return AIOKafkaConsumer(
-        *[t.name for t in topics],
-        bootstrap_servers=bootstrap_servers,
-        group_id=group_id,
-        client_id=client_id,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest" if from_beginning else "latest",
-        isolation_level="read_committed",
-        max_poll_interval_ms=600_000,
-    )
 
 
 class ConsumerLoop:

@@ -51,18 +51,9 @@ from shared.spapi.models.feeds import (
     GetFeedsResponse,
 )
 from shared.spapi.models.orders_2026 import SearchOrdersResponse
-from shared.spapi.models.orders_v0 import (
-    ConfirmShipmentRequest,
-    GetOrderItemsResponse,
-    GetOrdersResponse,
-    OrderItemsList,
-    OrdersList,
-    PackageDetail,
-)
 from shared.spapi.models.reports import (
     CreateReportResponse,
     CreateReportSpecification,
-    GetReportsResponse,
     Report,
     ReportDocument,
 )
@@ -81,7 +72,6 @@ GZIP_MAGIC = b"\x1f\x8b"
 FEEDS = "/feeds/2021-06-30"
 REPORTS = "/reports/2021-06-30"
 CATALOG = "/catalog/2022-04-01"
-ORDERS_V0 = "/orders/v0"
 ORDERS_2026 = "/orders/2026-01-01"
 
 QueryValue = str | int | bool | datetime | Sequence[str] | None
@@ -184,11 +174,6 @@ class SpApiClient:
         response = await self._call("getFeeds", "GET", f"{FEEDS}/feeds", params=params)
         return self._result("getFeeds", response, GetFeedsResponse)
 
-    async def cancel_feed(self, feed_id: str) -> ApiResult[None]:
-        """Only an IN_QUEUE feed can be cancelled; otherwise Amazon answers 400."""
-        response = await self._call("cancelFeed", "DELETE", f"{FEEDS}/feeds/{_segment(feed_id)}")
-        return self._empty(response)
-
     async def get_feed_document(self, feed_document_id: str) -> ApiResult[FeedDocument]:
         path = f"{FEEDS}/documents/{_segment(feed_document_id)}"
         response = await self._call("getFeedDocument", "GET", path)
@@ -241,36 +226,6 @@ class SpApiClient:
         response = await self._call("getReport", "GET", path)
         return self._result("getReport", response, Report)
 
-    async def get_reports(
-        self,
-        *,
-        report_types: Sequence[str] | None = None,
-        processing_statuses: Sequence[str] | None = None,
-        marketplace_ids: Sequence[str] | None = None,
-        page_size: int | None = None,
-        created_since: datetime | None = None,
-        created_until: datetime | None = None,
-        next_token: str | None = None,
-    ) -> ApiResult[GetReportsResponse]:
-        params = _page_params(
-            next_token,
-            reportTypes=report_types,
-            processingStatuses=processing_statuses,
-            marketplaceIds=marketplace_ids,
-            pageSize=_page_size(page_size),
-            createdSince=created_since,
-            createdUntil=created_until,
-        )
-        if "nextToken" not in params and "reportTypes" not in params:
-            raise ValueError("getReports needs report_types or next_token")
-        response = await self._call("getReports", "GET", f"{REPORTS}/reports", params=params)
-        return self._result("getReports", response, GetReportsResponse)
-
-    async def cancel_report(self, report_id: str) -> ApiResult[None]:
-        path = f"{REPORTS}/reports/{_segment(report_id)}"
-        response = await self._call("cancelReport", "DELETE", path)
-        return self._empty(response)
-
     async def get_report_document(self, report_document_id: str) -> ApiResult[ReportDocument]:
         path = f"{REPORTS}/documents/{_segment(report_document_id)}"
         response = await self._call("getReportDocument", "GET", path)
@@ -307,65 +262,6 @@ class SpApiClient:
         )
         response = await self._call("searchCatalogItems", "GET", f"{CATALOG}/items", params=params)
         return self._result("searchCatalogItems", response, ItemSearchResults)
-
-    # ---- Orders v0 --------------------------------------------------------------------
-
-    async def get_orders(
-        self,
-        marketplace_ids: Sequence[str],
-        *,
-        created_after: datetime | None = None,
-        created_before: datetime | None = None,
-        last_updated_after: datetime | None = None,
-        last_updated_before: datetime | None = None,
-        order_statuses: Sequence[str] | None = None,
-        max_results_per_page: int | None = None,
-        next_token: str | None = None,
-    ) -> ApiResult[OrdersList]:
-        """One page of orders (the ``payload`` of getOrders)."""
-        if next_token is None and (created_after is None) == (last_updated_after is None):
-            raise ValueError("getOrders needs exactly one of created_after, last_updated_after")
-        params = _query(
-            MarketplaceIds=marketplace_ids,
-            CreatedAfter=created_after,
-            CreatedBefore=created_before,
-            LastUpdatedAfter=last_updated_after,
-            LastUpdatedBefore=last_updated_before,
-            OrderStatuses=order_statuses,
-            MaxResultsPerPage=_page_size(max_results_per_page),
-            NextToken=next_token,
-        )
-        response = await self._call("getOrders", "GET", f"{ORDERS_V0}/orders", params=params)
-        wrapped = self._result("getOrders", response, GetOrdersResponse)
-        return _unwrap("getOrders", wrapped, wrapped.value.payload)
-
-    async def get_order_items(
-        self, order_id: str, *, next_token: str | None = None
-    ) -> ApiResult[OrderItemsList]:
-        path = f"{ORDERS_V0}/orders/{_segment(order_id)}/orderItems"
-        response = await self._call(
-            "getOrderItems", "GET", path, params=_query(NextToken=next_token)
-        )
-        wrapped = self._result("getOrderItems", response, GetOrderItemsResponse)
-        return _unwrap("getOrderItems", wrapped, wrapped.value.payload)
-
-    async def confirm_shipment(
-        self,
-        order_id: str,
-        marketplace_id: str,
-        package_detail: PackageDetail,
-        *,
-        cod_collection_method: str | None = None,
-    ) -> ApiResult[None]:
-        """Synchronous alternative to a POST_ORDER_FULFILLMENT_DATA feed (204 on success)."""
-        body = ConfirmShipmentRequest(
-            package_detail=package_detail,
-            marketplace_id=marketplace_id,
-            cod_collection_method=cod_collection_method,
-        )
-        path = f"{ORDERS_V0}/orders/{_segment(order_id)}/shipmentConfirmation"
-        response = await self._call("confirmShipment", "POST", path, json=body.to_wire())
-        return self._empty(response)
 
     # ---- Orders 2026-01-01 ------------------------------------------------------------
 
@@ -558,9 +454,6 @@ class SpApiClient:
             ) from exc
         return ApiResult(value, _rate_limit(response), _request_id(response), response.status_code)
 
-    def _empty(self, response: httpx.Response) -> ApiResult[None]:
-        return ApiResult(None, _rate_limit(response), _request_id(response), response.status_code)
-
     def _log(
         self,
         operation: str,
@@ -604,24 +497,6 @@ class SpApiClient:
 
 
 # ---- helpers (module level: pure, no client state) --------------------------------------
-
-
-def _unwrap(
-    operation: str,
-    wrapped: ApiResult[GetOrdersResponse] | ApiResult[GetOrderItemsResponse],
-    payload: M | None,
-) -> ApiResult[M]:
-    if payload is None:
-        errors = wrapped.value.errors or []
-        raise MalformedResponse(
-            f"{operation} answered {wrapped.status} without a payload: "
-            f"{_describe(errors) or 'no details'}",
-            operation=operation,
-            status=wrapped.status,
-            request_id=wrapped.request_id,
-            errors=errors,
-        )
-    return ApiResult(payload, wrapped.rate_limit, wrapped.request_id, wrapped.status)
 
 
 def _request_id(response: httpx.Response) -> str | None:
@@ -706,7 +581,7 @@ def _query(**params: QueryValue) -> dict[str, str]:
 
 
 def _page_params(next_token: str | None, **filters: QueryValue) -> dict[str, str]:
-    """Feeds/Reports listing: ``nextToken`` must be sent alone."""
+    """getFeeds: ``nextToken`` must be sent alone."""
     if next_token is not None:
         return {"nextToken": next_token}
     return _query(**filters)

@@ -35,10 +35,6 @@ class Endpoints:
     api_base_url: str  # without a trailing slash
     lwa_url: str  # the full token URL
 
-    @property
-    def is_production(self) -> bool:
-        return self.api_base_url in PRODUCTION_API.values()
-
 
 def production(region: Region | str) -> Endpoints:
     return Endpoints(PRODUCTION_API[Region(region)], LWA_PRODUCTION_URL)

@@ -38,11 +38,6 @@ class SpApiError(Exception):
         self.request_id = request_id
         self.errors: tuple[ErrorDetail, ...] = tuple(errors)
 
-    @property
-    def amazon_messages(self) -> list[str]:
-        """Amazon's own words, for the job log."""
-        return [f"{e.code}: {e.message}" if e.message else e.code for e in self.errors]
-
 
 class Throttled(SpApiError):
     """HTTP 429: the operation's token bucket at Amazon is empty."""

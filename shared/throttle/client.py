@@ -6,9 +6,8 @@
     await client.start()
     grant = await client.acquire(key, request_id="job-1:submit", job_id="job-1",
                                  job_type=JobType.UPDATE_QTY, shop_id="shop1", timeout=300)
-    async with client.token(key, request_id=..., job_id=..., job_type=..., shop_id=...) as lease:
-        await amazon.create_feed(...)
-        lease.grant_used()   # from here on the token counts as spent, whatever happens
+    await amazon.create_feed(...)   # spends the token; or, if no call is made after all
+    await client.release(grant)     # (a canceled job), it goes back to its bucket
     await client.stop()
 
 Requests are idempotent by ``request_id``: asking again (after a timeout, a restart, a
@@ -28,7 +27,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,27 +66,6 @@ class AcquireTimeout(ThrottleError, TimeoutError):
 
 class AcquireCancelled(ThrottleError):
     """``cancel()`` was called for a request someone was waiting on."""
-
-
-@dataclass
-class Lease:
-    """A granted token held by the body of ``ThrottleClient.token()``."""
-
-    grant: TokenGranted
-    _client: ThrottleClient
-    used: bool = False
-    released: bool = False
-
-    def grant_used(self) -> None:
-        """The call went (or may have gone) to Amazon: the token is spent, whatever follows."""
-        self.used = True
-
-    async def release(self) -> None:
-        """Give the token back unused (at most once; never after ``grant_used()``)."""
-        if self.used or self.released:
-            return
-        self.released = True
-        await self._client.release(self.grant)
 
 
 @dataclass
@@ -233,37 +211,6 @@ class ThrottleClient:
         await self.publisher.publish(
             THROTTLE_REQUESTS, str(key), TokenCancelled(request_id=request_id, quota_key=key)
         )
-
-    @contextlib.asynccontextmanager
-    async def token(
-        self,
-        key: QuotaKey,
-        *,
-        request_id: str,
-        job_id: str,
-        job_type: JobType,
-        shop_id: str,
-        priority: int | None = None,
-        cost: int = 1,
-        timeout: float | None = None,  # noqa: ASYNC109 (as in acquire)
-    ) -> AsyncIterator[Lease]:
-        """A token for the body; given back if the body fails before ``grant_used()``."""
-        grant = await self.acquire(
-            key,
-            request_id=request_id,
-            job_id=job_id,
-            job_type=job_type,
-            shop_id=shop_id,
-            priority=priority,
-            cost=cost,
-            timeout=timeout,
-        )
-        lease = Lease(grant, self)
-        try:
-            yield lease
-        except BaseException:
-            await asyncio.shield(lease.release())
-            raise
 
     async def cancel(self, key: QuotaKey, request_id: str) -> None:
         """Withdraw a queued request (a granted token stays spent: ``release`` it)."""

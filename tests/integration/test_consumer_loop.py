@@ -19,17 +19,12 @@ from pydantic import BaseModel
 
 from shared.events import StockChanged
 from shared.kafka.admin import ensure_topics
-from shared.kafka.consumer import (
-    ConsumerLoop,
-    Message,
-    RejectMessage,
-    make_consumer,
-    may_pass,
-)
+from shared.kafka.consumer import ConsumerLoop, Message, RejectMessage, may_pass
 from shared.kafka.dead_letters import fetch_original
 from shared.kafka.producer import EventPublisher, MessageTooLarge
 from shared.limits import MAX_MESSAGE_BYTES
 from shared.topics import CATALOG_EVENTS, TopicSpec
+from tests.integration.consumers import group_consumer
 from tests.kafka_helpers import dead_letters_of
 from tests.waiting import eventually
 
@@ -44,7 +39,7 @@ async def start_loop(
     topics: list[TopicSpec] | None = None,
     **options: Any,
 ) -> tuple[ConsumerLoop, asyncio.Task[None]]:
-    consumer = make_consumer(bootstrap, group, topics or [CATALOG_EVENTS], client_id=group)
+    consumer = group_consumer(bootstrap, group, topics or [CATALOG_EVENTS])
     await consumer.start()
     loop = ConsumerLoop(
         consumer=consumer,

@@ -1,4 +1,4 @@
-"""The Kafka layer on the real broker: topics, round trips, dead letters, a faust agent."""
+"""The Kafka layer on the real broker: topics, round trips, dead letters."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from shared.events import DeadLettered, Event, JobRequested, StockChanged
 from shared.jobs import JobType
-from shared.kafka.consumer import ConsumerLoop, Message, RejectMessage, make_consumer
+from shared.kafka.consumer import ConsumerLoop, Message, RejectMessage
 from shared.kafka.producer import EventPublisher
 from shared.topics import (
     ACCOUNTS,
@@ -24,6 +24,7 @@ from shared.topics import (
     JOB_REQUESTS,
     LISTINGS,
 )
+from tests.integration.consumers import group_consumer
 from tests.kafka_helpers import collect
 from tests.waiting import eventually
 
@@ -63,7 +64,7 @@ async def _run_loop(
     handler: Any,
     group: str,
 ) -> tuple[ConsumerLoop, asyncio.Task[None]]:
-    consumer = make_consumer(bootstrap, group, topic_specs, client_id=group)
+    consumer = group_consumer(bootstrap, group, topic_specs)
     await consumer.start()
     loop = ConsumerLoop(
         consumer=consumer,
@@ -209,44 +210,6 @@ async def test_committed_offsets_resume_where_the_group_stopped(
     await asyncio.sleep(0.5)  # anything replayed would show up by now
     await _stop(loop, task)
     assert seen == [e.sku for e in first + second]
-
-
-async def test_faust_agent_round_trip_with_the_shared_codec(
-    topics: str, publisher: EventPublisher, tmp_path: Any
-) -> None:
-    import faust
-
-    from shared.codec import FAUST_CODEC_NAME, register_faust_codec
-
-    register_faust_codec()
-    marker = uuid.uuid4().hex
-    app = faust.App(
-        f"test-faust-{marker}",
-        broker=f"kafka://{topics}",
-        store="memory://",
-        datadir=str(tmp_path),
-        web_enabled=False,
-        topic_replication_factor=1,
-        topic_partitions=1,
-    )
-    source = app.topic(CATALOG_EVENTS.name, value_serializer=FAUST_CODEC_NAME, key_type=str)
-    received: list[Event] = []
-
-    @app.agent(source)
-    async def on_catalog(stream: Any) -> None:
-        async for value in stream:
-            if isinstance(value, StockChanged) and value.shop_id == marker:
-                received.append(value)
-
-    await app.start()
-    try:
-        await asyncio.sleep(2)  # let the group assignment settle
-        sent = StockChanged(shop_id=marker, sku="F1", quantity=9)
-        await publisher.publish(CATALOG_EVENTS, marker, sent)
-        await eventually(lambda: bool(received), 60)
-    finally:
-        await app.stop()
-    assert received == [sent]
 
 
 async def test_raw_consumer_sees_contract_json(topics: str, publisher: EventPublisher) -> None:

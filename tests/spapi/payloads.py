@@ -53,44 +53,6 @@ CATALOG_SEARCH: dict[str, Any] = {
     ],
 }
 
-ORDERS_V0: dict[str, Any] = {
-    "payload": {
-        "Orders": [
-            {
-                "AmazonOrderId": "302-1234567-7654321",
-                "PurchaseDate": "2026-11-26T08:00:00Z",
-                "LastUpdateDate": "2026-11-26T09:00:00Z",
-                "OrderStatus": "Unshipped",
-                "FulfillmentChannel": "MFN",
-                "OrderTotal": {"CurrencyCode": "EUR", "Amount": "39.98"},
-                "MarketplaceId": "A1PA6795UKMFR9",
-                "IsISPU": False,
-                "IsSoldByAB": False,
-                "NewFieldAmazonAddedLater": "kept",
-            }
-        ],
-        "NextToken": "next-page-token",
-        "CreatedBefore": "2026-11-27T09:58:00Z",
-    }
-}
-
-ORDER_ITEMS_V0: dict[str, Any] = {
-    "payload": {
-        "AmazonOrderId": "302-1234567-7654321",
-        "OrderItems": [
-            {
-                "ASIN": "B000TEST01",
-                "SellerSKU": "TSHIRT-RED-M",
-                "OrderItemId": "68828574383266",
-                "QuantityOrdered": 2,
-                "QuantityShipped": 0,
-                "ItemPrice": {"CurrencyCode": "EUR", "Amount": "39.98"},
-                "CODFee": {"CurrencyCode": "EUR", "Amount": "0.00"},
-            }
-        ],
-    }
-}
-
 SEARCH_ORDERS: dict[str, Any] = {
     "orders": [
         {

@@ -30,16 +30,6 @@ async def test_429_raises_throttled_with_operation_and_quota_class_without_retry
     assert api.sleep.delays == []
 
 
-async def test_429_on_an_operation_outside_the_quota_classes_has_no_class(api: Api) -> None:
-    api.fake.sequence("DELETE", FEED_PATH, amazon_error(429, "QuotaExceeded"))
-
-    with pytest.raises(Throttled) as caught:
-        await api.client.cancel_feed("50012345")
-
-    assert caught.value.operation == "cancelFeed"
-    assert caught.value.quota_class is None
-
-
 async def test_5xx_is_retried_with_jittered_backoff_then_succeeds(api: Api) -> None:
     api.fake.sequence(
         "GET",
@@ -65,7 +55,7 @@ async def test_5xx_gives_up_after_the_bounded_attempts(api: Api) -> None:
 
     assert caught.value.attempts == 4
     assert caught.value.status == 503
-    assert caught.value.amazon_messages == ["ServiceUnavailable: down"]
+    assert [(e.code, e.message) for e in caught.value.errors] == [("ServiceUnavailable", "down")]
     assert len(api.fake.api_requests(FEED_PATH)) == 4
     assert len(api.sleep.delays) == 3
 
@@ -122,7 +112,8 @@ async def test_other_4xx_is_permanent_and_carries_amazons_errors(api: Api) -> No
         await api.client.create_feed("NOPE", ["A1PA6795UKMFR9"], "doc-1")
 
     assert caught.value.status == 400
-    assert caught.value.amazon_messages == ["InvalidInput: Invalid feedType."]
+    assert "InvalidInput: Invalid feedType." in str(caught.value)  # what the job log shows
+    assert [e.code for e in caught.value.errors] == ["InvalidInput"]
     assert "Invalid feedType." in str(caught.value)
     assert len(api.fake.api_requests(CREATE_FEED_PATH)) == 1
 

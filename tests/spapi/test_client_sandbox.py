@@ -24,7 +24,7 @@ import pytest
 from shared.formats import fulfillment_feed, listings_feed
 from shared.formats.fulfillment_report import parse_fulfillment_report
 from shared.formats.inventory_report import parse_inventory_report
-from shared.formats.orders_page import SEARCH_INCLUDED_DATA, page_from_search, page_from_v0
+from shared.formats.orders_page import SEARCH_INCLUDED_DATA, page_from_search
 from shared.formats.processing_report import Outcome, parse_processing_report
 from shared.job_items import FulfillmentItem, QtyPriceItem, SendProductItem, ShippedLine
 from shared.jobs import JobType
@@ -32,18 +32,12 @@ from shared.quotas import QuotaClass
 from shared.spapi import (
     AuthError,
     LwaCredentials,
-    PermanentError,
     RetryPolicy,
     SpApiClient,
     Throttled,
 )
 from shared.spapi.endpoints import sandbox
-from shared.spapi.models import (
-    ConfirmShipmentOrderItem,
-    IdentifiersType,
-    PackageDetail,
-    ProcessingStatus,
-)
+from shared.spapi.models import IdentifiersType, ProcessingStatus
 
 ROOT = Path(__file__).resolve().parents[2]
 SELLER = "A1SANDBOXCLIENT"
@@ -243,23 +237,6 @@ async def test_qty_price_patch_and_an_unknown_sku(client: SpApiClient) -> None:
     assert report.items["NO-SUCH-SKU"].outcome is Outcome.ERROR
 
 
-async def test_cancel_feed_in_queue_or_refused(client: SpApiClient) -> None:
-    [document] = listings_feed.build_delete_feeds(SELLER, ["GONE-1"])
-    upload = (await client.create_feed_document(listings_feed.CONTENT_TYPE)).value
-    await client.upload_feed_document(upload.url, document.body, listings_feed.CONTENT_TYPE)
-    feed_id = (
-        await client.create_feed(listings_feed.FEED_TYPE, [DE], upload.feed_document_id)
-    ).value.feed_id
-    try:
-        await client.cancel_feed(feed_id)
-    except PermanentError as exc:  # already past IN_QUEUE
-        assert exc.status == 400
-    else:
-        assert (
-            await client.get_feed(feed_id)
-        ).value.processing_status is ProcessingStatus.CANCELLED
-
-
 async def test_inventory_report_round_trip(client: SpApiClient) -> None:
     created = await client.create_report("GET_MERCHANT_LISTINGS_ALL_DATA", [DE])
     report_id = created.value.report_id
@@ -271,34 +248,19 @@ async def test_inventory_report_round_trip(client: SpApiClient) -> None:
     assert "PEN-1" in {row.sku for row in parsed.rows}
     assert parsed.problems == []
 
-    listed = await client.get_reports(report_types=["GET_MERCHANT_LISTINGS_ALL_DATA"])
-    assert report_id in {r.report_id for r in listed.value.reports}
 
-    other = (await client.create_report("GET_FLAT_FILE_OPEN_LISTINGS_DATA", [DE])).value.report_id
-    try:
-        await client.cancel_report(other)
-    except PermanentError as exc:
-        assert exc.status == 400
-
-
-async def test_orders_v0_and_2026(client: SpApiClient) -> None:
+async def test_search_orders(client: SpApiClient) -> None:
     since = datetime(2026, 11, 1, tzinfo=UTC)
-    page = (await client.get_orders([DE], created_after=since, max_results_per_page=20)).value
-    assert ORDER_ID in {o.amazon_order_id for o in page.orders}
-    items = (await client.get_order_items(ORDER_ID)).value.order_items
-    record = next(
-        o for o in page_from_v0(page, {ORDER_ID: items}).orders if o.amazon_order_id == ORDER_ID
-    )
-    assert record.items[0].sku == "PEN-1" and record.items[0].quantity == 2
-
     searched = await client.search_orders(
         created_after=since, marketplace_ids=[DE], included_data=SEARCH_INCLUDED_DATA
     )
-    records = page_from_search(searched.value).orders
-    assert ORDER_ID in {o.amazon_order_id for o in records}
+    record = next(
+        o for o in page_from_search(searched.value).orders if o.amazon_order_id == ORDER_ID
+    )
+    assert record.items[0].sku == "PEN-1" and record.items[0].quantity == 2
 
 
-async def test_fulfillment_feed_and_confirm_shipment(client: SpApiClient) -> None:
+async def test_fulfillment_feed_round_trip(client: SpApiClient) -> None:
     shipped = FulfillmentItem(
         amazon_order_id=ORDER_ID,
         carrier="DHL",
@@ -320,19 +282,6 @@ async def test_fulfillment_feed_and_confirm_shipment(client: SpApiClient) -> Non
         (await client.download_document(doc)).value, document.message_orders
     )
     assert report.orders[ORDER_ID].outcome is Outcome.ACCEPTED
-
-    confirmed = await client.confirm_shipment(
-        ORDER_ID,
-        DE,
-        PackageDetail(
-            package_reference_id="2",
-            carrier_code="DHL",
-            tracking_number="JJD000390008",
-            ship_date=datetime.now(UTC) - timedelta(minutes=1),
-            order_items=[ConfirmShipmentOrderItem(order_item_id=ORDER_ITEM_ID, quantity=1)],
-        ),
-    )
-    assert confirmed.status == 204
 
 
 async def test_sandbox_429_becomes_throttled_with_the_quota_class(sandbox_url: str) -> None:

@@ -11,7 +11,6 @@ def test_production_regions_and_lwa() -> None:
     eu = endpoints.production(Region.EU)
     assert eu.api_base_url == "https://sellingpartnerapi-eu.amazon.com"
     assert eu.lwa_url == "https://api.amazon.com/auth/o2/token"
-    assert eu.is_production
     assert endpoints.production("FE").api_base_url == "https://sellingpartnerapi-fe.amazon.com"
     assert endpoints.production("NA").api_base_url == "https://sellingpartnerapi-na.amazon.com"
 
@@ -20,7 +19,6 @@ def test_unset_configuration_means_the_local_sandbox() -> None:
     chosen = endpoints.resolve(Region.EU)
     assert chosen.api_base_url == "http://127.0.0.1:8700"
     assert chosen.lwa_url == "http://127.0.0.1:8700/auth/o2/token"
-    assert not chosen.is_production
 
 
 def test_a_sandbox_url_brings_its_own_lwa() -> None:

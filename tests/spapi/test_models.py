@@ -12,7 +12,6 @@ from shared.spapi.models import (
     CreateReportSpecification,
     Feed,
     LwaTokenResponse,
-    OrderItem,
     ProcessingStatus,
 )
 
@@ -50,12 +49,6 @@ def test_response_models_keep_unknown_fields() -> None:
     assert not feed.processing_status.is_final
     assert feed.created_time == datetime(2026, 1, 1, tzinfo=UTC)
     assert feed.model_extra == {"brandNewField": 1}
-
-
-def test_v0_acronyms_use_amazons_spelling() -> None:
-    item = OrderItem(asin="B0", seller_sku="S", order_item_id="1", quantity_ordered=1)
-    wire = item.to_wire()
-    assert wire == {"ASIN": "B0", "SellerSKU": "S", "OrderItemId": "1", "QuantityOrdered": 1}
 
 
 def test_lwa_token_repr_hides_the_tokens() -> None:

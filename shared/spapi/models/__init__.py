@@ -4,7 +4,7 @@ Python names are snake_case; the wire names are Amazon's (aliases). Extra fields
 kept, so a field Amazon adds later never breaks a parse.
 """
 
-from shared.spapi.models.base import CamelModel, ErrorDetail, ErrorList, PascalModel
+from shared.spapi.models.base import CamelModel, ErrorDetail, ErrorList
 from shared.spapi.models.catalog import (
     MAX_IDENTIFIERS_PER_SEARCH,
     CatalogPagination,
@@ -38,35 +38,18 @@ from shared.spapi.models.orders_2026 import (
     OrdersPagination,
     SearchOrdersResponse,
 )
-from shared.spapi.models.orders_v0 import (
-    Address,
-    ConfirmShipmentOrderItem,
-    ConfirmShipmentRequest,
-    GetOrderItemsResponse,
-    GetOrdersResponse,
-    Money,
-    Order,
-    OrderItem,
-    OrderItemsList,
-    OrdersList,
-    PackageDetail,
-)
 from shared.spapi.models.reports import (
     CreateReportResponse,
     CreateReportSpecification,
-    GetReportsResponse,
     Report,
     ReportDocument,
 )
 
 __all__ = [
     "MAX_IDENTIFIERS_PER_SEARCH",
-    "Address",
     "CamelModel",
     "CatalogPagination",
     "CompressionAlgorithm",
-    "ConfirmShipmentOrderItem",
-    "ConfirmShipmentRequest",
     "CreateFeedDocumentResponse",
     "CreateFeedDocumentSpecification",
     "CreateFeedResponse",
@@ -79,9 +62,6 @@ __all__ = [
     "FeedDocument",
     "FulfillmentStatus",
     "GetFeedsResponse",
-    "GetOrderItemsResponse",
-    "GetOrdersResponse",
-    "GetReportsResponse",
     "IdentifiersType",
     "Item",
     "ItemIdentifier",
@@ -92,17 +72,10 @@ __all__ = [
     "ItemSummaryByMarketplace",
     "LwaErrorResponse",
     "LwaTokenResponse",
-    "Money",
     "Money2026",
-    "Order",
     "Order2026",
-    "OrderItem",
     "OrderItem2026",
-    "OrderItemsList",
-    "OrdersList",
     "OrdersPagination",
-    "PackageDetail",
-    "PascalModel",
     "ProcessingStatus",
     "Refinements",
     "Report",

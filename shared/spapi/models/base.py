@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
-from pydantic.alias_generators import to_camel, to_pascal
+from pydantic.alias_generators import to_camel
 
 
 class CamelModel(BaseModel):
@@ -23,15 +23,6 @@ class CamelModel(BaseModel):
     def to_wire(self) -> dict[str, object]:
         """The JSON body Amazon expects: Amazon's names, absent optional fields left out."""
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
-
-
-class PascalModel(CamelModel):
-    """A model of Orders v0, which names its fields in PascalCase (``AmazonOrderId``).
-
-    Acronyms Amazon spells in capitals (``ASIN``, ``SellerSKU``) carry explicit aliases.
-    """
-
-    model_config = ConfigDict(alias_generator=to_pascal)
 
 
 class ErrorDetail(CamelModel):

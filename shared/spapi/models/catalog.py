@@ -93,16 +93,6 @@ class Item(CamelModel):
     summaries: list[ItemSummaryByMarketplace] | None = None
     vendor_details: list[dict[str, Any]] | None = None
 
-    def identifier_values(self, identifier_type: str) -> set[str]:
-        """Every identifier of one type (e.g. every EAN) the item carries, any marketplace."""
-        wanted = identifier_type.upper()
-        return {
-            ident.identifier
-            for by_marketplace in self.identifiers or []
-            for ident in by_marketplace.identifiers
-            if ident.identifier_type.upper() == wanted
-        }
-
 
 class CatalogPagination(CamelModel):
     next_token: str | None = None

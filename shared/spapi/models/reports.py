@@ -36,11 +36,6 @@ class Report(CamelModel):
     report_document_id: str | None = None
 
 
-class GetReportsResponse(CamelModel):
-    reports: list[Report]
-    next_token: str | None = None
-
-
 class ReportDocument(CamelModel):
     report_document_id: str
     url: str  # presigned download URL; expires after 5 minutes

@@ -1,0 +1,555 @@
+"""The submitter's calls to Amazon (services/submitter/amazon.py) against the fake SP-API.
+
+The real SpApiClient talks to an in-memory Amazon (tests/spapi/fake_amazon.py) and the
+real Metered takes its tokens from a fake throttle that counts them per quota class:
+pure, no broker. Feeds go prepare → send; reports and orders are one step each.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+
+from services.submitter.amazon import (
+    Failed,
+    FeedReady,
+    Finished,
+    Submitted,
+    import_orders,
+    prepare,
+    request_report,
+    send,
+)
+from shared.events import ItemState, OrderImported
+from shared.formats import fulfillment_feed, listings_feed
+from shared.job_state import JobState
+from shared.jobs import JobStatus, JobType
+from shared.metered import Metered, StillThrottled
+from shared.quotas import QuotaClass
+from shared.spapi import PermanentError, SpApiClient, TransientError
+from tests.fake_throttle import ACCOUNT, FakeThrottle, metered
+from tests.spapi.fake_amazon import FakeAmazon, amazon_error, json_response, make_client
+
+DE = ACCOUNT.marketplace_ids[0]
+FR = "A13V1IB3VIYZZH"
+FEEDS = "/feeds/2021-06-30"
+SUBMIT = QuotaClass.FEED_SUBMIT
+DOCUMENT = QuotaClass.FEED_DOCUMENT
+LOOKUP = QuotaClass.ASIN_LOOKUP
+
+
+@dataclass
+class Seller:
+    """One seller's Amazon: a catalog to look EANs/UPCs up in, feed documents and feeds,
+    reports, and pages of orders. Records what the submitter asked for."""
+
+    fake: FakeAmazon
+    client: SpApiClient
+    catalog: dict[str, str] = field(default_factory=dict)  # EAN or UPC → ASIN
+    orders: dict[str | None, tuple[list[dict[str, Any]], str | None]] = field(
+        default_factory=dict
+    )  # pagination token → (orders, next token)
+    upload_answers: list[httpx.Response] = field(default_factory=list)  # then 200
+    create_feed_answers: list[httpx.Response] = field(default_factory=list)  # then 202
+    lookups: list[tuple[str, list[str]]] = field(default_factory=list)
+    documents: dict[str, tuple[str, bytes | None]] = field(default_factory=dict)
+    feeds: list[dict[str, Any]] = field(default_factory=list)
+    feed_attempts: int = 0
+    reports: list[dict[str, Any]] = field(default_factory=list)
+    order_tokens: list[str | None] = field(default_factory=list)
+    order_queries: list[dict[str, str]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.fake.route("GET", "/catalog/2022-04-01/items", self._search)
+        self.fake.route("POST", f"{FEEDS}/documents", self._create_document)
+        self.fake.route("PUT", "/upload", self._upload)
+        self.fake.route("POST", f"{FEEDS}/feeds", self._create_feed)
+        self.fake.route("POST", "/reports/2021-06-30/reports", self._create_report)
+        self.fake.route("GET", "/orders/2026-01-01/orders", self._search_orders)
+
+    def _search(self, request: httpx.Request) -> httpx.Response:
+        kind = request.url.params["identifiersType"]
+        codes = request.url.params["identifiers"].split(",")
+        self.lookups.append((kind, codes))
+        items = [
+            {
+                "asin": self.catalog[code],
+                "identifiers": [
+                    {
+                        "marketplaceId": request.url.params["marketplaceIds"],
+                        "identifiers": [{"identifierType": kind, "identifier": code}],
+                    }
+                ],
+            }
+            for code in codes
+            if code in self.catalog
+        ]
+        return json_response(200, {"numberOfResults": len(items), "items": items})
+
+    def _create_document(self, request: httpx.Request) -> httpx.Response:
+        doc_id = f"doc-{len(self.documents) + 1}"
+        self.documents[doc_id] = (json.loads(request.content)["contentType"], None)
+        url = f"https://s3.test/upload?doc={doc_id}&X-Amz-Signature=sig"
+        return json_response(201, {"feedDocumentId": doc_id, "url": url})
+
+    def _upload(self, request: httpx.Request) -> httpx.Response:
+        doc_id = request.url.params["doc"]
+        content_type, _ = self.documents[doc_id]
+        assert request.headers["content-type"] == content_type  # Amazon rejects others
+        if self.upload_answers:
+            return self.upload_answers.pop(0)
+        self.documents[doc_id] = (content_type, request.content)
+        return httpx.Response(200)
+
+    def _create_feed(self, request: httpx.Request) -> httpx.Response:
+        self.feed_attempts += 1
+        if self.create_feed_answers:
+            return self.create_feed_answers.pop(0)
+        self.feeds.append(json.loads(request.content))
+        return json_response(202, {"feedId": f"feed-{len(self.feeds)}"})
+
+    def _create_report(self, request: httpx.Request) -> httpx.Response:
+        self.reports.append(json.loads(request.content))
+        return json_response(202, {"reportId": f"report-{len(self.reports)}"})
+
+    def _search_orders(self, request: httpx.Request) -> httpx.Response:
+        token = request.url.params.get("paginationToken")
+        self.order_tokens.append(token)
+        self.order_queries.append(dict(request.url.params))
+        orders, next_token = self.orders[token]
+        body: dict[str, Any] = {"orders": orders}
+        if next_token is not None:
+            body["pagination"] = {"nextToken": next_token}
+        return json_response(200, body)
+
+    def uploaded(self, document_id: str) -> bytes:
+        _, content = self.documents[document_id]
+        assert content is not None, f"{document_id} was never uploaded"
+        return content
+
+
+@pytest.fixture
+async def seller() -> AsyncIterator[Seller]:
+    fake = FakeAmazon()
+    client, http = make_client(fake)
+    yield Seller(fake, client)
+    await http.aclose()
+
+
+def job(
+    job_type: JobType, items: Sequence[dict[str, Any]] = (), data: dict[str, Any] | None = None
+) -> JobState:
+    """A job in ``processing``, its items in the order they were asked for."""
+    now = datetime(2026, 11, 27, 10, tzinfo=UTC)
+    states = {}
+    for item in items:
+        key = str(item.get("sku") or item["amazon_order_id"])
+        states[key] = ItemState(key=key, request=item)
+    return JobState(
+        job_id="job-1",
+        shop_id=ACCOUNT.shop_id,
+        account_id=ACCOUNT.account_id,
+        job_type=job_type,
+        status=JobStatus.PROCESSING,
+        seq=3,
+        created_at=now,
+        updated_at=now,
+        data=data or {},
+        items=states,
+    )
+
+
+async def submit_feed(
+    seller: Seller, throttle: FakeThrottle, state: JobState
+) -> tuple[Metered, FeedReady, Submitted]:
+    """The service's path for a feed job: the first token, then prepare, then send."""
+    job_metered = metered(throttle, state.job_type, job_id=state.job_id)
+    await job_metered.first_token(SUBMIT)
+    ready = await prepare(seller.client, job_metered, ACCOUNT, state)
+    assert isinstance(ready, FeedReady), ready
+    submitted = await send(seller.client, job_metered, state, ready)
+    return job_metered, ready, submitted
+
+
+def messages(seller: Seller, document_id: str) -> list[dict[str, Any]]:
+    document: dict[str, Any] = json.loads(seller.uploaded(document_id))
+    return list(document["messages"])
+
+
+# ------------------------------------------------------------------ listings feeds
+
+
+async def test_a_listings_feed_numbers_messages_by_ordinal_and_send_spends_the_first_token(
+    seller: Seller,
+) -> None:
+    throttle = FakeThrottle()
+    state = job(
+        JobType.UPDATE_QTY,
+        [
+            {"sku": "PEN-1", "quantity": 4},
+            {"sku": "PEN-2", "quantity": 0},
+            {"sku": "INK", "quantity": 7},
+        ],
+    )
+
+    _, ready, submitted = await submit_feed(seller, throttle, state)
+
+    assert [(m["messageId"], m["sku"]) for m in messages(seller, ready.document_id)] == [
+        (1, "PEN-1"),
+        (2, "PEN-2"),
+        (3, "INK"),
+    ]
+    assert seller.documents[ready.document_id][0] == listings_feed.CONTENT_TYPE
+    assert seller.feeds == [
+        {
+            "feedType": "JSON_LISTINGS_FEED",
+            "marketplaceIds": [DE],
+            "inputFeedDocumentId": ready.document_id,
+        }
+    ]
+    # The job's first token paid for createFeed: no second feed_submit token was asked for.
+    assert throttle.tokens() == {SUBMIT: 1, DOCUMENT: 1}
+    assert throttle.released == []
+    assert submitted.data["feed_id"] == "feed-1"
+    assert submitted.data["feed_type"] == "JSON_LISTINGS_FEED"
+    assert submitted.data["input_document_id"] == ready.document_id
+    assert submitted.data["marketplace_id"] == DE
+    assert [line.message for line in submitted.log] == ["feed feed-1 submitted with 3 message(s)"]
+
+
+async def test_the_jobs_marketplace_wins_over_the_accounts_first(seller: Seller) -> None:
+    state = job(
+        JobType.UPDATE_PRICE,
+        [{"sku": "PEN-1", "price": "2.50", "currency": "EUR"}],
+        data={"marketplace_id": FR},
+    )
+
+    _, ready, submitted = await submit_feed(seller, FakeThrottle(), state)
+
+    assert seller.feeds[0]["marketplaceIds"] == [FR]
+    [message] = messages(seller, ready.document_id)
+    assert message["patches"][0]["value"][0]["marketplace_id"] == FR
+    assert submitted.data["marketplace_id"] == FR
+
+
+# ------------------------------------------------------------------ send_products
+
+
+def product(n: int, **ids: str) -> dict[str, Any]:
+    return {"sku": f"SKU-{n:02}", "quantity": n, "price": "9.99", "currency": "EUR"} | ids
+
+
+def ean(n: int) -> str:
+    return f"40063813{n:05}"
+
+
+async def test_send_products_looks_codes_up_in_batches_of_20_and_sends_only_the_matched(
+    seller: Seller,
+) -> None:
+    throttle = FakeThrottle()
+    items = [product(n, ean=ean(n)) for n in range(1, 43)]  # ordinals 1-42: by EAN
+    items.append(product(43, ean=ean(43), asin="B0GIVEN043"))  # ASIN given: no lookup
+    items.append(product(44, upc="012345678944"))  # UPC only
+    items.append(product(45, upc="012345678945"))  # UPC only, unknown to Amazon
+    items.append(product(46, ean=ean(46), upc="012345678946"))  # EAN unknown, UPC known
+    seller.catalog = {ean(n): f"B0EAN{n:05}" for n in range(1, 43) if n not in (5, 17)}
+    seller.catalog |= {"012345678944": "B0UPC00044", "012345678946": "B0UPC00046"}
+    state = job(JobType.SEND_PRODUCTS, items)
+
+    _, ready, _ = await submit_feed(seller, throttle, state)
+
+    ean_codes = [ean(n) for n in (*range(1, 43), 46)]
+    assert seller.lookups == [
+        ("EAN", ean_codes[:20]),
+        ("EAN", ean_codes[20:40]),
+        ("EAN", ean_codes[40:]),
+        ("UPC", ["012345678944", "012345678945", "012345678946"]),
+    ]
+    assert throttle.tokens() == {SUBMIT: 1, LOOKUP: 4, DOCUMENT: 1}
+
+    unmatched = {5, 17, 45}
+    by_key = {i.key: i for i in ready.items}
+    assert len(by_key) == 46
+    for n in range(1, 47):
+        item = by_key[f"SKU-{n:02}"]
+        if n in unmatched:
+            assert item.status == "error" and item.asin is None
+        else:
+            assert item.status == "pending" and item.asin is not None
+    assert by_key["SKU-01"].asin == "B0EAN00001"
+    assert by_key["SKU-43"].asin == "B0GIVEN043"
+    assert by_key["SKU-44"].asin == "B0UPC00044"
+    assert by_key["SKU-46"].asin == "B0UPC00046"
+    assert by_key["SKU-05"].messages == [f"no Amazon item found for EAN {ean(5)} in {DE}"]
+    assert by_key["SKU-45"].messages == [f"no Amazon item found for UPC 012345678945 in {DE}"]
+    assert [line.message for line in ready.log] == ["3 item(s) not found at Amazon"]
+
+    sent = messages(seller, ready.document_id)
+    # Only the matched items, each under its ordinal in the job (gaps where one is missing).
+    assert [m["messageId"] for m in sent] == [n for n in range(1, 47) if n not in unmatched]
+    for m in sent:
+        n = m["messageId"]
+        assert m["sku"] == f"SKU-{n:02}"
+        asin = m["attributes"]["merchant_suggested_asin"][0]["value"]
+        assert asin == by_key[m["sku"]].asin
+
+
+async def test_send_products_with_nothing_found_fails_without_a_feed(seller: Seller) -> None:
+    throttle = FakeThrottle()
+    state = job(JobType.SEND_PRODUCTS, [product(1, ean=ean(1)), product(2, upc="012345678902")])
+    job_metered = metered(throttle, state.job_type)
+    first = await job_metered.first_token(SUBMIT)
+
+    outcome = await prepare(seller.client, job_metered, ACCOUNT, state)
+
+    assert isinstance(outcome, Failed)
+    assert outcome.reason == "no item of the job could be matched to an Amazon item"
+    assert [(i.key, i.status) for i in outcome.items] == [("SKU-01", "error"), ("SKU-02", "error")]
+    assert seller.documents == {} and seller.feed_attempts == 0
+    assert throttle.tokens() == {SUBMIT: 1, LOOKUP: 2}
+    await job_metered.give_back()  # nothing was sent: the first token is still unspent
+    assert throttle.released == [first]
+
+
+# ------------------------------------------------------------------ fulfillment feed
+
+
+def shipment(order_id: str, line: str) -> dict[str, Any]:
+    shipped_at = datetime(2026, 11, 27, 9, tzinfo=UTC) - timedelta(hours=1)
+    return {
+        "amazon_order_id": order_id,
+        "carrier": "DHL",
+        "tracking_number": f"JJD{order_id[-4:]}",
+        "shipped_at": shipped_at.isoformat(),
+        "items": [{"order_item_id": line, "quantity": 1}],
+    }
+
+
+async def test_the_fulfillment_feed_numbers_messages_by_ordinal(seller: Seller) -> None:
+    throttle = FakeThrottle()
+    orders = ["302-0000003-0000003", "302-0000001-0000001", "302-0000002-0000002"]
+    state = job(JobType.ORDERS_FULFILLMENT, [shipment(o, f"line-{o[-1]}") for o in orders])
+
+    _, ready, submitted = await submit_feed(seller, throttle, state)
+
+    envelope = ET.fromstring(seller.uploaded(ready.document_id))
+    assert [
+        (m.findtext("MessageID"), m.findtext("OrderFulfillment/AmazonOrderID"))
+        for m in envelope.iter("Message")
+    ] == [("1", orders[0]), ("2", orders[1]), ("3", orders[2])]
+    assert envelope.findtext("Header/MerchantIdentifier") == ACCOUNT.seller_id
+    assert seller.documents[ready.document_id][0] == fulfillment_feed.CONTENT_TYPE
+    assert seller.feeds[0]["feedType"] == "POST_ORDER_FULFILLMENT_DATA"
+    assert submitted.data["feed_type"] == "POST_ORDER_FULFILLMENT_DATA"
+    assert throttle.tokens() == {SUBMIT: 1, DOCUMENT: 1}
+
+
+# ------------------------------------------------------------------ uploads
+
+
+def expired() -> httpx.Response:
+    """The storage's answer to a presigned URL past its 5 minutes."""
+    return httpx.Response(403, content=b"<Error><Code>AccessDenied</Code></Error>")
+
+
+async def test_an_upload_to_an_expired_url_asks_for_a_new_document(seller: Seller) -> None:
+    throttle = FakeThrottle()
+    seller.upload_answers = [expired()]
+    state = job(JobType.UPDATE_QTY, [{"sku": "PEN-1", "quantity": 1}])
+
+    _, ready, _ = await submit_feed(seller, throttle, state)
+
+    assert ready.document_id == "doc-2"
+    assert seller.documents["doc-1"][1] is None  # never uploaded
+    assert seller.feeds[0]["inputFeedDocumentId"] == "doc-2"
+    assert throttle.tokens() == {SUBMIT: 1, DOCUMENT: 2}
+
+
+async def test_uploads_refused_three_times_fail_before_any_feed(seller: Seller) -> None:
+    throttle = FakeThrottle()
+    seller.upload_answers = [expired() for _ in range(3)]
+    state = job(JobType.UPDATE_QTY, [{"sku": "PEN-1", "quantity": 1}])
+    job_metered = metered(throttle, state.job_type)
+    await job_metered.first_token(SUBMIT)
+
+    with pytest.raises(PermanentError) as caught:
+        await prepare(seller.client, job_metered, ACCOUNT, state)
+
+    assert caught.value.status == 403
+    assert len(seller.documents) == 3 and seller.feed_attempts == 0
+    assert throttle.tokens() == {SUBMIT: 1, DOCUMENT: 3}
+
+
+# ------------------------------------------------------------------ throttled createFeed
+
+
+async def test_a_429_on_create_feed_is_retried_on_a_fresh_token(seller: Seller) -> None:
+    throttle = FakeThrottle()
+    seller.create_feed_answers = [amazon_error(429, "QuotaExceeded")]
+    state = job(JobType.STOP_PRODUCTS, [{"sku": "PEN-1"}])
+
+    job_metered, ready, submitted = await submit_feed(seller, throttle, state)
+
+    assert seller.feed_attempts == 2
+    assert submitted.data["feed_id"] == "feed-1"
+    assert throttle.throttled == [job_metered.key(SUBMIT)]
+    assert throttle.tokens() == {SUBMIT: 2, DOCUMENT: 1}  # the first token, then a fresh one
+    assert len(seller.documents) == 1  # the document is not built or uploaded again
+    assert seller.feeds[0]["inputFeedDocumentId"] == ready.document_id
+
+
+async def test_create_feed_throttled_on_every_fresh_token_is_a_transient_error(
+    seller: Seller,
+) -> None:
+    throttle = FakeThrottle()
+    seller.create_feed_answers = [amazon_error(429, "QuotaExceeded") for _ in range(50)]
+    state = job(JobType.STOP_PRODUCTS, [{"sku": "PEN-1"}])
+    job_metered = metered(throttle, state.job_type)
+    await job_metered.first_token(SUBMIT)
+    ready = await prepare(seller.client, job_metered, ACCOUNT, state)
+    assert isinstance(ready, FeedReady)
+
+    with pytest.raises(StillThrottled) as caught:
+        await send(seller.client, job_metered, state, ready)
+
+    assert isinstance(caught.value, TransientError)  # the service retries it later
+    assert seller.feed_attempts == 11  # the first token and max_throttles (10) fresh ones
+    assert throttle.tokens()[SUBMIT] == 11
+    assert seller.feeds == []
+
+
+# ------------------------------------------------------------------ reports
+
+
+async def test_a_report_is_requested_with_the_first_token(seller: Seller) -> None:
+    throttle = FakeThrottle()
+    state = job(
+        JobType.INVENTORY_REPORT,
+        data={"params": {"report_type": "GET_FLAT_FILE_OPEN_LISTINGS_DATA"}},
+    )
+    job_metered = metered(throttle, state.job_type)
+    await job_metered.first_token(QuotaClass.REPORT_REQUEST)
+
+    submitted = await request_report(seller.client, job_metered, ACCOUNT, state)
+
+    assert seller.reports == [
+        {"reportType": "GET_FLAT_FILE_OPEN_LISTINGS_DATA", "marketplaceIds": [DE]}
+    ]
+    assert throttle.tokens() == {QuotaClass.REPORT_REQUEST: 1}
+    assert submitted.data["report_id"] == "report-1"
+    assert submitted.data["report_type"] == "GET_FLAT_FILE_OPEN_LISTINGS_DATA"
+
+
+# ------------------------------------------------------------------ orders import
+
+
+def order(order_id: str, sku: str) -> dict[str, Any]:
+    return {
+        "orderId": order_id,
+        "createdTime": "2026-11-26T08:00:00Z",
+        "lastUpdatedTime": "2026-11-26T09:00:00Z",
+        "salesChannel": {"channelName": "AMAZON", "marketplaceId": DE},
+        "proceeds": {"grandTotal": {"amount": "6.00", "currencyCode": "EUR"}},
+        "fulfillment": {"fulfillmentStatus": "UNSHIPPED", "fulfilledBy": "MERCHANT"},
+        "orderItems": [
+            {
+                "orderItemId": f"{order_id}-1",
+                "quantityOrdered": 2,
+                "product": {"asin": "B0SANDBOX2", "sellerSku": sku},
+            }
+        ],
+    }
+
+
+SINCE = "2026-11-01T00:00:00Z"
+PAGES: dict[str | None, tuple[list[dict[str, Any]], str | None]] = {
+    None: ([order("302-0000001-0000001", "PEN-1"), order("302-0000002-0000002", "PEN-2")], "p2"),
+    "p2": ([order("302-0000003-0000003", "INK")], "p3"),
+    "p3": ([order("302-0000004-0000004", "PEN-1")], None),
+}
+
+Published = list[tuple[list[OrderImported], str | None, int]]
+
+
+async def run_import(
+    seller: Seller, throttle: FakeThrottle, state: JobState
+) -> tuple[Finished, Published]:
+    published: Published = []
+
+    async def publish_page(orders: list[OrderImported], cursor: str | None, page: int) -> None:
+        published.append((orders, cursor, page))
+
+    job_metered = metered(throttle, state.job_type)
+    await job_metered.first_token(QuotaClass.ORDERS_PAGE)
+    finished = await import_orders(seller.client, job_metered, ACCOUNT, state, publish_page)
+    return finished, published
+
+
+async def test_orders_import_publishes_each_page_with_its_cursor(seller: Seller) -> None:
+    throttle = FakeThrottle()
+    seller.orders = PAGES
+    state = job(JobType.ORDERS_IMPORT, data={"params": {"since": SINCE, "page_size": 2}})
+
+    finished, published = await run_import(seller, throttle, state)
+
+    assert [
+        ([o.amazon_order_id for o in orders], cursor, n) for orders, cursor, n in published
+    ] == [
+        (["302-0000001-0000001", "302-0000002-0000002"], "p2", 1),
+        (["302-0000003-0000003"], "p3", 2),
+        (["302-0000004-0000004"], None, 3),
+    ]
+    first = published[0][0][0]
+    assert (first.account_id, first.shop_id, first.job_id) == ("acc-de", "shop1", "job-1")
+    assert (first.status, first.total, first.currency) == ("UNSHIPPED", Decimal("6.00"), "EUR")
+    assert first.purchased_at == datetime(2026, 11, 26, 8, tzinfo=UTC)
+    assert [(line.sku, line.quantity) for line in first.items] == [("PEN-1", 2)]
+    assert seller.order_tokens == [None, "p2", "p3"]
+    query = seller.order_queries[0]
+    assert (query["createdAfter"], query["marketplaceIds"], query["maxResultsPerPage"]) == (
+        SINCE,
+        DE,
+        "2",
+    )
+    assert query["includedData"] == "FULFILLMENT,PROCEEDS"  # status and totals
+    assert throttle.tokens() == {QuotaClass.ORDERS_PAGE: 3}  # the first token for page 1
+    assert finished.data == {"orders": 4, "pages": 3}
+
+
+async def test_orders_import_resumes_at_the_checkpointed_cursor(seller: Seller) -> None:
+    throttle = FakeThrottle()
+    seller.orders = PAGES
+    state = job(
+        JobType.ORDERS_IMPORT,
+        data={"params": {"since": SINCE}, "cursor": "p3", "pages": 2, "orders": 3},
+    )
+
+    finished, published = await run_import(seller, throttle, state)
+
+    assert seller.order_tokens == ["p3"]
+    assert [
+        ([o.amazon_order_id for o in orders], cursor, n) for orders, cursor, n in published
+    ] == [(["302-0000004-0000004"], None, 3)]
+    assert finished.data == {"orders": 4, "pages": 3}
+    assert throttle.tokens() == {QuotaClass.ORDERS_PAGE: 1}
+
+
+async def test_an_orders_import_past_its_last_page_asks_amazon_nothing(seller: Seller) -> None:
+    throttle = FakeThrottle()
+    state = job(
+        JobType.ORDERS_IMPORT,
+        data={"params": {"since": SINCE}, "cursor": None, "pages": 3, "orders": 4},
+    )
+
+    finished, published = await run_import(seller, throttle, state)
+
+    assert seller.order_tokens == [] and published == []
+    assert finished.data == {"orders": 4, "pages": 3}
