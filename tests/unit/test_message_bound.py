@@ -50,7 +50,7 @@ from shared.throttle.messages import (
 NOW = datetime(2026, 12, 2, tzinfo=UTC)
 ID64 = "i" * 64
 JOB_ID = "j" * 128
-KEY = QuotaKey(account_id=ID64, region="EU", quota_class="feed_submit")  # type: ignore[arg-type]
+KEY = QuotaKey(account_id=ID64, region="EU", quota_class="feed_submit")
 
 
 def send_item(n: int) -> dict[str, Any]:
@@ -115,7 +115,8 @@ def job_events(cls: type[JobEvent]) -> list[JobEvent]:
 
 def job_events_of(cls: type[JobEvent], states: list[ItemState]) -> list[JobEvent]:
     seq = 1 if cls.__name__ in ("JobReserved", "JobFailed") else 7
-    event = cls(
+    make: Any = cls  # each concrete event class defaults its own event_type
+    event = make(
         job_id=JOB_ID,
         seq=seq,
         shop_id=ID64,
