@@ -141,7 +141,7 @@ class Metered:
                 await self.observe_rate(key, result.rate_limit)
             return result
         raise StillThrottled(
-            f"{operation}: Amazon still answered 429 after {self.max_throttles} fresh tokens",
+            f"{operation}: Amazon answered 429 {self.max_throttles + 1} times in a row",
             operation=operation,
             attempts=self.max_throttles + 1,
             status=429,

@@ -212,25 +212,33 @@ async def lookup_asins(
     items = {i.key: SendProductItem.model_validate(i.request) for i in state.items.values()}
     asins = {sku: i.asin for sku, i in items.items() if i.asin}
     for kind in ("EAN", "UPC"):
-        wanted = {
-            (i.ean if kind == "EAN" else i.upc): i
-            for i in items.values()
-            if i.sku not in asins and (i.ean if kind == "EAN" else i.upc)
-        }
+        # Several SKUs may carry one code (a new and a used offer of one product).
+        wanted: dict[str, list[SendProductItem]] = {}
+        for i in items.values():
+            code = i.ean if kind == "EAN" else i.upc
+            if i.sku not in asins and code:
+                wanted.setdefault(code, []).append(i)
         codes = list(wanted)
         for start in range(0, len(codes), MAX_IDENTIFIERS):
             batch = codes[start : start + MAX_IDENTIFIERS]
-            found = await metered.call(
-                QuotaClass.ASIN_LOOKUP,
-                "searchCatalogItems",
-                lambda b=batch, k=kind: client.search_catalog_items(b, k, marketplace),  # type: ignore[misc]
-            )
-            for item in found.value.items:
-                for by_market in item.identifiers or []:
-                    for ident in by_market.identifiers:
-                        match = wanted.get(ident.identifier)
-                        if match is not None and match.sku not in asins:
-                            asins[match.sku] = item.asin
+            page: str | None = None
+            while True:  # 20 codes can match more items than one page holds
+                found = await metered.call(
+                    QuotaClass.ASIN_LOOKUP,
+                    "searchCatalogItems",
+                    lambda b=batch, k=kind, p=page: client.search_catalog_items(  # type: ignore[misc]
+                        b, k, marketplace, page_token=p
+                    ),
+                )
+                for item in found.value.items:
+                    for by_market in item.identifiers or []:
+                        for ident in by_market.identifiers:
+                            for match in wanted.get(ident.identifier, ()):
+                                asins.setdefault(match.sku, item.asin)
+                pagination = found.value.pagination
+                page = pagination.next_token if pagination is not None else None
+                if page is None:
+                    break
     matched: list[ItemState] = []
     errors: list[ItemState] = []
     for sku, product in items.items():

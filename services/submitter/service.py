@@ -587,6 +587,7 @@ class SubmitterService:
 
     async def _drive(self, job_id: str) -> None:
         partition = self.consumer.partition_of(job_id)
+        metered: Metered | None = None
         try:
             state = self.book.states[job_id]
             priority = state.data.get("priority")
@@ -619,6 +620,12 @@ class SubmitterService:
                     failure="internal",
                 ),
             )
+        finally:
+            # A first token no call spent (the job failed before sending, went elsewhere,
+            # or was canceled) goes back to its bucket: it is the scarcest of all.
+            if metered is not None and metered.first is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(metered.give_back())
 
     async def _to_processing(self, job_id: str, metered: Metered) -> bool:
         """``reserved``/``created`` → ``processing`` now the token is here; False when the
@@ -659,8 +666,12 @@ class SubmitterService:
             async def page(orders: list[OrderImported], cursor: str | None, n: int) -> None:
                 await self._orders_page(job_id, orders, cursor, n)
 
+            # Each attempt goes on from the cursor the last page left (not the first).
             outcome = await self._attempts(
-                job_id, lambda: amazon.import_orders(client, metered, account, state, page)
+                job_id,
+                lambda: amazon.import_orders(
+                    client, metered, account, self.book.states.get(job_id, state), page
+                ),
             )
             await self._finish(job_id, outcome)
             return

@@ -57,6 +57,7 @@ class Seller:
     orders: dict[str | None, tuple[list[dict[str, Any]], str | None]] = field(
         default_factory=dict
     )  # pagination token → (orders, next token)
+    search_page: int = 20  # items per page of searchCatalogItems (Amazon's at most)
     upload_answers: list[httpx.Response] = field(default_factory=list)  # then 200
     create_feed_answers: list[httpx.Response] = field(default_factory=list)  # then 202
     lookups: list[tuple[str, list[str]]] = field(default_factory=list)
@@ -92,7 +93,14 @@ class Seller:
             for code in codes
             if code in self.catalog
         ]
-        return json_response(200, {"numberOfResults": len(items), "items": items})
+        start = int(request.url.params.get("pageToken") or 0)
+        body: dict[str, Any] = {
+            "numberOfResults": len(items),
+            "items": items[start : start + self.search_page],
+        }
+        if start + self.search_page < len(items):
+            body["pagination"] = {"nextToken": str(start + self.search_page)}
+        return json_response(200, body)
 
     def _create_document(self, request: httpx.Request) -> httpx.Response:
         doc_id = f"doc-{len(self.documents) + 1}"
@@ -553,3 +561,23 @@ async def test_an_orders_import_past_its_last_page_asks_amazon_nothing(seller: S
 
     assert seller.order_tokens == [] and published == []
     assert finished.data == {"orders": 4, "pages": 3}
+
+
+async def test_every_sku_carrying_a_code_is_matched_also_past_the_first_page(
+    seller: Seller,
+) -> None:
+    throttle = FakeThrottle()
+    seller.search_page = 7  # twenty codes match twenty items: three pages
+    items = [product(n, ean=ean(n)) for n in range(1, 21)]
+    items.append(product(21, ean=ean(3)))  # a second offer of the product of SKU-03
+    seller.catalog = {ean(n): f"B0EAN{n:05}" for n in range(1, 21)}
+    state = job(JobType.SEND_PRODUCTS, items)
+
+    _, ready, _ = await submit_feed(seller, throttle, state)
+
+    assert len(seller.lookups) == 3  # one batch of codes, read page by page
+    assert throttle.tokens()[LOOKUP] == 3
+    by_key = {i.key: i for i in ready.items}
+    assert {k for k, i in by_key.items() if i.status == "error"} == set()
+    assert by_key["SKU-21"].asin == by_key["SKU-03"].asin == "B0EAN00003"
+    assert len(messages(seller, ready.document_id)) == 21
