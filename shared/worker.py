@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import httpx
 
-from shared.accounts import AccountBook, SpApiClients, UnknownAccount
+from shared.accounts import AccountBook, SpApiClients
 from shared.crypto import open_credentials
 from shared.events import AccountRegistered
 from shared.health import LIVENESS, HealthServer
@@ -81,14 +81,6 @@ class WorkerRuntime:
                 await closer()
             except Exception:  # stopping must go on whatever one part says
                 log.exception("error while stopping")
-
-    async def account(self, account_id: str) -> AccountRegistered:
-        """An account; one registered a moment ago is read up to now before saying no."""
-        try:
-            return self.accounts.get(account_id)
-        except UnknownAccount:
-            await self.accounts_tail.sync()
-            return self.accounts.get(account_id)
 
     async def take_token(
         self,

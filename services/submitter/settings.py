@@ -42,3 +42,7 @@ class SubmitterSettings(ServiceSettings):
     checkpoint_interval_s: float = Field(
         default=1.0, gt=0, validation_alias="SUBMITTER_CHECKPOINT_INTERVAL_S"
     )
+    # How far the clocks of those who publish requests may run behind this one: a request
+    # is decided without parking when the account registry was read up to its publish
+    # time plus this margin.
+    clock_skew_s: float = Field(default=2.0, ge=0, validation_alias="SUBMITTER_CLOCK_SKEW_S")

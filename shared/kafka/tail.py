@@ -59,8 +59,9 @@ class TopicTail:
     async def wait_caught_up(self, timeout_s: float = 60.0) -> None:
         await asyncio.wait_for(self.caught_up.wait(), timeout_s)
 
-    async def sync(self, timeout_s: float = 10.0) -> None:
-        """Wait until everything written to the topic before this call has been read."""
+    async def sync(self, timeout_s: float = 10.0) -> bool:
+        """Wait until everything written to the topic before this call has been read;
+        False if that took longer than ``timeout_s``."""
         assert self._consumer is not None
         partitions = list(self._consumer.assignment())
         ends = await self._consumer.end_offsets(partitions)
@@ -69,8 +70,9 @@ class TopicTail:
         for tp, end in ends.items():
             while await self._position(tp) < end:
                 if loop.time() > deadline:
-                    return
-                await asyncio.sleep(0.05)
+                    return False
+                await asyncio.sleep(0.01)
+        return True
 
     async def _position(self, tp: TopicPartition) -> int:
         assert self._consumer is not None
