@@ -21,7 +21,7 @@ class UnknownAccount(LookupError):
     pass
 
 
-class AccountBook:
+class AccountRegistry:
     def __init__(self) -> None:
         self.accounts: dict[str, AccountRegistered] = {}
 
@@ -47,7 +47,7 @@ class SpApiClients:
 
     def __init__(
         self,
-        book: AccountBook,
+        book: AccountRegistry,
         http: httpx.AsyncClient,
         opener: Opener,
         *,

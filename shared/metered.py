@@ -18,7 +18,7 @@ from typing import TypeVar
 
 from prometheus_client import Counter
 
-from shared.accounts import AccountBook
+from shared.accounts import AccountRegistry
 from shared.jobs import JobType
 from shared.quotas import QuotaClass
 from shared.spapi.errors import Throttled, TransientError
@@ -52,7 +52,7 @@ class Metered:
     def __init__(
         self,
         *,
-        accounts: AccountBook,
+        accounts: AccountRegistry,
         throttle: ThrottleClient,
         take_token: TakeToken,
         observe_rate: ObserveRate,

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import httpx
 
-from shared.accounts import AccountBook, SpApiClients
+from shared.accounts import AccountRegistry, SpApiClients
 from shared.crypto import open_credentials
 from shared.events import AccountRegistered
 from shared.health import LIVENESS, HealthServer
@@ -35,7 +35,7 @@ class WorkerRuntime:
         self.name = name
         self.settings = settings
         self.instance_id = settings.instance_id or f"{name}-{socket.gethostname()}"
-        self.accounts = AccountBook()
+        self.accounts = AccountRegistry()
         self.healthy = True
         self._reported_rates: dict[str, float] = {}
 

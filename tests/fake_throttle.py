@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import cast
 
-from shared.accounts import AccountBook
+from shared.accounts import AccountRegistry
 from shared.events import AccountRegistered, EncryptedCredentials
 from shared.jobs import JobType
 from shared.metered import Metered
@@ -94,7 +94,7 @@ def metered(
     max_throttles: int = 10,
 ) -> Metered:
     """A job's real Metered, its throttle and token source faked."""
-    accounts = AccountBook()
+    accounts = AccountRegistry()
     accounts.on_record(account.account_id, account)
     return Metered(
         accounts=accounts,

@@ -58,7 +58,7 @@ class FaultDecision:
 NO_FAULT = FaultDecision()
 
 
-class FaultBook:
+class Faults:
     def __init__(self, rng: random.Random | None = None) -> None:
         self._faults: list[Fault] = []
         self._rng = rng or random.Random()

@@ -20,7 +20,7 @@ from enum import StrEnum
 from services.amazon_sandbox.buckets import BucketRegistry
 from services.amazon_sandbox.clock import Clock
 from services.amazon_sandbox.errors import unauthorized
-from services.amazon_sandbox.faults import CallStats, FaultBook
+from services.amazon_sandbox.faults import CallStats, Faults
 from services.amazon_sandbox.listings import Catalog, Listing
 from services.amazon_sandbox.orders import Order
 from services.amazon_sandbox.settings import SandboxSettings
@@ -143,7 +143,7 @@ class SandboxState:
         self.document_urls: dict[str, DocumentUrl] = {}
         # An Amazon hour, for hourly caps, in real seconds.
         self.buckets = BucketRegistry(hour_s=clock.duration(3600))
-        self.faults = FaultBook(rng)
+        self.faults = Faults(rng)
         self.stats = CallStats()
         # Ids keep counting across resets, so a client holding an old id gets a 404.
         self._feed_ids = itertools.count(50_012_345_001)

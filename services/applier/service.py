@@ -48,11 +48,11 @@ from shared.events import (
     next_job_event,
 )
 from shared.failures import Failure
-from shared.job_book import JobBook
 from shared.job_state import JobState
 from shared.jobs import JobStatus
 from shared.kafka.owned_jobs import JobsConsumer, PartitionLost
 from shared.kafka.tail import TopicTail
+from shared.live_jobs import LiveJobs
 from shared.quotas import QuotaClass
 from shared.spapi.client import SpApiClient
 from shared.spapi.result import ApiResult
@@ -82,7 +82,7 @@ class ApplierService:
             group_id=settings.consumer_group,
             client_id=runtime.instance_id,
             publisher=runtime.publisher,
-            book=JobBook(),
+            book=LiveJobs(),
             changelog=APPLIER_JOBS,
             on_ready=self.on_ready,
             on_job_event=self.on_job_event,
@@ -178,7 +178,7 @@ class ApplierService:
         started = time.perf_counter()
         try:
             applied = await self._read_result(state)
-        except _JobFails as fails:
+        except _CannotApply as fails:
             await self._fail(state, fails.failure, fails.message)
             return
         if applied is None:
@@ -201,7 +201,7 @@ class ApplierService:
         log.info("job done", extra=_log_fields(state) | {"counts": applied.counts})
 
     async def _read_result(self, state: JobState) -> Applied | None:
-        """Download and read the result; retries what may pass, raises _JobFails for what
+        """Download and read the result; retries what may pass, raises _CannotApply for what
         will not, returns None when the job is no longer this instance's to apply."""
         attempt = 0
         while True:
@@ -222,11 +222,11 @@ class ApplierService:
             except Exception as exc:
                 decided = error_failure(exc)
                 if decided is not None:
-                    raise _JobFails(*decided) from exc
+                    raise _CannotApply(*decided) from exc
                 attempt += 1
                 problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
                 if attempt >= self.settings.max_attempts:
-                    raise _JobFails(
+                    raise _CannotApply(
                         "unavailable",
                         f"gave up on the result document after {attempt} attempts; last: "
                         f"{problem}. Amazon keeps result documents for 28 days: send the "
@@ -364,7 +364,7 @@ class ApplierService:
         return await metered.call(quota_class, operation, lambda: call(client))
 
 
-class _JobFails(Exception):
+class _CannotApply(Exception):
     def __init__(self, failure: Failure, message: str) -> None:
         super().__init__(message)
         self.failure = failure

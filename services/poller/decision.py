@@ -75,13 +75,13 @@ class ResultReady:
 
 
 @dataclass(frozen=True, slots=True)
-class JobFails:
+class FailJob:
     failure: Failure
     message: str
     data: dict[str, Any] = field(default_factory=dict)
 
 
-Decision = StillWaiting | ResultReady | JobFails
+Decision = StillWaiting | ResultReady | FailJob
 
 
 def submission_of(state: JobState) -> Submission:
@@ -121,7 +121,7 @@ def decide(
     amazon = _amazon_data(remote)
     if status is ProcessingStatus.DONE:
         if remote.result_document_id is None:
-            return JobFails(
+            return FailJob(
                 "fatal",
                 f"Amazon reports {what} DONE but names no result document; nothing can be "
                 "applied. Send the job again.",
@@ -139,7 +139,7 @@ def decide(
                 f"Amazon cancelled {what}{_at(remote)} because it had no data to return "
                 "(no listings): imported as zero rows",
             )
-        return JobFails(
+        return FailJob(
             "cancelled",
             f"Amazon cancelled {what} before processing it{_at(remote)}: nothing was applied. "
             "Send the job again if it is still wanted.",
@@ -162,15 +162,15 @@ def decide(
                 f"and some, none or all of its messages may have been applied{where}. Check "
                 "the items at Amazon before sending the job again."
             )
-        return JobFails("fatal", message, amazon)
+        return FailJob("fatal", message, amazon)
     if waited >= max_wait_s:
         return timed_out(submission, waited, max_wait_s, f"still {status.value}")
     return StillWaiting(status)
 
 
-def timed_out(submission: Submission, waited: float, max_wait_s: float, last: str) -> JobFails:
+def timed_out(submission: Submission, waited: float, max_wait_s: float, last: str) -> FailJob:
     """The job has waited longer than the limit; ``last`` says what Amazon said last."""
-    return JobFails(
+    return FailJob(
         "timeout",
         f"gave up on {submission.label} after waiting {_hours(waited)} for Amazon "
         f"(limit {_hours(max_wait_s)}; {last}). Amazon may still process it: check the items "
@@ -179,10 +179,10 @@ def timed_out(submission: Submission, waited: float, max_wait_s: float, last: st
     )
 
 
-def error_decision(submission: Submission, exc: Exception) -> JobFails | None:
+def error_decision(submission: Submission, exc: Exception) -> FailJob | None:
     """A call error that fails the job at once, or None when it is worth retrying."""
     failed = failure_of(exc, f"ask Amazon about {submission.label}")
-    return JobFails(*failed) if failed is not None else None
+    return FailJob(*failed) if failed is not None else None
 
 
 # ---- events ----------------------------------------------------------------------------
@@ -194,7 +194,7 @@ def result_ready_event(state: JobState, ready: ResultReady) -> JobResultReady:
     )
 
 
-def failed_event(state: JobState, fails: JobFails) -> JobFailed:
+def failed_event(state: JobState, fails: FailJob) -> JobFailed:
     """JobFailed; items still pending get the reason, items already decided keep theirs."""
     items = [
         item.model_copy(update={"status": "error", "messages": [*item.messages, fails.message]})

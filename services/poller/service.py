@@ -38,7 +38,7 @@ from services.poller.batching import (
 )
 from services.poller.decision import (
     Decision,
-    JobFails,
+    FailJob,
     NothingToPoll,
     RemoteStatus,
     ResultReady,
@@ -56,10 +56,10 @@ from services.poller.decision import (
 from services.poller.schedule import first_poll_in, next_poll_in, retry_in
 from services.poller.settings import PollerSettings
 from shared.events import JobEvent
-from shared.job_book import JobBook
 from shared.job_state import JobState
 from shared.jobs import JobStatus, JobType
 from shared.kafka.owned_jobs import JobsConsumer
+from shared.live_jobs import LiveJobs
 from shared.metered import Metered
 from shared.quotas import QuotaClass
 from shared.spapi.client import SpApiClient
@@ -118,7 +118,7 @@ class PollerService:
             group_id=settings.consumer_group,
             client_id=runtime.instance_id,
             publisher=runtime.publisher,
-            book=JobBook(),
+            book=LiveJobs(),
             changelog=POLLER_JOBS,
             on_ready=self.on_ready,
             on_job_event=self.on_job_event,
@@ -352,7 +352,7 @@ class PollerService:
             return
         await self._fail(job, decision)
 
-    async def _fail(self, job: Waiting, fails: JobFails) -> None:
+    async def _fail(self, job: Waiting, fails: FailJob) -> None:
         if await self._emit(job.job_id, lambda s: failed_event(s, fails), final=True):
             metrics.RESULTS.labels(job.submission.kind, fails.failure).inc()
             log.error(
@@ -384,7 +384,7 @@ class PollerService:
         await self._emit(job.job_id, lambda s: retry_logged_event(s, message), final=False)
 
     async def _fail_unpollable(self, state: JobState, reason: str) -> None:
-        fails = JobFails("no_submission", reason)
+        fails = FailJob("no_submission", reason)
         if await self._emit(state.job_id, lambda s: failed_event(s, fails), final=True):
             log.error(
                 "job failed: %s",

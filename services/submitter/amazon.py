@@ -58,13 +58,13 @@ class Finished:
 
 
 @dataclass
-class Failed:
+class Aborted:
     reason: str
     items: list[ItemState] = field(default_factory=list)
     failure: Failure = "refused"
 
 
-Outcome = Submitted | Finished | Failed
+AmazonResult = Submitted | Finished | Aborted
 
 
 @dataclass
@@ -92,7 +92,7 @@ def marketplace_of(state: JobState, account: AccountRegistered) -> str:
 
 async def prepare(
     client: SpApiClient, metered: Metered, account: AccountRegistered, state: JobState
-) -> FeedReady | Failed:
+) -> FeedReady | Aborted:
     """Everything before ``createFeed``: repeating it leaves nothing behind at Amazon."""
     marketplace = marketplace_of(state, account)
     if state.job_type is JobType.ORDERS_FULFILLMENT:
@@ -118,7 +118,7 @@ async def prepare(
     if state.job_type is JobType.SEND_PRODUCTS:
         matched, errors = await lookup_asins(client, metered, state, marketplace)
         if not matched:
-            return Failed("no item of the job could be matched to an Amazon item", errors)
+            return Aborted("no item of the job could be matched to an Amazon item", errors)
         asins = {i.key: i.asin for i in matched}
     model = ITEM_MODEL[state.job_type]
     numbered: list[tuple[int, listings_feed.ListingItem]] = []

@@ -8,7 +8,7 @@ from shared.events import Event, ListingState
 SYNCED = frozenset({"pending", "active", "error"})
 
 
-class ListingBook:
+class ListingStates:
     def __init__(self) -> None:
         self.listings: dict[tuple[str, str], ListingState] = {}
 

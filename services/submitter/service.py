@@ -47,7 +47,7 @@ from services.submitter.coalescing import (
     plan,
 )
 from services.submitter.intake import accept, reject
-from services.submitter.listings import ListingBook
+from services.submitter.listings import ListingStates
 from services.submitter.settings import SubmitterSettings
 from shared import faults
 from shared.accounts import UnknownAccount
@@ -68,7 +68,6 @@ from shared.events import (
     next_job_event,
 )
 from shared.failures import failure_of
-from shared.job_book import JobBook
 from shared.job_ids import shop_hash
 from shared.job_state import JobState
 from shared.jobs import JobStatus
@@ -78,6 +77,7 @@ from shared.kafka.partitions import colocated_id
 from shared.kafka.producer import encode_bounded
 from shared.kafka.stores import IdStore
 from shared.kafka.tail import TopicTail
+from shared.live_jobs import LiveJobs
 from shared.metered import Metered
 from shared.quotas import BASE_PRIORITY, SUBMIT_CLASS
 from shared.spapi.errors import SpApiError
@@ -149,9 +149,9 @@ class SubmitterService:
     def __init__(self, settings: SubmitterSettings, runtime: WorkerRuntime) -> None:
         self.settings = settings
         self.runtime = runtime
-        self.book = JobBook()
+        self.book = LiveJobs()
         self.ids = IdStore(SUBMITTER_JOB_IDS)
-        self.listings = ListingBook()
+        self.listings = ListingStates()
         self.drivers: dict[str, asyncio.Task[None]] = {}
         self.metered: dict[str, Metered] = {}  # of the jobs being driven
         self.assembler: Assembler[Message] = Assembler(
@@ -651,7 +651,7 @@ class SubmitterService:
             log.exception("job driver crashed", extra={"job_id": job_id})
             await self._finish(
                 job_id,
-                amazon.Failed(
+                amazon.Aborted(
                     "internal error while submitting; see the submitter's logs",
                     failure="internal",
                 ),
@@ -696,7 +696,7 @@ class SubmitterService:
         account = self.runtime.accounts.get(state.account_id)
         client = self.runtime.clients.for_account(state.account_id)
         partition = self.consumer.partition_of(job_id)
-        outcome: amazon.Outcome
+        outcome: amazon.AmazonResult
         if state.job_type.value == "orders_import":
 
             async def page(orders: list[OrderImported], cursor: str | None, n: int) -> None:
@@ -759,7 +759,7 @@ class SubmitterService:
 
     async def _attempts(
         self, job_id: str, call: Callable[[], Awaitable[T]], *, owned: bool = False
-    ) -> T | amazon.Failed:
+    ) -> T | amazon.Aborted:
         """``call`` with retries of what may pass (shared/failures.py); a failure for the
         rest."""
         attempts = self.settings.submit_attempts
@@ -769,9 +769,9 @@ class SubmitterService:
             except (SpApiError, UnknownAccount) as exc:
                 failed = failure_of(exc, "send the request to Amazon")
                 if failed is not None:
-                    return amazon.Failed(failed[1], failure=failed[0])
+                    return amazon.Aborted(failed[1], failure=failed[0])
                 if attempt == attempts:
-                    return amazon.Failed(
+                    return amazon.Aborted(
                         f"Amazon kept failing ({exc}); gave up after {attempts} attempts",
                         failure="unavailable",
                     )
@@ -785,7 +785,9 @@ class SubmitterService:
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _finish(self, job_id: str, outcome: amazon.Outcome, *, owned: bool = False) -> None:
+    async def _finish(
+        self, job_id: str, outcome: amazon.AmazonResult, *, owned: bool = False
+    ) -> None:
         """The job's status event for what happened at Amazon, if it is still ours
         (``owned``: called in the partition's critical section, after a call with a
         lasting effect)."""

@@ -44,8 +44,8 @@ from typing import Any
 from services.throttle import metrics
 from services.throttle.buckets import NEVER
 from services.throttle.clock import Clock, as_datetime
-from services.throttle.keystate import KeyState, Outcome, RequestRejected
-from services.throttle.quota_specs import QuotaBook
+from services.throttle.keystate import KeyChanges, KeyState, RequestRejected
+from services.throttle.quota_specs import QuotaPolicy
 from services.throttle.records import RequestRecord, RequestState
 from services.throttle.state_store import StateStore
 from shared.codec import DecodeError, decode, encode
@@ -101,7 +101,7 @@ class ThrottleEngine:
         *,
         producer: Any,  # faust's producer: the same one that writes the changelog
         store: StateStore,
-        book: QuotaBook,
+        book: QuotaPolicy,
         config: EngineConfig,
         clock: Clock,
     ) -> None:
@@ -276,7 +276,7 @@ class ThrottleEngine:
         self._dirty.add(name)
         self._wakeup.set()
 
-    def _apply(self, state: KeyState, event: Event, msg: Incoming, now: float) -> Outcome:
+    def _apply(self, state: KeyState, event: Event, msg: Incoming, now: float) -> KeyChanges:
         match event:
             case TokenRequested():
                 # Waiting started when the requester asked (the record's timestamp), which
@@ -301,9 +301,9 @@ class ThrottleEngine:
                 )
                 return state.observed_rate(rate, now)
             case _:
-                return Outcome()  # observed_rate without a rate: nothing to adopt
+                return KeyChanges()  # observed_rate without a rate: nothing to adopt
 
-    def _persist(self, state: KeyState, out: Outcome) -> None:
+    def _persist(self, state: KeyState, out: KeyChanges) -> None:
         # Request records first, the key record last: see KeyState.restore.
         for record in out.upserts:
             self._store.put_request(record)

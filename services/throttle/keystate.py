@@ -1,7 +1,7 @@
 """Everything the throttle knows about one quota key, and every decision about it.
 
 Pure: each command (a request, a cancel, a release, Amazon's feedback, "time passed")
-changes the state in memory and returns an :class:`Outcome` naming the records to
+changes the state in memory and returns an :class:`KeyChanges` naming the records to
 persist and the grants to publish. The shell persists first and publishes after; this
 module never has to think about Kafka.
 """
@@ -24,7 +24,7 @@ class RequestRejected(ValueError):
 
 
 @dataclass(slots=True)
-class Outcome:
+class KeyChanges:
     upserts: list[RequestRecord] = field(default_factory=list)
     forgotten: list[RequestRecord] = field(default_factory=list)
     key_changed: bool = False
@@ -34,7 +34,7 @@ class Outcome:
     repeats: int = 0
     drained: bool = False
 
-    def merge(self, other: Outcome) -> Outcome:
+    def merge(self, other: KeyChanges) -> KeyChanges:
         self.upserts.extend(other.upserts)
         self.forgotten.extend(other.forgotten)
         self.key_changed |= other.key_changed
@@ -120,7 +120,7 @@ class KeyState:
         requests: Iterable[RequestRecord],
         config: KeyConfig,
         now: float,
-    ) -> tuple[KeyState, Outcome]:
+    ) -> tuple[KeyState, KeyChanges]:
         """Rebuild a key from its records, and repair what a crash left half written.
 
         The shell writes a change's request records before the key record, in one
@@ -159,7 +159,7 @@ class KeyState:
                 grant_seq=record.grant_seq,
                 observed_rate_per_s=record.observed_rate_per_s,
             )
-        repaired = Outcome()
+        repaired = KeyChanges()
         for request in requests:
             if request.state is RequestState.GRANTED and (request.grant_seq or 0) > state.grant_seq:
                 request = request.model_copy(
@@ -188,9 +188,9 @@ class KeyState:
 
     # ------------------------------------------------------------------ commands
 
-    def request(self, msg: TokenRequested, *, seq: int, arrived_at: float) -> Outcome:
+    def request(self, msg: TokenRequested, *, seq: int, arrived_at: float) -> KeyChanges:
         """A TokenRequested; repeats are recognised by request id."""
-        out = Outcome()
+        out = KeyChanges()
         known = self.requests.get(msg.request_id)
         if known is not None and known.state is RequestState.GRANTED:
             # Already has its token: the same grant again, to wherever it now listens.
@@ -233,10 +233,10 @@ class KeyState:
         self.queue.add(_waiting(record))
         return out
 
-    def cancel(self, request_id: str, now: float) -> Outcome:
+    def cancel(self, request_id: str, now: float) -> KeyChanges:
         """Withdraw a queued request. A granted one keeps its token: only the requester
         knows whether it used it, and says so with a release."""
-        out = Outcome()
+        out = KeyChanges()
         known = self.requests.get(request_id)
         if known is None or known.state is not RequestState.QUEUED:
             return out
@@ -246,9 +246,9 @@ class KeyState:
         )
         return out
 
-    def release(self, request_id: str, grant_seq: int | None, now: float) -> Outcome:
+    def release(self, request_id: str, grant_seq: int | None, now: float) -> KeyChanges:
         """A granted token that was not used goes back into the bucket, once."""
-        out = Outcome()
+        out = KeyChanges()
         known = self.requests.get(request_id)
         if known is None or known.state is not RequestState.GRANTED:
             return out
@@ -259,25 +259,25 @@ class KeyState:
         out.key_changed = True
         return out
 
-    def throttled(self, now: float) -> Outcome:
+    def throttled(self, now: float) -> KeyChanges:
         """Amazon answered 429: its bucket is empty. Ours too, for one restore interval."""
         bucket = self.limiter.bucket
         hold = 1.0 / bucket.rate_per_s if bucket.rate_per_s > 0 else 0.0
         bucket.drain(now, hold)
-        return Outcome(key_changed=True, drained=True)
+        return KeyChanges(key_changed=True, drained=True)
 
-    def observed_rate(self, amazon_rate_per_s: float, now: float) -> Outcome:
+    def observed_rate(self, amazon_rate_per_s: float, now: float) -> KeyChanges:
         """Amazon announced its rate (x-amzn-RateLimit-Limit, per Amazon second)."""
         if self.observed_rate_per_s == amazon_rate_per_s:
-            return Outcome()
+            return KeyChanges()
         self.observed_rate_per_s = amazon_rate_per_s
         self.limiter.bucket.set_rate(self.config.clock_rate(amazon_rate_per_s), now)
         self.limiter.bucket.refill_delay_s = self.config.refill_delay_s(amazon_rate_per_s)
-        return Outcome(key_changed=True)
+        return KeyChanges(key_changed=True)
 
-    def grant_due(self, now: float) -> Outcome:
+    def grant_due(self, now: float) -> KeyChanges:
         """Grant every request whose token(s) exist now, in scheduling order."""
-        out = Outcome()
+        out = KeyChanges()
         while (head := self.queue.next(now)) is not None:
             if self.limiter.ready_at(head.cost, now) > now:
                 break
@@ -299,9 +299,9 @@ class KeyState:
             out.key_changed = True
         return out
 
-    def forget(self, now: float, keep_s: float, keep_max: int) -> Outcome:
+    def forget(self, now: float, keep_s: float, keep_max: int) -> KeyChanges:
         """Drop finished requests older than ``keep_s``, and the oldest beyond ``keep_max``."""
-        out = Outcome()
+        out = KeyChanges()
         finished = sorted(
             (r for r in self.requests.values() if r.state is not RequestState.QUEUED),
             key=lambda r: r.changed_at,
@@ -339,7 +339,7 @@ class KeyState:
 
     # ------------------------------------------------------------------ helpers
 
-    def _put(self, record: RequestRecord, out: Outcome) -> RequestRecord:
+    def _put(self, record: RequestRecord, out: KeyChanges) -> RequestRecord:
         self.requests[record.request_id] = record
         out.upserts.append(record)
         return record

@@ -73,7 +73,7 @@ class KeyConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class QuotaBook:
+class QuotaPolicy:
     overrides: QuotaOverrides
     time_scale: float = 1.0
     ageing_step_s: float = 30.0

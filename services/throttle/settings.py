@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import AliasChoices, Field
 
-from services.throttle.quota_specs import QuotaBook, QuotaOverrides
+from services.throttle.quota_specs import QuotaOverrides, QuotaPolicy
 from shared.settings import ServiceSettings
 
 
@@ -79,8 +79,8 @@ class ThrottleSettings(ServiceSettings):
     # faust's local directory (the in-memory store keeps nothing there of value).
     data_dir: str = Field(default="", validation_alias=_env("THROTTLE_DATA_DIR", "data_dir"))
 
-    def quota_book(self) -> QuotaBook:
-        return QuotaBook(
+    def quota_book(self) -> QuotaPolicy:
+        return QuotaPolicy(
             overrides=self.quota_overrides,
             time_scale=self.time_scale,
             ageing_step_s=self.ageing_step_s,

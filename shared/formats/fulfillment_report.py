@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from shared.formats.processing_report import Outcome
+from shared.formats.processing_report import MessageOutcome
 
 
 class FulfillmentReportError(ValueError):
@@ -36,7 +36,7 @@ class ResultEntry:
 class OrderOutcome:
     amazon_order_id: str
     message_id: int | None
-    outcome: Outcome
+    outcome: MessageOutcome
     results: tuple[ResultEntry, ...] = ()
 
     @property
@@ -113,13 +113,13 @@ def _entry(element: ET.Element) -> ResultEntry:
     )
 
 
-def _outcome(results: tuple[ResultEntry, ...]) -> Outcome:
+def _outcome(results: tuple[ResultEntry, ...]) -> MessageOutcome:
     codes = {r.code.lower() for r in results}
     if "error" in codes:
-        return Outcome.ERROR
+        return MessageOutcome.ERROR
     if "warning" in codes:
-        return Outcome.WARNING
-    return Outcome.ACCEPTED
+        return MessageOutcome.WARNING
+    return MessageOutcome.ACCEPTED
 
 
 def _text(value: str | None) -> str | None:

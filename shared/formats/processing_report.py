@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 
-class Outcome(StrEnum):
+class MessageOutcome(StrEnum):
     ACCEPTED = "accepted"  # no issue, or only INFO
     WARNING = "warning"  # accepted, with warnings to show the merchant
     ERROR = "error"  # not applied; Amazon's messages say why
@@ -49,7 +49,7 @@ class Issue:
 class ItemOutcome:
     sku: str
     message_id: int | None
-    outcome: Outcome
+    outcome: MessageOutcome
     issues: tuple[Issue, ...] = ()
 
     @property
@@ -80,7 +80,7 @@ class ProcessingReport:
     unmatched_issues: tuple[Issue, ...] = ()  # issues naming a message or sku we did not send
     problems: tuple[str, ...] = field(default=())  # entries of the report we could not read
 
-    def by_outcome(self, outcome: Outcome) -> list[ItemOutcome]:
+    def by_outcome(self, outcome: MessageOutcome) -> list[ItemOutcome]:
         return [i for i in self.items.values() if i.outcome is outcome]
 
 
@@ -151,13 +151,13 @@ def _load(report: bytes | str | Mapping[str, Any]) -> Mapping[str, Any]:
     return data
 
 
-def _outcome(issues: tuple[Issue, ...]) -> Outcome:
+def _outcome(issues: tuple[Issue, ...]) -> MessageOutcome:
     severities = {i.severity for i in issues}
     if Severity.ERROR in severities:
-        return Outcome.ERROR
+        return MessageOutcome.ERROR
     if Severity.WARNING in severities:
-        return Outcome.WARNING
-    return Outcome.ACCEPTED
+        return MessageOutcome.WARNING
+    return MessageOutcome.ACCEPTED
 
 
 def _issue(raw: object) -> Issue | None:

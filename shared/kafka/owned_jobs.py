@@ -5,7 +5,7 @@ inbound topics; the co-partitioned sticky assignor gives partition number *p* of
 them to one instance, so a job, its requests and its shop's catalog events are decided in
 one place (docs/design.md §5, §6).
 
-What an instance knows is the live jobs of its partitions (a :class:`JobBook`) plus any
+What an instance knows is the live jobs of its partitions (a :class:`LiveJobs`) plus any
 other per-partition store (the submitter's job id registry). On assignment of a partition
 they are restored from the stores' compacted topics, then ``amazon.job-events`` is read
 from the group's committed offset to the end seen at assignment; then the partition is
@@ -35,7 +35,6 @@ from shared.chunking import split_items
 from shared.codec import DecodeError, decode
 from shared.events import Event, JobEvent
 from shared.health import READINESS
-from shared.job_book import JobBook
 from shared.job_state import JobState
 from shared.kafka.assignor import assignor_for_one_consumer
 from shared.kafka.consumer import COMMIT_FAILURES, BatchHandler, ConsumerLoop, Message
@@ -44,6 +43,7 @@ from shared.kafka.holds import Holds
 from shared.kafka.partitions import partition_for
 from shared.kafka.producer import EventPublisher, encode_bounded
 from shared.kafka.stores import BookStore, PartitionStore, Record
+from shared.live_jobs import LiveJobs
 from shared.topics import JOB_EVENTS, TopicSpec
 
 log = logging.getLogger(__name__)
@@ -110,7 +110,7 @@ class JobsConsumer:
         group_id: str,
         client_id: str,
         publisher: EventPublisher,
-        book: JobBook,
+        book: LiveJobs,
         changelog: TopicSpec,
         stores: Sequence[PartitionStore] = (),
         inbound: Sequence[TopicSpec] = (),

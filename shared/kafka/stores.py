@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Protocol
 
 from shared.events import Event
-from shared.job_book import JobBook
 from shared.job_ids import PartitionIds
+from shared.live_jobs import LiveJobs
 from shared.topics import TopicSpec
 
 Record = tuple[str, Event | None]
@@ -33,9 +33,9 @@ class PartitionStore(Protocol):
 
 
 class BookStore:
-    """The live jobs (shared/job_book.py) on the worker's changelog topic."""
+    """The live jobs (shared/live_jobs.py) on the worker's changelog topic."""
 
-    def __init__(self, book: JobBook, topic: TopicSpec) -> None:
+    def __init__(self, book: LiveJobs, topic: TopicSpec) -> None:
         self.book = book
         self._topic = topic
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from shared.formats.fulfillment_report import FulfillmentReportError, parse_fulfillment_report
-from shared.formats.processing_report import Outcome
+from shared.formats.processing_report import MessageOutcome
 
 ORDERS = {1: "302-1111111-1111111", 2: "302-2222222-2222222", 3: "302-3333333-3333333"}
 
@@ -47,12 +47,12 @@ def test_per_order_outcomes() -> None:
 
     assert report.status_code == "Complete"
     assert (report.messages_processed, report.messages_successful) == (3, 1)
-    assert report.orders["302-1111111-1111111"].outcome is Outcome.ACCEPTED
+    assert report.orders["302-1111111-1111111"].outcome is MessageOutcome.ACCEPTED
     failed = report.orders["302-2222222-2222222"]
-    assert failed.outcome is Outcome.ERROR
+    assert failed.outcome is MessageOutcome.ERROR
     assert failed.messages == ["18028: The order id 302-2222222-2222222 was not found."]
     # unknown MessageID, matched by the order id
-    assert report.orders["302-3333333-3333333"].outcome is Outcome.WARNING
+    assert report.orders["302-3333333-3333333"].outcome is MessageOutcome.WARNING
 
 
 def test_a_feed_level_error_fails_every_order() -> None:
@@ -64,7 +64,7 @@ def test_a_feed_level_error_fails_every_order() -> None:
       <ResultDescription>XML parsing error</ResultDescription></Result>
     </ProcessingReport></Message></AmazonEnvelope>"""
     report = parse_fulfillment_report(xml, ORDERS)
-    assert {o.outcome for o in report.orders.values()} == {Outcome.ERROR}
+    assert {o.outcome for o in report.orders.values()} == {MessageOutcome.ERROR}
     assert report.orders["302-1111111-1111111"].messages == ["5000: XML parsing error"]
 
 

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from shared.formats.processing_report import (
-    Outcome,
+    MessageOutcome,
     ProcessingReportError,
     Severity,
     parse_processing_report,
@@ -57,21 +57,21 @@ def test_every_item_gets_its_outcome_and_amazons_messages() -> None:
     assert report.feed_id == "50012345"
     assert report.seller_id == "A1SELLERTEST"
     assert report.summary.messages_accepted == 2
-    assert report.items["SKU-A"].outcome is Outcome.ACCEPTED  # INFO only
+    assert report.items["SKU-A"].outcome is MessageOutcome.ACCEPTED  # INFO only
     b = report.items["SKU-B"]
-    assert b.outcome is Outcome.ERROR
+    assert b.outcome is MessageOutcome.ERROR
     assert b.message_id == 2
     assert b.errors == [
         "90220: '[batteries_required]' is required but not supplied.",
         "99022: The field 'prices' does not have enough values. [purchasable_offer.our_price]",
     ]
     c = report.items["SKU-C"]
-    assert c.outcome is Outcome.WARNING
+    assert c.outcome is MessageOutcome.WARNING
     assert c.warnings == ["18448: Attributes tagged as relevant_attributes are incomplete."]
     # no messageId: matched by sku
-    assert report.items["SKU-D"].outcome is Outcome.ERROR
+    assert report.items["SKU-D"].outcome is MessageOutcome.ERROR
     assert report.items["SKU-D"].errors == ["8541: SKU mismatch"]
-    assert [i.sku for i in report.by_outcome(Outcome.ERROR)] == ["SKU-B", "SKU-D"]
+    assert [i.sku for i in report.by_outcome(MessageOutcome.ERROR)] == ["SKU-B", "SKU-D"]
     assert report.unmatched_issues == ()
     assert report.problems == ()
 
@@ -80,7 +80,7 @@ def test_missing_issues_means_all_accepted() -> None:
     report = parse_processing_report(
         {"header": {"feedId": "1"}, "summary": {"messagesAccepted": 4}}, SKUS
     )
-    assert {i.outcome for i in report.items.values()} == {Outcome.ACCEPTED}
+    assert {i.outcome for i in report.items.values()} == {MessageOutcome.ACCEPTED}
     assert len(report.items) == 4
 
 
@@ -98,7 +98,7 @@ def test_unknown_message_ids_and_skus_are_kept_aside() -> None:
 
     assert report.items["SKU-A"].errors == ["by sku"]
     assert [i.message for i in report.unmatched_issues] == ["who?", "stranger"]
-    assert report.items["SKU-B"].outcome is Outcome.ACCEPTED
+    assert report.items["SKU-B"].outcome is MessageOutcome.ACCEPTED
 
 
 def test_a_feed_level_error_with_nothing_accepted_fails_every_item() -> None:
@@ -109,7 +109,7 @@ def test_a_feed_level_error_with_nothing_accepted_fails_every_item() -> None:
     }
     report = parse_processing_report(data, SKUS)
 
-    assert {i.outcome for i in report.items.values()} == {Outcome.ERROR}
+    assert {i.outcome for i in report.items.values()} == {MessageOutcome.ERROR}
     assert report.items["SKU-C"].errors == ["4000003: Feed is not valid JSON"]
     assert [i.severity for i in report.feed_issues] == [Severity.ERROR]
 
@@ -120,7 +120,7 @@ def test_a_feed_level_error_with_accepted_messages_does_not_fail_them() -> None:
         "summary": {"messagesAccepted": 4},
     }
     report = parse_processing_report(data, SKUS)
-    assert {i.outcome for i in report.items.values()} == {Outcome.ACCEPTED}
+    assert {i.outcome for i in report.items.values()} == {MessageOutcome.ACCEPTED}
     assert len(report.feed_issues) == 1
 
 
@@ -136,7 +136,7 @@ def test_unreadable_entries_are_reported_not_fatal() -> None:
     report = parse_processing_report(data, SKUS)
 
     assert len(report.problems) == 2
-    assert report.items["SKU-B"].outcome is Outcome.ERROR
+    assert report.items["SKU-B"].outcome is MessageOutcome.ERROR
     assert report.summary.messages_accepted is None
 
 
@@ -154,4 +154,4 @@ def test_not_json_is_an_error() -> None:
 
 def test_bom_is_tolerated() -> None:
     report = parse_processing_report("\ufeff{}".encode(), {1: "A"})
-    assert report.items["A"].outcome is Outcome.ACCEPTED
+    assert report.items["A"].outcome is MessageOutcome.ACCEPTED

@@ -21,12 +21,12 @@ from shared.events import (
     JobSubmitted,
     next_job_event,
 )
-from shared.job_book import JobBook
 from shared.job_state import JobState, fold
 from shared.jobs import JobStatus, JobType
 from shared.kafka.admin import ensure_topics
 from shared.kafka.owned_jobs import JobsConsumer
 from shared.kafka.producer import EventPublisher
+from shared.live_jobs import LiveJobs
 from shared.topics import JOB_EVENTS, TopicSpec
 from tests.waiting import eventually
 
@@ -41,7 +41,7 @@ class Worker:
     ready: list[int] = field(default_factory=list)
 
     @property
-    def book(self) -> JobBook:
+    def book(self) -> LiveJobs:
         return self.consumer.book
 
 
@@ -62,7 +62,7 @@ async def worker(
         group_id=group,
         client_id=f"{group}-{uuid.uuid4().hex[:4]}",
         publisher=publisher,
-        book=JobBook(),
+        book=LiveJobs(),
         changelog=changelog,
         on_ready=on_ready,
         on_job_event=on_job_event,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.poller.decision import (
-    JobFails,
+    FailJob,
     NothingToPoll,
     RemoteStatus,
     ResultReady,
@@ -124,7 +124,7 @@ def test_unfinished_keeps_waiting_until_the_limit(status: ProcessingStatus) -> N
     sub = submission_of(_waiting())
     assert decide(sub, _remote(status), 600, DAY) == StillWaiting(status)
     late = decide(sub, _remote(status), DAY, DAY)
-    assert isinstance(late, JobFails) and late.failure == "timeout"
+    assert isinstance(late, FailJob) and late.failure == "timeout"
     assert "24.0 h" in late.message and f"still {status.value}" in late.message
 
 
@@ -141,19 +141,19 @@ def test_done_names_the_result_document() -> None:
 
 def test_done_without_a_document_fails() -> None:
     decision = decide(submission_of(_waiting()), _remote(ProcessingStatus.DONE), 120, DAY)
-    assert isinstance(decision, JobFails) and "no result document" in decision.message
+    assert isinstance(decision, FailJob) and "no result document" in decision.message
 
 
 def test_fatal_feed_fails_saying_what_may_have_happened() -> None:
     decision = decide(submission_of(_waiting()), _remote(ProcessingStatus.FATAL, "D9"), 120, DAY)
-    assert isinstance(decision, JobFails) and decision.failure == "fatal"
+    assert isinstance(decision, FailJob) and decision.failure == "fatal"
     assert "some, none or all" in decision.message and "D9" in decision.message
     assert decision.data["processing_status"] == "FATAL"
 
 
 def test_cancelled_feed_fails() -> None:
     decision = decide(submission_of(_waiting()), _remote(ProcessingStatus.CANCELLED), 120, DAY)
-    assert isinstance(decision, JobFails) and decision.failure == "cancelled"
+    assert isinstance(decision, FailJob) and decision.failure == "cancelled"
     assert "nothing was applied" in decision.message
 
 
@@ -166,7 +166,7 @@ def test_cancelled_report_is_a_result_without_data() -> None:
 
 def test_fatal_report_fails() -> None:
     decision = decide(submission_of(_report_job()), _remote(ProcessingStatus.FATAL), 90, DAY)
-    assert isinstance(decision, JobFails) and "Request a new report" in decision.message
+    assert isinstance(decision, FailJob) and "Request a new report" in decision.message
 
 
 def test_a_finished_status_wins_over_the_limit() -> None:
@@ -222,7 +222,7 @@ def test_events_take_the_next_seq_and_keep_decided_items() -> None:
     assert (ready.seq, ready.status) == (state.seq + 1, JobStatus.WAITING_FOR_RESULT)
     assert fold(state, ready).result_ready
 
-    failed = failed_event(state, JobFails("fatal", "Amazon aborted feed F1", {"x": 1}))
+    failed = failed_event(state, FailJob("fatal", "Amazon aborted feed F1", {"x": 1}))
     assert isinstance(failed, JobFailed)
     assert (failed.seq, failed.status) == (state.seq + 1, JobStatus.ERROR)
     assert failed.data == {"failure": "fatal", "error": "Amazon aborted feed F1", "x": 1}

@@ -25,7 +25,7 @@ from shared.formats import fulfillment_feed, listings_feed
 from shared.formats.fulfillment_report import parse_fulfillment_report
 from shared.formats.inventory_report import parse_inventory_report
 from shared.formats.orders_page import SEARCH_INCLUDED_DATA, page_from_search
-from shared.formats.processing_report import Outcome, parse_processing_report
+from shared.formats.processing_report import MessageOutcome, parse_processing_report
 from shared.job_items import FulfillmentItem, QtyPriceItem, SendProductItem, ShippedLine
 from shared.jobs import JobType
 from shared.quotas import QuotaClass
@@ -209,7 +209,7 @@ async def test_listings_feed_round_trip(client: SpApiClient) -> None:
     result_doc = (await client.get_feed_document(feed.result_feed_document_id)).value
     content = (await client.download_document(result_doc)).value
     report = parse_processing_report(content, document.message_skus)
-    assert report.items["HL-1"].outcome in (Outcome.ACCEPTED, Outcome.WARNING)
+    assert report.items["HL-1"].outcome in (MessageOutcome.ACCEPTED, MessageOutcome.WARNING)
 
     listed = await client.get_feeds(feed_types=[listings_feed.FEED_TYPE])
     assert created.value.feed_id in {f.feed_id for f in listed.value.feeds}
@@ -233,8 +233,8 @@ async def test_qty_price_patch_and_an_unknown_sku(client: SpApiClient) -> None:
     report = parse_processing_report(
         (await client.download_document(doc)).value, document.message_skus
     )
-    assert report.items["PEN-1"].outcome is Outcome.ACCEPTED
-    assert report.items["NO-SUCH-SKU"].outcome is Outcome.ERROR
+    assert report.items["PEN-1"].outcome is MessageOutcome.ACCEPTED
+    assert report.items["NO-SUCH-SKU"].outcome is MessageOutcome.ERROR
 
 
 async def test_inventory_report_round_trip(client: SpApiClient) -> None:
@@ -281,7 +281,7 @@ async def test_fulfillment_feed_round_trip(client: SpApiClient) -> None:
     report = parse_fulfillment_report(
         (await client.download_document(doc)).value, document.message_orders
     )
-    assert report.orders[ORDER_ID].outcome is Outcome.ACCEPTED
+    assert report.orders[ORDER_ID].outcome is MessageOutcome.ACCEPTED
 
 
 async def test_sandbox_429_becomes_throttled_with_the_quota_class(sandbox_url: str) -> None:

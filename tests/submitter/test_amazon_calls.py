@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from services.submitter.amazon import (
-    Failed,
+    Aborted,
     FeedReady,
     Finished,
     Submitted,
@@ -318,7 +318,7 @@ async def test_send_products_with_nothing_found_fails_without_a_feed(seller: Sel
 
     outcome = await prepare(seller.client, job_metered, ACCOUNT, state)
 
-    assert isinstance(outcome, Failed)
+    assert isinstance(outcome, Aborted)
     assert outcome.reason == "no item of the job could be matched to an Amazon item"
     assert [(i.key, i.status) for i in outcome.items] == [("SKU-01", "error"), ("SKU-02", "error")]
     assert seller.documents == {} and seller.feed_attempts == 0

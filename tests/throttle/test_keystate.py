@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.throttle.keystate import KeyState, Outcome, RequestRejected
+from services.throttle.keystate import KeyChanges, KeyState, RequestRejected
 from services.throttle.quota_specs import KeyConfig
 from services.throttle.records import KeyRecord, RequestRecord, RequestState
 from shared.jobs import JobType
@@ -45,19 +45,19 @@ class Harness:
         self.store: dict[str, RequestRecord] = {}
         self.offset = 0
 
-    def apply(self, out: Outcome) -> Outcome:
+    def apply(self, out: KeyChanges) -> KeyChanges:
         for r in out.upserts:
             self.store[r.request_id] = r
         for r in out.forgotten:
             del self.store[r.request_id]
         return out
 
-    def ask(self, msg: TokenRequested, now: float) -> Outcome:
+    def ask(self, msg: TokenRequested, now: float) -> KeyChanges:
         self.offset += 1
         out = self.state.request(msg, seq=self.offset, arrived_at=now)
         return self.apply(out.merge(self.state.grant_due(now)))
 
-    def tick(self, now: float) -> Outcome:
+    def tick(self, now: float) -> KeyChanges:
         return self.apply(self.state.grant_due(now))
 
     def restored(self, now: float) -> KeyState:
@@ -70,7 +70,7 @@ class Harness:
         return state
 
 
-def granted_ids(out: Outcome) -> list[str]:
+def granted_ids(out: KeyChanges) -> list[str]:
     return [g.request_id for g in out.grants]
 
 

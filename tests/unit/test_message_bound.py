@@ -31,11 +31,11 @@ from shared.events import (
     ShippedItem,
     StockChanged,
 )
-from shared.job_book import JobBook
 from shared.job_ids import SEGMENT_SIZE, PartitionIds
 from shared.jobs import JobStatus, JobType
 from shared.kafka.dead_letters import dead_letter_for
 from shared.limits import MAX_ITEMS, MAX_MESSAGE_BYTES, MAX_QUANTITY
+from shared.live_jobs import LiveJobs
 from shared.registry import all_event_types
 from shared.throttle.messages import (
     BucketSnapshot,
@@ -255,7 +255,7 @@ def largest(event_type: str) -> list[Event]:
 
 
 def _snapshots() -> list[Event]:
-    book = JobBook()
+    book = LiveJobs()
     for event in job_events(EVENT_TYPES["JobReserved"]):  # type: ignore[arg-type]
         book.record(0, event)
     return [v for _, v in book.changelog(0) if v is not None]

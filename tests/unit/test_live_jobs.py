@@ -16,11 +16,11 @@ from shared.events import (
     LogLine,
     next_job_event,
 )
-from shared.job_book import JobBook
 from shared.job_snapshot import JobItemsSnapshot, JobSnapshot
 from shared.job_state import JobState
 from shared.jobs import JobStatus, JobType
 from shared.limits import MAX_MESSAGE_BYTES
+from shared.live_jobs import LiveJobs
 
 
 def reserved(job_id: str, n_items: int = 2) -> JobReserved:
@@ -38,7 +38,7 @@ def reserved(job_id: str, n_items: int = 2) -> JobReserved:
     )
 
 
-def record(book: JobBook, event: JobEvent, offset: int | None = None) -> JobState:
+def record(book: LiveJobs, event: JobEvent, offset: int | None = None) -> JobState:
     state = book.record(0, event, offset)
     assert state is not None
     return state
@@ -54,7 +54,7 @@ def compacted(records: list[tuple[str, Event | None]]) -> list[tuple[str, Event 
 
 
 def test_a_restore_finds_the_live_jobs_as_folded_and_not_the_finished() -> None:
-    book = JobBook()
+    book = LiveJobs()
     written: list[tuple[str, Event | None]] = []
     live = record(book, reserved("live"), offset=0)
     live = record(book, next_job_event(JobCreated, live), offset=1)
@@ -67,7 +67,7 @@ def test_a_restore_finds_the_live_jobs_as_folded_and_not_the_finished() -> None:
     written += book.changelog(0)
     assert ("gone", None) in written, "and the changelog gets its tombstone"
 
-    again = JobBook()
+    again = LiveJobs()
     assert again.load(0, compacted(written)) == 1
     state = again.states["live"]
     assert state == book.states["live"]
@@ -76,7 +76,7 @@ def test_a_restore_finds_the_live_jobs_as_folded_and_not_the_finished() -> None:
 
 
 def test_events_already_in_the_changelog_change_nothing_when_read_again() -> None:
-    book = JobBook()
+    book = LiveJobs()
     state = book.record(0, reserved("j"), offset=10)
     older_items = JobLogged(
         job_id="j",
@@ -89,7 +89,7 @@ def test_events_already_in_the_changelog_change_nothing_when_read_again() -> Non
     )
     state = book.record(0, older_items, offset=11)
     state = book.record(0, next_job_event(JobCreated, state), offset=12)
-    again = JobBook()
+    again = LiveJobs()
     again.load(0, compacted(book.changelog(0)))
     # After a crash before the commit, the events after the committed offset come again.
     for offset, event in ((11, older_items),):
@@ -98,7 +98,7 @@ def test_events_already_in_the_changelog_change_nothing_when_read_again() -> Non
 
 
 def test_a_job_of_25000_items_goes_to_the_changelog_in_chunks_within_the_bound() -> None:
-    book = JobBook()
+    book = LiveJobs()
     big = reserved("big", 25_000)
     for event in split_items(big, None):
         book.record(0, event, offset=None)
@@ -107,7 +107,7 @@ def test_a_job_of_25000_items_goes_to_the_changelog_in_chunks_within_the_bound()
     chunks = [v for _, v in records if isinstance(v, JobItemsSnapshot)]
     header = records[-1][1]
     assert isinstance(header, JobSnapshot) and header.item_chunks == len(chunks) > 1
-    again = JobBook()
+    again = LiveJobs()
     again.load(0, records)
     assert list(again.states["big"].items) == list(book.states["big"].items)
     # Only what changed is written again: a status change rewrites the header alone.
@@ -116,14 +116,14 @@ def test_a_job_of_25000_items_goes_to_the_changelog_in_chunks_within_the_bound()
 
 
 def test_a_worker_that_needs_no_items_keeps_none() -> None:
-    book = JobBook(keep_items=False)
+    book = LiveJobs(keep_items=False)
     state = record(book, reserved("j", 3))
     assert state.items == {}
     assert [type(v) for _, v in book.changelog(0)] == [JobSnapshot]
 
 
 def test_a_revoked_partition_leaves_memory() -> None:
-    book = JobBook()
+    book = LiveJobs()
     book.record(1, reserved("a"))
     book.record(2, reserved("b"))
     dropped = book.revoke({1})
@@ -133,7 +133,7 @@ def test_a_revoked_partition_leaves_memory() -> None:
 
 
 def test_a_job_finished_before_it_was_ever_written_costs_no_tombstone() -> None:
-    book = JobBook()
+    book = LiveJobs()
     state = book.record(0, reserved("quick"))
     for cls in (JobCreated, JobProcessing, JobSubmitted, JobDone):
         event: JobEvent = next_job_event(cls, state, log=[LogLine(message="x")])
@@ -142,7 +142,7 @@ def test_a_job_finished_before_it_was_ever_written_costs_no_tombstone() -> None:
 
 
 def test_a_job_this_worker_finished_stays_finished_while_its_own_events_come_back() -> None:
-    book = JobBook()
+    book = LiveJobs()
     written: list[JobEvent] = []
     state = book.record(0, reserved("mine"))
     assert state is not None
@@ -173,7 +173,7 @@ def test_a_job_this_worker_finished_stays_finished_while_its_own_events_come_bac
 
 
 def test_reading_back_its_own_older_change_does_not_undo_a_newer_one() -> None:
-    book = JobBook()
+    book = LiveJobs()
     state = book.record(0, reserved("auto", 1), offset=0)
     assert state is not None
 

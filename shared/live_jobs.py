@@ -37,7 +37,7 @@ class _Written:
 
 
 @dataclass
-class JobBook:
+class LiveJobs:
     keeps: Keeps = unfinished
     keep_items: bool = True
     states: dict[str, JobState] = field(default_factory=dict)
