@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from uuid import UUID
 
-from shared.chunking import chunks_by_size
 from shared.events import Event, ItemState, JobEvent
 from shared.job_snapshot import JobItemsSnapshot, JobSnapshot, chunk_key, item_bytes
 from shared.job_state import JobState, fold
@@ -28,12 +27,85 @@ def unfinished(state: JobState) -> bool:
 
 @dataclass
 class _Written:
-    """What the changelog holds of one job: how many item chunks, and whether the items
-    changed since they were written."""
+    """What the changelog holds of one job: its item chunks (the keys of each, in order,
+    and their encoded sizes) and which items changed since they were written, so that a
+    change rewrites only the chunks it touches (a coalescing job of 25,000 items grows a
+    few items at a time)."""
 
-    chunks: int = 0
-    items_dirty: bool = True
+    layout: list[list[str]] = field(default_factory=list)  # keys per chunk
+    sizes: list[int] = field(default_factory=list)  # encoded bytes per chunk
+    where: dict[str, int] = field(default_factory=dict)  # key -> chunk
+    size_of: dict[str, int] = field(default_factory=dict)  # key -> encoded bytes
+    changed: set[str] | None = None  # item keys changed since written; None: all
     in_changelog: bool = False
+
+    @property
+    def chunks(self) -> int:
+        return len(self.layout)
+
+    def lay_out(self, items: dict[str, ItemState]) -> list[int]:
+        """Chunk every item afresh; the chunks to write (all)."""
+        old = self.chunks
+        self.layout, self.sizes, self.where, self.size_of = [], [], {}, {}
+        for key, item in items.items():
+            self._place(key, item_bytes(item) + 1)
+        self.changed = set()
+        return list(range(max(old, self.chunks)))
+
+    def take(self, chunks: list[list[ItemState]]) -> None:
+        """The layout the changelog holds (on a restore): later changes rewrite just the
+        chunks they touch, and the items keep their order."""
+        self.layout, self.sizes, self.where, self.size_of = [], [], {}, {}
+        for n, run in enumerate(chunks):
+            self.layout.append([i.key for i in run])
+            self.sizes.append(0)
+            for item in run:
+                size = item_bytes(item) + 1
+                self.sizes[n] += size
+                self.where[item.key] = n
+                self.size_of[item.key] = size
+        self.changed = set()
+
+    def update(self, items: dict[str, ItemState]) -> list[int] | None:
+        """Place the changed items; the chunks to write, or None when a chunk outgrew
+        the budget (then everything is laid out afresh)."""
+        touched: set[int] = set()
+        changed = self.changed or set()
+        # New items are the last ones of the job; placed in its order (the feed numbers
+        # messages by it), found from the end.
+        fresh = {k for k in changed if k not in self.where and k in items}
+        ordered: list[str] = []
+        for key in reversed(items):
+            if len(ordered) == len(fresh):
+                break
+            if key in fresh:
+                ordered.append(key)
+        for key in reversed(ordered):
+            touched.add(self._place(key, item_bytes(items[key]) + 1))
+        for key in changed - fresh:
+            item = items.get(key)
+            chunk = self.where.get(key)
+            if item is None or chunk is None:
+                continue
+            size = item_bytes(item) + 1
+            self.sizes[chunk] += size - self.size_of[key]
+            self.size_of[key] = size
+            if self.sizes[chunk] > ITEM_CHUNK_BYTES:
+                return None
+            touched.add(chunk)
+        self.changed = set()
+        return sorted(touched)
+
+    def _place(self, key: str, size: int) -> int:
+        if not self.layout or (self.sizes[-1] + size > ITEM_CHUNK_BYTES and self.layout[-1]):
+            self.layout.append([])
+            self.sizes.append(0)
+        chunk = len(self.layout) - 1
+        self.layout[chunk].append(key)
+        self.sizes[chunk] += size
+        self.where[key] = chunk
+        self.size_of[key] = size
+        return chunk
 
 
 @dataclass
@@ -93,7 +165,10 @@ class LiveJobs:
         self._dirty.setdefault(partition, set()).add(event.job_id)
         written = self._written.setdefault(event.job_id, _Written())
         if current is None or state.items is not current.items:
-            written.items_dirty = True
+            if current is None or written.changed is None or not event.items:
+                written.changed = None
+            else:
+                written.changed.update(i.key for i in event.items)
         return state
 
     def _drop(self, partition: int, job_id: str) -> None:
@@ -128,7 +203,8 @@ class LiveJobs:
             state = header.to_state(items)
             self.states[job_id] = state
             self.partition_of[job_id] = partition
-            self._written[job_id] = _Written(header.item_chunks, False, True)
+            written = self._written[job_id] = _Written(in_changelog=True)
+            written.take([parts.get(n, []) for n in range(header.item_chunks)])
         return len(headers)
 
     def revoke(self, partitions: set[int]) -> list[JobState]:
@@ -147,6 +223,24 @@ class LiveJobs:
         for event_id in [e for e, p in self._own_unread.items() if p in partitions]:
             del self._own_unread[event_id]
         return dropped
+
+    def is_own_unread(self, event_id: UUID) -> bool:
+        """Whether ``event_id`` is an event this worker wrote and has not read back yet."""
+        return event_id in self._own_unread
+
+    def read_back(self, partition: int, job_id: str, event_id: UUID, offset: int) -> None:
+        """One of this worker's own events came back at ``offset``: it is in the state
+        already, only the offset moves on (no need to decode it again)."""
+        self._own_unread.pop(event_id, None)
+        own = self._own_finished.get(job_id)
+        if own is not None:
+            if event_id == own[0]:
+                del self._own_finished[job_id]
+            return
+        current = self.states.get(job_id)
+        if current is not None and offset > current.offset:
+            self.states[job_id] = replace(current, offset=offset)
+            self._dirty.setdefault(partition, set()).add(job_id)
 
     def holds(self, job_id: str) -> bool:
         """Whether events of ``job_id`` still matter here (live, or finished by this
@@ -176,17 +270,19 @@ class LiveJobs:
             if state is None:
                 continue
             written = self._written.setdefault(job_id, _Written())
-            chunks = written.chunks
-            if written.items_dirty:
-                runs = chunks_by_size(list(state.items.values()), item_bytes, ITEM_CHUNK_BYTES)
-                records.extend(
-                    (chunk_key(job_id, n), JobItemsSnapshot(job_id=job_id, chunk=n, items=run))
-                    for n, run in enumerate(runs)
-                )
-                records.extend((chunk_key(job_id, n), None) for n in range(len(runs), chunks))
-                chunks = len(runs)
-                written.chunks, written.items_dirty = chunks, False
+            before = written.chunks
+            rewrite = written.update(state.items) if written.changed is not None else None
+            if rewrite is None:
+                rewrite = written.lay_out(state.items)
+            for n in rewrite:
+                if n < written.chunks:
+                    run = [state.items[k] for k in written.layout[n]]
+                    records.append(
+                        (chunk_key(job_id, n), JobItemsSnapshot(job_id=job_id, chunk=n, items=run))
+                    )
+                elif n < before:
+                    records.append((chunk_key(job_id, n), None))  # fewer chunks than before
             # The header last: a restore that sees it finds every chunk it names.
-            records.append((job_id, JobSnapshot.of_state(state, chunks)))
+            records.append((job_id, JobSnapshot.of_state(state, written.chunks)))
             written.in_changelog = True
         return records

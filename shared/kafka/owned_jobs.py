@@ -26,6 +26,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
@@ -367,6 +368,13 @@ class JobsConsumer:
             if part.state == "ready" and self._irrelevant(rec):
                 part.folded_to = rec.offset + 1
                 continue
+            own = _own_event_id(rec.value)
+            if own is not None and self.book.is_own_unread(own):
+                # Written here and folded already: no need to decode it again.
+                key = rec.key.decode("utf-8", "replace") if rec.key is not None else ""
+                self.book.read_back(tp.partition, key, own, rec.offset)
+                part.folded_to = rec.offset + 1
+                continue
             try:
                 event = decode(rec.value, JOB_EVENTS.event_types)
             except DecodeError as exc:
@@ -603,6 +611,21 @@ class JobsConsumer:
         ready = sum(1 for p in self.parts.values() if p.state == "ready")
         OWNED_PARTITIONS.labels(self.group_id, "ready").set(ready)
         OWNED_PARTITIONS.labels(self.group_id, "restoring").set(len(self.parts) - ready)
+
+
+_EVENT_ID_HEAD = b'{"event_id":"'
+
+
+def _own_event_id(value: bytes | None) -> UUID | None:
+    """The event id at the head of an event this project encoded (it is the first field),
+    without decoding the rest; None when the bytes do not start that way."""
+    if value is None or not value.startswith(_EVENT_ID_HEAD):
+        return None
+    start = len(_EVENT_ID_HEAD)
+    try:
+        return UUID(value[start : start + 36].decode("ascii"))
+    except (UnicodeDecodeError, ValueError):
+        return None
 
 
 async def _read_partitions(

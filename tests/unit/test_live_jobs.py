@@ -198,3 +198,54 @@ def test_reading_back_its_own_older_change_does_not_undo_a_newer_one() -> None:
     back = book.record(0, second, offset=2)
     assert back is not None and back.items["SKU-000000"].request["quantity"] == 9
     assert back.offset == 2
+
+
+def test_a_growing_job_rewrites_only_the_chunks_its_changes_touch() -> None:
+    book = LiveJobs()
+    record(book, reserved("grow", 6_000))
+    written = book.changelog(0)
+    chunk_count = sum(isinstance(v, JobItemsSnapshot) for _, v in written)
+    assert chunk_count > 2
+
+    def add(keys: range, quantity: int) -> list[int]:
+        change = JobLogged(
+            job_id="grow",
+            seq=1,
+            shop_id="s1",
+            account_id="a1",
+            job_type=JobType.UPDATE_QTY,
+            status=JobStatus.RESERVED,
+            items=[
+                ItemState(key=f"SKU-{n:06d}", request={"sku": f"SKU-{n:06d}", "quantity": quantity})
+                for n in keys
+            ],
+        )
+        record(book, change)
+        records = book.changelog(0)
+        written.extend(records)
+        return [v.chunk for _, v in records if isinstance(v, JobItemsSnapshot)]
+
+    assert add(range(6_000, 6_010), 1) == [chunk_count - 1]  # new items go at the end
+    assert add(range(0, 3), 7) == [0]  # an update of the first items
+
+    # What the topic holds after all of it restores the same items, in the same order.
+    again = LiveJobs()
+    again.load(0, compacted(written))
+    restored = again.states["grow"].items
+    assert list(restored) == list(book.states["grow"].items)
+    assert restored["SKU-000001"].request["quantity"] == 7
+    assert restored["SKU-006009"].request["quantity"] == 1
+    # And the restored layout goes on being written incrementally.
+    record(
+        again,
+        JobLogged(
+            job_id="grow",
+            seq=1,
+            shop_id="s1",
+            account_id="a1",
+            job_type=JobType.UPDATE_QTY,
+            status=JobStatus.RESERVED,
+            items=[ItemState(key="SKU-000002", request={"sku": "SKU-000002", "quantity": 9})],
+        ),
+    )
+    assert [v.chunk for _, v in again.changelog(0) if isinstance(v, JobItemsSnapshot)] == [0]
