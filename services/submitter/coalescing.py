@@ -118,9 +118,7 @@ def plan(
     """Where each change goes: into an open job while it has room, else a new job."""
     result = Plan()
     for key, requests in merged.items():
-        # Built without re-validation: the values come from catalog events validated on
-        # arrival, and a burst of changes is the ingest path's busiest loop.
-        items = [ItemState.model_construct(key=k, request=r) for k, r in requests.items()]
+        items = [ItemState(key=k, request=r) for k, r in requests.items()]
         current = open_jobs.get(key)
         if current is not None:
             room = [i for i in items if i.key in current.items]  # updates take no room
