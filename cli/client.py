@@ -1,4 +1,4 @@
-"""A small typed client of the HTTP API (ARCHITECTURE.md §6).
+"""A small typed client of the HTTP API (docs/design.md §6).
 
 One class around an ``httpx.Client``; tests hand it an ``httpx.MockTransport``. Every
 failure leaves as a :mod:`cli.errors` exception with a message meant for a person.

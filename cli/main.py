@@ -1,4 +1,4 @@
-"""``amazon-jobs``: the command line of the HTTP API (ARCHITECTURE.md §6).
+"""``amazon-jobs``: the command line of the HTTP API (docs/design.md §6).
 
 Exit status: 0 done, 1 the API said no or could not be reached, 2 a usage error.
 The API's URL and key come from ``--url``/``--key`` or ``AMAZON_JOBS_URL`` /

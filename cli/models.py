@@ -1,4 +1,4 @@
-"""What the HTTP API answers (ARCHITECTURE.md §6), as the CLI reads it.
+"""What the HTTP API answers (docs/design.md §6), as the CLI reads it.
 
 Read models only: they ignore fields they do not know, so a newer API does not break an
 older CLI. Job types and statuses stay plain strings here (an unknown one still shows, by

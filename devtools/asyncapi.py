@@ -7,7 +7,7 @@ Channels are the topics of :mod:`shared.topics` (address, key, partitions, compa
 Kafka bindings and ``x-`` fields); messages are the events of
 :func:`shared.registry.all_event_types` with their ``model_json_schema`` payloads (the
 same mode as ``schemas/events/``); operations say which service sends or receives what,
-as in ARCHITECTURE.md §5, with the consumer group from each service's settings.
+as in docs/design.md §5, with the consumer group from each service's settings.
 """
 
 from __future__ import annotations
@@ -263,7 +263,7 @@ def document() -> dict[str, Any]:
             "title": "Amazon Jobs events",
             "version": "1",
             "description": (
-                "Every Kafka topic of Amazon Jobs and every event on it (ARCHITECTURE.md §4). "
+                "Every Kafka topic of Amazon Jobs and every event on it (docs/design.md §4). "
                 "Values are UTF-8 JSON, one flat object per message: the envelope (event_id, "
                 "event_type, schema_version, occurred_at) beside the event's fields. Delivery "
                 "is at least once; consumers are idempotent."

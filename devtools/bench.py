@@ -1,7 +1,9 @@
 """`make bench`: every benchmark of the project, one after the other, printing figures.
 
 Benchmarks are programs, not tests: each prints its medians, ratios and the settings that
-produced them. Pass names to run only some: ``python -m devtools.bench sandbox throttle``.
+produced them, and reports each figure (devtools/figures.py); the run ends with one table
+of every figure, its goal, the ratio and the machine. Pass names to run only some:
+``python -m devtools.bench sandbox throttle``.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+from devtools.figures import Figure, parse, table
 from devtools.infra import REPO_ROOT
 
 BENCHES: dict[str, list[str]] = {
@@ -31,10 +34,27 @@ def machine() -> str:
     return f"{platform.machine()}, {cpus} CPUs, Python {platform.python_version()}"
 
 
+def _run(argv: list[str], figures: list[Figure]) -> int:
+    """Run one benchmark, passing its output through and keeping its figures."""
+    proc = subprocess.Popen(
+        [sys.executable, *argv], cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True, bufsize=1
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        figure = parse(line)
+        if figure is None:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+        else:
+            figures.append(figure)
+    return proc.wait()
+
+
 def main(argv: list[str]) -> int:
     names = argv or list(BENCHES)
     print(f"machine: {machine()}")
     failed = []
+    figures: list[Figure] = []
     for name in names:
         argv_ = BENCHES[name]
         script = REPO_ROOT / argv_[0]
@@ -44,10 +64,11 @@ def main(argv: list[str]) -> int:
             continue
         print(f"\n=== {name} ===", flush=True)
         started = time.monotonic()
-        rc = subprocess.call([sys.executable, *argv_], cwd=REPO_ROOT)
+        rc = _run(argv_, figures)
         print(f"=== {name}: exit {rc} after {time.monotonic() - started:.0f}s ===", flush=True)
         if rc:
             failed.append(name)
+    print("\n" + table(figures, machine()))
     if failed:
         print(f"\nfailed: {', '.join(failed)}")
     return 1 if failed else 0

@@ -5,7 +5,7 @@ creates the topics, starts the Amazon sandbox (unless SPAPI_ENDPOINT points else
 every service as its own process, prefixes their output with their name, runs the demo
 (unless AMAZON_JOBS_DEMO=0), and stops everything on Ctrl-C / SIGTERM.
 
-A process that exits, whatever the reason, is started again (docs/design.md §8), after a
+A process that exits, whatever the reason, is started again (docs/design.md §17), after a
 pause that doubles from 1 s up to 30 s while it keeps failing and starts afresh once it
 has run for a minute; the console says so, with the exit code and the new pid.
 """

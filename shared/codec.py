@@ -50,7 +50,7 @@ _DECODER = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite)
 def _parse(text: str) -> Any:
     """JSON as RFC 8259 has it: no NaN or Infinity, no number that overflows a float, no
     integer longer than Python converts, no nesting deeper than the parser's stack —
-    Python would read them, MongoDB and Amazon would not (docs/design.md §1)."""
+    Python would read them, MongoDB and Amazon would not (docs/design.md §10)."""
     try:
         return _DECODER.decode(text)
     except json.JSONDecodeError as exc:

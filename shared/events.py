@@ -1,4 +1,4 @@
-"""Every event of ARCHITECTURE.md §4, defined once, with the common envelope.
+"""Every event of docs/design.md §4, defined once, with the common envelope.
 
 Events are frozen pydantic models. On the wire each is one flat JSON object: the envelope
 (`event_id`, `event_type`, `schema_version`, `occurred_at`) beside the event's fields.

@@ -1,7 +1,7 @@
 """Health of a worker process: liveness that sees progress, readiness, and the tiny HTTP
 endpoint that reports both (``/healthz``, ``/readyz``) plus ``/metrics`` for Prometheus.
 
-Liveness is progress, not a process (docs/design.md §8). Each long-lived loop takes a
+Liveness is progress, not a process (docs/design.md §17). Each long-lived loop takes a
 :class:`Heartbeat` from the process's :data:`LIVENESS` and calls ``beat()`` whenever it
 shows progress (a consumer loop: once per poll)::
 

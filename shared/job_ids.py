@@ -6,7 +6,7 @@ registry topic (compacted, partitioned like job-events) a partition is a few *se
 (``s:<n>``, up to SEGMENT_SIZE ids each, written once) and small *deltas* (``d:<n>``, the
 ids added since the last flush); when the deltas add up to a segment they are written as
 one and tombstoned. Restoring a partition reads its segments and deltas: time and memory
-grow by 12 bytes a job, not by the events jobs had (docs/design.md §5). Pure.
+grow by 12 bytes a job, not by the events jobs had (docs/design.md §14). Pure.
 
 A new id is taken for a repeat only if its 64-bit hash equals one of the n registered:
 odds n / 2^64 per request, about 5 in 10^14 with a million jobs.

@@ -1,4 +1,4 @@
-"""Items and params of a ``JobRequested``, per job type (ARCHITECTURE.md §4).
+"""Items and params of a ``JobRequested``, per job type (docs/design.md §4).
 
 ``JobRequested`` carries items as plain objects so that a request with bad items still
 decodes and can be turned into a visible failed job; :func:`parse_request_payload` is the

@@ -1,4 +1,4 @@
-"""What a worker's changelog holds of one live job (docs/design.md §5).
+"""What a worker's changelog holds of one live job (docs/design.md §14).
 
 A job is a header record (``JobSnapshot``, keyed by the job id) and its item states in
 chunks (``JobItemsSnapshot``, keyed ``<job id>#<n>``), each within the message bound.

@@ -2,7 +2,7 @@
 
 Every service that acts on jobs folds ``amazon.job-events`` into the states of the jobs it
 owns; its changelog keeps those states so a restart reads only what is live
-(docs/design.md §5).
+(docs/design.md §14).
 
 Status-changing events are written by the one service that owns the job at that stage
 (submitter: reserved → processing; poller: waiting; applier: result ready → done), each

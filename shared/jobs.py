@@ -1,4 +1,4 @@
-"""Job types and statuses of the contract (ARCHITECTURE.md §2), declared once."""
+"""Job types and statuses of the contract (docs/design.md §2), declared once."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 Pure: the worker shell (shared/kafka/owned_jobs.py) feeds it events and changelog records
 and writes out what it asks for. A job is *live* until the worker's ``keeps`` says it is
 finished; then it leaves memory and the changelog gets tombstones for it
-(docs/design.md §5).
+(docs/design.md §14).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Quota classes and their default token buckets (ARCHITECTURE.md §3), declared once.
+"""Quota classes and their default token buckets (docs/design.md §3), declared once.
 
 A quota key is (seller account, region, quota class). The numbers are Amazon-time
 defaults; ``AMAZON_JOBS_TIME_SCALE`` divides durations (multiplies rates) at run time.

@@ -1,4 +1,4 @@
-"""Settings every service shares (ARCHITECTURE.md §8); each service subclasses it."""
+"""Settings every service shares (docs/design.md §8); each service subclasses it."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ SANDBOX_ENDPOINT = "http://127.0.0.1:8700"
 
 class KafkaTopicSettings(BaseSettings):
     """How the declared topics (shared/topics.py) are laid out on the cluster
-    (docs/design.md §7). Every service reads them, since every service creates and checks
+    (docs/design.md §16). Every service reads them, since every service creates and checks
     the topics at start; give all of them the same values."""
 
     model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)

@@ -1,4 +1,4 @@
-"""The job lifecycle as pure data and pure functions (ARCHITECTURE.md §2).
+"""The job lifecycle as pure data and pure functions (docs/design.md §2).
 
 Every status change anywhere in the system goes through :func:`transition`, so an
 illegal change is rejected in one place instead of being prevented by convention.

@@ -1,4 +1,4 @@
-"""No silent death: a service's long-lived tasks are watched (docs/design.md §8).
+"""No silent death: a service's long-lived tasks are watched (docs/design.md §17).
 
 A consumer loop, a scheduler, the throttle client's reader or a topic tail must run until
 the service is asked to stop. One that ends before that (with an exception, or by

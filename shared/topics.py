@@ -1,4 +1,4 @@
-"""Kafka topics of the contract (ARCHITECTURE.md §4), their keys and layout, declared once."""
+"""Kafka topics of the contract (docs/design.md §4), their keys and layout, declared once."""
 
 from __future__ import annotations
 
@@ -118,7 +118,7 @@ def _names(*classes: type) -> frozenset[str]:
 
 # Partition counts bound how far each consumer group scales out: 12 lets an SRE run up to
 # 12 replicas of a service before adding partitions (which would move keys).
-# Retention of delete topics (docs/design.md §7; KAFKA_TOPIC_RETENTION_MS overrides it):
+# Retention of delete topics (docs/design.md §16; KAFKA_TOPIC_RETENTION_MS overrides it):
 # requests a week (a consumer down that long still finds them), job events and what
 # derives from them a month (how far back a projection can be rebuilt from the bus).
 JOB_REQUESTS = TopicSpec(
@@ -191,7 +191,7 @@ THROTTLE_GRANTS = TopicSpec(
 THROTTLE_SNAPSHOTS = TopicSpec(
     INTERNAL_PREFIX + "throttle-snapshots", 1, compacted=True, key="quota key"
 )
-# The job-driving workers' changelogs: the live jobs each folded (docs/design.md §5),
+# The job-driving workers' changelogs: the live jobs each folded (docs/design.md §14),
 # partitioned like amazon.job-events (records carry the job's partition explicitly).
 _CHANGELOG_EVENTS = frozenset({"JobSnapshot", "JobItemsSnapshot"})
 SUBMITTER_JOBS = changelog(

@@ -47,7 +47,7 @@ class WorkerRuntime:
     async def start(self) -> None:
         s = self.settings
         # Creates what is missing and refuses to run on topics that differ from their
-        # declaration (TopicMismatch says what and how to fix it): docs/design.md §7.
+        # declaration (TopicMismatch says what and how to fix it): docs/design.md §16.
         await ensure_topics(s.kafka_bootstrap_servers, settings=s)
         self.producer = make_producer(s.kafka_bootstrap_servers, client_id=self.instance_id)
         await self.producer.start()

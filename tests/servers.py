@@ -1,7 +1,7 @@
 """Where the test suite gets its real Kafka broker and MongoDB-compatible server.
 
 In order: the addresses in KAFKA_BOOTSTRAP_SERVERS / MONGO_URL when set; containers when
-a Docker engine answers; else the servers the project provisions itself (ARCHITECTURE.md
+a Docker engine answers; else the servers the project provisions itself (docs/design.md
 §9) on free ports, so a test run never collides with a running `make up`. Never a skip.
 """
 

@@ -1,4 +1,4 @@
-"""A local stand-in for Amazon's Selling Partner API (ARCHITECTURE.md §7).
+"""A local stand-in for Amazon's Selling Partner API (docs/design.md §7).
 
 It speaks SP-API on Amazon's paths and JSON shapes, keeps each seller's listings, catalog
 and orders in memory, processes feeds and reports over (scaled) time and throttles every

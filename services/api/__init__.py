@@ -1,1 +1,1 @@
-"""The api service (ARCHITECTURE.md §5)."""
+"""The api service (docs/design.md §5)."""

@@ -1,6 +1,6 @@
 """The projector's bulk writes, shaped so MongoDB and FerretDB 1.24 both take them fast.
 
-FerretDB 1.24 on SQLite (local runs and CI, ARCHITECTURE.md §9) has two traits that set
+FerretDB 1.24 on SQLite (local runs and CI, docs/design.md §9) has two traits that set
 the shape of every write here:
 
 - An ``update`` command keeps one pooled SQLite connection per statement that matched a

@@ -2,7 +2,7 @@
 ``POST /v1/dead-letters/{id}/replay`` did.
 
 A letter holds a copy of a small original; a large one is read back from its topic by
-offset and checked against the letter's size and SHA-256 (docs/design.md §3).
+offset and checked against the letter's size and SHA-256 (docs/design.md §12).
 
 The HTTP handler may not write MongoDB (the projector is its only writer), so it records
 the replay the way everything else reaches the read model: as a message, on a topic the
@@ -10,7 +10,7 @@ projector folds into the dead letter's document.
 
 The record is not in ``shared.events.EVENT_TYPES`` and the topic not in
 ``shared.topics.ALL_TOPICS`` on purpose: both belong to the API alone (an internal topic,
-ARCHITECTURE.md §4), and registering them would make every other service's codec and the
+docs/design.md §4), and registering them would make every other service's codec and the
 published AsyncAPI document carry them. Should another service ever need them, they move
 to ``shared/``.
 """

@@ -1,1 +1,1 @@
-"""The applier service (ARCHITECTURE.md §5)."""
+"""The applier service (docs/design.md §5)."""

@@ -44,7 +44,7 @@ def item_counts(items: Iterable[ItemState]) -> dict[str, int]:
 
 def message_map(state: JobState, what: str) -> dict[int, str]:
     """The feed's messageId → item key. A feed numbers its messages by the items' ordinals
-    in the job (docs/design.md §2); a send_products feed carries only the items matched to
+    in the job (docs/design.md §11); a send_products feed carries only the items matched to
     an ASIN. Jobs submitted before that carry the map in ``data["messages"]``."""
     raw = state.data.get("messages")
     if raw is None:

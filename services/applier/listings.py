@@ -80,7 +80,7 @@ def apply_listings_report(
     for item in decided:
         listing = current.get(item.key)
         if not newer_than(state, listing):
-            older += 1  # a later job's result is there already (docs/design.md §9)
+            older += 1  # a later job's result is there already (docs/design.md §18)
             continue
         asin = item.asin or legacy_asins.get(item.key)
         listings.append(listing_after(state, item, listing, asin))

@@ -1,1 +1,1 @@
-"""The poller service (ARCHITECTURE.md §5)."""
+"""The poller service (docs/design.md §5)."""

@@ -1,1 +1,1 @@
-"""The submitter service (ARCHITECTURE.md §5)."""
+"""The submitter service (docs/design.md §5)."""

@@ -4,12 +4,12 @@ A feed goes in two steps. ``prepare`` does everything that leaves nothing behind
 when repeated: ASIN lookups, building the document, uploading it. ``send`` is the one call
 with a lasting effect (``createFeed``): the service runs it in a critical section, so a
 rebalance waits for it to be recorded and a feed is sent twice only if a process dies in
-between (docs/design.md §6). Reports are one call (``request_report``); orders import is
+between (docs/design.md §15). Reports are one call (``request_report``); orders import is
 pages of reads, each published with its cursor (``import_orders``).
 
 Every call goes through the job's :class:`~shared.metered.Metered` (token, call, 429,
 observed rate). A feed's messages are numbered by their items' ordinals in the job
-(docs/design.md §2).
+(docs/design.md §11).
 """
 
 from __future__ import annotations

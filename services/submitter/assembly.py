@@ -1,7 +1,7 @@
 """Requests that come in parts, put back together before anything is decided about them.
 
 A ``JobRequested`` of many items arrives as ``parts`` messages with the same job id
-(docs/design.md §2). Parts are kept until all are there, then handed on as one request;
+(docs/design.md §11). Parts are kept until all are there, then handed on as one request;
 nothing of a request is accepted before that. Bounded: at most ``max_open`` requests are
 assembled at once and each for at most ``timeout_s``; a request whose parts disagree,
 add up to more than 25,000 items, or do not all come in time is refused as a whole.

@@ -1,4 +1,4 @@
-"""Catalog changes folded into automatic jobs (ARCHITECTURE.md §4, "coalesced").
+"""Catalog changes folded into automatic jobs (docs/design.md §4, "coalesced").
 
 While an automatic job of a kind is still ``reserved`` for a shop's account, new changes go
 into it and the newest value per key wins, so one feed carries as many items as possible.

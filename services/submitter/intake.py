@@ -63,7 +63,7 @@ def listing_snapshot(listing: ListingState | None) -> dict[str, Any] | None:
 def reject(request: JobRequested, reason: str) -> JobFailed:
     # Built without validation: every value comes from a request that was validated on
     # arrival (the reason is our own text, cut to fit), and a burst of refusals is the
-    # submitter's busiest path (docs/design.md §4).
+    # submitter's busiest path (docs/design.md §13).
     line = LogLine.model_construct(
         level="error", message=clip(f"request rejected: {reason}", MAX_LOG_MESSAGE), at=utcnow()
     )

@@ -7,7 +7,7 @@ partition), so every decision about a job is taken here, one at a time under
 ``consumer.lock``. That is what makes a cancel and a grant that race end as one or the
 other, never both.
 
-Intake (docs/design.md §4) decides every request in memory: a request in parts waits for
+Intake (docs/design.md §13) decides every request in memory: a request in parts waits for
 its other parts (``assembly``), one for an account not known yet is parked until the
 account registry has been read once more, and refusals (jobs in error) are written in
 batches by a writer of their own, so that one shop's burst of bad requests does not hold
@@ -413,7 +413,7 @@ class SubmitterService:
 
     async def _decide_parked(self, stop: asyncio.Event) -> None:
         """Decide parked requests once the account registry has been read up to a moment
-        after they came: one round trip for all of them (docs/design.md §4)."""
+        after they came: one round trip for all of them (docs/design.md §13)."""
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):  # assemblies expire meanwhile
                 async with asyncio.timeout(1.0):
@@ -530,7 +530,7 @@ class SubmitterService:
         if metered is not None:
             await metered.give_back()
         # Listings first, then the job's status: a crash in between re-reads the cancel
-        # (its offset is not committed yet) and restores again (docs/design.md §9).
+        # (its offset is not committed yet) and restores again (docs/design.md §18).
         restored: list[tuple[str, ListingState | None]] = [
             (listing_key(state.account_id, li.sku), li) for li in decision.restore
         ]

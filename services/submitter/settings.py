@@ -27,7 +27,7 @@ class SubmitterSettings(ServiceSettings):
     coalesce_window_s: float = Field(
         default=2.0, ge=0, validation_alias="SUBMITTER_COALESCE_WINDOW_S"
     )
-    # Requests in parts (docs/design.md §2): how many are assembled at once, and for how
+    # Requests in parts (docs/design.md §11): how many are assembled at once, and for how
     # long their parts may take to come before the request is refused.
     assembling_max: int = Field(default=64, ge=1, validation_alias="SUBMITTER_ASSEMBLING_MAX")
     assembly_timeout_s: float = Field(

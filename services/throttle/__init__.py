@@ -1,1 +1,1 @@
-"""The throttle service (ARCHITECTURE.md §5)."""
+"""The throttle service (docs/design.md §5)."""

@@ -102,7 +102,7 @@ async def run_throttle(
 ) -> None:
     """The service until ``stop`` is set; raises if it fails (so the process exits non-zero)."""
     settings = settings or ThrottleSettings()
-    # Refuses to start on topics that differ from their declaration (docs/design.md §7).
+    # Refuses to start on topics that differ from their declaration (docs/design.md §16).
     await ensure_topics(
         settings.kafka_bootstrap_servers, [*ALL_TOPICS, state_changelog(settings)], settings
     )

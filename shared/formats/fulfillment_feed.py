@@ -36,7 +36,7 @@ def build_fulfillment_feed(
     message_ids: Sequence[int] | None = None,
 ) -> FulfillmentFeedDocument:
     """One ``Message`` per shipment; ``MessageID`` counting from 1, or as given (a job
-    numbers its items by their ordinal: docs/design.md §2)."""
+    numbers its items by their ordinal: docs/design.md §11)."""
     if message_ids is not None and len(message_ids) != len(shipments):
         raise ValueError("one message id per shipment")
     if not shipments:

@@ -159,7 +159,7 @@ def build_listings_feed(
     issue_locale: str = DEFAULT_ISSUE_LOCALE,
 ) -> ListingsFeedDocument:
     """One feed document for one job, each item's messageId given (its ordinal in the job,
-    docs/design.md §2), so the report is read back without a map. Up to Amazon's 25,000
+    docs/design.md §11), so the report is read back without a map. Up to Amazon's 25,000
     messages; its size is not capped here (the caller notes one above Amazon's 10 MiB
     advice: splitting a job would make it several feeds Amazon processes apart)."""
     if not numbered:

@@ -5,7 +5,7 @@ consumes or produces, which creates what is missing with the full declared confi
 (shared/topics.py plus the cluster settings), then compares every topic with its
 declaration (shared/kafka/topic_check.py says what counts as which kind of difference)
 and raises :class:`TopicMismatch` — the service does not start — when the partition count
-or cleanup policy differ. docs/design.md §7.
+or cleanup policy differ. docs/design.md §16.
 """
 
 from __future__ import annotations

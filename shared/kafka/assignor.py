@@ -4,7 +4,7 @@ A worker group divides partition *numbers*, not topic partitions: number *p* of
 ``amazon.job-events`` and of every inbound topic goes to one instance, so a job, its
 requests and its shop's catalog events are decided in one place. A rebalance keeps every
 number with its owner as far as a balanced split allows, so scaling 1 → 3 → 1 moves only
-what must move (docs/design.md §6). Each member tells the leader what it owns in its
+what must move (docs/design.md §15). Each member tells the leader what it owns in its
 subscription's user data.
 """
 

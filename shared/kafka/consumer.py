@@ -1,4 +1,4 @@
-"""A consumer loop with at-least-once delivery and no poison messages (docs/design.md §3).
+"""A consumer loop with at-least-once delivery and no poison messages (docs/design.md §12).
 
 Offsets are committed only after a batch's effects are published. A message that cannot
 be decoded, or whose handling fails in a way that cannot pass, goes to

@@ -1,6 +1,6 @@
 """Routing of messages that cannot be processed to ``amazon.dead-letters``, with the reason.
 
-A letter always fits the message bound, whatever arrived (docs/design.md §3): the original
+A letter always fits the message bound, whatever arrived (docs/design.md §12): the original
 value is copied when it is small, else referred to by topic, partition and offset with its
 size, SHA-256 and first bytes; :func:`fetch_original` reads a referenced original back.
 """
@@ -259,7 +259,7 @@ async def send_dead_letter(
 
     Never raises (cancellation aside): a consumer whose dead letter cannot be written
     logs it, counts it in ``dead_letters_failed_total`` and goes on with its next message,
-    so that no message can stop it (docs/design.md §3)."""
+    so that no message can stop it (docs/design.md §12)."""
     where = {
         "topic": letter.original_topic,
         "partition": letter.partition,

@@ -3,7 +3,7 @@
 A message whose outcome is not yet written (a parked request, one part of a request whose
 other parts have not come, a refusal waiting for its batch) is *held*: the committed
 offset stays at the first held message of its partition, so a crash re-reads exactly what
-was not finished and nothing after it is lost (docs/design.md §4). Holding a message twice
+was not finished and nothing after it is lost (docs/design.md §13). Holding a message twice
 is holding it once: whoever writes its outcome releases it. Pure.
 """
 

@@ -3,7 +3,7 @@
 One consumer group per worker subscribes to ``amazon.job-events`` plus the worker's
 inbound topics; the co-partitioned sticky assignor gives partition number *p* of all of
 them to one instance, so a job, its requests and its shop's catalog events are decided in
-one place (docs/design.md §5, §6).
+one place (docs/design.md §14, §15).
 
 What an instance knows is the live jobs of its partitions (a :class:`LiveJobs`) plus any
 other per-partition store (the submitter's job id registry). On assignment of a partition

@@ -1,4 +1,4 @@
-"""State a worker keeps per partition on a compacted topic of its own (docs/design.md §5).
+"""State a worker keeps per partition on a compacted topic of its own (docs/design.md §14).
 
 A store is restored from its topic's partition when the worker is assigned the partition,
 and says at each checkpoint which records its topic must get. The worker shell writes

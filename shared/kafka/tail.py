@@ -3,7 +3,7 @@
 Every instance of a service needs every account and every listing state, whatever
 partitions it owns, so it reads these topics in full and keeps a table in memory. The
 reading task is supervised: if it dies the table goes stale, so the service stops and is
-restarted rather than run on (docs/design.md §8).
+restarted rather than run on (docs/design.md §17).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """What a topic must look like on the cluster, and how an existing one differs (pure logic;
-shared/kafka/admin.py does the I/O). docs/design.md §7.
+shared/kafka/admin.py does the I/O). docs/design.md §16.
 
 A difference is one of three kinds:
 

@@ -1,6 +1,6 @@
 """Where SP-API and Login with Amazon live: Amazon's production hosts or the local sandbox.
 
-Configuration (``SPAPI_ENDPOINT`` / ``LWA_ENDPOINT``, ARCHITECTURE.md §8) picks one:
+Configuration (``SPAPI_ENDPOINT`` / ``LWA_ENDPOINT``, docs/design.md §8) picks one:
 unset means the local sandbox, ``production`` means Amazon's host for the account's region,
 anything else is taken as a base URL (another sandbox, a recording proxy, …).
 """

@@ -1,4 +1,4 @@
-"""An in-memory stand-in for the HTTP API of ARCHITECTURE.md §6, served through
+"""An in-memory stand-in for the HTTP API of docs/design.md §6, served through
 ``httpx.MockTransport``: canned answers, and a record of every request it saw."""
 
 from __future__ import annotations

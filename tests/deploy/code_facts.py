@@ -22,7 +22,7 @@ from pydantic_settings import BaseSettings
 
 REPO = Path(__file__).resolve().parents[2]
 
-# ARCHITECTURE.md §8 and §6: names other programs rely on.
+# docs/design.md §8 and §6: names other programs rely on.
 CONTRACT_VARIABLES = frozenset(
     {
         "KAFKA_BOOTSTRAP_SERVERS",
@@ -48,7 +48,7 @@ PENDING_API_VARIABLES = frozenset({"API_PORT", "AMAZON_JOBS_API_KEYS", "API_RUN_
 PENDING_MODULES = frozenset({"services.api.projector"})
 
 WORKER_HEALTH_PORT = 9000  # HEALTH_PORT in compose and the manifests
-API_PORT = 8080  # ARCHITECTURE.md §6
+API_PORT = 8080  # docs/design.md §6
 
 
 def load_yaml(path: Path) -> Any:

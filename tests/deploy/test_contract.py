@@ -1,4 +1,4 @@
-"""The configuration names of the contract (ARCHITECTURE.md §6, §8) are settings the code
+"""The configuration names of the contract (docs/design.md §6, §8) are settings the code
 really reads, so renaming one fails here even where no deployment file names it."""
 
 from __future__ import annotations

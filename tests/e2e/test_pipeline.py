@@ -114,7 +114,7 @@ async def test_every_job_type_reaches_done_and_amazon_shows_it(
             assert [s for s in statuses(seen) if s != "JobLogged"] == [*expected, "JobDone"]
         else:
             # One log line between processing and submitted: "sending the request to
-            # Amazon", the mark a new owner after a crash reads (docs/design.md §6).
+            # Amazon", the mark a new owner after a crash reads (docs/design.md §15).
             assert statuses(seen) == [
                 *expected,
                 "JobLogged",

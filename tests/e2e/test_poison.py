@@ -1,4 +1,4 @@
-"""No input stops the system (docs/design.md §3): a message just under the broker's limit
+"""No input stops the system (docs/design.md §12): a message just under the broker's limit
 that cannot be processed, on each inbound topic, ends as a dead letter within the message
 bound; the next normal message of another shop is processed; no service process exits.
 

@@ -1,6 +1,6 @@
 """Scaling every worker 1 → 3 → 1 while 300 jobs run: nothing lost, stuck or applied
 twice, no crash loop, the projection never goes back, and a feed is sent twice at most
-once per instance stopped (docs/design.md §6)."""
+once per instance stopped (docs/design.md §15)."""
 
 from __future__ import annotations
 

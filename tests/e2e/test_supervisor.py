@@ -1,5 +1,5 @@
 """`make up` restarts what exits: SIGKILL the submitter and it is back, consuming, within
-its backoff; SIGTERM still stops everything without a restart (docs/design.md §8).
+its backoff; SIGTERM still stops everything without a restart (docs/design.md §17).
 
 Runs ``python -m devtools.up`` itself, against this module's broker and the suite's
 MongoDB-compatible server (a database of its own), with fresh consumer groups.

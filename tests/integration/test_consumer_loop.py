@@ -1,4 +1,4 @@
-"""No input stops a ConsumerLoop (docs/design.md §3), on the real broker.
+"""No input stops a ConsumerLoop (docs/design.md §12), on the real broker.
 
 A message that can never be processed is dead-lettered at once, one whose failure may pass
 is retried a bounded number of times first; a letter that cannot be written is skipped and

@@ -1,5 +1,5 @@
 """Reading a referenced original back from its topic, on the real broker: the bytes when
-they are there, and a clear reason when they are not (docs/design.md §3)."""
+they are there, and a clear reason when they are not (docs/design.md §12)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """No silent death, and a prompt stop: the real ``run_service`` in a child process decides
-its exit code the way ``make up``, compose and Kubernetes need (docs/design.md §8)."""
+its exit code the way ``make up``, compose and Kubernetes need (docs/design.md §17)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SpApiClient against the real sandbox process over HTTP (ARCHITECTURE.md §7).
+"""SpApiClient against the real sandbox process over HTTP (docs/design.md §7).
 
 Starts ``python -m services.amazon_sandbox`` on a free port with ``--time-scale 60`` and
 drives every client operation, validating each answer with the client's models and the

@@ -1,4 +1,4 @@
-"""A dead letter always fits the message bound, whatever arrived (docs/design.md §3)."""
+"""A dead letter always fits the message bound, whatever arrived (docs/design.md §12)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """No message on any topic exceeds the bound, whatever the job's size: every event type
 built at its largest — 25,000 items of the longest allowed values, every text at its
-limit — goes out within MAX_MESSAGE_BYTES (docs/design.md §1, §2)."""
+limit — goes out within MAX_MESSAGE_BYTES (docs/design.md §10, §11)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every pair of statuses, for every job type, against the lifecycle of ARCHITECTURE.md §2."""
+"""Every pair of statuses, for every job type, against the lifecycle of docs/design.md §2."""
 
 from __future__ import annotations
 
