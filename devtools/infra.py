@@ -102,8 +102,11 @@ def _kafka_jar(root: Path) -> Path:
 
 
 def ferretdb_version(root: Path = REPO_ROOT) -> str:
-    """The FerretDB version pinned in ``deploy/ferretdb/version.txt`` (e.g. ``v1.24.2``)."""
-    return (root / "deploy" / "ferretdb" / "version.txt").read_text().strip()
+    """The FerretDB version pinned in ``deploy/ferretdb/version.txt`` and the build of it
+    we patch (``build-id.txt``), as the binary reports it: e.g. ``v1.24.2-amazonjobs.1``."""
+    here = root / "deploy" / "ferretdb"
+    release = (here / "version.txt").read_text().strip()
+    return f"{release}-{(here / 'build-id.txt').read_text().strip()}"
 
 
 def ferretdb_binary(root: Path = REPO_ROOT) -> Path:
@@ -205,8 +208,7 @@ def _provision_ferretdb(root: Path) -> None:
     _say(f"ferretdb {want}: building from the Go module proxy into {binary}")
     started = time.monotonic()
     script = root / "deploy" / "ferretdb" / "build.sh"
-    env = {**os.environ, "FERRETDB_VERSION": want}
-    result = subprocess.run(["bash", str(script), str(binary)], env=env, check=False)
+    result = subprocess.run(["bash", str(script), str(binary)], check=False)
     if result.returncode != 0:
         raise InfraError(f"{script} failed (exit {result.returncode})")
     have = _installed_ferretdb_version(binary)

@@ -13,6 +13,14 @@
 # the go command), copied to .local/src/, stamped with version.txt and built there,
 # with FerretDB's own go.mod/go.sum pinning every dependency.
 #
+# One patch is applied (the build is stamped VERSION-BUILD_ID, deploy/ferretdb/build-id.txt,
+# so that provisioning rebuilds a binary without it): the SQLite backend's path to `_id`
+# in UPDATE, DELETE and `_id` lookups is written as its unique `_id` index is, so SQLite
+# uses the index. As released, the two expressions differ (`->'$._id'` against `->"_id"`)
+# and every update or delete by `_id` scans the whole table: replacing 25,000 listings in a
+# 25,000-row collection took half an hour; with the patch, seconds. Inserts already probe
+# the index, and documents are stored exactly as before.
+#
 # No build tags are needed: the sqlite backend (modernc.org/sqlite, pure Go) and the
 # postgresql one are in by default; `ferretdb_debug` is deliberately not set.
 # Normally run through `python -m devtools.infra provision`.
@@ -21,6 +29,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 version=${FERRETDB_VERSION:-$(tr -d '[:space:]' <"$here/version.txt")}
+build_id=$(tr -d '[:space:]' <"$here/build-id.txt")
 out=${1:-$root/.local/bin/ferretdb}
 module=github.com/FerretDB/FerretDB
 
@@ -37,7 +46,13 @@ rm -rf "$src"
 mkdir -p "$(dirname "$src")" "$(dirname "$out")"
 cp -R "$dir" "$src"
 chmod -R u+w "$src"
-printf '%s\n' "$version" >"$src/build/version/version.txt"
+printf '%s\n' "$version-$build_id" >"$src/build/version/version.txt"
+
+# The `_id` index patch (see the top of this file); the build fails if it no longer applies.
+meta=$src/internal/backends/sqlite/metadata/metadata.go
+sed -i "s|IDColumn = DefaultColumn + \"->'\\\$._id'\"|IDColumn = DefaultColumn + \`->\"_id\"\`|" "$meta"
+grep -q 'IDColumn = DefaultColumn + `->"_id"`' "$meta" ||
+    { echo "build.sh: the _id index patch did not apply to $meta" >&2; exit 1; }
 
 echo "ferretdb: building $out" >&2
 (

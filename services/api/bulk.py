@@ -8,10 +8,13 @@ the shape of every write here:
   each iterator's close inside the loop). A command replacing 100 existing documents
   never returns, and the database then hangs for every client. So updates go in commands
   of at most ``UPDATE_CHUNK`` statements, one command at a time.
-- It finds the target of an update, replace, upsert or delete by scanning the whole table
-  (its UPDATE filters on another expression than its ``_id`` index covers), while an
-  insert only probes the unique index. So documents known or presumed to be new are
-  inserted, and only those that turn out to exist are replaced.
+- As released, it finds the target of an update, replace, upsert or delete by scanning
+  the whole table (its UPDATE filters on another expression than its ``_id`` index
+  covers), while an insert only probes the unique index. The build we provision is
+  patched to use the index (deploy/ferretdb/build.sh); against an unpatched FerretDB the
+  projector still works, slowly. Either way an insert costs less than a replace, so
+  documents known or presumed to be new are inserted, and only those that turn out to
+  exist are replaced.
 
 On MongoDB these are ordinary bulk writes: ``insert_many`` and ``bulk_write`` of replaces.
 """
@@ -40,7 +43,7 @@ INSERTED = Counter(
 )
 REPLACED = Counter(
     "projector_documents_replaced_total",
-    "Documents the projector replaced (each one a table scan on FerretDB)",
+    "Documents the projector replaced (a table scan each on an unpatched FerretDB)",
     ["collection"],
 )
 
