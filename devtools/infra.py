@@ -975,7 +975,9 @@ class FerretDBServer(ManagedProcess):
         return [
             str(binary),
             "--handler=sqlite",
-            f"--sqlite-url=file:{self.sqlite_dir}/",
+            # WAL without an fsync per commit: a process crash loses nothing, a power cut
+            # may lose the last commits of a local or test database; writes are 2x faster.
+            f"--sqlite-url=file:{self.sqlite_dir}/?_pragma=synchronous(normal)",
             f"--state-dir={self.data_dir}",
             f"--listen-addr={HOST}:{self.port}",
             f"--debug-addr={debug}",
