@@ -25,7 +25,7 @@ def decode_cursor(cursor: str, kinds: tuple[type, ...]) -> list[Any]:
             datetime.fromisoformat(v) if kind is datetime else kind(v)
             for v, kind in zip(values, kinds, strict=True)
         ]
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OverflowError) as exc:
         raise ApiError(422, "invalid", "cursor: not a cursor this API gave out") from exc
 
 

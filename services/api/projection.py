@@ -7,12 +7,18 @@ add log lines (keyed by event id, so a repeat is a no-op) and touch items or dat
 while the job is still in the status they were written in — so replaying the whole topic
 gives the same documents.
 
-The fold keeps the status of each of a job's items (``item_states``): the item counts are
-recomputed from it, so the projector never reads ``job_items`` back, and a batch that
-died between writing items and writing its job is simply folded again (item documents
-hold absolute states, the job document is written last). It is stored apart from the job,
-in ``job_state`` (:func:`split_job`): a job of 25,000 items must not make every scan of
-the jobs list (FerretDB scans for every query but ``_id``) read 25,000 statuses.
+The fold keeps the status of each of a job's items (``item_states``, in the order of the
+request): the item counts are recomputed from it, and a batch that died between writing
+items and writing its job is simply folded again (item rows hold absolute states, the job
+document is written last). It is stored apart from the job, in ``job_state``
+(:func:`split_job`): a job of 25,000 items must not make every scan of the jobs list
+(FerretDB scans for every query but ``_id``) read 25,000 statuses.
+
+Items are stored in pages of ``ITEMS_PER_PAGE`` rows in request order (``job_item_pages``,
+``_id`` = job id and page number), not one document each: a 25,000-item job is 125
+documents to write when its results come and 125 lookups by ``_id`` to read, where one
+document per item made each result a replace and each page of the API a scan of every
+item of every job on FerretDB (docs/design.md §11).
 """
 
 from __future__ import annotations
@@ -34,11 +40,50 @@ from shared.events import (
 from shared.throttle.messages import BucketSnapshot
 
 ITEM_STATUSES = ("pending", "accepted", "warning", "error", "canceled")
+ITEMS_PER_PAGE = 200
 Doc = dict[str, Any]
 
 
-def item_id(job_id: str, key: str) -> str:
-    return f"{job_id}|{key}"
+def page_id(job_id: str, n: int) -> str:
+    """The ``_id`` of page ``n`` (from 0) of a job's items."""
+    return f"{job_id}|{n:05d}"
+
+
+@dataclass
+class PageWrite:
+    """What a batch changes of one page of a job's items: rows by their place in the page.
+    ``stored`` rows of the page existed before the batch (0: the page is new)."""
+
+    job_id: str
+    shop_id: str
+    n: int
+    stored: int
+    rows: dict[int, Doc] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return page_id(self.job_id, self.n)
+
+    @property
+    def covers_stored(self) -> bool:
+        """Whether the batch rewrites every stored row, so the page need not be read."""
+        return all(i in self.rows for i in range(self.stored))
+
+    def document(self, stored_rows: list[Doc]) -> Doc:
+        """The page as it is after the batch, from the rows stored before it."""
+        rows = list(stored_rows)
+        for place in sorted(self.rows):
+            if place < len(rows):
+                rows[place] = self.rows[place]
+            else:  # places are contiguous: a new row comes right after the last
+                rows.append(self.rows[place])
+        return {
+            "_id": self.id,
+            "job_id": self.job_id,
+            "shop_id": self.shop_id,
+            "n": self.n,
+            "items": rows,
+        }
 
 
 def log_id(event_id: object, index: int) -> str:
@@ -60,18 +105,20 @@ def counts_of(states: dict[str, str]) -> dict[str, int]:
 @dataclass
 class JobWrites:
     """What a batch of job events changes: whole jobs (with their ``item_states``; see
-    :func:`split_job`), items, log lines.
+    :func:`split_job`), pages of items, log lines.
 
-    ``new_jobs`` and ``new_items`` name the documents that did not exist before the
-    batch, so the projector can insert them instead of upserting (see bulk.py);
-    ``states_changed`` the jobs whose item states changed."""
+    ``new_jobs`` names the jobs that did not exist before the batch, so the projector can
+    insert them instead of upserting (see bulk.py); ``states_changed`` the jobs whose
+    item states changed."""
 
     jobs: dict[str, Doc] = field(default_factory=dict)
-    items: dict[str, Doc] = field(default_factory=dict)
+    pages: dict[str, PageWrite] = field(default_factory=dict)
     log: dict[str, Doc] = field(default_factory=dict)
     new_jobs: set[str] = field(default_factory=set)
-    new_items: set[str] = field(default_factory=set)
     states_changed: set[str] = field(default_factory=set)
+    # Per job touched: its items' places in the request, and how many were stored.
+    places: dict[str, dict[str, int]] = field(default_factory=dict)
+    stored_items: dict[str, int] = field(default_factory=dict)
 
 
 def fold_job_events(events: list[JobEvent], stored_jobs: dict[str, Doc]) -> JobWrites:
@@ -151,12 +198,20 @@ def _apply_items(
     mine = states.get(event.job_id)
     if mine is None:
         mine = states[event.job_id] = {s["key"]: s["status"] for s in job["item_states"]}
+        out.stored_items[event.job_id] = len(mine)
+        out.places[event.job_id] = {key: n for n, key in enumerate(mine)}
+    places = out.places[event.job_id]
+    stored = out.stored_items[event.job_id]
     for item in event.items:
-        iid = item_id(event.job_id, item.key)
-        if item.key not in mine and iid not in out.items:
-            out.new_items.add(iid)
+        place = places.setdefault(item.key, len(places))
         mine[item.key] = item.status
-        out.items[iid] = item_doc(event, item)
+        n, at = divmod(place, ITEMS_PER_PAGE)
+        pid = page_id(event.job_id, n)
+        page = out.pages.get(pid)
+        if page is None:
+            kept = min(ITEMS_PER_PAGE, max(0, stored - n * ITEMS_PER_PAGE))
+            page = out.pages[pid] = PageWrite(event.job_id, event.shop_id, n, kept)
+        page.rows[at] = item_row(event, item)
     job["item_states"] = [{"key": k, "status": s} for k, s in mine.items()]
     job["counts"] = counts_of(mine)
     out.states_changed.add(event.job_id)
@@ -174,11 +229,8 @@ def join_job(row: Doc, state: Doc | None) -> Doc:
     return {**row, "item_states": (state or {}).get("item_states") or []}
 
 
-def item_doc(event: JobEvent, item: ItemState) -> Doc:
+def item_row(event: JobEvent, item: ItemState) -> Doc:
     return {
-        "_id": item_id(event.job_id, item.key),
-        "job_id": event.job_id,
-        "shop_id": event.shop_id,
         "key": item.key,
         "status": item.status,
         "request": _mongo_safe(item.request),

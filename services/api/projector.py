@@ -38,6 +38,7 @@ from services.api.projection import (
     Doc,
     JobWrites,
     Merge,
+    PageWrite,
     Upsert,
     fold_job_events,
     join_job,
@@ -324,13 +325,11 @@ class Projector:
         await bulk.insert_new(self.db.job_log, list(out.log.values()))
         # What belongs to presumed-new jobs is only inserted: if such a job exists after
         # all, what exists of it holds a state at least as new as this batch's.
-        items = out.items.values()
-        await bulk.insert_new(self.db.job_items, [d for d in items if d["job_id"] in presumed])
-        await bulk.put(
-            self.db.job_items,
-            [d for d in items if d["_id"] in out.new_items and d["job_id"] not in presumed],
-            [d for d in items if d["_id"] not in out.new_items],
+        await bulk.insert_new(
+            self.db.job_item_pages,
+            [p.document([]) for p in out.pages.values() if p.job_id in presumed],
         )
+        await self._write_pages([p for p in out.pages.values() if p.job_id not in presumed])
         rows, states = self._split(out)
         await bulk.insert_new(self.db.job_state, [states[j] for j in out.new_jobs & presumed])
         await bulk.put(
@@ -351,12 +350,7 @@ class Projector:
 
     async def _write_jobs_known(self, events: list[JobEvent], stored: dict[str, Doc]) -> JobWrites:
         out = fold_job_events(events, stored)
-        items = out.items.values()
-        await bulk.put(
-            self.db.job_items,
-            [d for d in items if d["_id"] in out.new_items],
-            [d for d in items if d["_id"] not in out.new_items],
-        )
+        await self._write_pages(list(out.pages.values()))
         rows, states = self._split(out)
         await bulk.put(
             self.db.job_state,
@@ -369,6 +363,19 @@ class Projector:
             [r for j, r in rows.items() if j not in out.new_jobs],
         )
         return out
+
+    async def _write_pages(self, pages: list[PageWrite]) -> None:
+        """Write changed pages of items whole: a page the batch does not rewrite entirely
+        is read first (by ``_id``, one index lookup) for the rows it keeps."""
+        new: list[Doc] = []
+        known: list[Doc] = []
+        for page in pages:
+            kept: list[Doc] = []
+            if not page.covers_stored:
+                stored = await self.db.job_item_pages.find_one({"_id": page.id})
+                kept = list((stored or {}).get("items") or [])
+            (known if page.stored else new).append(page.document(kept))
+        await bulk.put(self.db.job_item_pages, new, known)
 
     @staticmethod
     def _split(out: JobWrites) -> tuple[dict[str, Doc], dict[str, Doc]]:

@@ -20,7 +20,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("account_id", ASCENDING), ("created_at", DESCENDING)], name="account_newest"),
         IndexModel([("status", ASCENDING), ("created_at", DESCENDING)], name="status_newest"),
     ],
-    "job_items": [IndexModel([("job_id", ASCENDING), ("key", ASCENDING)], name="job_key")],
+    # A job's items in pages, read by _id; this index serves a job's removal on MongoDB.
+    "job_item_pages": [IndexModel([("job_id", ASCENDING), ("n", ASCENDING)], name="job_page")],
     "job_log": [
         IndexModel(
             [("job_id", ASCENDING), ("at", ASCENDING), ("seq", ASCENDING), ("_id", ASCENDING)],

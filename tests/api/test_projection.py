@@ -30,6 +30,7 @@ from shared.events import (
     JobCreated,
     JobDone,
     JobEvent,
+    JobItemsRecorded,
     JobLogged,
     JobProcessing,
     JobReserved,
@@ -95,15 +96,25 @@ def lifecycle(job_id: str = "j1") -> list[JobEvent]:
 
 
 def fold_in_batches(events: list[JobEvent], cuts: list[int]) -> dict[str, Any]:
-    """Fold ``events`` batch by batch (split at ``cuts``), as the projector writes them."""
-    store: dict[str, dict[str, Any]] = {"jobs": {}, "items": {}, "log": {}}
+    """Fold ``events`` batch by batch (split at ``cuts``), as the projector writes them:
+    a page of items the batch does not rewrite whole is read back first."""
+    store: dict[str, dict[str, Any]] = {"jobs": {}, "pages": {}, "log": {}}
     bounds = [0, *cuts, len(events)]
     for start, end in itertools.pairwise(bounds):
         out = fold_job_events(events[start:end], copy.deepcopy(store["jobs"]))
         store["jobs"].update(out.jobs)
-        store["items"].update(out.items)
+        for pid, page in out.pages.items():
+            kept = [] if page.covers_stored else store["pages"][pid]["items"]
+            store["pages"][pid] = page.document(copy.deepcopy(kept))
         store["log"].update(out.log)
     return store
+
+
+def items_of(store: dict[str, Any], job_id: str) -> list[dict[str, Any]]:
+    pages = sorted(
+        (p for p in store["pages"].values() if p["job_id"] == job_id), key=lambda p: p["n"]
+    )
+    return [row for page in pages for row in page["items"]]
 
 
 def test_a_job_is_the_fold_of_its_events() -> None:
@@ -124,8 +135,9 @@ def test_a_job_is_the_fold_of_its_events() -> None:
         {"key": "A.1", "status": "accepted"},
         {"key": "$B", "status": "error"},
     ]
-    assert store["items"]["j1|$B"]["messages"] == ["bad SKU"]
-    assert store["items"]["j1|$B"]["request"] == {"sku": "$B", "quantity": 2}
+    assert [row["key"] for row in items_of(store, "j1")] == ["A.1", "$B"]
+    assert items_of(store, "j1")[1]["messages"] == ["bad SKU"]
+    assert items_of(store, "j1")[1]["request"] == {"sku": "$B", "quantity": 2}
     assert [line["message"] for line in store["log"].values()] == [
         "job received with 2 items",
         "still waiting",
@@ -152,7 +164,7 @@ def test_redelivered_events_change_nothing() -> None:
     once = fold_in_batches(events, [])
     again = fold_job_events(events, copy.deepcopy(once["jobs"]))
     assert again.jobs["j1"] == once["jobs"]["j1"]  # the annotation only touches updated_at
-    assert not again.items and not again.new_jobs and not again.new_items
+    assert not again.pages and not again.new_jobs
     assert set(again.log) == set(once["log"])  # the same ids: inserting them is a no-op
 
 
@@ -160,7 +172,7 @@ def test_an_older_event_than_the_stored_one_is_skipped() -> None:
     events = lifecycle()
     done = fold_in_batches(events, [])["jobs"]
     out = fold_job_events([events[1]], copy.deepcopy(done))  # JobCreated after JobDone
-    assert out.jobs == {} and out.items == {}
+    assert out.jobs == {} and out.pages == {}
 
 
 def test_an_annotation_touches_items_only_in_its_own_status() -> None:
@@ -177,7 +189,7 @@ def test_an_annotation_touches_items_only_in_its_own_status() -> None:
         occurred_at=T0 + timedelta(9),
     )
     out = fold_job_events([late], copy.deepcopy(done))
-    assert out.items == {}
+    assert out.pages == {}
     assert out.jobs["j1"]["counts"] == done["j1"]["counts"]
     assert out.jobs["j1"]["updated_at"] == T0 + timedelta(9)
 
@@ -185,9 +197,48 @@ def test_an_annotation_touches_items_only_in_its_own_status() -> None:
 def test_new_documents_are_named_so_they_can_be_inserted() -> None:
     events = lifecycle()
     first = fold_job_events(events[:1], {})
-    assert first.new_jobs == {"j1"} and first.new_items == {"j1|A.1", "j1|$B"}
+    assert first.new_jobs == {"j1"} and [p.stored for p in first.pages.values()] == [0]
     rest = fold_job_events(events[1:], first.jobs)
-    assert rest.new_jobs == set() and rest.new_items == set()
+    assert rest.new_jobs == set() and [p.stored for p in rest.pages.values()] == [2]
+
+
+def big_job(n: int, result_cuts: list[int]) -> list[JobEvent]:
+    """A job of ``n`` items whose results come in chunks ending at ``result_cuts``."""
+    common: dict[str, Any] = {
+        "job_id": "big",
+        "shop_id": "shop1",
+        "account_id": "acc-de",
+        "job_type": JobType.UPDATE_QTY,
+    }
+    pending = [ItemState(key=f"SKU-{n - i}", request={"sku": f"SKU-{n - i}"}) for i in range(n)]
+    events: list[JobEvent] = [
+        JobReserved(**common, seq=1, status=JobStatus.RESERVED, occurred_at=T0, items=pending),
+        JobProcessing(**common, seq=2, status=JobStatus.PROCESSING, occurred_at=T0),
+    ]
+    for start, end in itertools.pairwise([0, *result_cuts]):
+        events.append(
+            JobItemsRecorded(
+                **common,
+                seq=3,
+                status=JobStatus.DONE,
+                occurred_at=T0,
+                items=[i.model_copy(update={"status": "accepted"}) for i in pending[start:end]],
+            )
+        )
+    events.insert(2, JobDone(**common, seq=3, status=JobStatus.DONE, occurred_at=T0))
+    return events
+
+
+@pytest.mark.parametrize("cuts", [[], [1], [2], [3], [1, 2, 3, 4], [2, 4]])
+def test_a_large_job_is_paged_in_request_order_whatever_the_batches(cuts: list[int]) -> None:
+    """Results that cut pages in the middle: each page keeps the rows it is not sent."""
+    events = big_job(450, [150, 320, 450])
+    store = fold_in_batches(events, cuts)
+    rows = items_of(store, "big")
+    assert [r["key"] for r in rows] == [f"SKU-{450 - i}" for i in range(450)]
+    assert {r["status"] for r in rows} == {"accepted"}
+    assert [len(p["items"]) for p in store["pages"].values()] == [200, 200, 50]
+    assert store["jobs"]["big"]["counts"]["accepted"] == 450
 
 
 def test_an_annotation_for_an_unknown_job_is_kept_only_as_log() -> None:

@@ -25,6 +25,7 @@ from services.api.models import (
     Page,
 )
 from services.api.pagination import after_desc, decode_cursor, encode_cursor
+from services.api.projection import ITEMS_PER_PAGE, page_id
 from services.api.publishing import BusUnavailable
 from services.api.store import Database
 from shared.events import CancelRequested, JobRequested
@@ -173,19 +174,26 @@ async def job_items(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     cursor: str | None = None,
 ) -> Page[JobItemRow]:
+    """The job's items in the order of its request, with each one's status and messages."""
     await visible_job(db, who, job_id)
-    query: dict[str, Any] = {"job_id": job_id}
-    if cursor:
-        (after,) = decode_cursor(cursor, (str,))
-        query["key"] = {"$gt": after}
-    docs = (
-        await db.job_items.find(query).sort([("job_id", 1), ("key", 1)]).limit(limit + 1).to_list()
-    )
-    more = len(docs) > limit
-    docs = docs[:limit]
+    (start,) = decode_cursor(cursor, (int,)) if cursor else (0,)
+    if start < 0:
+        raise ApiError(422, "invalid", "cursor: not a cursor of this endpoint")
+    rows: list[dict[str, Any]] = []
+    place = start
+    # Pages by _id (one index lookup each) until one more row than asked for is read.
+    while len(rows) <= limit:
+        n, at = divmod(place, ITEMS_PER_PAGE)
+        page = await db.job_item_pages.find_one({"_id": page_id(job_id, n)})
+        taken = ((page or {}).get("items") or [])[at : at + limit + 1 - len(rows)]
+        if not taken:
+            break
+        rows += taken
+        place += len(taken)
+    more = len(rows) > limit
     return Page[JobItemRow](
-        data=[JobItemRow(**d) for d in docs],
-        next_cursor=encode_cursor([docs[-1]["key"]]) if more else None,
+        data=[JobItemRow(**r) for r in rows[:limit]],
+        next_cursor=encode_cursor([start + limit]) if more else None,
     )
 
 
