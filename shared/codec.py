@@ -66,6 +66,16 @@ def _parse(text: str) -> Any:
         raise DecodeError(f"malformed JSON: an integer too long to read ({why})") from exc
 
 
+def parse_json(raw: bytes | str) -> Any:
+    """Any JSON value read as strictly as events are (no NaN, Infinity, 1e309, endless
+    integers or nesting), or DecodeError saying why not: for bodies that are not events."""
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError as exc:
+        raise DecodeError(f"not UTF-8: {exc.reason} at byte {exc.start}") from exc
+    return _parse(text)
+
+
 def decode(raw: bytes | str | None, allowed: frozenset[str] | None = None) -> Event:
     """Turn bytes into the event they carry, or raise DecodeError saying why not.
 

@@ -177,6 +177,9 @@ def parse_request_payload(
     check_priority(priority)
     item_model = ITEM_MODEL.get(job_type)
     if item_model is not None:
+        if params:
+            # Nobody would read them: refused rather than carried unchecked.
+            raise InvalidJobPayload(f"params: {job_type.value} takes items, not params")
         if not items:
             raise InvalidJobPayload(f"{job_type.value} needs at least one item")
         # Amazon's feed limit: a request above it would be split by nobody and half-sent.

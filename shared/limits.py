@@ -78,3 +78,6 @@ ShortText = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_n
 Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_no_control)]
 Quantity = Annotated[int, Field(ge=0, le=MAX_QUANTITY, strict=True)]
 Priority = Annotated[int, Field(ge=MIN_PRIORITY, le=MAX_PRIORITY, strict=True)]
+# LWA client ids, client secrets and refresh tokens: printable ASCII (Amazon's are a few
+# hundred characters at most).
+Secret = Annotated[str, Field(min_length=1, max_length=2_048, pattern=r"^[\x21-\x7e]+$")]

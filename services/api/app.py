@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from services.api import errors
 from services.api.auth import KeyRing
+from services.api.bodies import BodyLimit
 from services.api.projector import Projector
 from services.api.replays import REPLAYS
 from services.api.routes import accounts, jobs, operations
@@ -58,10 +59,16 @@ def create_app(settings: ApiSettings, *, run_projector: bool | None = None) -> F
             await producer.stop()
             await app.state.mongo.close()
 
-    app = FastAPI(title="Amazon Jobs API", version="1", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="Amazon Jobs API",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
     app.state.settings = settings
     app.state.keys = KeyRing(settings.api_keys)
     errors.install(app, settings.retry_after_s)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.include_router(jobs.router)
     app.include_router(accounts.router)
     app.include_router(operations.router)

@@ -10,7 +10,9 @@ from fastapi.responses import JSONResponse
 from pymongo.errors import PyMongoError
 from starlette.exceptions import HTTPException
 
-from services.api.publishing import BusUnavailable
+from services.api.publishing import BusUnavailable, PayloadTooLarge
+from shared.chunking import TooLarge
+from shared.kafka.producer import MessageTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -51,12 +53,21 @@ def install(app: FastAPI, retry_after_s: int) -> None:
             return JSONResponse(
                 body("invalid", f"body: not valid JSON ({exc.detail})"), status_code=422
             )
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
+        code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(
+            exc.status_code, "error"
+        )
         return JSONResponse(
             body(code, str(exc.detail)),
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
         )
+
+    @app.exception_handler(TooLarge)
+    @app.exception_handler(PayloadTooLarge)
+    @app.exception_handler(MessageTooLarge)
+    async def too_large(request: Request, exc: ValueError) -> JSONResponse:
+        # Permanent: the same request is as large the next time, so never a 503.
+        return JSONResponse(body("too_large", str(exc)), status_code=422)
 
     @app.exception_handler(BusUnavailable)
     async def bus_down(request: Request, exc: BusUnavailable) -> JSONResponse:

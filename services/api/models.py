@@ -12,6 +12,7 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.jobs import JobStatus, JobType
+from shared.limits import MAX_ITEMS, Identifier, JobId, Name, Priority, Secret
 
 T = TypeVar("T")
 
@@ -177,19 +178,22 @@ class JobCreate(BaseModel):
         },
     )
 
-    job_id: str | None = Field(
-        default=None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@-]+$"
+    job_id: JobId | None = Field(
+        default=None, description="Yours to choose, so that a retry is not a second job."
     )
-    shop_id: str | None = Field(
-        default=None,
-        min_length=1,
-        description="Defaults to the key's shop; admin keys must give it.",
+    shop_id: Identifier | None = Field(
+        default=None, description="Defaults to the key's shop; admin keys must give it."
     )
-    account_id: str = Field(min_length=1)
+    account_id: Identifier
     job_type: JobType
-    items: list[dict[str, Any]] | None = None
+    # Checked per job type (shared.job_items) for the message that names the field.
+    items: list[dict[str, Any]] | None = Field(
+        default=None,
+        max_length=MAX_ITEMS,
+        description=f"At most {MAX_ITEMS} (Amazon's maximum per feed); above it a 422.",
+    )
     params: dict[str, Any] | None = None
-    priority: int | None = None
+    priority: Priority | None = None
 
 
 class Accepted(BaseModel):
@@ -206,15 +210,15 @@ class LwaSecrets(BaseModel):
             "examples": [
                 {
                     "client_id": "amzn1.application-oa2-client.x",
-                    "client_secret": "…",
-                    "refresh_token": "Atzr|…",
+                    "client_secret": "amzn1.oa2-cs.v1.x",
+                    "refresh_token": "Atzr|x",
                 }
             ]
         },
     )
-    client_id: str = Field(min_length=1)
-    client_secret: str = Field(min_length=1, repr=False)
-    refresh_token: str = Field(min_length=1, repr=False)
+    client_id: Secret
+    client_secret: Secret = Field(repr=False)
+    refresh_token: Secret = Field(repr=False)
 
 
 class AccountCreate(BaseModel):
@@ -231,20 +235,21 @@ class AccountCreate(BaseModel):
                     "marketplace_ids": ["A1PA6795UKMFR9"],
                     "lwa": {
                         "client_id": "amzn1.application-oa2-client.x",
-                        "client_secret": "…",
-                        "refresh_token": "Atzr|…",
+                        "client_secret": "amzn1.oa2-cs.v1.x",
+                        "refresh_token": "Atzr|x",
                     },
                 }
             ]
         },
     )
 
-    account_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
-    shop_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
-    name: str = Field(min_length=1)
-    seller_id: str = Field(min_length=1)
+    # The same bounds as AccountRegistered: what passes here makes a valid event.
+    account_id: Identifier
+    shop_id: Identifier
+    name: Name
+    seller_id: Identifier
     region: Literal["NA", "EU", "FE"]
-    marketplace_ids: list[str] = Field(min_length=1)
+    marketplace_ids: list[Identifier] = Field(min_length=1, max_length=50)
     lwa: LwaSecrets
 
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from pydantic import AliasChoices, Field
 
+from shared.limits import MAX_MESSAGE_BYTES, MAX_REQUEST_PARTS
 from shared.settings import ServiceSettings
+
+# The most a request can carry on the bus (MAX_REQUEST_PARTS parts of at most one message
+# each): a larger body could never be accepted. 25,000 send_products items with every
+# field at its limit take 8 MiB in ASCII, 20.5 MiB in 4-byte UTF-8 characters, and 28.5
+# MiB with every non-ASCII character written as \uXXXX (tests/api/test_bodies.py).
+MAX_BODY_BYTES = MAX_REQUEST_PARTS * MAX_MESSAGE_BYTES
 
 
 class ApiSettings(ServiceSettings):
@@ -28,6 +35,12 @@ class ApiSettings(ServiceSettings):
         default=10.0,
         gt=0,
         validation_alias=AliasChoices("API_PUBLISH_TIMEOUT_S", "publish_timeout_s"),
+    )
+    # Request bodies above this are refused with 413 before they are read whole.
+    max_body_bytes: int = Field(
+        default=MAX_BODY_BYTES,
+        ge=1024,
+        validation_alias=AliasChoices("API_MAX_BODY_BYTES", "max_body_bytes"),
     )
     # Seconds a client is told to wait when MongoDB is unavailable (503 Retry-After).
     retry_after_s: int = Field(

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from services.api.bodies import StrictJsonRoute
 from services.api.deps import Admin, Caller, Db, Publisher, Settings, visible_account
 from services.api.errors import ApiError
 from services.api.models import (
@@ -24,7 +25,7 @@ from shared.events import AccountRegistered
 from shared.spapi.auth import LwaCredentials
 from shared.topics import ACCOUNTS
 
-router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
+router = APIRouter(prefix="/v1/accounts", tags=["accounts"], route_class=StrictJsonRoute)
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody} for code in (401, 404, 422, 503)
 }
@@ -62,9 +63,14 @@ async def list_accounts(
     )
 
 
-@router.post(
-    "", status_code=202, response_model=AccountRow, responses={**ERRORS, 403: {"model": ErrorBody}}
-)
+REGISTER_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    403: {"model": ErrorBody},
+    413: {"model": ErrorBody, "description": "The body is larger than the API takes."},
+}
+
+
+@router.post("", status_code=202, response_model=AccountRow, responses=REGISTER_ERRORS)
 async def register_account(
     body: AccountCreate, who: Admin, publisher: Publisher, settings: Settings
 ) -> AccountRow:

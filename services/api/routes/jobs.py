@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BeforeValidator
 
+from services.api.bodies import StrictJsonRoute
 from services.api.deps import Caller, Db, Publisher, visible_account, visible_job
 from services.api.errors import ApiError
 from services.api.models import (
@@ -28,13 +29,14 @@ from services.api.pagination import after_desc, decode_cursor, encode_cursor
 from services.api.projection import ITEMS_PER_PAGE, page_id
 from services.api.publishing import BusUnavailable
 from services.api.store import Database
+from shared.chunking import TooLarge, request_parts
 from shared.events import CancelRequested, JobRequested
 from shared.job_items import InvalidJobPayload, parse_request_payload
 from shared.jobs import JobStatus, JobType
 from shared.state_machine import cancel_rejection_reason
 from shared.topics import JOB_REQUESTS
 
-router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"], route_class=StrictJsonRoute)
 
 
 def _iso_only(value: object) -> object:
@@ -51,6 +53,25 @@ def _iso_only(value: object) -> object:
 IsoDateTime = Annotated[datetime, BeforeValidator(_iso_only)]
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody} for code in (401, 404, 422, 503)
+}
+CREATE_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    409: {"model": ErrorBody, "description": "The job id is another shop's."},
+    413: {
+        "model": ErrorBody,
+        "description": "The body is larger than the API takes (API_MAX_BODY_BYTES, 32 MiB: "
+        "all a request can carry on the bus). Final: do not retry it as it is.",
+    },
+    422: {
+        "model": ErrorBody,
+        "description": "The request is invalid, names more than 25,000 items, or does not fit "
+        "the bus however it is cut; the message names the field or the limit. Final.",
+    },
+    503: {
+        "model": ErrorBody,
+        "description": "Kafka or MongoDB did not answer in time: retry with the same job_id "
+        "(after Retry-After); a request that did arrive is then not taken twice.",
+    },
 }
 
 
@@ -123,26 +144,33 @@ async def list_jobs(
     )
 
 
-@router.post("", status_code=202, response_model=Accepted, responses=ERRORS)
+@router.post("", status_code=202, response_model=Accepted, responses=CREATE_ERRORS)
 async def create_job(body: JobCreate, db: Db, who: Caller, publisher: Publisher) -> Accepted:
-    """Request a job; it appears in the list as the system takes it up (202)."""
+    """Request a job; it appears in the list as the system takes it up (202).
+
+    Up to 25,000 items of any job type. A request too large for one message goes on the
+    bus in parts under its job id (docs/design.md §11); a retry with the same ``job_id``
+    is never a second job."""
     shop_id = body.shop_id or (None if who.is_admin else who.shop_id)
     if shop_id is None:
         raise ApiError(422, "invalid", "shop_id: an admin key must name the shop")
     if not who.sees(shop_id):
         raise ApiError(404, "not_found", f"shop {shop_id!r} not found")
+    try:
+        parse_request_payload(body.job_type, body.items, body.params, body.priority)
+    except InvalidJobPayload as exc:
+        raise ApiError(422, "invalid", str(exc)) from exc
     account = await visible_account(db, who, body.account_id)
     if account["shop_id"] != shop_id:
         raise ApiError(404, "not_found", f"account {body.account_id!r} not found")
-    try:
-        parse_request_payload(body.job_type, body.items, body.params)
-    except InvalidJobPayload as exc:
-        raise ApiError(422, "invalid", str(exc)) from exc
     job_id = body.job_id or f"api-{shop_id}-{uuid.uuid4().hex[:12]}"
     existing = await db.jobs.find_one({"_id": job_id}, {"shop_id": 1})
-    if existing is not None and existing["shop_id"] != shop_id:
-        raise ApiError(409, "conflict", f"job id {job_id!r} is taken")
-    event = JobRequested(
+    if existing is not None:
+        if existing["shop_id"] != shop_id:
+            raise ApiError(409, "conflict", f"job id {job_id!r} is taken")
+        # A retry of a request that arrived: the job exists, nothing to send again.
+        return Accepted(job_id=job_id, status="requested")
+    request = JobRequested(
         job_id=job_id,
         shop_id=shop_id,
         account_id=body.account_id,
@@ -152,7 +180,13 @@ async def create_job(body: JobCreate, db: Db, who: Caller, publisher: Publisher)
         priority=body.priority,
     )
     try:
-        await publisher.publish(JOB_REQUESTS, job_id, event)
+        parts = request_parts(request)
+    except TooLarge as exc:
+        raise ApiError(422, "too_large", f"items: {exc}") from exc
+    try:
+        # One key, so every part goes to one partition, in order; the submitter takes
+        # the request once all parts are there, and drops the parts of a repeat.
+        await publisher.publish_many(JOB_REQUESTS, job_id, list(parts))
     except BusUnavailable as exc:
         # The request may still arrive: a retry with this job id is then a no-op.
         raise BusUnavailable(f"{exc}: retry with job_id {job_id!r}") from exc

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from services.api.bodies import StrictJsonRoute
 from services.api.deps import Admin, Caller, Db, Publisher, Settings
 from services.api.errors import ApiError, not_found
 from services.api.models import DeadLetterRow, ErrorBody, Health, Page, QuotaRow, Replayed
@@ -21,7 +22,7 @@ from shared.events import DeadLettered
 from shared.kafka.dead_letters import OriginalUnavailable
 from shared.quotas import QuotaClass
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], route_class=StrictJsonRoute)
 READY_TIMEOUT_S = 2.0
 
 LETTER_FIELDS = (
