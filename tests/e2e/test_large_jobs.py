@@ -33,9 +33,11 @@ N = MAX_ITEMS
 
 @pytest.fixture(scope="module")
 def stack(topics: str, mongo_url: str, test_output_dir: Path) -> Iterator[Stack]:
-    stack = make_stack(topics, mongo_url, test_output_dir / "e2e")
+    # The projector on its own, as deployed at this size: four jobs' projection must not
+    # hold up the API's answers.
+    stack = make_stack(topics, mongo_url, test_output_dir / "e2e", API_RUN_PROJECTOR="false")
     try:
-        stack.start([*PIPELINE, "api"])
+        stack.start([*PIPELINE, "projector", "api"])
         yield stack
     finally:
         stack.stop()
