@@ -131,7 +131,8 @@ async def open_shop(
     sandbox_url: str, publisher: EventPublisher, seller: Seller, synced_skus: range | None = None
 ) -> None:
     """Register the seller at the sandbox and its account (and synced listings) here."""
-    async with httpx.AsyncClient() as http:
+    # A seller of 25,000 listings takes the sandbox seconds to build.
+    async with httpx.AsyncClient(timeout=60.0) as http:
         (
             await http.post(f"{sandbox_url}/_sandbox/sellers", json=seller.sandbox_payload())
         ).raise_for_status()
