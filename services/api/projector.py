@@ -153,9 +153,9 @@ class Projector:
         self.cache = JobCache(cache_size)
         self.caught_up = asyncio.Event()  # set once everything published so far is written
         self.applied = 0
-        # Liveness (docs/design.md §17): beaten once per poll, and while MongoDB is waited
-        # for; silent for LIVENESS_STALL_S, the process is restarted.
-        self.heartbeat = LIVENESS.heartbeat("projector")
+        # Liveness (docs/design.md §17), while run() runs: beaten once per poll, and while
+        # MongoDB is waited for; silent for LIVENESS_STALL_S, the process is restarted.
+        self.heartbeat: Callable[[], None] = lambda: None
         self.writing = asyncio.Lock()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -175,6 +175,8 @@ class Projector:
             listener=ForgetOnRebalance(self.cache, self.writing),
         )
         await consumer.start()
+        heartbeat = LIVENESS.heartbeat("projector")
+        self.heartbeat = heartbeat
         try:
             while not stop.is_set():
                 batches = await consumer.getmany(timeout_ms=300, max_records=self.max_records)
@@ -189,6 +191,7 @@ class Projector:
                 async with self.writing:
                     await self._batch(consumer, batches, stop)
         finally:
+            heartbeat.close()  # stopped on purpose (or dead): no longer a loop to watch
             await consumer.stop()
 
     async def _batch(
