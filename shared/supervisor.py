@@ -17,7 +17,9 @@ calls ``supervise(name, coro)``: that reports to the supervisor of the running s
 death is still logged and turns health red.
 
 Cancelling a task is how its owner stops it, so a cancelled task is never a failure; nor
-is any ending once the service is stopping.
+is any ending once the service is stopping, or once the task's own stop event (``until``,
+for a part its owner stops apart from the service, such as the API's projector at the end
+of the app's lifespan) is set.
 """
 
 from __future__ import annotations
@@ -52,11 +54,17 @@ class Supervisor:
         self.liveness = liveness
         self.failures: list[TaskDied] = []
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._until: dict[asyncio.Task[Any], asyncio.Event] = {}
 
-    def spawn(self, name: str, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
-        """Run ``coro`` as the task ``name``, which must not end before the service stops."""
+    def spawn(
+        self, name: str, coro: Coroutine[Any, Any, T], *, until: asyncio.Event | None = None
+    ) -> asyncio.Task[T]:
+        """Run ``coro`` as the task ``name``, which must not end before the service stops
+        (or before ``until`` is set, when its owner stops it on its own)."""
         task = asyncio.create_task(coro, name=name)
         self._tasks.add(task)
+        if until is not None:
+            self._until[task] = until
         task.add_done_callback(self._ended)
         return task
 
@@ -98,11 +106,12 @@ class Supervisor:
 
     def _ended(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
+        until = self._until.pop(task, None)
         if task.cancelled():
             return
         name = task.get_name()
         exc = task.exception()
-        if self.stopping:
+        if self.stopping or (until is not None and until.is_set()):
             if exc is not None:
                 log.warning(
                     "%s ended with an error while stopping",
@@ -128,6 +137,8 @@ def current() -> Supervisor:
     return _CURRENT.get() or _UNATTENDED
 
 
-def supervise(name: str, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
-    """``current().spawn(name, coro)``: a task whose death stops the service."""
-    return current().spawn(name, coro)
+def supervise(
+    name: str, coro: Coroutine[Any, Any, T], *, until: asyncio.Event | None = None
+) -> asyncio.Task[T]:
+    """``current().spawn(name, coro, until=until)``: a task whose death stops the service."""
+    return current().spawn(name, coro, until=until)

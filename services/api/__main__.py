@@ -10,6 +10,7 @@ import uvicorn
 from services.api.app import create_app
 from services.api.settings import ApiSettings
 from shared.service import run_service
+from shared.supervisor import current
 
 
 async def main(stop: asyncio.Event) -> None:
@@ -29,6 +30,10 @@ async def main(stop: asyncio.Event) -> None:
     await asyncio.wait(
         {serving, asyncio.create_task(stop.wait())}, return_when=asyncio.FIRST_COMPLETED
     )
+    if current().failures and not serving.done():
+        # A part died (the projector): answer /readyz 503 a moment longer before the port
+        # closes, so a load balancer or a probe sees why the process is going.
+        await asyncio.sleep(settings.failure_drain_s)
     server.should_exit = True
     await serving
 

@@ -22,6 +22,7 @@ from services.api.settings import ApiSettings
 from shared.kafka.admin import ensure_topics
 from shared.kafka.producer import EventPublisher, make_producer
 from shared.mongo import get_database, make_mongo_client
+from shared.supervisor import supervise
 from shared.topics import ALL_TOPICS
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,10 @@ def create_app(settings: ApiSettings, *, run_projector: bool | None = None) -> F
         task = None
         if projector_on:
             app.state.projector = Projector(settings, app.state.db, app.state.publisher)
-            task = asyncio.create_task(app.state.projector.run(stop), name="projector")
+            # Supervised (docs/design.md §17): a projector that dies turns /healthz and
+            # /readyz red and, under run_service, stops the process with exit 1.
+            # Ending once the lifespan's own stop is set is no failure.
+            task = supervise("projector", app.state.projector.run(stop), until=stop)
         try:
             yield
         finally:

@@ -13,6 +13,7 @@ with shared.codec instead.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -100,9 +101,61 @@ def _is_json(request: Request) -> bool:
     )
 
 
+class _Unreadable:
+    """A number the strict parser refuses, kept as written to say where it is."""
+
+    def __init__(self, literal: str) -> None:
+        self.literal = literal
+
+
+def _finite_or_not(literal: str) -> float | _Unreadable:
+    value = float(literal)
+    return value if math.isfinite(value) else _Unreadable(literal)
+
+
+def _int_or_not(literal: str) -> int | _Unreadable:
+    # Python reads at most sys.get_int_max_str_digits() digits; BSON far fewer anyway.
+    return int(literal) if len(literal) <= 4_000 else _Unreadable(literal)
+
+
+_LOCATOR = json.JSONDecoder(
+    parse_constant=_Unreadable, parse_float=_finite_or_not, parse_int=_int_or_not
+)
+
+
+def _path_of_unreadable(value: Any, path: tuple[str, ...] = ()) -> tuple[str, str] | None:
+    if isinstance(value, _Unreadable):
+        literal = value.literal if len(value.literal) <= 24 else f"{value.literal[:20]}…"
+        return ".".join(path) or "body", literal
+    items: Any = ()
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    for key, inner in items:
+        found = _path_of_unreadable(inner, (*path, str(key)))
+        if found is not None:
+            return found
+    return None
+
+
+def _where(raw: bytes) -> str | None:
+    """The field holding the number the strict parser refused (``items.0.quantity:
+    NaN``), when the body is otherwise JSON a lenient parser reads."""
+    try:
+        found = _path_of_unreadable(_LOCATOR.decode(raw.decode("utf-8")))
+    except (ValueError, RecursionError):
+        return None
+    if found is None:
+        return None
+    field, literal = found
+    return f"{field}: {literal} is not a number JSON, MongoDB and Amazon all accept"
+
+
 class StrictJsonRoute(APIRoute):
     """A route whose JSON body is parsed by shared.codec's strict parser; a body it
-    refuses is a 422 saying why ("body: malformed JSON: NaN is not a number …")."""
+    refuses is a 422 saying why, naming the field when it can ("items.0.quantity: NaN is
+    not a number …", else "body: malformed JSON: …")."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -114,7 +167,8 @@ class StrictJsonRoute(APIRoute):
                     try:
                         parsed: Any = parse_json(raw)
                     except DecodeError as exc:
-                        raise ApiError(422, "invalid", f"body: {exc}") from exc
+                        why = _where(raw) or f"body: {exc}"
+                        raise ApiError(422, "invalid", why) from exc
                     request._json = parsed  # what FastAPI's request.json() then returns
             return await handler(request)
 

@@ -17,6 +17,13 @@ the shape of every write here:
   exist are replaced.
 
 On MongoDB these are ordinary bulk writes: ``insert_many`` and ``bulk_write`` of replaces.
+
+A job's row and its item states are replaced only where what is stored is not newer
+(:func:`replace_unless_newer`, by the job's ``seq``), so a batch that comes late (a
+projector that lost its partitions still writing) never takes a job back. FerretDB 1.24
+stops an unordered upsert at its first duplicate key and then answers without
+``nModified`` (which PyMongo cannot read), so the fence is a plain replace whose filter
+names the ``seq``, and what it did not match is read back.
 """
 
 from __future__ import annotations
@@ -41,6 +48,12 @@ DUPLICATE_KEY = 11000
 INSERTED = Counter(
     "projector_documents_inserted_total", "Documents the projector inserted", ["collection"]
 )
+STALE = Counter(
+    "projector_stale_writes_total",
+    "Documents not written because MongoDB holds a newer state of the job (a late batch)",
+    ["collection"],
+)
+GUARD_ROUNDS = 3  # a document created by another writer between our replace and insert
 REPLACED = Counter(
     "projector_documents_replaced_total",
     "Documents the projector replaced (a table scan each on an unpatched FerretDB)",
@@ -80,3 +93,50 @@ async def put(collection: Collection, new: Sequence[Doc], known: Sequence[Doc]) 
     all), ``known`` ones replaced."""
     taken = await insert_new(collection, new)
     await replace_all(collection, [*known, *taken])
+
+
+async def replace_unless_newer(collection: Collection, docs: Sequence[Doc]) -> set[str]:
+    """Replace each document (it has a ``seq``) unless the stored one has a higher
+    ``seq``; insert the ones that do not exist. Returns the ids left as they were because
+    what is stored is newer."""
+    stale: set[str] = set()
+    pending = list(docs)
+    for _ in range(GUARD_ROUNDS):
+        if not pending:
+            break
+        missing: list[Doc] = []
+        for start in range(0, len(pending), UPDATE_CHUNK):
+            chunk = pending[start : start + UPDATE_CHUNK]
+            result = await collection.bulk_write(
+                [
+                    ReplaceOne({"_id": d["_id"], "seq": {"$not": {"$gt": d["seq"]}}}, d)
+                    for d in chunk
+                ],
+                ordered=True,
+            )
+            REPLACED.labels(collection.name).inc(result.matched_count)
+            if result.matched_count == len(chunk):
+                continue
+            ids = [d["_id"] for d in chunk]
+            stored = {
+                s["_id"]: s.get("seq")
+                async for s in collection.find({"_id": {"$in": ids}}, {"seq": 1})
+            }
+            for doc in chunk:
+                if doc["_id"] not in stored:
+                    missing.append(doc)
+                elif (stored[doc["_id"]] or 0) > doc["seq"]:
+                    stale.add(doc["_id"])
+        pending = await insert_new(collection, missing)
+    if stale:
+        STALE.labels(collection.name).inc(len(stale))
+    return stale
+
+
+async def put_unless_newer(
+    collection: Collection, new: Sequence[Doc], known: Sequence[Doc]
+) -> set[str]:
+    """:func:`put` for a job's documents: ``new`` inserted, the rest replaced unless what
+    is stored is newer; returns the ids left as they were."""
+    taken = await insert_new(collection, new)
+    return await replace_unless_newer(collection, [*known, *taken])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 
 from aiokafka import TopicPartition
@@ -37,17 +38,28 @@ class JobCache:
             self._docs.popitem(last=False)
         CACHED_JOBS.set(len(self._docs))
 
+    def forget(self, job_ids: set[str]) -> None:
+        for job_id in job_ids:
+            self._docs.pop(job_id, None)
+        CACHED_JOBS.set(len(self._docs))
+
     def clear(self) -> None:
         self._docs.clear()
         CACHED_JOBS.set(0)
 
 
 class ForgetOnRebalance(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, cache: JobCache) -> None:
+    """Empties the cache on every change of assignment; a revocation first waits for the
+    batch being written (``writing``), so the partitions' next owner, which the group
+    assigns only once every member has revoked, never writes beside it."""
+
+    def __init__(self, cache: JobCache, writing: asyncio.Lock | None = None) -> None:
         self.cache = cache
+        self.writing = writing or asyncio.Lock()
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        self.cache.clear()
+        async with self.writing:
+            self.cache.clear()
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         self.cache.clear()

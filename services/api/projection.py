@@ -19,6 +19,11 @@ Items are stored in pages of ``ITEMS_PER_PAGE`` rows in request order (``job_ite
 documents to write when its results come and 125 lookups by ``_id`` to read, where one
 document per item made each result a replace and each page of the API a scan of every
 item of every job on FerretDB (docs/design.md §11).
+
+A job's row records the job's ``seq``, and its item states the ``seq`` at which they last
+changed: the projector replaces each only where the stored ``seq`` is not higher, and
+writes a job's items only after its item states got through (docs/design.md §15), so a
+late batch never takes a job back.
 """
 
 from __future__ import annotations
@@ -162,6 +167,7 @@ def fold_job_events(events: list[JobEvent], stored_jobs: dict[str, Doc]) -> JobW
                 "data": {},
                 "counts": empty_counts(),
                 "item_states": [],
+                "states_seq": 0,
             }
         job["status"] = event.status.value
         job["seq"] = event.seq
@@ -180,6 +186,7 @@ def _copy(doc: Doc | None) -> Doc | None:
     copied["data"] = dict(doc.get("data") or {})
     copied["counts"] = {**empty_counts(), **(doc.get("counts") or {})}
     copied["item_states"] = [dict(state) for state in doc.get("item_states") or []]
+    copied.setdefault("states_seq", 0)
     return copied
 
 
@@ -213,20 +220,32 @@ def _apply_items(
             page = out.pages[pid] = PageWrite(event.job_id, event.shop_id, n, kept)
         page.rows[at] = item_row(event, item)
     job["item_states"] = [{"key": k, "status": s} for k, s in mine.items()]
+    job["states_seq"] = job["seq"]  # the item states' own seq, which fences their write
     job["counts"] = counts_of(mine)
     out.states_changed.add(event.job_id)
 
 
 def split_job(job: Doc) -> tuple[Doc, Doc]:
     """A folded job as its two stored documents: the ``jobs`` row and its ``job_state``."""
-    row = {k: v for k, v in job.items() if k != "item_states"}
-    state = {"_id": job["_id"], "shop_id": job["shop_id"], "item_states": job["item_states"]}
+    row = {k: v for k, v in job.items() if k not in ("item_states", "states_seq")}
+    state = {
+        "_id": job["_id"],
+        "shop_id": job["shop_id"],
+        # The job's seq when its item states last changed: the same whatever the batches.
+        "seq": job.get("states_seq", 0),
+        "item_states": job["item_states"],
+    }
     return row, state
 
 
 def join_job(row: Doc, state: Doc | None) -> Doc:
     """The inverse of :func:`split_job`, for the fold."""
-    return {**row, "item_states": (state or {}).get("item_states") or []}
+    state = state or {}
+    return {
+        **row,
+        "item_states": state.get("item_states") or [],
+        "states_seq": state.get("seq", 0),
+    }
 
 
 def item_row(event: JobEvent, item: ItemState) -> Doc:

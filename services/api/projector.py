@@ -21,15 +21,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeAlias
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError
 from prometheus_client import Counter, Histogram
 from pydantic import ValidationError
 from pymongo import DeleteOne, UpdateOne
-from pymongo.errors import (
-    ConnectionFailure,
-    ExecutionTimeout,
-    PyMongoError,
-    WaitQueueTimeoutError,
-)
+from pymongo.errors import PyMongoError
 
 from services.api import bulk
 from services.api.job_cache import ForgetOnRebalance, JobCache
@@ -48,12 +44,17 @@ from services.api.projection import (
 from services.api.replays import REPLAYS, DeadLetterReplayed
 from services.api.settings import ApiSettings
 from services.api.store import Database, ensure_indexes
+from services.api.write_failures import WriteFailure, classify, reason
+from shared import faults
 from shared.codec import DecodeError, decode
 from shared.events import Event, JobEvent
+from shared.health import LIVENESS, HealthServer
 from shared.kafka.admin import ensure_topics
 from shared.kafka.dead_letters import dead_letter_for, send_dead_letter
 from shared.kafka.producer import EventPublisher
+from shared.limits import MAX_ERROR_TEXT, clip
 from shared.registry import all_event_types
+from shared.supervisor import Supervisor
 from shared.topics import (
     ACCOUNTS,
     BY_NAME,
@@ -68,9 +69,8 @@ from shared.topics import (
 log = logging.getLogger(__name__)
 Record: TypeAlias = ConsumerRecord[bytes, bytes]
 Decoded: TypeAlias = tuple[Record, Event | None]
-# MongoDB (or the way to it) is down: wait for it, however long. Anything else is MongoDB
-# refusing what it was given.
-UNAVAILABLE = (ConnectionFailure, ExecutionTimeout, WaitQueueTimeoutError)
+# MongoDB refusing a write (write_failures.REFUSED) this many times in a row: the batch is
+# written one record at a time, and a record refused alone is dead-lettered.
 REFUSALS_BEFORE_ISOLATING = 3
 # The shared topics the read model is folded from, plus the API's own internal one.
 TOPICS = [JOB_EVENTS, LISTINGS, INVENTORY, ORDERS, ACCOUNTS, DEAD_LETTERS, THROTTLE_SNAPSHOTS]
@@ -86,7 +86,15 @@ BATCH_SIZE = Histogram(
     "projector_batch_records", "Records per batch", buckets=(1, 10, 50, 100, 500, 1000, 5000)
 )
 MONGO_ERRORS = Counter("projector_mongo_errors_total", "Batches retried because MongoDB failed")
+UNWRITABLE = Counter(
+    "projector_unwritable_records_total",
+    "Records dead-lettered because they cannot be written to MongoDB",
+    ["topic"],
+)
 JOB_READS = Counter("projector_job_reads_total", "Job documents read back from MongoDB")
+COMMIT_FAILURES = Counter(
+    "projector_commit_failures_total", "Batches written whose offsets a rebalance refused"
+)
 
 all_event_types()  # every event type known to the decoder, the throttle's snapshots too
 
@@ -145,6 +153,10 @@ class Projector:
         self.cache = JobCache(cache_size)
         self.caught_up = asyncio.Event()  # set once everything published so far is written
         self.applied = 0
+        # Liveness (docs/design.md §17), while run() runs: beaten once per poll, and while
+        # MongoDB is waited for; silent for LIVENESS_STALL_S, the process is restarted.
+        self.heartbeat: Callable[[], None] = lambda: None
+        self.writing = asyncio.Lock()
 
     async def run(self, stop: asyncio.Event) -> None:
         # The API's own topic; the others are the shared layout, created by every service.
@@ -159,30 +171,54 @@ class Projector:
             max_poll_interval_ms=600_000,
         )
         consumer.subscribe(
-            [t.name for t in [*TOPICS, *OWN_TOPICS]], listener=ForgetOnRebalance(self.cache)
+            [t.name for t in [*TOPICS, *OWN_TOPICS]],
+            listener=ForgetOnRebalance(self.cache, self.writing),
         )
         await consumer.start()
+        heartbeat = LIVENESS.heartbeat("projector")
+        self.heartbeat = heartbeat
         try:
             while not stop.is_set():
                 batches = await consumer.getmany(timeout_ms=300, max_records=self.max_records)
+                self.heartbeat()
                 if not batches:
                     if not self.caught_up.is_set() and await _at_end(consumer):
                         self.caught_up.set()
                     continue
-                if sum(map(len, batches.values())) >= self.max_records:
-                    _hold_back_unfinished_jobs(consumer, batches)
-                records = [r for recs in batches.values() for r in recs]
-                decoded = [d for d in [await self._decode(r) for r in records] if d is not None]
-                await self._write(decoded, stop)
-                if stop.is_set():
-                    break  # perhaps not written: do not commit; the next instance reads it
-                BATCH_SIZE.observe(len(records))
-                for rec in records:
-                    APPLIED.labels(rec.topic).inc()
-                self.applied += len(records)
-                await consumer.commit()
+                # Held while the batch is written and committed: a revocation waits for it
+                # (job_cache.ForgetOnRebalance), so the next owner of these partitions
+                # starts after this batch has landed (docs/design.md §15).
+                async with self.writing:
+                    await self._batch(consumer, batches, stop)
         finally:
+            heartbeat.close()  # stopped on purpose (or dead): no longer a loop to watch
             await consumer.stop()
+
+    async def _batch(
+        self,
+        consumer: AIOKafkaConsumer,
+        batches: dict[TopicPartition, list[Record]],
+        stop: asyncio.Event,
+    ) -> None:
+        if sum(map(len, batches.values())) >= self.max_records:
+            _hold_back_unfinished_jobs(consumer, batches)
+        faults.fail_point("projector:batch")
+        records = [r for recs in batches.values() for r in recs]
+        decoded = [d for d in [await self._decode(r) for r in records] if d is not None]
+        await self._write(decoded, stop)
+        if stop.is_set():
+            return  # perhaps not written: do not commit; the next instance reads it
+        BATCH_SIZE.observe(len(records))
+        for rec in records:
+            APPLIED.labels(rec.topic).inc()
+        self.applied += len(records)
+        try:
+            await consumer.commit()
+        except (CommitFailedError, IllegalStateError) as exc:
+            # The group rebalanced meanwhile: the partitions' next owner reads these
+            # records again, and folding them twice changes nothing.
+            COMMIT_FAILURES.inc()
+            log.warning("offsets not committed after a rebalance (%s)", exc)
 
     async def _until_mongo(self, work: Callable[[], Awaitable[Any]], stop: asyncio.Event) -> None:
         """Run ``work`` until MongoDB takes it; back off while it is unavailable."""
@@ -196,33 +232,53 @@ class Projector:
                 await self._pause(stop, delay)
                 delay = min(delay * 2, 10.0)
 
-    async def _write(self, decoded: list[Decoded], stop: asyncio.Event) -> None:
+    async def _write(
+        self, decoded: list[Decoded], stop: asyncio.Event, *, isolating: bool = False
+    ) -> None:
         """Write a batch; wait out an unavailable MongoDB for as long as it takes.
 
-        An error that is not about availability (MongoDB refusing a document) is retried
-        a few times, then the batch is written record by record and a record MongoDB
-        keeps refusing goes to the dead letters, so it cannot stop the projection."""
+        Whatever else fails (a value BSON cannot hold, MongoDB refusing a document, a
+        record the fold cannot read) is no reason to stop the projection of every shop:
+        the batch is written again in halves, in order, down to the record that fails
+        alone, which goes to the dead letters with the reason (write_failures.py). A batch
+        MongoDB refuses is tried a few times first, in case the refusal passes."""
         delay, refused = 0.5, 0
         while not stop.is_set():
             try:
                 await self._apply(decoded)
                 return
-            except UNAVAILABLE as exc:
-                self._failed(exc, delay)
-            except PyMongoError as exc:
-                self._failed(exc, delay)
-                refused += 1
-                if refused >= REFUSALS_BEFORE_ISOLATING:
-                    if len(decoded) > 1:
-                        for one in decoded:
-                            await self._write([one], stop)
-                    else:
-                        await self._dead_letter(decoded[0][0], f"MongoDB refused it: {exc}")
+            except Exception as exc:
+                verdict = classify(exc)
+                if verdict is WriteFailure.WAIT:
+                    self._failed(exc, delay)
+                elif (
+                    verdict is WriteFailure.REFUSED
+                    and not isolating
+                    and refused + 1 < REFUSALS_BEFORE_ISOLATING
+                ):
+                    refused += 1
+                    self._failed(exc, delay)
+                elif len(decoded) > 1:
+                    log.warning(
+                        "a batch of %d records failed (%s: %s); writing it in halves",
+                        len(decoded),
+                        type(exc).__name__,
+                        str(exc)[:300],
+                    )
+                    half = len(decoded) // 2
+                    await self._write(decoded[:half], stop, isolating=True)
+                    await self._write(decoded[half:], stop, isolating=True)
                     return
+                else:
+                    rec = decoded[0][0]
+                    UNWRITABLE.labels(rec.topic).inc()
+                    await self._dead_letter(rec, reason(exc))
+                    return
+            self.heartbeat()  # waiting for MongoDB is not a stall
             await self._pause(stop, delay)
             delay = min(delay * 2, 10.0)
 
-    def _failed(self, exc: PyMongoError, delay: float) -> None:
+    def _failed(self, exc: Exception, delay: float) -> None:
         MONGO_ERRORS.inc()
         log.warning(
             "MongoDB failed (%s: %s); will retry",
@@ -298,14 +354,19 @@ class Projector:
             offset=rec.offset,
             key=rec.key,
             value=rec.value,
-            error=reason,
+            error=clip(reason, MAX_ERROR_TEXT),
             consumer_group=self.settings.consumer_group,
         )
         await send_dead_letter(self.publisher, letter)
 
     async def _write_jobs(self, events: list[JobEvent]) -> JobWrites:
-        """Fold and write a batch's job events: log lines, items, item states, then the
-        jobs, so a batch cut short is folded again from the job rows it did not reach."""
+        """Fold and write a batch's job events: log lines, item states, items, then the
+        jobs, so a batch cut short is folded again from the job rows it did not reach.
+
+        The writes of a job's item states and of its row are fenced (docs/design.md §15):
+        each replaces what is stored only if the stored ``seq`` is not newer. A job whose
+        item states are fenced off came late (another instance has written it since):
+        neither its items nor its row are written."""
         stored: dict[str, Doc] = {}
         first: dict[str, JobEvent] = {}
         for event in events:
@@ -323,22 +384,25 @@ class Projector:
         presumed = {j for j in first if j not in stored and j not in to_read}
         out = fold_job_events(events, stored)
         await bulk.insert_new(self.db.job_log, list(out.log.values()))
+        rows, states = self._split(out)
         # What belongs to presumed-new jobs is only inserted: if such a job exists after
         # all, what exists of it holds a state at least as new as this batch's.
-        await bulk.insert_new(
-            self.db.job_item_pages,
-            [p.document([]) for p in out.pages.values() if p.job_id in presumed],
-        )
-        await self._write_pages([p for p in out.pages.values() if p.job_id not in presumed])
-        rows, states = self._split(out)
         await bulk.insert_new(self.db.job_state, [states[j] for j in out.new_jobs & presumed])
-        await bulk.put(
+        stale = await bulk.put_unless_newer(
             self.db.job_state,
             [states[j] for j in out.new_jobs - presumed],
             [states[j] for j in out.states_changed - out.new_jobs],
         )
+        pages = [p for p in out.pages.values() if p.job_id not in stale]
+        await bulk.insert_new(
+            self.db.job_item_pages, [p.document([]) for p in pages if p.job_id in presumed]
+        )
+        await self._write_pages([p for p in pages if p.job_id not in presumed])
         taken = await bulk.insert_new(self.db.jobs, [rows[j] for j in out.new_jobs])
-        await bulk.replace_all(self.db.jobs, [r for j, r in rows.items() if j not in out.new_jobs])
+        stale |= await bulk.replace_unless_newer(
+            self.db.jobs, [r for j, r in rows.items() if j not in out.new_jobs | stale]
+        )
+        self._forget_stale(out, stale)
         if taken:
             # A replay of jobs already projected: fold them again from what is stored.
             again = {d["_id"] for d in taken}
@@ -350,18 +414,19 @@ class Projector:
 
     async def _write_jobs_known(self, events: list[JobEvent], stored: dict[str, Doc]) -> JobWrites:
         out = fold_job_events(events, stored)
-        await self._write_pages(list(out.pages.values()))
         rows, states = self._split(out)
-        await bulk.put(
+        stale = await bulk.put_unless_newer(
             self.db.job_state,
             [states[j] for j in out.new_jobs],
             [states[j] for j in out.states_changed - out.new_jobs],
         )
-        await bulk.put(
+        await self._write_pages([p for p in out.pages.values() if p.job_id not in stale])
+        stale |= await bulk.put_unless_newer(
             self.db.jobs,
-            [r for j, r in rows.items() if j in out.new_jobs],
-            [r for j, r in rows.items() if j not in out.new_jobs],
+            [r for j, r in rows.items() if j in out.new_jobs and j not in stale],
+            [r for j, r in rows.items() if j not in out.new_jobs and j not in stale],
         )
+        self._forget_stale(out, stale)
         return out
 
     async def _write_pages(self, pages: list[PageWrite]) -> None:
@@ -376,6 +441,20 @@ class Projector:
                 kept = list((stored or {}).get("items") or [])
             (known if page.stored else new).append(page.document(kept))
         await bulk.put(self.db.job_item_pages, new, known)
+
+    def _forget_stale(self, out: JobWrites, stale: set[str]) -> None:
+        """Jobs MongoDB holds newer than this batch made them: this batch came late (its
+        partition has moved on); they are read back the next time, not cached."""
+        if not stale:
+            return
+        log.warning(
+            "a late batch left %d job(s) as they were: MongoDB holds newer states",
+            len(stale),
+            extra={"job_ids": sorted(stale)[:10]},
+        )
+        for job_id in stale:
+            out.jobs.pop(job_id, None)
+        self.cache.forget(stale)
 
     @staticmethod
     def _split(out: JobWrites) -> tuple[dict[str, Doc], dict[str, Doc]]:
@@ -401,20 +480,33 @@ class Projector:
 
 
 async def main(stop: asyncio.Event) -> None:
+    """The projector deployed on its own: health on HEALTH_PORT as every worker serves it
+    (``/healthz``, ``/readyz``, ``/metrics``); a projector task that dies stops the
+    process with exit 1 (docs/design.md §17)."""
     from shared.kafka.producer import make_producer
     from shared.mongo import get_database, make_mongo_client
 
     settings = ApiSettings()
-    await ensure_topics(settings.kafka_bootstrap_servers)
+    await ensure_topics(settings.kafka_bootstrap_servers, settings=settings)
     client = make_mongo_client(settings.mongo_url)
     producer = make_producer(settings.kafka_bootstrap_servers, client_id="projector")
     await producer.start()
+    health = HealthServer(settings.health_port)
     try:
         projector = Projector(
             settings, get_database(client, settings.mongo_url), EventPublisher(producer)
         )
-        await projector.run(stop)
+        port = await health.start()
+        log.info("projector ready", extra={"event": "ready", "health_port": port})
+        parts = Supervisor(stop)  # the projector ending by itself has crashed: exit 1
+        running = parts.spawn("projector", projector.run(stop))
+        try:
+            await parts.wait()
+        finally:
+            stop.set()
+            await asyncio.gather(running, return_exceptions=True)
     finally:
+        await health.stop()
         await producer.stop()
         await client.close()
 

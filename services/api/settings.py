@@ -42,6 +42,12 @@ class ApiSettings(ServiceSettings):
         ge=1024,
         validation_alias=AliasChoices("API_MAX_BODY_BYTES", "max_body_bytes"),
     )
+    # After a part of the process died, seconds /readyz answers 503 before the port closes.
+    failure_drain_s: float = Field(
+        default=1.0,
+        ge=0,
+        validation_alias=AliasChoices("API_FAILURE_DRAIN_S", "failure_drain_s"),
+    )
     # Seconds a client is told to wait when MongoDB is unavailable (503 Retry-After).
     retry_after_s: int = Field(
         default=5, ge=1, validation_alias=AliasChoices("API_RETRY_AFTER_S", "retry_after_s")

@@ -270,6 +270,16 @@ class SubmitterService:
 
     async def _request(self, msg: Message, request: JobRequested, out: _Outputs) -> None:
         if request.parts > 1:
+            if (
+                request.job_id not in self.assembler
+                and self._known(request, msg.partition, out) == "repeat"
+            ):
+                # A retry of a request already decided (the API sends all parts again
+                # after a timeout): assembled again, parts missing from it would turn
+                # into a refusal of a job that runs.
+                DECIDED_REPEAT.inc()
+                out.release.append(msg)
+                return
             self.consumer.hold(msg)
             assembled = self.assembler.add(request, msg, time.monotonic())
             if assembled is None:

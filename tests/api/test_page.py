@@ -366,3 +366,39 @@ async def test_cancel_a_created_job_and_a_refused_cancel(
     await expect(page.get_by_test_id("item-row")).to_have_count(4)
     await page.evaluate("window.scrollTo(0, 0)")
     await page.screenshot(path=test_output_dir / "jobs-page.png", full_page=True)
+
+
+BIG = NamedSeller(f"pg{RUN}-big", shop_id="shop2", label="Big Shop", orders=0)
+BIG_JOB = f"ps-{RUN}-big"
+BIG_ITEMS = 450  # more than the page shows at first (200)
+
+
+async def test_the_items_of_a_large_job_come_page_by_page(
+    page: Page, system: Stack, publisher: EventPublisher, shop2: httpx.AsyncClient
+) -> None:
+    """Another shop (shop2) with a job of 450 items: the page shows the first 200, says
+    how many there are, and "More items" brings the rest, in the order of the request."""
+    await open_shop(system.sandbox_url, publisher, BIG)
+
+    async def account_known() -> bool:
+        return (await shop2.get(f"/v1/accounts/{BIG.account_id}/listings")).status_code == 200
+
+    await until(account_known, "shop2's account in the API")
+    items = [{"sku": BIG.sku(n), "quantity": 1} for n in range(BIG_ITEMS)]
+    await create(
+        shop2,
+        {"job_id": BIG_JOB, "account_id": BIG.account_id, "job_type": "update_qty", "items": items},
+    )
+    await wait_status(shop2, BIG_JOB, "done")
+
+    await sign_in(page, "shop2-key")
+    await row(page, BIG_JOB).get_by_role("button", name=f"Check status of job {BIG_JOB}").click()
+    rows = page.get_by_test_id("item-row")
+    await expect(rows).to_have_count(200)
+    await expect(page.get_by_test_id("items-shown")).to_have_text(f"200 of {BIG_ITEMS} items shown")
+    await page.get_by_test_id("items-more").click()
+    await expect(rows).to_have_count(BIG_ITEMS)
+    await expect(page.get_by_test_id("items-more")).to_be_hidden()
+    await expect(page.get_by_test_id("items-shown")).to_be_hidden()
+    keys = await rows.evaluate_all("rows => rows.map((r) => r.dataset.key)")
+    assert keys == [BIG.sku(n) for n in range(BIG_ITEMS)]

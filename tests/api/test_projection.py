@@ -154,7 +154,12 @@ def test_a_job_is_stored_as_its_row_and_its_item_states() -> None:
     job = fold_in_batches(lifecycle(), [])["jobs"]["j1"]
     row, state = split_job(job)
     assert "item_states" not in row and row["counts"]["total"] == 2
-    assert state == {"_id": "j1", "shop_id": "shop1", "item_states": job["item_states"]}
+    assert state == {
+        "_id": "j1",
+        "shop_id": "shop1",
+        "seq": 5,
+        "item_states": job["item_states"],
+    }
     assert join_job(row, state) == job
     assert join_job(row, None)["item_states"] == []
 

@@ -1,6 +1,6 @@
 """The projector on the real broker and a FerretDB of this module's own (so the outage
-test can stop it): big batches, redelivery, replay from offset zero, tombstones, and a
-MongoDB outage that loses nothing."""
+test can stop it): big batches, redelivery, replay from offset zero, tombstones, a late
+batch that must not take a job back, and a MongoDB outage that loses nothing."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from devtools.infra import FerretDBServer, free_port, provision
+from services.api.projection import fold_job_events
 from services.api.projector import MONGO_ERRORS, Projector
 from services.api.settings import ApiSettings
 from services.api.store import Database
@@ -24,12 +25,13 @@ from shared.events import (
     InventoryRow,
     ItemState,
     JobCreated,
+    JobDone,
     JobProcessing,
     JobReserved,
     ListingState,
     LogLine,
 )
-from shared.jobs import JobType
+from shared.jobs import JobStatus, JobType
 from shared.kafka.producer import EventPublisher
 from shared.mongo import make_mongo_client
 from shared.quotas import QuotaClass
@@ -112,9 +114,10 @@ def job_event(cls: type[JobReserved | JobCreated | JobProcessing], n: int, seq: 
     )
 
 
-async def snapshot(db: Database) -> dict[str, list[dict[str, Any]]]:
+async def snapshot(db: Database, shop: str = SHOP) -> dict[str, list[dict[str, Any]]]:
+    query = {"shop_id": shop}
     return {
-        name: await db[name].find({"shop_id": SHOP}).sort("_id", 1).to_list()
+        name: await db[name].find(query).sort("_id", 1).to_list()
         for name in ("jobs", "job_state", "job_item_pages", "job_log")
     }
 
@@ -245,6 +248,37 @@ async def test_tombstones_delete_what_compacted_topics_held(
             await publisher.publish_raw(topic.name, k.encode(), None)
         for _, k, _, collection in records:
             await until(functools.partial(_has, db, collection, {"_id": k}, 0), what=collection)
+
+
+async def test_a_late_batch_never_takes_a_job_back(
+    topics: str, publisher: EventPublisher, ferret: FerretDBServer
+) -> None:
+    """A projector that lost the job's partition while its batch was on the way (its cache
+    still holds the job at seq 1) writes seq 2 after the new owner has written seq 3: the
+    job's row, item states and items stay at seq 3."""
+    job, shop = f"pj{RUN}-late", f"shop-late{RUN}"  # a shop of its own: the others count
+    ident: dict[str, Any] = {
+        "job_id": job,
+        "shop_id": shop,
+        "account_id": ACCOUNT,
+        "job_type": JobType.UPDATE_QTY,
+    }
+    item = ItemState(key="LATE-1", request={"sku": "LATE-1", "quantity": 1})
+    reserved = JobReserved(**ident, seq=1, status=JobStatus.RESERVED, items=[item])
+    created = JobCreated(**ident, seq=2, status=JobStatus.CREATED, items=[item])
+    accepted = item.model_copy(update={"status": "accepted"})
+    done = JobDone(**ident, seq=3, status=JobStatus.DONE, items=[accepted])
+    async with projector(topics, publisher, url(ferret, f"late_{RUN}"), f"pj-late-{RUN}") as owner:
+        await publish(publisher, JOB_EVENTS, [reserved, created, done])
+        await until(lambda: _has(owner.db, "jobs", {"_id": job, "seq": 3}, 1), what="seq 3")
+        newest = await snapshot(owner.db, shop)
+        late = Projector(owner.settings, owner.db, publisher)
+        late.cache.put(fold_job_events([reserved], {}).jobs)  # its view before the rebalance
+        await late._write_jobs([created])
+        assert await snapshot(owner.db, shop) == newest
+    assert [j["status"] for j in newest["jobs"]] == ["done"]
+    assert [i["status"] for p in newest["job_item_pages"] for i in p["items"]] == ["accepted"]
+    assert late.cache.get(job) is None  # read back next time, not trusted
 
 
 async def test_an_outage_of_mongodb_loses_nothing(

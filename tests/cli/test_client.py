@@ -109,6 +109,25 @@ def test_show_reads_job_items_and_log_and_quotes_the_id() -> None:
     assert client.job_log("ps:shop1@x")[0].message == "feed 5 submitted"
 
 
+def test_show_reads_every_item_of_a_large_job_page_after_page() -> None:
+    """25,000 items come in pages; the client follows the cursors to the last one, asking
+    for the longest page the API gives."""
+    api = FakeApi()
+    total, size = 25_000, 1000
+
+    def items(request: httpx.Request) -> httpx.Response:
+        assert request.url.params["limit"] == str(size)
+        start = int(request.url.params.get("cursor") or 0)
+        rows = [{"key": f"SKU-{n}", "status": "accepted"} for n in range(start, start + size)]
+        more = start + size < total
+        return page(rows, str(start + size) if more else None)
+
+    api.route("GET", "/v1/jobs/big/items", items)
+    rows = client_for(api).job_items("big")
+    assert [r.key for r in rows] == [f"SKU-{n}" for n in range(total)]
+    assert len(api.seen) == total // size
+
+
 def test_a_single_resource_may_come_wrapped_in_data() -> None:
     api = FakeApi()
     api.route("GET", "/v1/jobs/j1", httpx.Response(200, json={"data": job_row("j1")}))

@@ -19,6 +19,7 @@ from services.api.pagination import after_desc, decode_cursor, encode_cursor
 from services.api.publishing import BusUnavailable
 from services.api.replays import REPLAYS, DeadLetterReplayed, original_of
 from shared.events import DeadLettered
+from shared.health import LIVENESS
 from shared.kafka.dead_letters import OriginalUnavailable
 from shared.quotas import QuotaClass
 
@@ -168,16 +169,28 @@ async def replay(
     )
 
 
-@router.get("/healthz", response_model=Health)
-async def healthz() -> Health:
-    """Liveness: the process answers."""
+def _liveness() -> dict[str, str]:
+    """The process's own parts (the projector): what died or stalled, if anything."""
+    problems = LIVENESS.problems()
+    return {"process": "; ".join(problems)} if problems else {}
+
+
+@router.get("/healthz", response_model=Health, responses={503: {"model": Health}})
+async def healthz() -> Any:
+    """Liveness: the process answers, and none of its parts (the projector) died or
+    stalled; 503 naming it otherwise (the process is then on its way out)."""
+    checks = _liveness()
+    if checks:
+        health = Health(status="unavailable", checks=checks)
+        return JSONResponse(health.model_dump(), status_code=503)
     return Health(status="ok")
 
 
 @router.get("/readyz", response_model=Health, responses={503: {"model": Health}})
 async def readyz(request: Request) -> Any:
-    """Readiness: Kafka and MongoDB reachable (each given two seconds)."""
-    checks: dict[str, str] = {}
+    """Readiness: alive (as /healthz), and Kafka and MongoDB reachable (each given two
+    seconds)."""
+    checks: dict[str, str] = _liveness()
     try:
         async with asyncio.timeout(READY_TIMEOUT_S):
             await request.app.state.mongo.admin.command("ping")

@@ -116,6 +116,10 @@
   }
 
   /** A page of every list endpoint is {"data": [...], "next_cursor": str|null}. */
+  // Rows of a job's items (and log) read at first, and per click on "More".
+  const DETAIL_PAGE = 200;
+  const MORE_PAGE = 1000;
+
   async function allPages(path, params, maxPages = 20) {
     const rows = [];
     let cursor = null;
@@ -671,18 +675,31 @@
     }
   }
 
+  /** At least ``want`` rows of a paged list (fewer at its end), pages of up to 1000:
+   * a refresh keeps every row "More" had loaded, however many. */
+  async function firstRows(path, want) {
+    const rows = [];
+    let cursor = null;
+    do {
+      const page = await api(path, { params: { limit: Math.min(1000, want - rows.length), cursor } });
+      rows.push(...page.data);
+      cursor = page.next_cursor;
+    } while (cursor && rows.length < want);
+    return { data: rows, next_cursor: cursor };
+  }
+
   async function loadDetail() {
     if (!state.selected) return;
     const id = state.selected.id;
     const path = `/v1/jobs/${encodeURIComponent(id)}`;
-    const old = state.detail;
-    const itemsLimit = Math.min(1000, Math.max(200, old ? old.items.length : 0));
-    const logLimit = Math.min(1000, Math.max(500, old ? old.log.length : 0));
+    const old = state.detail && state.detail.job.id === id ? state.detail : null;
+    const itemsWanted = Math.max(DETAIL_PAGE, old ? old.items.length : 0);
+    const logWanted = Math.max(500, old ? old.log.length : 0);
     try {
       const [job, items, log] = await Promise.all([
         api(path),
-        api(`${path}/items`, { params: { limit: itemsLimit } }),
-        api(`${path}/log`, { params: { limit: logLimit } }),
+        firstRows(`${path}/items`, itemsWanted),
+        firstRows(`${path}/log`, logWanted),
       ]);
       if (!state.selected || state.selected.id !== id) return;
       state.detail = {
@@ -706,7 +723,9 @@
     const cursor = kind === "items" ? detail.itemsCursor : detail.logCursor;
     if (!cursor) return;
     try {
-      const page = await api(`/v1/jobs/${encodeURIComponent(id)}/${kind}`, { params: { cursor } });
+      const page = await api(`/v1/jobs/${encodeURIComponent(id)}/${kind}`, {
+        params: { cursor, limit: MORE_PAGE },
+      });
       if (state.detail !== detail) return;
       detail[kind].push(...page.data);
       detail[`${kind}Cursor`] = page.next_cursor;
@@ -728,6 +747,7 @@
       $("log-body").replaceChildren();
       cancel.hidden = true;
       $("items-more").hidden = true;
+      $("items-shown").hidden = true;
       $("log-more").hidden = true;
       return;
     }
@@ -785,6 +805,9 @@
     );
     $("items-empty").hidden = detail.items.length > 0;
     $("items-more").hidden = !detail.itemsCursor;
+    // A job of 25,000 items is read a page at a time: say how far the list goes.
+    $("items-shown").hidden = !detail.itemsCursor;
+    $("items-shown").textContent = `${detail.items.length} of ${c.total} items shown`;
 
     $("log-body").replaceChildren(
       ...detail.log.map((line) =>
