@@ -28,13 +28,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from devtools.infra import KafkaServer, free_port, provision
 from devtools.stack import Stack
+from devtools.topics_read import collect, read_to_end
+from devtools.world import Seller, open_shop, submit
 from shared.events import JobDone, JobEvent, StockChanged
 from shared.jobs import JobType
 from shared.kafka.admin import ensure_topics
 from shared.kafka.producer import EventPublisher, make_producer
 from shared.topics import CATALOG_EVENTS, JOB_EVENTS
-from tests.e2e.world import Seller, open_shop, submit
-from tests.kafka_helpers import collect, read_to_end
 
 LIFTED_SANDBOX = {
     op: {"burst": 100_000, "rate_per_s": 100_000.0, "hourly_cap": None}
