@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import statistics
 import sys
@@ -185,6 +186,8 @@ async def one_run(work: Workload, workdir: Path) -> Run:
 
 
 async def main(argv: list[str] | None = None) -> None:
+    # aiokafka warns while a fresh broker elects leaders and coordinators; it retries.
+    logging.getLogger("aiokafka").setLevel(logging.ERROR)
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--shops", type=int, default=4)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import statistics
 import sys
@@ -195,6 +196,8 @@ def summary(kind: Kind, runs: list[Run], settings: str) -> None:
 
 
 async def main(argv: list[str] | None = None) -> None:
+    # aiokafka warns while a fresh broker elects leaders and coordinators; it retries.
+    logging.getLogger("aiokafka").setLevel(logging.ERROR)
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--kinds", default=",".join(KINDS))
     parser.add_argument("--runs", type=int, default=3)

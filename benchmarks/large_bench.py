@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import sys
 import tempfile
@@ -161,6 +162,8 @@ async def mongo(workdir: Path) -> AsyncIterator[str]:
 
 
 async def main(argv: list[str] | None = None) -> None:
+    # aiokafka warns while a fresh broker elects leaders and coordinators; it retries.
+    logging.getLogger("aiokafka").setLevel(logging.ERROR)
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--items", type=int, default=MAX_ITEMS)
     parser.add_argument("--job-types", default="update_qty_price,send_products")
