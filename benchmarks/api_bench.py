@@ -58,7 +58,7 @@ from devtools.infra import (
     ferretdb_version,
     free_port,
     kafka_version,
-    provision,
+    provision_missing,
 )
 from services.api.pagination import encode_cursor
 from services.api.projector import OWN_TOPICS, TOPICS, Projector
@@ -208,7 +208,7 @@ def infrastructure(workdir: Path) -> Iterator[tuple[str, str, str]]:
     servers: list[KafkaServer | FerretDBServer] = []
     try:
         if not bootstrap or not mongo:
-            provision()
+            provision_missing()
         if not bootstrap:
             kafka = KafkaServer(free_port(), workdir / "kafka", heap_mb=768)
             servers.append(kafka.start())

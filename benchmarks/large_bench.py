@@ -40,7 +40,7 @@ from aiokafka import AIOKafkaConsumer
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from devtools.figures import report
-from devtools.infra import FerretDBServer, ferretdb_binary, free_port, provision
+from devtools.infra import FerretDBServer, free_port, provision_missing
 from devtools.process_memory import peak_rss_bytes
 from devtools.stack import ADMIN_KEY, Stack
 from devtools.submitter_bench import Bus, own_bus
@@ -151,8 +151,7 @@ async def one_job(
 
 @contextlib.asynccontextmanager
 async def mongo(workdir: Path) -> AsyncIterator[str]:
-    if not ferretdb_binary().is_file():
-        provision()
+    provision_missing()
     server = FerretDBServer(free_port(), workdir / "ferretdb")
     await asyncio.to_thread(server.start)
     try:

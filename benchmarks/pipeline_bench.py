@@ -32,7 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from devtools.figures import report
-from devtools.infra import KafkaServer, free_port, provision
+from devtools.infra import KafkaServer, free_port, provision_missing
 from devtools.stack import Stack
 from devtools.topics_read import collect, read_to_end
 from devtools.world import Seller, open_shop, submit
@@ -206,7 +206,7 @@ async def main() -> None:
     server = None
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if not bootstrap:
-        provision()
+        provision_missing()
         server = KafkaServer(free_port(), workdir / "kafka")
         server.start()
         bootstrap = server.bootstrap_servers

@@ -48,7 +48,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from devtools.figures import report  # noqa: E402
-from devtools.infra import KafkaServer, free_port, provision  # noqa: E402
+from devtools.infra import KafkaServer, free_port, provision_missing  # noqa: E402
 from services.amazon_sandbox.launcher import running_sandbox  # noqa: E402
 from shared.jobs import JobType  # noqa: E402
 from shared.kafka.admin import ensure_topics  # noqa: E402
@@ -106,7 +106,7 @@ def kafka() -> Iterator[str]:
     if bootstrap := os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
         yield bootstrap
         return
-    provision()
+    provision_missing()
     with tempfile.TemporaryDirectory(prefix="throttle-bench-kafka-") as data:
         server = KafkaServer(free_port(), Path(data))
         server.start()

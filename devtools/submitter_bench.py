@@ -25,7 +25,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-from devtools.infra import KafkaServer, free_port, kafka_libs_dir, provision
+from devtools.infra import KafkaServer, free_port, provision_missing
 from devtools.stack import Stack
 from shared.kafka.admin import ensure_topics
 from shared.kafka.producer import (
@@ -69,8 +69,7 @@ class Bus:
 
 @contextlib.asynccontextmanager
 async def own_bus(workdir: Path, heap_mb: int = 768) -> AsyncIterator[Bus]:
-    if not kafka_libs_dir().exists():
-        provision()  # only then: FerretDB, which a run does not use, is left alone
+    provision_missing()
     server = KafkaServer(free_port(), workdir / "kafka", heap_mb=heap_mb)
     await asyncio.to_thread(server.start)
     try:
