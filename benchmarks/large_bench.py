@@ -142,7 +142,7 @@ async def one_job(
     if event["event_type"] != "JobDone":
         raise AssertionError(f"{job_type.value}: {event['event_type']}: {event.get('log')}")
     print(
-        f"  {job_type.value}: {items:,} items in {len(parts)} part(s): done "
+        f"  {job_type.value}: {items:,} item(s) in {len(parts)} part(s): done "
         f"{seconds:.1f} s after the request; data {json.dumps(event.get('data'))}",
         flush=True,
     )
@@ -174,10 +174,11 @@ async def main(argv: list[str] | None = None) -> None:
         default=600.0,
         help="how long to wait for the API to show a done job's items",
     )
-    parser.add_argument("--quick", action="store_true", help="one job of 5,000 items")
+    parser.add_argument("--quick", action="store_true", help="one job of 10,000 items")
     args = parser.parse_args(argv)
     if args.quick:
-        args.items, args.job_types, args.projection_timeout_s = 5_000, "update_qty_price", 120
+        # 10,000: still a request in two parts
+        args.items, args.job_types, args.projection_timeout_s = 10_000, "update_qty_price", 120
     job_types = [JobType(t) for t in args.job_types.split(",")]
     workdir = Path(tempfile.mkdtemp(prefix="large-bench-"))
     load_avg = os.getloadavg()[0]

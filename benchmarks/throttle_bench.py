@@ -21,7 +21,8 @@ as child processes. Prints:
 Figures (devtools/figures.py): utilisation (goal 0.98), Jain's fairness (goal 0.95), the
 p99 delay from a token existing in the throttle's bucket to its grant reaching the
 requester (goal 50 ms) and the sandbox's 429s (goal none: any is a miss).
-``--quick`` simulates one Amazon hour instead of six.
+``--quick`` simulates two Amazon hours instead of six. The exit status is 0 whether or
+not the goals are met (the table says which are): 1 only when the run itself failed.
 """
 
 from __future__ import annotations
@@ -330,10 +331,10 @@ def main() -> None:
         default=[8, 4, 2],
         help="requests each shop keeps waiting, comma-separated",
     )
-    parser.add_argument("--quick", action="store_true", help="one Amazon hour")
+    parser.add_argument("--quick", action="store_true", help="two Amazon hours")
     args = parser.parse_args()
     if args.quick:
-        args.hours = 1.0
+        args.hours = 2.0
     load = os.getloadavg()[0]
     result = asyncio.run(bench(args))
     print(json.dumps(result, indent=2))
@@ -369,7 +370,6 @@ def main() -> None:
         and result["jain_fairness"] >= 0.95  # type: ignore[operator]
     )
     print("targets met" if ok else "TARGETS MISSED", file=sys.stderr)
-    sys.exit(0 if ok else 1)
 
 
 if __name__ == "__main__":
