@@ -15,7 +15,10 @@
    API's own on page 1), for an admin key (all shops) and a shop key; p50 and p99. Each
    figure takes ``--samples`` requests or at least 5 and as many as fit ``--cap-s``.
 
-Usage: python benchmarks/api_bench.py [--jobs 100000] [--runs 1] [--budget-s 300]
+Figures (devtools/figures.py, no goals): the projector's events per second, and the p99
+of each GET /v1/jobs latency.
+
+Usage: python benchmarks/api_bench.py [--jobs 100000] [--runs 1] [--budget-s 300] [--quick]
 Starts its own Kafka and FerretDB unless KAFKA_BOOTSTRAP_SERVERS / MONGO_URL are set.
 """
 
@@ -47,6 +50,7 @@ from aiokafka.structs import OffsetAndMetadata
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from devtools.figures import report
 from devtools.infra import (
     REPO_ROOT,
     FerretDBServer,
@@ -54,7 +58,7 @@ from devtools.infra import (
     ferretdb_version,
     free_port,
     kafka_version,
-    provision,
+    provision_missing,
 )
 from services.api.pagination import encode_cursor
 from services.api.projector import OWN_TOPICS, TOPICS, Projector
@@ -204,7 +208,7 @@ def infrastructure(workdir: Path) -> Iterator[tuple[str, str, str]]:
     servers: list[KafkaServer | FerretDBServer] = []
     try:
         if not bootstrap or not mongo:
-            provision()
+            provision_missing()
         if not bootstrap:
             kafka = KafkaServer(free_port(), workdir / "kafka", heap_mb=768)
             servers.append(kafka.start())
@@ -455,6 +459,7 @@ async def latency(
     deep_page: int,
     samples: int,
     cap_s: float,
+    settings: str,
 ) -> None:
     who = "admin key" if shop_id is None else "shop key"
     second, _ = await deep_cursor(mongo_url, shop_id, 2)
@@ -477,6 +482,15 @@ async def latency(
                 f"p50 {p50:7.1f} ms   p99 {p99:7.1f} ms   ({len(times)} requests)",
                 flush=True,
             )
+            where = "first page" if number == 1 else "deep page"
+            report(
+                "api",
+                f"GET /v1/jobs {where}, {who}, p99",
+                p99,
+                "ms",
+                higher_is_better=False,
+                settings=settings + f"; deep page {page}",
+            )
 
 
 async def main() -> None:
@@ -491,7 +505,11 @@ async def main() -> None:
     parser.add_argument("--deep-page", type=int, default=200)
     parser.add_argument("--samples", type=int, default=200, help="requests per latency figure")
     parser.add_argument("--cap-s", type=float, default=60.0, help="time cap per latency figure")
+    parser.add_argument("--quick", action="store_true", help="5,000 jobs, short samples")
     args = parser.parse_args()
+    if args.quick:
+        args.jobs, args.budget_s, args.deep_page, args.samples, args.cap_s = 5_000, 60, 50, 20, 5
+    load = os.getloadavg()[0]
 
     workdir = Path(tempfile.mkdtemp(prefix="api-bench-"))
     run_id = uuid.uuid4().hex[:6]
@@ -547,10 +565,20 @@ async def main() -> None:
             f"over {len(runs)} run(s) {[round(r) for r in rates]}"
         )
         size = runs[-1].jobs_in_db
+        settings = f"{size:,} jobs in MongoDB (FerretDB unless MONGO_URL), load {load:.1f}"
+        report(
+            "api",
+            "projector",
+            statistics.median(rates),
+            "events/s",
+            settings=settings + f"; median of {len(runs)}",
+        )
         print(f"HTTP latency on {size:,} jobs ({mongo_url}), one request at a time:")
         async with api_process(bootstrap, mongo_url, workdir, work.shop(0)) as url:
             for key, shop in ((ADMIN_KEY, None), (SHOP_KEY, work.shop(0))):
-                await latency(url, mongo_url, key, shop, args.deep_page, args.samples, args.cap_s)
+                await latency(
+                    url, mongo_url, key, shop, args.deep_page, args.samples, args.cap_s, settings
+                )
     print(f"work files: {workdir}")
 
 

@@ -3,11 +3,13 @@
 Benchmarks are programs, not tests: each prints its medians, ratios and the settings that
 produced them, and reports each figure (devtools/figures.py); the run ends with one table
 of every figure, its goal, the ratio and the machine. Pass names to run only some:
-``python -m devtools.bench sandbox throttle``.
+``python -m devtools.bench sandbox throttle``; ``--quick`` runs each small and once (a
+smoke run of a few minutes; the figures are not the real ones).
 """
 
 from __future__ import annotations
 
+import os
 import platform
 import subprocess
 import sys
@@ -22,6 +24,9 @@ BENCHES: dict[str, list[str]] = {
     "throttle": ["benchmarks/throttle_bench.py"],
     "pipeline": ["benchmarks/pipeline_bench.py"],
     "api": ["benchmarks/api_bench.py"],
+    "large": ["benchmarks/large_bench.py"],
+    "intake": ["benchmarks/intake_bench.py"],
+    "ingest": ["benchmarks/ingest_bench.py"],
 }
 
 
@@ -31,7 +36,8 @@ def machine() -> str:
         if Path("/proc/cpuinfo").exists()
         else "?"
     )
-    return f"{platform.machine()}, {cpus} CPUs, Python {platform.python_version()}"
+    load = "load average {:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
+    return f"{platform.machine()}, {cpus} CPUs, {load}, Python {platform.python_version()}"
 
 
 def _run(argv: list[str], figures: list[Figure]) -> int:
@@ -51,7 +57,8 @@ def _run(argv: list[str], figures: list[Figure]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    names = argv or list(BENCHES)
+    quick = ["--quick"] if "--quick" in argv else []
+    names = [a for a in argv if a != "--quick"] or list(BENCHES)
     print(f"machine: {machine()}")
     failed = []
     figures: list[Figure] = []
@@ -64,7 +71,7 @@ def main(argv: list[str]) -> int:
             continue
         print(f"\n=== {name} ===", flush=True)
         started = time.monotonic()
-        rc = _run(argv_, figures)
+        rc = _run(argv_ + quick, figures)
         print(f"=== {name}: exit {rc} after {time.monotonic() - started:.0f}s ===", flush=True)
         if rc:
             failed.append(name)

@@ -61,6 +61,7 @@ __all__ = [
     "main",
     "new_cluster_id",
     "provision",
+    "provision_missing",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -226,6 +227,14 @@ def provision(root: Path = REPO_ROOT) -> None:
     with _file_lock(_local(root) / "provision.lock"):
         _provision_kafka(root)
         _provision_ferretdb(root)
+
+
+def provision_missing(root: Path = REPO_ROOT) -> None:
+    """:func:`provision` only when the Kafka jar or the FerretDB binary is missing: for
+    benchmarks, which run after ``make provision`` and must not rebuild servers that other
+    runs sharing ``.local`` are using."""
+    if not _kafka_jar(root).is_file() or not ferretdb_binary(root).is_file():
+        provision(root)
 
 
 # --------------------------------------------------------------------------- processes

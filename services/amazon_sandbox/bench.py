@@ -1,7 +1,7 @@
 """Benchmark: getFeed requests per second against the sandbox as a real process.
 
 ``python -m services.amazon_sandbox.bench [--concurrency 16] [--runs 5] [--seconds 3]
-[--processes 1]``
+[--processes 1] [--quick]``
 
 Starts the sandbox (``launcher.running_sandbox``), registers a seller whose getFeed quota
 is lifted (per-seller ``quotas`` override, so no call is throttled), creates one feed, then
@@ -9,7 +9,9 @@ runs ``concurrency`` httpx workers (split over ``processes`` client processes) c
 getFeed for ``seconds`` per run over real HTTP, after a one-second warm-up. Prints each
 run's requests/s, the median of the runs, p50/p99 latency over all calls, and the
 sandbox's own CPU time per request (read from /proc), which tells how much of the figure
-is the server and how much the client sharing the machine.
+is the server and how much the client sharing the machine. Reports the median req/s and
+the p99 latency as figures (devtools/figures.py; no goals: the sandbox only has to keep
+up with the services). ``--quick``: one run of one second.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from pathlib import Path
 
 import httpx
 
+from devtools.figures import report
 from services.amazon_sandbox.launcher import running_sandbox
 
 SELLER = "A2BENCH"
@@ -190,7 +193,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=3.0, help="length of one run")
     parser.add_argument("--processes", type=int, default=1, help="client processes")
+    parser.add_argument("--quick", action="store_true", help="one run of one second")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.runs, args.seconds = 1, 1.0
+    load = os.getloadavg()[0]
     with running_sandbox() as sandbox:
         cpu_before = _cpu_seconds(sandbox.process.pid)
         results = _measure(sandbox.url, args.concurrency, args.runs, args.seconds, args.processes)
@@ -202,13 +209,21 @@ def main(argv: Sequence[str] | None = None) -> None:
             f"= {run.per_second:.0f} req/s, {run.errors} non-200"
         )
     latencies = [latency for run in results for latency in run.latencies]
+    median = statistics.median(run.per_second for run in results)
+    p99_ms = _percentile(latencies, 0.99) * 1000
     print(
         f"getFeed, concurrency {args.concurrency} over {args.processes} client process(es), "
         f"{args.runs} x {args.seconds:g} s: "
-        f"median {statistics.median(run.per_second for run in results):.0f} req/s, "
+        f"median {median:.0f} req/s, "
         f"p50 {_percentile(latencies, 0.50) * 1000:.2f} ms, "
-        f"p99 {_percentile(latencies, 0.99) * 1000:.2f} ms; sandbox exit status {status}"
+        f"p99 {p99_ms:.2f} ms; sandbox exit status {status}"
     )
+    settings = (
+        f"concurrency {args.concurrency}, {args.processes} client process(es), "
+        f"{args.runs} x {args.seconds:g} s, load {load:.1f}"
+    )
+    report("sandbox", "getFeed", median, "req/s", settings=settings)
+    report("sandbox", "getFeed p99", p99_ms, "ms", higher_is_better=False, settings=settings)
     if cpu_before is not None and cpu_after is not None:
         # Includes the warm-up calls, which the run totals leave out: an upper bound.
         calls = sum(run.requests for run in results)

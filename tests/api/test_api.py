@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
 
 from devtools.infra import free_port
+from devtools.world import MARKETPLACE, Seller
 from services.api.app import create_app
 from services.api.settings import ApiSettings
 from shared.events import ItemState, JobFailed, LogLine, StockChanged
@@ -27,7 +28,6 @@ from shared.kafka.dead_letters import dead_letter_for
 from shared.kafka.producer import EventPublisher
 from shared.mongo import get_database, make_mongo_client
 from shared.topics import CATALOG_EVENTS, DEAD_LETTERS, JOB_EVENTS, TopicSpec
-from tests.e2e.world import MARKETPLACE, Seller
 from tests.stack import SECRET_KEY, Stack
 
 pytestmark = pytest.mark.integration

@@ -20,11 +20,11 @@ import httpx
 import pytest
 from playwright.async_api import Browser, ConsoleMessage, Locator, Page, async_playwright, expect
 
+from devtools.world import Seller, open_shop, submit
 from shared.events import AccountRegistered
 from shared.jobs import JobType
 from shared.kafka.producer import EventPublisher
 from tests.e2e.conftest import make_stack
-from tests.e2e.world import Seller, open_shop, submit
 from tests.stack import Stack
 
 pytestmark = pytest.mark.integration

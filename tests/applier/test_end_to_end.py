@@ -24,6 +24,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from devtools.topics_read import collect
 from shared.codec import decode
 from shared.crypto import seal_credentials
 from shared.events import (
@@ -49,7 +50,6 @@ from shared.kafka.producer import EventPublisher
 from shared.spapi.auth import LwaCredentials
 from shared.spapi.client import SpApiClient
 from shared.topics import ACCOUNTS, INVENTORY, JOB_EVENTS, LISTINGS, TopicSpec, listing_key
-from tests.kafka_helpers import collect
 from tests.stack import SECRET_KEY, Stack
 
 pytestmark = pytest.mark.integration

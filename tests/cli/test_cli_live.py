@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from devtools.world import MARKETPLACE, Seller
 from tests.api.conftest import SHOP1_KEY
-from tests.e2e.world import MARKETPLACE, Seller
 from tests.stack import ADMIN_KEY, Stack
 
 pytestmark = pytest.mark.integration

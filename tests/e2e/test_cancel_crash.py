@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from devtools.topics_read import collect, read_to_end
+from devtools.world import Seller, job_events, open_shop, submit
 from shared.events import CancelRequested, JobCreated, ListingState
 from shared.jobs import JobType
 from shared.kafka.producer import EventPublisher
 from shared.topics import JOB_EVENTS, JOB_REQUESTS, LISTINGS
 from tests.e2e.conftest import PIPELINE, make_stack
-from tests.e2e.world import Seller, job_events, open_shop, submit
-from tests.kafka_helpers import collect, read_to_end
 from tests.stack import Stack
 from tests.waiting import eventually
 

@@ -15,14 +15,7 @@ import httpx
 import pytest
 
 from devtools.infra import KafkaCluster
-from shared.events import JobEvent
-from shared.jobs import JobType
-from shared.kafka.admin import ensure_topics
-from shared.kafka.producer import EventPublisher
-from shared.topics import JOB_EVENTS
-from tests.conftest import CLUSTER_TOPICS, cluster_topic_settings, partitions_of
-from tests.e2e.conftest import PIPELINE, make_stack
-from tests.e2e.world import (
+from devtools.world import (
     TERMINAL,
     Seller,
     job_events,
@@ -31,6 +24,13 @@ from tests.e2e.world import (
     sandbox_stats,
     submit,
 )
+from shared.events import JobEvent
+from shared.jobs import JobType
+from shared.kafka.admin import ensure_topics
+from shared.kafka.producer import EventPublisher
+from shared.topics import JOB_EVENTS
+from tests.conftest import CLUSTER_TOPICS, cluster_topic_settings, partitions_of
+from tests.e2e.conftest import PIPELINE, make_stack
 from tests.stack import Stack
 
 pytestmark = pytest.mark.integration

@@ -9,11 +9,11 @@ import time
 
 import pytest
 
+from devtools.topics_read import collect
+from devtools.world import Seller, open_shop, sandbox_listings, sandbox_stats
 from shared.events import JobDone, JobEvent, StockChanged
 from shared.kafka.producer import EventPublisher
 from shared.topics import CATALOG_EVENTS, JOB_EVENTS
-from tests.e2e.world import Seller, open_shop, sandbox_listings, sandbox_stats
-from tests.kafka_helpers import collect
 from tests.stack import Stack
 
 pytestmark = pytest.mark.integration

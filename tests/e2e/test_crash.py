@@ -10,10 +10,10 @@ from collections import Counter
 
 import pytest
 
+from devtools.world import TERMINAL, Seller, job_events, open_shop, sandbox_stats, submit
 from shared.events import JobEvent
 from shared.jobs import JobType
 from shared.kafka.producer import EventPublisher
-from tests.e2e.world import TERMINAL, Seller, job_events, open_shop, sandbox_stats, submit
 from tests.stack import Stack
 
 pytestmark = pytest.mark.integration

@@ -10,12 +10,12 @@ from collections import Counter
 import pytest
 from aiokafka import AIOKafkaConsumer
 
+from devtools.world import Seller, job_events, open_shop, submit
 from shared.codec import decode, encode
 from shared.events import JobEvent, JobFailed, JobProcessing, JobRequested
 from shared.jobs import JobType
 from shared.kafka.producer import EventPublisher
 from shared.topics import JOB_EVENTS, JOB_REQUESTS
-from tests.e2e.world import Seller, job_events, open_shop, submit
 from tests.stack import Stack
 
 pytestmark = pytest.mark.integration

@@ -13,16 +13,16 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from pymongo import AsyncMongoClient
 
+from devtools.topics_read import largest_message
+from devtools.world import Seller, ean, open_shop
 from shared.events import ListingState, StockChanged
 from shared.jobs import JobType
 from shared.kafka.producer import EventPublisher
 from shared.limits import MAX_ITEMS, MAX_MESSAGE_BYTES
-from shared.topics import ALL_TOPICS, CATALOG_EVENTS, LISTINGS, listing_key
+from shared.topics import CATALOG_EVENTS, LISTINGS, listing_key
 from tests.e2e.conftest import PIPELINE, make_stack
-from tests.e2e.world import Seller, ean, open_shop
 from tests.stack import ADMIN_KEY, Stack
 
 # Four 25,000-item jobs share the stack; the first test's setup waits for all of them.
@@ -80,41 +80,6 @@ async def item_pages(http: httpx.AsyncClient, job_id: str) -> list[dict[str, Any
         cursor = page["next_cursor"]
         if cursor is None:
             return rows
-
-
-async def largest_message(bootstrap: str) -> tuple[int, str]:
-    """The largest value on any topic now, and where."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        enable_auto_commit=False,
-        max_partition_fetch_bytes=2 * 1024 * 1024,
-    )
-    await consumer.start()
-    biggest = (0, "")
-    try:
-        tps = [
-            TopicPartition(t.name, p)
-            for t in ALL_TOPICS
-            for p in (consumer.partitions_for_topic(t.name) or range(t.partitions))
-        ]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
-        pending = {tp for tp in tps if ends[tp] > 0}
-        idle = 0
-        while pending and idle < 6:
-            batches = await consumer.getmany(timeout_ms=500, max_records=10_000)
-            idle = 0 if batches else idle + 1
-            for tp, records in batches.items():
-                for rec in records:
-                    size = len(rec.value or b"")
-                    if size > biggest[0]:
-                        biggest = (size, f"{tp.topic}[{tp.partition}]@{rec.offset}")
-                    if rec.offset + 1 >= ends[tp]:
-                        pending.discard(tp)
-    finally:
-        await consumer.stop()
-    return biggest
 
 
 def big_seller(name: str) -> Seller:

@@ -10,6 +10,16 @@ from decimal import Decimal
 import httpx
 import pytest
 
+from devtools.topics_read import collect
+from devtools.world import (
+    Seller,
+    ean,
+    job_events,
+    open_shop,
+    order_id,
+    sandbox_listings,
+    submit,
+)
 from shared.events import (
     CancelRequested,
     DeadLettered,
@@ -28,16 +38,6 @@ from shared.events import (
 from shared.jobs import JobStatus, JobType
 from shared.kafka.producer import EventPublisher
 from shared.topics import DEAD_LETTERS, INVENTORY, JOB_EVENTS, JOB_REQUESTS, LISTINGS, ORDERS
-from tests.e2e.world import (
-    Seller,
-    ean,
-    job_events,
-    open_shop,
-    order_id,
-    sandbox_listings,
-    submit,
-)
-from tests.kafka_helpers import collect
 from tests.stack import Stack
 
 pytestmark = pytest.mark.integration

@@ -19,14 +19,15 @@ from typing import Any
 import httpx
 import pytest
 
+from devtools.topics_read import collect
+from devtools.world import TERMINAL, Seller, job_events, open_shop, submit
 from shared.events import DeadLettered, JobEvent, StockChanged
 from shared.jobs import JobType
 from shared.kafka.producer import EventPublisher
 from shared.limits import MAX_MESSAGE_BYTES
 from shared.topics import ACCOUNTS, CATALOG_EVENTS, JOB_REQUESTS
 from tests.e2e.conftest import PIPELINE, make_stack
-from tests.e2e.world import TERMINAL, Seller, job_events, open_shop, submit
-from tests.kafka_helpers import collect, dead_letters_of
+from tests.kafka_helpers import dead_letters_of
 from tests.stack import ADMIN_KEY, Stack
 
 pytestmark = pytest.mark.integration

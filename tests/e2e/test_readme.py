@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from devtools.demo import DEMO_SHOP
+from devtools.world import Seller, open_shop, sandbox_listings
 from shared.kafka.producer import EventPublisher
-from tests.e2e.world import Seller, open_shop, sandbox_listings
 from tests.stack import Stack
 
 pytestmark = pytest.mark.integration

@@ -16,13 +16,13 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 
+from devtools.topics_read import read_to_end
+from devtools.world import TERMINAL, Seller, job_events, open_shop, sandbox_stats, submit
 from shared.events import JobEvent, ListingState
 from shared.jobs import JobType
 from shared.kafka.producer import EventPublisher
 from shared.topics import LISTINGS
 from tests.e2e.conftest import make_stack
-from tests.e2e.world import TERMINAL, Seller, job_events, open_shop, sandbox_stats, submit
-from tests.kafka_helpers import read_to_end
 from tests.stack import Stack
 from tests.waiting import eventually
 

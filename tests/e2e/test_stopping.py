@@ -13,10 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from devtools.world import TERMINAL, Seller, job_events, open_shop, submit
 from shared.jobs import JobType
 from shared.kafka.producer import EventPublisher
 from tests.e2e.conftest import PIPELINE, make_stack
-from tests.e2e.world import TERMINAL, Seller, job_events, open_shop, submit
 from tests.stack import ADMIN_KEY, Stack
 from tests.waiting import eventually
 

@@ -19,10 +19,10 @@ from pathlib import Path
 
 from devtools.infra import REPO_ROOT, free_port
 from devtools.up import SERVICES
+from devtools.world import job_events, submit
 from shared.events import JobRequested
 from shared.jobs import JobType
 from shared.kafka.producer import EventPublisher
-from tests.e2e.world import job_events, submit
 from tests.stack import SECRET_KEY
 from tests.waiting import eventually
 

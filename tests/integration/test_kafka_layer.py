@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
+from devtools.topics_read import collect
 from shared.events import DeadLettered, Event, JobRequested, StockChanged
 from shared.jobs import JobType
 from shared.kafka.consumer import ConsumerLoop, Message, RejectMessage
@@ -25,7 +26,6 @@ from shared.topics import (
     LISTINGS,
 )
 from tests.integration.consumers import group_consumer
-from tests.kafka_helpers import collect
 from tests.waiting import eventually
 
 

@@ -10,12 +10,12 @@ from typing import Any
 
 from prometheus_client import REGISTRY
 
+from devtools.topics_read import collect
 from shared.events import DeadLettered
 from shared.jobs import JobType
 from shared.kafka.producer import EventPublisher
 from shared.throttle.messages import BucketSnapshot, TokenRequested
 from shared.topics import DEAD_LETTERS, THROTTLE_REQUESTS, THROTTLE_SNAPSHOTS
-from tests.kafka_helpers import collect
 from tests.throttle.conftest import (
     Received,
     assert_grants_within_bucket,

@@ -1,4 +1,5 @@
-"""A seller at the (sandbox) Amazon and its account in the system, for end-to-end tests."""
+"""A seller at the (sandbox) Amazon and its account in the system, for end-to-end tests
+and benchmarks."""
 
 from __future__ import annotations
 
@@ -9,14 +10,14 @@ from typing import Any
 
 import httpx
 
+from devtools.stack import SECRET_KEY
+from devtools.topics_read import collect
 from shared.crypto import seal_credentials
 from shared.events import AccountRegistered, Event, JobEvent, JobRequested, ListingState
 from shared.jobs import JobType
 from shared.kafka.producer import EventPublisher
 from shared.spapi.auth import LwaCredentials
 from shared.topics import ACCOUNTS, JOB_EVENTS, JOB_REQUESTS, LISTINGS, listing_key
-from tests.kafka_helpers import collect
-from tests.stack import SECRET_KEY
 
 MARKETPLACE = "A1PA6795UKMFR9"
 TERMINAL = {"JobDone", "JobFailed", "JobCanceled"}

@@ -1,0 +1,114 @@
+"""Reading topics from outside the services: wait for the events a test or a benchmark
+expects, take everything a topic holds now, find the largest message on the bus."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from shared.codec import decode
+from shared.events import Event
+from shared.topics import ALL_TOPICS, BY_NAME
+
+
+async def collect(
+    bootstrap: str,
+    topic: str,
+    until: Callable[[list[Event]], bool],
+    *,
+    where: Callable[[Event], bool] = lambda e: True,
+    timeout_s: float = 30.0,
+) -> list[Event]:
+    """Read ``topic`` from the beginning, keep events matching ``where``, stop when
+    ``until``; TimeoutError (naming what was found) after ``timeout_s``."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"reader-{uuid.uuid4()}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    found: list[Event] = []
+    try:
+        async with asyncio.timeout(timeout_s):
+            while not until(found):
+                batches = await consumer.getmany(timeout_ms=200)
+                for records in batches.values():
+                    for rec in records:
+                        if rec.value is None:
+                            continue
+                        event = decode(rec.value)
+                        if where(event):
+                            found.append(event)
+    except TimeoutError as exc:
+        raise TimeoutError(f"{topic}: waited {timeout_s}s, have {len(found)}: {found!r}") from exc
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def read_to_end(
+    bootstrap: str, topic: str, *, where: Callable[[Event], bool] = lambda e: True
+) -> list[Event]:
+    """Everything on ``topic`` now (up to its end offsets), keeping events matching ``where``."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in range(BY_NAME[topic].partitions)]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        pending = {tp for tp, end in ends.items() if end > 0}
+        found: list[Event] = []
+        while pending:
+            batches = await consumer.getmany(timeout_ms=500)
+            for tp, records in batches.items():
+                for rec in records:
+                    if rec.value is not None and where(event := decode(rec.value)):
+                        found.append(event)
+                    if rec.offset + 1 >= ends[tp]:
+                        pending.discard(tp)
+        return found
+    finally:
+        await consumer.stop()
+
+
+async def largest_message(bootstrap: str) -> tuple[int, str]:
+    """The largest value on any topic now, in bytes, and where (``topic[partition]@offset``)."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        max_partition_fetch_bytes=2 * 1024 * 1024,
+    )
+    await consumer.start()
+    biggest = (0, "")
+    try:
+        tps = [
+            TopicPartition(t.name, p)
+            for t in ALL_TOPICS
+            for p in (consumer.partitions_for_topic(t.name) or range(t.partitions))
+        ]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        # A partition whose last offsets hold no record (compacted away, control records)
+        # counts as read once nothing came for a few polls.
+        pending = {tp for tp in tps if ends[tp] > 0}
+        idle = 0
+        while pending and idle < 6:
+            batches = await consumer.getmany(timeout_ms=500, max_records=10_000)
+            idle = 0 if batches else idle + 1
+            for tp, records in batches.items():
+                for rec in records:
+                    size = len(rec.value or b"")
+                    if size > biggest[0]:
+                        biggest = (size, f"{tp.topic}[{tp.partition}]@{rec.offset}")
+                    if rec.offset + 1 >= ends[tp]:
+                        pending.discard(tp)
+    finally:
+        await consumer.stop()
+    return biggest
