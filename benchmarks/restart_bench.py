@@ -12,7 +12,7 @@ as with ten thousand. This benchmark checks that:
    would have left once compaction has done its work: each group's offsets committed at
    the end of the topic, the workers' changelogs holding no finished job, and the
    submitter's job id registry holding every job id (written with ``shared.job_ids``, as
-   its checkpoints do).
+   its checkpoints do, and compacted: deltas merged into segments are gone).
 2. For each worker (submitter, poller, applier): start ``python -m services.<worker>``,
    time until it is ready (devtools/worker_probe.py: ``/readyz`` and every owned
    partition restored; one instance owns all 12), read its resident memory (VmRSS, and
@@ -249,10 +249,11 @@ class History:
         await asyncio.gather(*sent)
 
     async def _publish_registry(self, producer: AIOKafkaProducer) -> None:
-        """What the submitter's checkpoints would have written for these ids."""
+        """The registry as the submitter's checkpoints would have written it for these ids,
+        once compacted: of the records one flush writes under a key, only the last."""
         sent = []
         for partition, ids in self.ids.items():
-            for key, value in ids.flush():
+            for key, value in compacted(ids.flush()):
                 sent.append(
                     await producer.send(
                         SUBMITTER_JOB_IDS.name,
@@ -262,6 +263,13 @@ class History:
                     )
                 )
         await asyncio.gather(*sent)
+
+
+def compacted(records: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """The last record of each key, in the order they were last written (tombstones kept:
+    they delete what an earlier flush wrote)."""
+    last = {key: (n, value) for n, (key, value) in enumerate(records)}
+    return [(key, value) for key, (_, value) in sorted(last.items(), key=lambda kv: kv[1][0])]
 
 
 @dataclass
