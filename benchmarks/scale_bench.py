@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import logging
 import os
+import random
 import sys
 import tempfile
 import time
@@ -172,6 +173,7 @@ class Finishes:
         self.consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
         self.ended: dict[str, float] = {}  # job id -> monotonic instant of its last event
         self.stages: dict[str, dict[str, float]] = {stage: {} for stage in STAGES}
+        self.failed: set[str] = set()  # ended otherwise than done
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -195,6 +197,8 @@ class Finishes:
                         continue
                     if any(t in head for t in _TERMINAL):
                         self.ended.setdefault(rec.key.decode(), now)
+                        if b'"JobDone"' not in head:
+                            self.failed.add(rec.key.decode())
                     for stage, marker in STAGES.items():
                         if marker in head:
                             self.stages[stage].setdefault(rec.key.decode(), now)
@@ -232,6 +236,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU time of the whole machine so far, in clock ticks (/proc/stat)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return sum(fields) - idle, sum(fields)
+
+
 def cpu_by_service(stack: ProbedStack) -> dict[str, float]:
     used: dict[str, float] = {}
     for name, service in stack.services.items():
@@ -257,6 +268,8 @@ class Result:
     cpu: dict[str, float]  # cores each service used while the jobs ran
     seconds: float
     stages: dict[str, float]  # jobs/min through each stage before the last
+    machine_busy: float  # share of the machine's CPU busy (anyone's) while the jobs ran
+    failed: int  # jobs that ended in error or canceled
 
 
 def job_ids_spread(prefix: str, count: int) -> Iterator[str]:
@@ -310,18 +323,33 @@ async def run_with(
         )
         await finishes.wait(set(warm), timeout_s=300)
         ids = list(job_ids_spread(f"job-{run}", jobs))
-        requests = [sellers[i % len(sellers)].request(j, i % 50) for i, j in enumerate(ids)]
+        # Sellers take turns independently of the partitions the ids take in turn.
+        turns = random.Random(instances)
+        requests = [turns.choice(sellers).request(j, i % 50) for i, j in enumerate(ids)]
         cpu_before = cpu_by_service(stack)
+        busy_before = machine_busy()
         published = time.monotonic()
         await publish(producer, [(JOB_REQUESTS, r.job_id, r) for r in requests])
         ended = await finishes.wait(set(ids), timeout_s=max(600.0, jobs * 2.0))
         elapsed = ended[-1] - published
         cpu_after = cpu_by_service(stack)
+        busy_after = machine_busy()
         stages = finishes.stage_rates(set(ids))
+        failed = len(finishes.failed & set(ids))
     finally:
         await finishes.stop()
     cpu = {k: (cpu_after.get(k, 0.0) - v) / elapsed for k, v in cpu_before.items()}
-    return Result(instances, steady_rate(ended), len(ended) / elapsed * 60, cpu, elapsed, stages)
+    busy = (busy_after[0] - busy_before[0]) / max(1, busy_after[1] - busy_before[1])
+    return Result(
+        instances,
+        steady_rate(ended),
+        len(ended) / elapsed * 60,
+        cpu,
+        elapsed,
+        stages,
+        busy,
+        failed,
+    )
 
 
 def stop_workers(stack: ProbedStack) -> None:
@@ -389,9 +417,12 @@ async def main() -> None:
             print(
                 f"  {result.steady_per_min:,.0f} jobs/min steady ({stages}), "
                 f"{result.end_to_end_per_min:,.0f} end to end ({result.seconds:.1f} s); "
-                f"CPU cores used: {cpu}; load {load_average()}",
+                f"CPU cores used: {cpu}; machine CPU {result.machine_busy:.0%} busy; "
+                f"load {load_average()}",
                 flush=True,
             )
+            if result.failed:
+                print(f"  {result.failed} jobs did not end done: see the logs", flush=True)
             stop_workers(stack)
     finally:
         await producer.stop()

@@ -3,7 +3,8 @@
 Benchmarks are programs, not tests: each prints its medians, ratios and the settings that
 produced them, and reports each figure (devtools/figures.py); the run ends with one table
 of every figure, its goal, the ratio and the machine. Pass names to run only some:
-``python -m devtools.bench sandbox throttle``.
+``python -m devtools.bench sandbox throttle``; ``--quick`` runs those that take it
+(``QUICK``) at small sizes, once, for a smoke run in minutes.
 """
 
 from __future__ import annotations
@@ -22,7 +23,11 @@ BENCHES: dict[str, list[str]] = {
     "throttle": ["benchmarks/throttle_bench.py"],
     "pipeline": ["benchmarks/pipeline_bench.py"],
     "api": ["benchmarks/api_bench.py"],
+    "restart": ["benchmarks/restart_bench.py"],
+    "scale": ["benchmarks/scale_bench.py"],
 }
+# Benchmarks that take --quick (small sizes, one run): `python -m devtools.bench --quick`.
+QUICK = {"restart", "scale"}
 
 
 def machine() -> str:
@@ -51,12 +56,13 @@ def _run(argv: list[str], figures: list[Figure]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    names = argv or list(BENCHES)
+    quick = "--quick" in argv
+    names = [a for a in argv if a != "--quick"] or list(BENCHES)
     print(f"machine: {machine()}")
     failed = []
     figures: list[Figure] = []
     for name in names:
-        argv_ = BENCHES[name]
+        argv_ = BENCHES[name] + (["--quick"] if quick and name in QUICK else [])
         script = REPO_ROOT / argv_[0]
         if argv_[0] != "-m" and not script.exists():
             print(f"\n=== {name}: {argv_[0]} is missing ===")
