@@ -26,12 +26,14 @@ import asyncio
 import logging
 import os
 import random
+import statistics
 import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +46,9 @@ from devtools.figures import report
 from devtools.infra import KafkaServer, free_port, provision
 from devtools.stack import SECRET_KEY, base_name
 from devtools.worker_probe import ProbedStack, commit_to_end, load_average
-from shared.codec import encode
+from shared.codec import decode, encode
 from shared.crypto import seal_credentials
-from shared.events import AccountRegistered, Event, JobRequested
+from shared.events import AccountRegistered, Event, JobEvent, JobRequested
 from shared.jobs import JobType
 from shared.kafka.admin import ensure_topics
 from shared.kafka.partitions import partition_for
@@ -174,6 +176,7 @@ class Finishes:
         self.ended: dict[str, float] = {}  # job id -> monotonic instant of its last event
         self.stages: dict[str, dict[str, float]] = {stage: {} for stage in STAGES}
         self.failed: set[str] = set()  # ended otherwise than done
+        self.started_at: dict[TopicPartition, int] = {}  # the offsets watched from
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -182,7 +185,7 @@ class Finishes:
         self.consumer.assign(tps)
         await self.consumer.seek_to_end(*tps)
         for tp in tps:  # positions fixed before anything is published
-            await self.consumer.position(tp)
+            self.started_at[tp] = await self.consumer.position(tp)
         self._task = asyncio.create_task(self._watch())
 
     async def _watch(self) -> None:
@@ -227,6 +230,58 @@ class Finishes:
         await self.consumer.stop()
 
 
+# A job's steps, each from the event that ends the one before to the event that ends it:
+# JobCreated is written at intake, JobProcessing once the quota token is granted, the
+# "sending" JobLogged once the feed document is uploaded.
+STEPS = (
+    ("token", "JobCreated", "JobProcessing"),
+    ("upload", "JobProcessing", "sending"),
+    ("createFeed", "sending", "JobSubmitted"),
+    ("poll", "JobSubmitted", "JobResultReady"),
+    ("apply", "JobResultReady", "JobDone"),
+)
+
+
+async def step_times(
+    bootstrap: str, since: dict[TopicPartition, int], job_ids: set[str]
+) -> dict[str, tuple[float, float]]:
+    """Median and 90th percentile seconds of each step of these jobs, from the
+    ``occurred_at`` of their events (one clock: every service runs on this machine)."""
+    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await reader.start()
+    at: dict[str, dict[str, datetime]] = {j: {} for j in job_ids}
+    try:
+        reader.assign(list(since))
+        for tp, offset in since.items():
+            reader.seek(tp, offset)
+        ends = await reader.end_offsets(list(since))
+        pending = {tp for tp in since if ends[tp] > since[tp]}
+        while pending:
+            for tp, records in (await reader.getmany(*pending, timeout_ms=500)).items():
+                for rec in records:
+                    if rec.offset + 1 >= ends[tp]:
+                        pending.discard(tp)
+                    if rec.key is None or rec.key.decode() not in at:
+                        continue
+                    event = decode(rec.value)
+                    if not isinstance(event, JobEvent):
+                        continue
+                    name = "sending" if event.data.get("sending") else event.event_type
+                    at[event.job_id].setdefault(name, event.occurred_at)
+    finally:
+        await reader.stop()
+    found: dict[str, tuple[float, float]] = {}
+    for step, begin, end in STEPS:
+        spans = sorted(
+            (times[end] - times[begin]).total_seconds()
+            for times in at.values()
+            if begin in times and end in times
+        )
+        if spans:
+            found[step] = (statistics.median(spans), spans[int(len(spans) * 0.9)])
+    return found
+
+
 def cpu_seconds(pid: int) -> float:
     """User and system CPU a process has used (Linux /proc)."""
     try:
@@ -269,6 +324,7 @@ class Result:
     seconds: float
     stages: dict[str, float]  # jobs/min through each stage before the last
     machine_busy: float  # share of the machine's CPU busy (anyone's) while the jobs ran
+    steps: dict[str, tuple[float, float]]  # median and p90 seconds of each step of a job
     failed: int  # jobs that ended in error or canceled
 
 
@@ -336,6 +392,7 @@ async def run_with(
         busy_after = machine_busy()
         stages = finishes.stage_rates(set(ids))
         failed = len(finishes.failed & set(ids))
+        steps = await step_times(bootstrap, finishes.started_at, set(ids))
     finally:
         await finishes.stop()
     cpu = {k: (cpu_after.get(k, 0.0) - v) / elapsed for k, v in cpu_before.items()}
@@ -348,6 +405,7 @@ async def run_with(
         elapsed,
         stages,
         busy,
+        steps,
         failed,
     )
 
@@ -419,6 +477,11 @@ async def main() -> None:
                 f"{result.end_to_end_per_min:,.0f} end to end ({result.seconds:.1f} s); "
                 f"CPU cores used: {cpu}; machine CPU {result.machine_busy:.0%} busy; "
                 f"load {load_average()}",
+                flush=True,
+            )
+            print(
+                "  seconds per step (median/p90): "
+                + ", ".join(f"{k} {m:.2f}/{p:.2f}" for k, (m, p) in result.steps.items()),
                 flush=True,
             )
             if result.failed:
