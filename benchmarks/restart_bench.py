@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import statistics
 import sys
@@ -41,6 +42,7 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -278,23 +280,56 @@ class Run:
     restore_s: float  # the worker's own worker_restore_seconds: stores and job events
     rss_mib: float
     peak_mib: float
+    phases: dict[str, float]  # where ready_s went, from the worker's log
+
+
+# Log lines that end the phases of a start (the last of each in the start's log).
+PHASES = (
+    ("imports", "service starting"),  # the interpreter and the service's modules
+    ("runtime", "worker ready"),  # topics checked, producer, accounts read, health up
+    ("join+restore", "partitions restored"),  # tails, group joined, partitions restored
+)
+
+
+def phases(log: Path, spawned_at: float, ready_at: float) -> dict[str, float]:
+    """Seconds of each phase of the worker's last start (wall clock, from its JSON log)."""
+    text = log.read_text(errors="replace")
+    lines = text[text.rfind("===== start #") :].splitlines()[1:]
+    seen: dict[str, float] = {}
+    for line in lines:
+        try:
+            entry = json.loads(line)
+            at = datetime.fromisoformat(entry["ts"]).timestamp()
+        except (ValueError, KeyError, TypeError):
+            continue
+        seen[entry.get("msg", "")] = at
+    found: dict[str, float] = {}
+    before = spawned_at
+    for name, message in PHASES:
+        if message in seen:
+            found[name] = seen[message] - before
+            before = seen[message]
+    found["seen ready"] = ready_at - before  # on_ready, /readyz and the probe's polling
+    return found
 
 
 def restart(stack: ProbedStack, worker: str) -> Run:
     """Start the worker, wait until it is ready, read its memory; leave it running."""
+    spawned_at = time.time()
+    started = time.monotonic()
     if worker in stack.services:
-        started = time.monotonic()
         stack.services[worker].start()
     else:
-        started = time.monotonic()
         stack.start([worker])
     ready = stack.wait_ready([worker])
+    ready_at = spawned_at + (ready - started)
     mem = memory(stack.pid(worker))
     if mem is None:
         raise RuntimeError(f"cannot read the memory of {worker}")
     with httpx.Client(timeout=2.0) as client:
         restore = metric(client, stack.health_ports[worker], "worker_restore_seconds_sum")
-    return Run(ready - started, restore, mem.rss_mib, mem.peak_mib)
+    steps = phases(stack.services[worker].log_path, spawned_at, ready_at)
+    return Run(ready - started, restore, mem.rss_mib, mem.peak_mib, steps)
 
 
 def stop(stack: ProbedStack, worker: str) -> None:
@@ -355,7 +390,8 @@ async def measure(
             print(
                 f"    {worker} run {n + 1}: ready in {run.ready_s:.2f} s (restore "
                 f"{run.restore_s:.2f} s), RSS {run.rss_mib:.0f} MiB, peak {run.peak_mib:.0f} "
-                f"MiB; load {load_average()}",
+                f"MiB; load {load_average()}\n      "
+                + ", ".join(f"{k} {v:.2f} s" for k, v in run.phases.items()),
                 flush=True,
             )
             if worker == "submitter" and n == runs - 1:
@@ -444,7 +480,7 @@ async def main() -> None:
         workdir=workdir / "services",
         extra_env={
             **{f"{w.upper()}_CONSUMER_GROUP": f"restart-{w}-{run_id}" for w in WORKERS},
-            "AMAZON_JOBS_LOG_LEVEL": "WARNING",
+            "AMAZON_JOBS_LOG_LEVEL": "INFO",  # phases are read from the log lines
         },
     )
     try:
