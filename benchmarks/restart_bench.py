@@ -5,29 +5,32 @@ its compacted stores, then ``amazon.job-events`` from its group's committed offs
 restart should take as long, and as much memory, with a million finished jobs behind it
 as with ten thousand. This benchmark checks that:
 
-1. History: N finished jobs on ``amazon.job-events`` of a Kafka of its own, each the six
-   events of an ``update_qty`` job that went all the way (JobReserved, JobCreated,
-   JobProcessing, JobSubmitted, JobResultReady, JobDone), published from byte templates
-   in large zstd batches. The workers' state is then what running through that history
-   would have left once compaction has done its work: each group's offsets committed at
-   the end of the topic, the workers' changelogs holding no finished job, and the
-   submitter's job id registry holding every job id (written with ``shared.job_ids``, as
-   its checkpoints do, and compacted: deltas merged into segments are gone).
-2. For each worker (submitter, poller, applier): start ``python -m services.<worker>``,
-   time until it is ready (devtools/worker_probe.py: ``/readyz`` and every owned
-   partition restored; one instance owns all 12), read its resident memory (VmRSS, and
-   VmHWM: the peak), stop it (SIGTERM). ``--runs`` times; medians.
-3. The history grows to the next size and 2. is repeated. After the submitter's last run
-   of each size one old job id is requested again, and the submitter must call it a repeat
-   (its registry was restored, not skipped).
+1. History: for each size, a Kafka of its own holding N finished jobs on
+   ``amazon.job-events``, each the six events of an ``update_qty`` job that went all the
+   way (JobReserved, JobCreated, JobProcessing, JobSubmitted, JobResultReady, JobDone),
+   published from byte templates in large zstd batches. The workers' state is then what
+   running through that history would have left once compaction has done its work: each
+   group's offsets committed at the end of the topic, the workers' changelogs holding no
+   finished job, and the submitter's job id registry holding every job id (written with
+   ``shared.job_ids``, as its checkpoints do, and compacted: deltas merged into segments
+   are gone).
+2. For each worker (submitter, poller, applier) and each history in turn (the order
+   reversed every other run, so the machine's other load weighs on both alike): start
+   ``python -m services.<worker>``, time until it is ready (devtools/worker_probe.py:
+   ``/readyz`` and every owned partition restored; one instance owns all 12), read its
+   resident memory (VmRSS, and VmHWM: the peak), stop it (SIGTERM). ``--runs`` times;
+   medians. Each start's phases are read from the worker's log (imports, runtime start,
+   joining and restoring) to show where the time goes.
+3. After the submitter's last run on each history one old job id is requested again, and
+   the submitter must call it a repeat (its registry was restored, not skipped).
 
 The API's projector is not measured: its state is MongoDB itself and a restart resumes
 from its committed offsets, and projecting a million-job history into FerretDB first
 would take longer than the whole benchmark (benchmarks/api_bench.py measures the
 projector's throughput).
 
-Usage: python benchmarks/restart_bench.py [--sizes 10000,1000000] [--runs 3] [--quick]
-(--quick: 10,000 and 100,000 jobs, one run). Always starts a Kafka of its own.
+Usage: python benchmarks/restart_bench.py [--sizes 10000,1000000] [--runs 5] [--quick]
+(--quick: 10,000 and 100,000 jobs, one run). Always starts Kafkas of its own.
 """
 
 from __future__ import annotations
@@ -341,7 +344,7 @@ def stop(stack: ProbedStack, worker: str) -> None:
         print(f"    {worker} took {time.monotonic() - started:.0f} s to stop", flush=True)
 
 
-async def check_registry(stack: ProbedStack, bootstrap: str, history: History) -> None:
+async def check_registry(stack: ProbedStack, history: History) -> None:
     """Request an old job again while the submitter runs: it must say 'repeat'."""
     port = stack.health_ports["submitter"]
     with httpx.Client(timeout=2.0) as client:
@@ -354,7 +357,7 @@ async def check_registry(stack: ProbedStack, bootstrap: str, history: History) -
             job_type=JobType.UPDATE_QTY,
             items=[{"sku": "SKU-1", "quantity": 4}],
         )
-        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+        producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap, acks="all")
         await producer.start()
         try:
             await producer.send_and_wait(
@@ -373,30 +376,60 @@ async def check_registry(stack: ProbedStack, bootstrap: str, history: History) -
                 f"job {request.job_id} of the history was not recognised as a repeat: "
                 "the job id registry was not restored"
             )
-        print(f"    registry check: {request.job_id} recognised as a repeat", flush=True)
+        print(f"  registry check: {request.job_id} recognised as a repeat", flush=True)
 
 
-async def measure(
-    stack: ProbedStack, bootstrap: str, history: History, runs: int
-) -> dict[str, list[Run]]:
+@dataclass
+class Cluster:
+    """A Kafka of its own holding one size of history, and the workers run against it."""
+
+    size: int
+    server: KafkaServer
+    stack: ProbedStack
+    history: History
+
+
+async def prepare(size: int, workdir: Path, run_id: str) -> Cluster:
+    print(f"\n{label(size)} finished jobs:", flush=True)
+    server = KafkaServer(free_port(), workdir / f"kafka-{label(size)}")
+    server.start()
+    stack = ProbedStack(
+        bootstrap=server.bootstrap_servers,
+        mongo_url="mongodb://127.0.0.1:9/unused",
+        workdir=workdir / f"services-{label(size)}",
+        extra_env={
+            **{f"{w.upper()}_CONSUMER_GROUP": f"restart-{w}-{run_id}" for w in WORKERS},
+            "AMAZON_JOBS_LOG_LEVEL": "INFO",  # phases are read from the log lines
+        },
+    )
+    cluster = Cluster(size, server, stack, History(server.bootstrap_servers))
+    await ensure_topics(server.bootstrap_servers)
+    await cluster.history.grow_to(size)
     for worker, topics in WORKERS.items():
-        await commit_to_end(bootstrap, group_of(stack, worker), topics)
-    results: dict[str, list[Run]] = {}
-    for worker in WORKERS:
-        results[worker] = []
-        for n in range(runs):
-            run = restart(stack, worker)
-            results[worker].append(run)
-            print(
-                f"    {worker} run {n + 1}: ready in {run.ready_s:.2f} s (restore "
-                f"{run.restore_s:.2f} s), RSS {run.rss_mib:.0f} MiB, peak {run.peak_mib:.0f} "
-                f"MiB; load {load_average()}\n      "
-                + ", ".join(f"{k} {v:.2f} s" for k, v in run.phases.items()),
-                flush=True,
-            )
-            if worker == "submitter" and n == runs - 1:
-                await check_registry(stack, bootstrap, history)
-            stop(stack, worker)
+        await commit_to_end(server.bootstrap_servers, group_of(stack, worker), topics)
+    return cluster
+
+
+async def measure(clusters: list[Cluster], runs: int) -> dict[int, dict[str, list[Run]]]:
+    """Each worker restarted on each history in turn (the order reversed every other run),
+    so that what else the machine does weighs on every size alike."""
+    results: dict[int, dict[str, list[Run]]] = {c.size: {w: [] for w in WORKERS} for c in clusters}
+    for n in range(runs):
+        print(f"\nrun {n + 1} of {runs}:", flush=True)
+        for worker in WORKERS:
+            for cluster in clusters if n % 2 == 0 else clusters[::-1]:
+                run = restart(cluster.stack, worker)
+                results[cluster.size][worker].append(run)
+                print(
+                    f"  {worker} on {label(cluster.size)}: ready in {run.ready_s:.2f} s (restore "
+                    f"{run.restore_s:.2f} s), RSS {run.rss_mib:.0f} MiB, peak "
+                    f"{run.peak_mib:.0f} MiB; load {load_average()}\n    "
+                    + ", ".join(f"{k} {v:.2f} s" for k, v in run.phases.items()),
+                    flush=True,
+                )
+                if worker == "submitter" and n == runs - 1:
+                    await check_registry(cluster.stack, cluster.history)
+                stop(cluster.stack, worker)
     return results
 
 
@@ -411,8 +444,8 @@ def median(runs: list[Run], field: str) -> float:
 def report_all(sizes: list[int], results: dict[int, dict[str, list[Run]]], runs: int) -> None:
     small, large = sizes[0], sizes[-1]
     settings = (
-        f"{runs} run(s), median; one instance owns 12 partitions; history of finished "
-        f"6-event update_qty jobs, groups committed at its end; load {load_average()}"
+        f"{runs} run(s) alternating, median; one instance owns 12 partitions; history of "
+        f"finished 6-event update_qty jobs, groups committed at its end; load {load_average()}"
     )
     print(f"\nmedians ({runs} run(s) each):")
     for worker in WORKERS:
@@ -458,7 +491,7 @@ def report_all(sizes: list[int], results: dict[int, dict[str, list[Run]]], runs:
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="10000,1000000", help="finished jobs, ascending")
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="10,000 and 100,000 jobs, one run")
     args = parser.parse_args()
     # aiokafka warns while a new topic's leaders and the group coordinator come up, and
@@ -470,37 +503,23 @@ async def main() -> None:
         parser.error("--sizes: at least two, ascending")
     workdir = Path(tempfile.mkdtemp(prefix="restart-bench-"))
     provision()
-    server = KafkaServer(free_port(), workdir / "kafka")
-    server.start()
-    bootstrap = server.bootstrap_servers
     run_id = uuid.uuid4().hex[:8]
-    stack = ProbedStack(
-        bootstrap=bootstrap,
-        mongo_url="mongodb://127.0.0.1:9/unused",
-        workdir=workdir / "services",
-        extra_env={
-            **{f"{w.upper()}_CONSUMER_GROUP": f"restart-{w}-{run_id}" for w in WORKERS},
-            "AMAZON_JOBS_LOG_LEVEL": "INFO",  # phases are read from the log lines
-        },
+    print(
+        f"restart to ready with {', '.join(label(s) for s in sizes)} finished jobs in "
+        f"history (a Kafka each), {runs} run(s) each; load {load_average()}",
+        flush=True,
     )
+    clusters: list[Cluster] = []
     try:
-        await ensure_topics(bootstrap)
-        history = History(bootstrap)
-        print(
-            f"restart to ready with {', '.join(label(s) for s in sizes)} finished jobs in "
-            f"history, {runs} run(s) each; load {load_average()}",
-            flush=True,
-        )
-        results: dict[int, dict[str, list[Run]]] = {}
         for size in sizes:
-            print(f"\n{label(size)} finished jobs:", flush=True)
-            await history.grow_to(size)
-            results[size] = await measure(stack, bootstrap, history, runs)
+            clusters.append(await prepare(size, workdir, run_id))
+        results = await measure(clusters, runs)
         report_all(sizes, results, runs)
     finally:
-        stack.stop()
-        server.stop()
-    print(f"(service logs in {workdir / 'services'})")
+        for cluster in clusters:
+            cluster.stack.stop()
+            cluster.server.stop()
+    print(f"(service logs in {workdir})")
 
 
 if __name__ == "__main__":
