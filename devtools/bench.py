@@ -27,6 +27,8 @@ BENCHES: dict[str, list[str]] = {
     "large": ["benchmarks/large_bench.py"],
     "intake": ["benchmarks/intake_bench.py"],
     "ingest": ["benchmarks/ingest_bench.py"],
+    "restart": ["benchmarks/restart_bench.py"],
+    "scale": ["benchmarks/scale_bench.py"],
 }
 
 

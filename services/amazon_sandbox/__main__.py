@@ -40,8 +40,18 @@ def settings_from_args(argv: Sequence[str] | None = None) -> SandboxSettings:
     parser.add_argument(
         "--time-scale", type=float, help="divide every Amazon duration by this (default 1)"
     )
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        help="real milliseconds every SP-API, LWA and document call waits (default 0)",
+    )
     args = parser.parse_args(argv)
-    given = {"host": args.host, "port": args.port, "time_scale": args.time_scale}
+    given = {
+        "host": args.host,
+        "port": args.port,
+        "time_scale": args.time_scale,
+        "latency_ms": args.latency_ms,
+    }
     return SandboxSettings(**{name: value for name, value in given.items() if value is not None})
 
 

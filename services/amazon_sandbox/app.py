@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import uuid
+from collections.abc import Awaitable, Callable
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -44,6 +46,26 @@ class RequestIdMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_id)
+
+
+class LatencyMiddleware:
+    """Holds every call to "Amazon" for ``seconds`` before it is handled (the
+    ``latency_ms`` setting); the sandbox's own admin routes are not delayed."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        seconds: float,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.app = app
+        self.seconds = seconds
+        self.sleep = sleep
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not scope["path"].startswith(admin.PREFIX):
+            await self.sleep(self.seconds)
+        await self.app(scope, receive, send)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -87,7 +109,14 @@ def create_app(
             *documents.routes,
             *admin.routes,
         ],
-        middleware=[Middleware(RequestIdMiddleware)],
+        middleware=[
+            Middleware(RequestIdMiddleware),
+            *(
+                [Middleware(LatencyMiddleware, seconds=settings.latency_ms / 1000)]
+                if settings.latency_ms > 0
+                else []
+            ),
+        ],
         exception_handlers={HTTPException: _http_error, Exception: _server_error},
     )
     app.state.sandbox = SandboxState(settings, clock, rng)

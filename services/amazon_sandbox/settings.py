@@ -34,6 +34,10 @@ class SandboxSettings(BaseSettings):
     # at scale 600 five minutes would be half a real second, which a loaded machine
     # mistakes for an expired URL. A URL lives at least this many real seconds.
     document_url_min_real_s: float = Field(default=10.0, ge=0)
+    # Real milliseconds every call to "Amazon" (SP-API, LWA, document URLs) waits before
+    # it is answered, as a network far from Amazon's would; the admin routes (/_sandbox)
+    # answer at once. Latency is the network's, so the time scale does not shrink it.
+    latency_ms: float = Field(default=0.0, ge=0)
     log_level: str = "INFO"
     # Seeds the randomness of error_rate faults, for reproducible test runs.
     fault_seed: int | None = None
