@@ -125,9 +125,14 @@ async def test_the_projector_alone_serves_health_and_exits_1_when_it_dies(
     stack, port = projector
     async with httpx.AsyncClient() as http:
         await until_ready(http, f"http://127.0.0.1:{port}/readyz", stack, "projector")
-        health = await answer(http, f"http://127.0.0.1:{port}/healthz")
+        # Its loop is watched from the moment it runs (a moment after the port answers).
+        while True:
+            health = await answer(http, f"http://127.0.0.1:{port}/healthz")
+            assert health is not None and health[0] == 200, health
+            if "projector" in health[1]["loops"]:
+                break
+            await asyncio.sleep(0.1)
         metrics = await http.get(f"http://127.0.0.1:{port}/metrics")
-    assert health is not None and health[0] == 200 and "projector" in health[1]["loops"]
     assert "projector_events_applied_total" in metrics.text
     await something_to_project(publisher)
     assert await until_exited(stack, "projector") == 1
