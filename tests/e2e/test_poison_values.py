@@ -22,6 +22,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from devtools.world import TERMINAL, Seller, open_shop, submit
 from shared.chunking import request_parts
 from shared.codec import decode
 from shared.events import DeadLettered, JobEvent
@@ -29,7 +30,6 @@ from shared.jobs import JobType
 from shared.kafka.producer import EventPublisher
 from shared.topics import CATALOG_EVENTS, DEAD_LETTERS, JOB_EVENTS, JOB_REQUESTS
 from tests.e2e.conftest import PIPELINE, make_stack
-from tests.e2e.world import TERMINAL, Seller, open_shop, submit
 from tests.stack import ADMIN_KEY, Stack
 
 pytestmark = pytest.mark.integration
@@ -391,7 +391,7 @@ async def letters_by_key(bootstrap: str, wanted: dict[str, str]) -> dict[str, De
 
 async def ended_jobs(bootstrap: str, job_ids: set[str]) -> dict[str, list[JobEvent]]:
     """Every event of these jobs once each has a terminal one, read past the poison on
-    amazon.job-events (which tests.e2e.world.job_events would choke on)."""
+    amazon.job-events (which devtools.world.job_events would choke on)."""
     consumer = AIOKafkaConsumer(
         JOB_EVENTS.name,
         bootstrap_servers=bootstrap,
