@@ -3,7 +3,7 @@ fail points for those that prove a dying task is not a silent death.
 
 ``AMAZON_JOBS_CRASH_AT=submitter:cancel-after-restore`` (comma-separated names) makes the
 process die (exit 137, like SIGKILL) the first time it passes that point.
-``AMAZON_JOBS_FAIL_AT=projector:batch`` makes the task that passes that point raise
+``AMAZON_JOBS_FAIL_AT=projector:live-batch`` makes the task that passes that point raise
 :class:`InjectedFault` there, as a bug would. Unset — always in production — a point costs
 one set lookup.
 """

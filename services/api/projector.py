@@ -48,7 +48,7 @@ from services.api.write_failures import WriteFailure, classify, reason
 from shared import faults
 from shared.codec import DecodeError, decode
 from shared.events import Event, JobEvent
-from shared.health import LIVENESS, HealthServer
+from shared.health import LIVENESS, READINESS, HealthServer
 from shared.kafka.admin import ensure_topics
 from shared.kafka.dead_letters import dead_letter_for, send_dead_letter
 from shared.kafka.producer import EventPublisher
@@ -202,7 +202,8 @@ class Projector:
     ) -> None:
         if sum(map(len, batches.values())) >= self.max_records:
             _hold_back_unfinished_jobs(consumer, batches)
-        faults.fail_point("projector:batch")
+        if self.caught_up.is_set():  # its first batch once caught up (tests of §17)
+            faults.fail_point("projector:live-batch")
         records = [r for recs in batches.values() for r in recs]
         decoded = [d for d in [await self._decode(r) for r in records] if d is not None]
         await self._write(decoded, stop)
@@ -496,8 +497,10 @@ async def main(stop: asyncio.Event) -> None:
         projector = Projector(
             settings, get_database(client, settings.mongo_url), EventPublisher(producer)
         )
+        # Ready (/readyz) once it has written everything published before it started.
+        READINESS.require("projector caught up", projector.caught_up.is_set)
         port = await health.start()
-        log.info("projector ready", extra={"event": "ready", "health_port": port})
+        log.info("projector started", extra={"event": "start", "health_port": port})
         parts = Supervisor(stop)  # the projector ending by itself has crashed: exit 1
         running = parts.spawn("projector", projector.run(stop))
         try:

@@ -1,7 +1,8 @@
 """No silent death (docs/design.md §17): the projector task dies in a real API process (a
-fail point makes its next batch raise, as a bug would), and the process says so on
-/healthz and /readyz and then exits 1, so its supervisor starts it again. The projector
-deployed on its own serves health as every worker does, and exits 1 the same way."""
+fail point makes its first batch once caught up raise, as a bug would), and the process
+says so on /healthz and /readyz and then exits 1, so its supervisor starts it again. The
+projector deployed on its own serves health as every worker does, and exits 1 the same
+way."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from tests.stack import Stack
 
 pytestmark = pytest.mark.integration
 
-FAIL_AT = {"AMAZON_JOBS_FAIL_AT": "projector:batch", "API_FAILURE_DRAIN_S": "2"}
+FAIL_AT = {"AMAZON_JOBS_FAIL_AT": "projector:live-batch", "API_FAILURE_DRAIN_S": "2"}
 
 
 def stack_of(topics: str, mongo_url: str, workdir: Path, **env: str) -> Stack:
@@ -100,19 +101,29 @@ async def until_exited(stack: Stack, name: str) -> int:
 async def test_the_api_says_its_projector_died_then_exits_1(
     api: Stack, publisher: EventPublisher
 ) -> None:
+    ready = f"{api.api_url}/readyz"
+    said: list[tuple[int, dict[str, Any]]] = []
+    healthz = None
     async with httpx.AsyncClient() as http:
-        await until_ready(http, f"{api.api_url}/readyz", api, "api")
-        await something_to_project(publisher)
-        said: list[tuple[int, dict[str, Any]]] = []
-        while (seen := await answer(http, f"{api.api_url}/readyz")) is not None:
-            said.append(seen)
-            if seen[0] == 503:
-                healthz = await answer(http, f"{api.api_url}/healthz")
+        await until_ready(http, ready, api, "api")
+        # Each account is one more batch; the first once the projector has caught up
+        # raises. Then /readyz is 503 for API_FAILURE_DRAIN_S before the port closes.
+        while not said or said[-1][0] == 200:
+            await something_to_project(publisher)
+            for _ in range(20):
+                seen = await answer(http, ready)
+                if seen is None:
+                    break
+                said.append(seen)
+                if seen[0] == 503:
+                    healthz = await answer(http, f"{api.api_url}/healthz")
+                    break
+                await asyncio.sleep(0.05)
+            if seen is None:
                 break
-            await asyncio.sleep(0.05)
     assert said and said[-1][0] == 503, said[-3:]
     problem = said[-1][1]["checks"]["process"]
-    assert "projector died: InjectedFault: fail point projector:batch" in problem
+    assert "projector died: InjectedFault: fail point projector:live-batch" in problem
     assert healthz is not None and healthz[0] == 503
     assert await until_exited(api, "api") == 1
     log = api.services["api"].log_tail(200)
@@ -124,6 +135,7 @@ async def test_the_projector_alone_serves_health_and_exits_1_when_it_dies(
 ) -> None:
     stack, port = projector
     async with httpx.AsyncClient() as http:
+        # Ready once caught up with what the topics held: the next batch raises.
         await until_ready(http, f"http://127.0.0.1:{port}/readyz", stack, "projector")
         # Its loop is watched from the moment it runs (a moment after the port answers).
         while True:
@@ -137,4 +149,4 @@ async def test_the_projector_alone_serves_health_and_exits_1_when_it_dies(
     await something_to_project(publisher)
     assert await until_exited(stack, "projector") == 1
     log = stack.services["projector"].log_tail(200)
-    assert "projector died: InjectedFault: fail point projector:batch" in log
+    assert "projector died: InjectedFault: fail point projector:live-batch" in log
