@@ -49,7 +49,10 @@ def _item_bytes(item: ItemState) -> int:
 
 
 def _request_item_bytes(item: dict[str, Any]) -> int:
-    return len(json.dumps(item, separators=(",", ":"), default=str).encode("utf-8"))
+    # As the codec writes it: UTF-8 as it is (json.dumps' default \u escapes would count
+    # a 4-byte character as 12 bytes and refuse requests that fit).
+    text = json.dumps(item, separators=(",", ":"), ensure_ascii=False, default=str)
+    return len(text.encode("utf-8"))
 
 
 def split_items(

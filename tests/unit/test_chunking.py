@@ -43,6 +43,23 @@ def test_a_request_of_25000_of_the_largest_items_goes_in_parts_under_the_bound()
     assert [i for p in parts for i in p.items or []] == items
 
 
+def test_non_ascii_text_is_counted_as_the_bytes_it_is_on_the_bus() -> None:
+    """A 4-byte character is 4 bytes in the message, not the 12 of a JSON escape: 25,000
+    items with every text at its length in such characters fit, each part under the bound."""
+    wide = "\U0001f600"
+    items = [
+        {**send_item(n), "condition": wide * 64, "product_type": wide * 64}
+        for n in range(MAX_ITEMS)
+    ]
+    request = JobRequested(
+        job_id="wide", shop_id="s", account_id="a", job_type=JobType.SEND_PRODUCTS, items=items
+    )
+    parts = request_parts(request)
+    sizes = [len(encode(p)) for p in parts]
+    assert max(sizes) <= MAX_MESSAGE_BYTES
+    assert max(sizes) > MAX_MESSAGE_BYTES * 0.9  # parts are filled, not cut 3x too small
+
+
 def test_a_small_request_is_one_plain_message() -> None:
     request = JobRequested(
         job_id="s",
