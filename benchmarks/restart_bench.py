@@ -55,7 +55,7 @@ from aiokafka import AIOKafkaProducer
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from devtools.figures import report
-from devtools.infra import KafkaServer, free_port, provision
+from devtools.infra import KafkaServer, free_port, provision_missing
 from devtools.worker_probe import ProbedStack, commit_to_end, load_average, memory, metric
 from shared.codec import decode, encode
 from shared.events import (
@@ -502,7 +502,7 @@ async def main() -> None:
     if sizes != sorted(sizes) or len(sizes) < 2:
         parser.error("--sizes: at least two, ascending")
     workdir = Path(tempfile.mkdtemp(prefix="restart-bench-"))
-    provision()
+    provision_missing()
     run_id = uuid.uuid4().hex[:8]
     print(
         f"restart to ready with {', '.join(label(s) for s in sizes)} finished jobs in "

@@ -43,7 +43,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from devtools.figures import report
-from devtools.infra import KafkaServer, free_port, provision
+from devtools.infra import KafkaServer, free_port, provision_missing
 from devtools.stack import SECRET_KEY, base_name
 from devtools.worker_probe import ProbedStack, commit_to_end, load_average
 from shared.codec import decode, encode
@@ -426,7 +426,7 @@ async def main() -> None:
     jobs = 150 if args.quick else args.jobs
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # retried warnings
     workdir = Path(tempfile.mkdtemp(prefix="scale-bench-"))
-    provision()
+    provision_missing()
     server = KafkaServer(free_port(), workdir / "kafka")
     server.start()
     bootstrap = server.bootstrap_servers
