@@ -477,6 +477,18 @@ def report_all(sizes: list[int], results: dict[int, dict[str, list[Run]]], runs:
             higher_is_better=False,
             settings=settings,
         )
+        # The part of a start that can grow with history (stores read, job events caught
+        # up), by the worker's own clock: what the ready ratio shows without the noise of
+        # interpreter starts on a busy machine.
+        report(
+            BENCH,
+            f"{worker} restore {label(large)}/{label(small)}",
+            median(results[large][worker], "restore_s")
+            / median(results[small][worker], "restore_s"),
+            "x",
+            higher_is_better=False,
+            settings=settings,
+        )
         for size in (small, large):
             report(
                 BENCH,
