@@ -39,6 +39,7 @@ import argparse
 import asyncio
 import json
 import logging
+import shutil
 import statistics
 import sys
 import tempfile
@@ -531,6 +532,7 @@ async def main() -> None:
         for cluster in clusters:
             cluster.stack.stop()
             cluster.server.stop()
+            shutil.rmtree(cluster.server.storage_dir, ignore_errors=True)  # the history
     print(f"(service logs in {workdir})")
 
 

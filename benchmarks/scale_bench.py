@@ -26,6 +26,7 @@ import asyncio
 import logging
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -491,6 +492,7 @@ async def main() -> None:
         await producer.stop()
         stack.stop()
         server.stop()
+        shutil.rmtree(server.storage_dir, ignore_errors=True)  # keep the logs only
     settings = (
         f"{jobs} jobs x {SKUS_PER_JOB} SKUs, {len(sellers)} sellers, {args.latency_ms:.0f} ms "
         f"a call, quotas lifted, 1 throttle; load {load_average()}"
