@@ -26,6 +26,7 @@ import asyncio
 import logging
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -43,7 +44,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from devtools.figures import report
-from devtools.infra import KafkaServer, free_port, provision
+from devtools.infra import KafkaServer, free_port, provision_missing
 from devtools.stack import SECRET_KEY, base_name
 from devtools.worker_probe import ProbedStack, commit_to_end, load_average
 from shared.codec import decode, encode
@@ -426,7 +427,7 @@ async def main() -> None:
     jobs = 150 if args.quick else args.jobs
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # retried warnings
     workdir = Path(tempfile.mkdtemp(prefix="scale-bench-"))
-    provision()
+    provision_missing()
     server = KafkaServer(free_port(), workdir / "kafka")
     server.start()
     bootstrap = server.bootstrap_servers
@@ -491,6 +492,7 @@ async def main() -> None:
         await producer.stop()
         stack.stop()
         server.stop()
+        shutil.rmtree(server.storage_dir, ignore_errors=True)  # keep the logs only
     settings = (
         f"{jobs} jobs x {SKUS_PER_JOB} SKUs, {len(sellers)} sellers, {args.latency_ms:.0f} ms "
         f"a call, quotas lifted, 1 throttle; load {load_average()}"
