@@ -149,6 +149,10 @@ class Readiness:
         return failing
 
 
+# A worker's health endpoint answers before its consumer exists: this check keeps /readyz
+# red in between, and the consumer drops it as it registers its own.
+STARTING = "starting"
+
 # The process's own: health belongs to the process, and every part of it (consumer loops,
 # the service supervisor, the health endpoint) reaches these without plumbing.
 LIVENESS = Liveness()

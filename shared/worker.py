@@ -12,7 +12,7 @@ import httpx
 from shared.accounts import AccountRegistry, SpApiClients
 from shared.crypto import open_credentials
 from shared.events import AccountRegistered
-from shared.health import LIVENESS, HealthServer
+from shared.health import LIVENESS, READINESS, STARTING, HealthServer
 from shared.job_state import JobState
 from shared.jobs import JobType
 from shared.kafka.admin import ensure_topics
@@ -65,6 +65,7 @@ class WorkerRuntime:
         )
         self.throttle = ThrottleClient(s.kafka_bootstrap_servers, self.publisher, self.instance_id)
         await self.throttle.start()
+        READINESS.require(STARTING, lambda: False)  # until the jobs consumer is there
         self.health = HealthServer(s.health_port, lambda: self.healthy)
         port = await self.health.start()
         log.info("worker ready", extra={"instance": self.instance_id, "health_port": port})

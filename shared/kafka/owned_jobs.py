@@ -35,7 +35,7 @@ from prometheus_client import Gauge, Histogram
 from shared.chunking import split_items
 from shared.codec import DecodeError, decode
 from shared.events import Event, JobEvent
-from shared.health import READINESS
+from shared.health import READINESS, STARTING
 from shared.job_state import JobState
 from shared.kafka.assignor import assignor_for_one_consumer
 from shared.kafka.consumer import COMMIT_FAILURES, BatchHandler, ConsumerLoop, Message
@@ -168,6 +168,7 @@ class JobsConsumer:
         topics = [JOB_EVENTS.name, *(t.name for t in self.inbound)]
         self.consumer.subscribe(topics, listener=_Listener(self))
         READINESS.require(f"{self.group_id} partitions restored", self.is_ready)  # /readyz
+        READINESS.drop(STARTING)
 
     def is_ready(self) -> bool:
         """Every partition this instance owns is restored (and it owns some)."""
