@@ -7,18 +7,21 @@ readiness to the last decision it wrote on amazon.job-events. Kinds:
 - ``unknown``: requests for an account nobody registered; each becomes a job in error
   (``JobFailed``: "account … is not registered"), after the one read of the account
   registry that tells the account is unknown;
-- ``invalid``: a registered account, items without their quantity; each a ``JobFailed``;
-- ``valid``: a registered account, one ``update_qty`` item; each a ``JobReserved`` and a
-  ``JobCreated`` (and a listing marked pending); the jobs then wait for a quota token (no
-  throttle runs, so no job goes further).
+- ``invalid``: registered accounts, items without their quantity; each a ``JobFailed``;
+- ``valid``: registered accounts, one ``update_qty`` item; each a ``JobReserved`` and a
+  ``JobCreated`` (and a listing marked pending); the jobs then ask for a quota token and
+  wait (no throttle runs, so no job goes further). The requests are spread over
+  ``--accounts`` accounts: token requests are keyed by account, and all of a burst on
+  one account go through one partition of the throttle's topic.
 
-Prints each run and the median of the runs, and the submitter's CPU time per decision
-(which says what the figure would be on a machine of its own). Goals: 5,000 refusals/s
-for each refused kind; valid requests are reported against the 1,000 jobs a minute the
-system was asked to carry end to end (about 17/s).
+Prints each run and the median of the runs. Goals: 5,000 refusals/s for each refused
+kind; valid requests are reported against the 1,000 jobs a minute the system was asked
+to carry end to end (about 17/s). Each kind also reports its decisions per submitter
+CPU-second (no goal): what one submitter would do with a core of its own, which tells a
+loaded machine's figure apart from the code's.
 
 Usage: python benchmarks/intake_bench.py [--kinds unknown,invalid,valid] [--runs 3]
-    [--refused 50000] [--valid 20000] [--quick]
+    [--refused 50000] [--valid 20000] [--accounts 24] [--quick]
 """
 
 from __future__ import annotations
@@ -39,9 +42,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from devtools.figures import report
+from devtools.process_usage import CpuSampler
 from devtools.submitter_bench import (
     Bus,
-    cpu_seconds,
     lone_submitter,
     own_bus,
     read_raw,
@@ -78,18 +81,20 @@ class Run:
     requests: int
     seconds: float  # from readiness (or the first decision, if earlier) to the last
     first_s: float  # from readiness to the first decision
-    cpu_s: float | None  # the submitter's, over the same span (and the last checkpoint)
+    cpu_s: float | None  # the submitter's CPU time over the same span
 
     @property
     def per_second(self) -> float:
         return self.requests / self.seconds
 
 
-def requests_of(kind: str, seller: Seller, run: str, n: int) -> list[tuple[str, bytes]]:
-    """(key, value) of the run's requests, encoded before the clock starts."""
+def requests_of(kind: str, sellers: list[Seller], run: str, n: int) -> list[tuple[str, bytes]]:
+    """(key, value) of the run's requests, encoded before the clock starts; a valid or
+    invalid request ``i`` is for the account of ``sellers[i % len(sellers)]``."""
     out = []
     for i in range(n):
         job_id = f"intake-{run}-{i}"
+        seller = sellers[i % len(sellers)]
         if kind == "unknown":
             request = JobRequested(
                 job_id=job_id,
@@ -128,26 +133,29 @@ def decisions(records: list[tuple[bytes | None, bytes | None, int]], kind: Kind)
     return list(at.values())
 
 
-async def one_run(kind: Kind, n: int, workdir: Path) -> Run:
+async def one_run(kind: Kind, n: int, accounts: int, workdir: Path) -> Run:
     async with own_bus(workdir) as bus:
-        return await _measure(bus, kind, n)
+        return await _measure(bus, kind, n, accounts)
 
 
-async def _measure(bus: Bus, kind: Kind, n: int) -> Run:
+async def _measure(bus: Bus, kind: Kind, n: int, accounts: int) -> Run:
     run = uuid.uuid4().hex[:6]
-    seller = Seller(f"in{run}", shop_id=f"shop-in{run}")
+    sellers = [Seller(f"in{run}x{a}", shop_id=f"shop-in{run}x{a}") for a in range(accounts)]
     if kind.name != "unknown":
-        await bus.publisher.publish(ACCOUNTS, seller.account_id, seller.account())
-    await bus.publish_raw(JOB_REQUESTS, requests_of(kind.name, seller, run, n))
+        for seller in sellers:
+            await bus.publisher.publish(ACCOUNTS, seller.account_id, seller.account())
+    await bus.publish_raw(JOB_REQUESTS, requests_of(kind.name, sellers, run, n))
     stack, ready_url = lone_submitter(bus)
     stack.start(["submitter"])
+    process = stack.services["submitter"]
+    assert process.proc is not None
+    cpu = CpuSampler(process.proc.pid)
+    cpu.start()
     try:
         ready_at = await wait_ready(stack, ready_url)
-        pid = stack.services["submitter"].proc.pid  # type: ignore[union-attr]
-        cpu_ready = cpu_seconds(pid)
         await wait_committed(bus.bootstrap, JOB_REQUESTS, stack, timeout_s=600)
-        cpu_done = cpu_seconds(pid)
     finally:
+        await cpu.stop()
         stack.stop()
     records = [
         (r.key, r.value, r.timestamp_ms) for r in await read_raw(bus.bootstrap, JOB_EVENTS.name)
@@ -155,10 +163,9 @@ async def _measure(bus: Bus, kind: Kind, n: int) -> Run:
     decided = decisions(records, kind)
     if len(decided) != n:
         raise AssertionError(f"{kind.name}: {len(decided)} of {n} requests decided")
-    first = min(ready_at, min(decided) / 1000)
-    seconds = max(decided) / 1000 - first
-    cpu = None if cpu_ready is None or cpu_done is None else cpu_done - cpu_ready
-    return Run(n, seconds, min(decided) / 1000 - ready_at, cpu)
+    first, last = min(decided) / 1000, max(decided) / 1000
+    start = min(ready_at, first)
+    return Run(n, last - start, first - ready_at, cpu.between(start, last))
 
 
 def summary(kind: Kind, runs: list[Run], settings: str) -> None:
@@ -175,6 +182,11 @@ def summary(kind: Kind, runs: list[Run], settings: str) -> None:
         f"  median: {median:,.0f} requests/s"
         + (f"; {per_cpu:,.0f} per submitter CPU-second" if per_cpu else "")
     )
+    what = "valid accepted" if kind.name == "valid" else f"{kind.name} refused"
+    if per_cpu:
+        # What one submitter would do with a core of its own: tells a loaded machine's
+        # figure apart from the code's.
+        report("intake", f"{what} per CPU-second", per_cpu, "req/CPU-s", settings=settings)
     if kind.name == "valid":
         report(
             "intake",
@@ -203,19 +215,29 @@ async def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--refused", type=int, default=50_000, help="requests a refused run")
     parser.add_argument("--valid", type=int, default=20_000, help="requests a valid run")
+    parser.add_argument(
+        "--accounts",
+        type=int,
+        default=24,
+        help="accounts the valid and invalid requests are spread over (each accepted job "
+        "asks the throttle for a token keyed by its account)",
+    )
     parser.add_argument("--quick", action="store_true", help="one small run of each kind")
     args = parser.parse_args(argv)
     if args.quick:
         args.runs, args.refused, args.valid = 1, 5_000, 2_000
     workdir = Path(tempfile.mkdtemp(prefix="intake-bench-"))
-    load = os.getloadavg()[0]
     for name in args.kinds.split(","):
+        load = os.getloadavg()[0]
         kind = DESCRIBED[name]
         n = args.valid if name == "valid" else args.refused
         print(f"{name}: {n:,} {kind.describe}, one submitter, {args.runs} run(s)", flush=True)
         started = time.monotonic()
-        runs = [await one_run(kind, n, workdir / f"{name}-{r}") for r in range(args.runs)]
-        settings = f"{name}: N={n}, median of {args.runs}, load {load:.1f}"
+        runs = [
+            await one_run(kind, n, args.accounts, workdir / f"{name}-{r}") for r in range(args.runs)
+        ]
+        accounts = "" if name == "unknown" else f", {args.accounts} accounts"
+        settings = f"{name}: N={n}{accounts}, median of {args.runs}, load {load:.1f}"
         summary(kind, runs, settings)
         print(f"  ({time.monotonic() - started:.0f} s with the brokers' starts)", flush=True)
 

@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from devtools.figures import report
 from devtools.infra import FerretDBServer, free_port, provision_missing
-from devtools.process_memory import peak_rss_bytes
+from devtools.process_usage import peak_rss_bytes
 from devtools.stack import ADMIN_KEY, Stack
 from devtools.submitter_bench import Bus, own_bus
 from devtools.topics_read import largest_message

@@ -3,21 +3,23 @@ submitter alone on it, and the moment it has decided everything it was given.
 
 A run is isolated: a fresh broker (so a new submitter restores nothing of an earlier run
 and reads only this run's inbound messages), messages published before the submitter
-starts, then one ``python -m services.submitter`` process. The clock starts when its
-``/readyz`` first answers 200 (every partition restored; decisions cannot start much
-earlier) and stops at the broker timestamp of the last output record that decision
-wrote, so reading the output costs the measured process nothing: it is read once, after
-the submitter has committed every inbound offset.
+starts, then one ``python -m services.submitter`` process. The clock starts when the
+submitter is ready (every partition restored, by its own log: its health endpoint shares
+its busy event loop and answers late) and stops at the timestamp of the last output
+record the decisions wrote (the submitter's clock too), so reading the output costs the
+measured process nothing: it is read once, after the submitter has committed every
+inbound offset.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
+import json
 import time
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -133,7 +135,7 @@ def lone_submitter(bus: Bus, **env: str) -> tuple[Stack, str]:
         extra_env={
             "SUBMITTER_CONSUMER_GROUP": GROUP,
             "HEALTH_PORT": str(health),
-            "AMAZON_JOBS_LOG_LEVEL": "WARNING",
+            "AMAZON_JOBS_LOG_LEVEL": "INFO",  # as deployed; says when partitions are ready
             **env,
         },
     )
@@ -149,23 +151,34 @@ def _partitions(metrics: str, state: str) -> float:
     return total
 
 
+def _ready_in_log(log: Path) -> float | None:
+    """When the last partition became ready, by the submitter's log (wall clock)."""
+    latest = None
+    for line in log.read_text(errors="replace").splitlines():
+        if '"partition ready"' in line:
+            at = datetime.fromisoformat(json.loads(line)["ts"]).timestamp()
+            latest = at if latest is None else max(latest, at)
+    return latest
+
+
 async def wait_ready(stack: Stack, url: str, timeout_s: float = 120.0) -> float:
-    """The wall-clock time at which the submitter was first ready: ``/readyz`` answers 200
-    and its partitions are restored. (``/readyz`` alone answers 200 for a moment at start,
-    before the consumer has registered its readiness check.)"""
+    """Once the submitter is ready (``/readyz`` answers 200 and its partitions are
+    restored: ``/readyz`` alone answers 200 for a moment at start, before the consumer
+    has registered its check), the wall-clock time at which it became ready."""
     process = stack.services["submitter"]
     metrics_url = url.rsplit("/", 1)[0] + "/metrics"
     deadline = time.monotonic() + timeout_s
-    async with httpx.AsyncClient(timeout=1.0) as http:
+    async with httpx.AsyncClient(timeout=5.0) as http:
         while time.monotonic() < deadline:
             if not process.alive():
                 raise RuntimeError(f"the submitter exited:\n{process.log_tail()}")
             with contextlib.suppress(httpx.HTTPError):
                 if (await http.get(url)).status_code == 200:
-                    at = time.time()
+                    seen = time.time()
                     metrics = (await http.get(metrics_url)).text
                     if _partitions(metrics, "ready") and not _partitions(metrics, "restoring"):
-                        return at
+                        logged = _ready_in_log(process.log_path)
+                        return min(seen, logged) if logged is not None else seen
             await asyncio.sleep(0.01)
     raise TimeoutError(f"the submitter was not ready after {timeout_s}s:\n{process.log_tail()}")
 
@@ -235,12 +248,3 @@ async def read_raw(bootstrap: str, topic: str) -> list[RawRecord]:
         return found
     finally:
         await consumer.stop()
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of a process so far, from /proc (Linux only)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
