@@ -130,7 +130,7 @@ async def projected(api_url: str, job_id: str, items: int, timeout_s: float) -> 
 
 
 async def one_job(
-    bus: Bus, stack: Stack, job_type: JobType, seller: Seller, items: int, timeout_s: float
+    bus: Bus, job_type: JobType, seller: Seller, items: int, timeout_s: float
 ) -> tuple[float, dict[str, Any]]:
     """(seconds from publishing the request to its JobDone, the terminal event)."""
     request = seller.request(job_type, items=items_for(job_type, seller, items))
@@ -203,7 +203,7 @@ async def main(argv: list[str] | None = None) -> None:
             # Warm-up: one small job through every service, so none is still starting.
             small = Seller("warm", shop_id="shop-warm", catalog_size=5, listed=5, orders=0)
             await open_shop(stack.sandbox_url, bus.publisher, small)
-            await one_job(bus, stack, JobType.UPDATE_QTY_PRICE, small, 1, timeout_s=300)
+            await one_job(bus, JobType.UPDATE_QTY_PRICE, small, 1, timeout_s=300)
             for job_type in job_types:
                 seller = Seller(
                     f"big{job_type.value.replace('_', '')[:10]}",
@@ -216,9 +216,7 @@ async def main(argv: list[str] | None = None) -> None:
                 # The submitter reads the account registry every second; a request for an
                 # account it has not read yet waits for that read, which is not measured.
                 await asyncio.sleep(2.0)
-                seconds, event = await one_job(
-                    bus, stack, job_type, seller, args.items, args.timeout_s
-                )
+                seconds, event = await one_job(bus, job_type, seller, args.items, args.timeout_s)
                 done[job_type] = seconds
                 lag = await projected(
                     stack.api_url, event["job_id"], args.items, args.projection_timeout_s
