@@ -1,6 +1,6 @@
 """Ingest: catalog events one submitter reads and coalesces into automatic jobs per second.
 
-Each run has a broker of its own (devtools/submitter_bench.py) holding a few shops, one
+Each run has a broker of its own (devtools/own_broker.py) holding a few shops, one
 account each, whose SKUs are all synced (their listings on amazon.listings), and E
 ``StockChanged`` events on prestashop.catalog-events going round those SKUs again and
 again (round r sets quantity r, so the last value of every SKU is known). Then one
@@ -35,16 +35,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from devtools.figures import report
+from devtools.own_broker import Bus, RawRecord, own_bus, read_raw
 from devtools.process_usage import CpuSampler
-from devtools.submitter_bench import (
-    Bus,
-    RawRecord,
-    lone_submitter,
-    own_bus,
-    read_raw,
-    wait_committed,
-    wait_ready,
-)
+from devtools.submitter_bench import lone_submitter, wait_committed, wait_ready
 from devtools.world import Seller
 from shared.codec import encode
 from shared.events import ListingState, StockChanged

@@ -1,6 +1,6 @@
 """Intake: job requests one submitter decides per second, by kind (docs/design.md §13).
 
-Each run has a broker of its own (devtools/submitter_bench.py). It publishes N
+Each run has a broker of its own (devtools/own_broker.py). It publishes N
 ``JobRequested`` on amazon.job-requests, starts one submitter and measures from its
 readiness to the last decision it wrote on amazon.job-events. Kinds:
 
@@ -42,15 +42,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from devtools.figures import report
+from devtools.own_broker import Bus, own_bus, read_raw
 from devtools.process_usage import CpuSampler
-from devtools.submitter_bench import (
-    Bus,
-    lone_submitter,
-    own_bus,
-    read_raw,
-    wait_committed,
-    wait_ready,
-)
+from devtools.submitter_bench import lone_submitter, wait_committed, wait_ready
 from devtools.world import Seller
 from shared.codec import encode
 from shared.events import JobRequested

@@ -41,9 +41,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from devtools.figures import report
 from devtools.infra import FerretDBServer, free_port, provision_missing
+from devtools.own_broker import Bus, own_bus
 from devtools.process_usage import peak_rss_bytes
 from devtools.stack import ADMIN_KEY, Stack
-from devtools.submitter_bench import Bus, own_bus
 from devtools.topics_read import largest_message
 from devtools.world import Seller, ean, open_shop
 from shared.chunking import request_parts

@@ -1,14 +1,12 @@
-"""What the intake and ingest benchmarks share: a broker of their own for each run, one
-submitter alone on it, and the moment it has decided everything it was given.
+"""What the intake and ingest benchmarks share: one submitter alone on a broker of the
+run's own (devtools/own_broker.py), and the moment it has decided everything it was given.
 
-A run is isolated: a fresh broker (so a new submitter restores nothing of an earlier run
-and reads only this run's inbound messages), messages published before the submitter
-starts, then one ``python -m services.submitter`` process. The clock starts when the
-submitter is ready (every partition restored, by its own log: its health endpoint shares
-its busy event loop and answers late) and stops at the timestamp of the last output
-record the decisions wrote (the submitter's clock too), so reading the output costs the
-measured process nothing: it is read once, after the submitter has committed every
-inbound offset.
+Messages are published before the submitter starts, then one
+``python -m services.submitter`` process. The clock starts when the submitter is ready
+(every partition restored, by its own log: its health endpoint shares its busy event
+loop and answers late) and stops at the timestamp of the last output record the
+decisions wrote (the submitter's clock too), so reading the output costs the measured
+process nothing: it is read once, after the submitter has committed every inbound offset.
 """
 
 from __future__ import annotations
@@ -17,112 +15,19 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-from devtools.infra import KafkaServer, free_port, provision_missing
+from devtools.infra import free_port
+from devtools.own_broker import Bus, end_offsets
 from devtools.stack import Stack
-from shared.kafka.admin import ensure_topics
-from shared.kafka.producer import (
-    COMPRESSION,
-    MAX_REQUEST_BYTES,
-    EventPublisher,
-    make_producer,
-)
-from shared.topics import ALL_TOPICS, BY_NAME, TopicSpec
-
-
-@dataclass(frozen=True)
-class RawRecord:
-    partition: int
-    offset: int
-    timestamp_ms: int
-    key: bytes | None
-    value: bytes | None
-
-
-@dataclass
-class Bus:
-    """A broker of one run's own, with every topic, a publisher on it (the services'
-    producer) and a producer for bulk loads."""
-
-    bootstrap: str
-    publisher: EventPublisher
-    bulk: AIOKafkaProducer
-    workdir: Path
-
-    async def publish_raw(self, topic: TopicSpec, records: Iterable[tuple[str, bytes]]) -> int:
-        """Send encoded values keyed as given, all in flight at once; the count sent."""
-        producer = self.bulk
-        sent = [
-            await producer.send(topic.name, value, key=key.encode("utf-8"))
-            for key, value in records
-        ]
-        await asyncio.gather(*sent)
-        return len(sent)
-
-
-@contextlib.asynccontextmanager
-async def own_bus(workdir: Path, heap_mb: int = 768) -> AsyncIterator[Bus]:
-    provision_missing()
-    server = KafkaServer(free_port(), workdir / "kafka", heap_mb=heap_mb)
-    await asyncio.to_thread(server.start)
-    try:
-        await ensure_topics(server.bootstrap_servers)
-        await _settled(server.bootstrap_servers)
-        producer = make_producer(server.bootstrap_servers, "bench")
-        # Loading happens before the clock starts; large batches make it quick (aiokafka
-        # keeps one batch per partition open, 16 KiB by default).
-        bulk = AIOKafkaProducer(
-            bootstrap_servers=server.bootstrap_servers,
-            client_id="bench-bulk",
-            linger_ms=20,
-            max_batch_size=1024 * 1024,
-            compression_type=COMPRESSION,
-            max_request_size=MAX_REQUEST_BYTES,
-        )
-        await producer.start()
-        await bulk.start()
-        try:
-            yield Bus(server.bootstrap_servers, EventPublisher(producer), bulk, workdir)
-        finally:
-            await bulk.stop()
-            await producer.stop()
-    finally:
-        await asyncio.to_thread(server.stop)
-
+from shared.topics import TopicSpec
 
 GROUP = "bench-submitter"
-
-
-async def _settled(bootstrap: str, timeout_s: float = 60.0) -> None:
-    """Until every partition has a leader and the group coordinator answers: a new
-    broker creates both lazily, and the run should not measure that."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        async with asyncio.timeout(timeout_s):
-            while True:
-                described = await admin.describe_topics([t.name for t in ALL_TOPICS])
-                leaders = [p["leader"] for t in described for p in t["partitions"]]
-                if len(described) == len(ALL_TOPICS) and all(lead >= 0 for lead in leaders):
-                    break
-                await asyncio.sleep(0.2)
-            while True:
-                try:
-                    await admin.list_consumer_group_offsets(GROUP)
-                    return
-                except KafkaError:
-                    await asyncio.sleep(0.2)
-    finally:
-        await admin.close()
 
 
 def lone_submitter(bus: Bus, **env: str) -> tuple[Stack, str]:
@@ -183,16 +88,6 @@ async def wait_ready(stack: Stack, url: str, timeout_s: float = 120.0) -> float:
     raise TimeoutError(f"the submitter was not ready after {timeout_s}s:\n{process.log_tail()}")
 
 
-async def end_offsets(bootstrap: str, topic: TopicSpec) -> dict[int, int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        tps = [TopicPartition(topic.name, p) for p in range(topic.partitions)]
-        return {tp.partition: end for tp, end in (await consumer.end_offsets(tps)).items()}
-    finally:
-        await consumer.stop()
-
-
 async def wait_committed(
     bootstrap: str, topic: TopicSpec, stack: Stack, timeout_s: float, group: str = GROUP
 ) -> None:
@@ -219,32 +114,3 @@ async def wait_committed(
     finally:
         await admin.close()
     raise TimeoutError(f"{topic.name} not committed to its end after {timeout_s}s")
-
-
-async def read_raw(bootstrap: str, topic: str) -> list[RawRecord]:
-    """Every record of ``topic`` now, undecoded, partition by partition in offset order."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        enable_auto_commit=False,
-        max_partition_fetch_bytes=4 * 1024 * 1024,
-    )
-    await consumer.start()
-    try:
-        tps = [TopicPartition(topic, p) for p in range(BY_NAME[topic].partitions)]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
-        pending = {tp for tp in tps if ends[tp] > 0}
-        found: list[RawRecord] = []
-        while pending:
-            batches = await consumer.getmany(timeout_ms=500, max_records=20_000)
-            for tp, records in batches.items():
-                for rec in records:
-                    found.append(
-                        RawRecord(tp.partition, rec.offset, rec.timestamp, rec.key, rec.value)
-                    )
-                    if rec.offset + 1 >= ends[tp]:
-                        pending.discard(tp)
-        return found
-    finally:
-        await consumer.stop()
