@@ -176,29 +176,16 @@ def summary(kind: Kind, runs: list[Run], settings: str) -> None:
         f"  median: {median:,.0f} requests/s"
         + (f"; {per_cpu:,.0f} per submitter CPU-second" if per_cpu else "")
     )
-    what = "valid accepted" if kind.name == "valid" else f"{kind.name} refused"
+    if kind.name == "valid":
+        what, goal = "valid accepted", JOBS_PER_MINUTE_GOAL / 60
+        settings += "; goal: the 1,000 jobs/min the system carries"
+    else:
+        what, goal = f"{kind.name} refused", REFUSAL_GOAL
+    report("intake", what, median, "req/s", goal=goal, settings=settings)
     if per_cpu:
         # What one submitter would do with a core of its own: tells a loaded machine's
         # figure apart from the code's.
         report("intake", f"{what} per CPU-second", per_cpu, "req/CPU-s", settings=settings)
-    if kind.name == "valid":
-        report(
-            "intake",
-            "valid requests accepted",
-            median,
-            "req/s",
-            goal=JOBS_PER_MINUTE_GOAL / 60,
-            settings=settings + "; goal: the 1,000 jobs/min the system carries",
-        )
-    else:
-        report(
-            "intake",
-            f"{kind.name} refused",
-            median,
-            "req/s",
-            goal=REFUSAL_GOAL,
-            settings=settings,
-        )
 
 
 async def main(argv: list[str] | None = None) -> None:
