@@ -199,7 +199,7 @@ async def main(argv: list[str] | None = None) -> None:
     # 20,000 (on 24 accounts, a loaded 2-core machine) made the submitter exit: its
     # 20,000 token requests filled the producer, whose 16 KiB batches (aiokafka's default,
     # one per partition at a time) let job events wait past the liveness limit.
-    parser.add_argument("--valid", type=int, default=5_000, help="requests a valid run")
+    parser.add_argument("--valid", type=int, default=20_000, help="requests a valid run")
     parser.add_argument(
         "--accounts",
         type=int,

@@ -50,6 +50,11 @@ def make_producer(bootstrap_servers: str, client_id: str) -> AIOKafkaProducer:
         linger_ms=5,  # small batches: latency matters more than throughput here
         compression_type=COMPRESSION,
         max_request_size=MAX_REQUEST_BYTES,
+        # aiokafka's 16 KiB batches (one in flight per partition) let a burst of small
+        # events (20,000 token requests) queue faster than it drains, and the sends time
+        # out. A batch of at most one message bound stays under the topics' 1 MiB however
+        # it compresses.
+        max_batch_size=MAX_MESSAGE_BYTES,
     )
 
 
