@@ -36,11 +36,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from devtools.figures import report
 from devtools.own_broker import Bus, RawRecord, own_bus, read_raw
-from devtools.process_usage import CpuSampler
-from devtools.submitter_bench import lone_submitter, wait_committed, wait_ready
+from devtools.submitter_bench import run_lone_submitter
 from devtools.world import Seller
 from shared.codec import encode
-from shared.events import ListingState, StockChanged
+from shared.events import StockChanged
 from shared.topics import ACCOUNTS, CATALOG_EVENTS, JOB_EVENTS, LISTINGS, listing_key
 
 GOAL = 20_000.0  # events/s
@@ -96,16 +95,7 @@ async def load(bus: Bus, work: Workload, sellers: list[Seller]) -> None:
         (
             (
                 listing_key(seller.account_id, seller.sku(n)),
-                encode(
-                    ListingState(
-                        account_id=seller.account_id,
-                        shop_id=seller.shop_id,
-                        sku=seller.sku(n),
-                        asin=seller.asin(n),
-                        status="active",
-                        quantity=10,
-                    )
-                ),
+                encode(seller.listing(n)),
             )
             for seller in sellers
             for n in range(work.skus)
@@ -154,18 +144,7 @@ async def one_run(work: Workload, workdir: Path) -> Run:
     async with own_bus(workdir) as bus:
         sellers = work.sellers()
         await load(bus, work, sellers)
-        stack, ready_url = lone_submitter(bus)
-        stack.start(["submitter"])
-        process = stack.services["submitter"]
-        assert process.proc is not None
-        cpu = CpuSampler(process.proc.pid)
-        cpu.start()
-        try:
-            ready_at = await wait_ready(stack, ready_url)
-            await wait_committed(bus.bootstrap, CATALOG_EVENTS, stack, timeout_s=900)
-        finally:
-            await cpu.stop()
-            stack.stop()
+        ready_at, cpu = await run_lone_submitter(bus, CATALOG_EVENTS, timeout_s=900)
         records = await read_raw(bus.bootstrap, JOB_EVENTS.name)
     done_at, first_at, jobs, items = coalesced(records, work.last_values(sellers))
     start = min(ready_at, first_at / 1000)

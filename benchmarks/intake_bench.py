@@ -43,8 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from devtools.figures import report
 from devtools.own_broker import Bus, own_bus, read_raw
-from devtools.process_usage import CpuSampler
-from devtools.submitter_bench import lone_submitter, wait_committed, wait_ready
+from devtools.submitter_bench import run_lone_submitter
 from devtools.world import Seller
 from shared.codec import encode
 from shared.events import JobRequested
@@ -139,18 +138,7 @@ async def _measure(bus: Bus, kind: Kind, n: int, accounts: int) -> Run:
         for seller in sellers:
             await bus.publisher.publish(ACCOUNTS, seller.account_id, seller.account())
     await bus.publish_raw(JOB_REQUESTS, requests_of(kind.name, sellers, run, n))
-    stack, ready_url = lone_submitter(bus)
-    stack.start(["submitter"])
-    process = stack.services["submitter"]
-    assert process.proc is not None
-    cpu = CpuSampler(process.proc.pid)
-    cpu.start()
-    try:
-        ready_at = await wait_ready(stack, ready_url)
-        await wait_committed(bus.bootstrap, JOB_REQUESTS, stack, timeout_s=600)
-    finally:
-        await cpu.stop()
-        stack.stop()
+    ready_at, cpu = await run_lone_submitter(bus, JOB_REQUESTS, timeout_s=600)
     records = [
         (r.key, r.value, r.timestamp_ms) for r in await read_raw(bus.bootstrap, JOB_EVENTS.name)
     ]

@@ -35,26 +35,12 @@ from devtools.figures import report
 from devtools.infra import KafkaServer, free_port, provision_missing
 from devtools.stack import Stack
 from devtools.topics_read import collect, read_to_end
-from devtools.world import Seller, open_shop, submit
+from devtools.world import LIFTED_SANDBOX_QUOTAS, Seller, open_shop, submit
 from shared.events import JobDone, JobEvent, StockChanged
 from shared.jobs import JobType
 from shared.kafka.admin import ensure_topics
 from shared.kafka.producer import EventPublisher, make_producer
 from shared.topics import CATALOG_EVENTS, JOB_EVENTS
-
-LIFTED_SANDBOX = {
-    op: {"burst": 100_000, "rate_per_s": 100_000.0, "hourly_cap": None}
-    for op in (
-        "createFeedDocument",
-        "createFeed",
-        "getFeed",
-        "getFeeds",
-        "getFeedDocument",
-        "createReport",
-        "getReport",
-        "getReportDocument",
-    )
-}
 
 
 def stack_for(bootstrap: str, workdir: Path, scale: float, **env: str) -> Stack:
@@ -96,7 +82,7 @@ async def lifted_run(
                 catalog_size=50,
                 listed=50,
                 orders=0,
-                quotas=LIFTED_SANDBOX,
+                quotas=LIFTED_SANDBOX_QUOTAS,
             )
             for n in range(6)
         ]

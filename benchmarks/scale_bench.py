@@ -47,6 +47,7 @@ from devtools.figures import report
 from devtools.infra import KafkaServer, free_port, provision_missing
 from devtools.stack import SECRET_KEY, base_name
 from devtools.worker_probe import ProbedStack, commit_to_end, load_average
+from devtools.world import LIFTED_SANDBOX_QUOTAS
 from shared.codec import decode, encode
 from shared.crypto import seal_credentials
 from shared.events import AccountRegistered, Event, JobEvent, JobRequested
@@ -67,21 +68,6 @@ GOALS = {2: 1.7, 3: 2.4}  # jobs/min with n instances over jobs/min with one, at
 MARKETPLACE = "A1PA6795UKMFR9"
 SKUS_PER_JOB = 10
 TIME_SCALE = 600.0  # an Amazon hour in 6 s: feeds are processed in ~10 ms
-# Every operation the workers call, unthrottled at the sandbox.
-LIFTED = {
-    op: {"burst": 100_000, "rate_per_s": 100_000.0, "hourly_cap": None}
-    for op in (
-        "createFeedDocument",
-        "createFeed",
-        "getFeed",
-        "getFeeds",
-        "getFeedDocument",
-        "createReport",
-        "getReport",
-        "getReportDocument",
-        "searchCatalogItems",
-    )
-}
 _TERMINAL = (b'"JobDone"', b'"JobFailed"', b'"JobCanceled"')
 # The stages a job passes, by the event that marks each: where a run's time goes.
 STAGES = {"submitted": b'"JobSubmitted"', "result ready": b'"JobResultReady"'}
@@ -131,7 +117,7 @@ class Seller:
                 }
                 for k in range(SKUS_PER_JOB)
             ],
-            "quotas": LIFTED,
+            "quotas": LIFTED_SANDBOX_QUOTAS,
         }
 
     def account(self) -> AccountRegistered:

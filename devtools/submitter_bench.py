@@ -24,6 +24,7 @@ from aiokafka.errors import KafkaError
 
 from devtools.infra import free_port
 from devtools.own_broker import Bus, end_offsets
+from devtools.process_usage import CpuSampler
 from devtools.stack import Stack
 from shared.topics import TopicSpec
 
@@ -74,6 +75,26 @@ async def wait_ready(stack: Stack, url: str, timeout_s: float = 120.0) -> float:
                     return min(seen, logged) if logged is not None else seen
             await asyncio.sleep(0.01)
     raise TimeoutError(f"the submitter was not ready after {timeout_s}s:\n{process.log_tail()}")
+
+
+async def run_lone_submitter(
+    bus: Bus, topic: TopicSpec, timeout_s: float, **env: str
+) -> tuple[float, CpuSampler]:
+    """Start one submitter on ``bus`` and wait until it has committed all of ``topic``:
+    the wall-clock time it became ready, and its CPU sampled over the run."""
+    stack, ready_url = lone_submitter(bus, **env)
+    stack.start(["submitter"])
+    process = stack.services["submitter"]
+    assert process.proc is not None
+    cpu = CpuSampler(process.proc.pid)
+    cpu.start()
+    try:
+        ready_at = await wait_ready(stack, ready_url)
+        await wait_committed(bus.bootstrap, topic, stack, timeout_s=timeout_s)
+    finally:
+        await cpu.stop()
+        stack.stop()
+    return ready_at, cpu
 
 
 async def wait_committed(

@@ -23,6 +23,24 @@ MARKETPLACE = "A1PA6795UKMFR9"
 TERMINAL = {"JobDone", "JobFailed", "JobCanceled"}
 
 
+# A seller's quotas at the sandbox with every operation the workers call unthrottled:
+# benchmarks of the pipeline's own speed, not Amazon's limits.
+LIFTED_SANDBOX_QUOTAS = {
+    op: {"burst": 100_000, "rate_per_s": 100_000.0, "hourly_cap": None}
+    for op in (
+        "createFeedDocument",
+        "createFeed",
+        "getFeed",
+        "getFeeds",
+        "getFeedDocument",
+        "createReport",
+        "getReport",
+        "getReportDocument",
+        "searchCatalogItems",
+    )
+}
+
+
 def ean(n: int) -> str:
     body = f"40{n:010d}"
     total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(body))
@@ -101,6 +119,17 @@ class Seller:
             body["quotas"] = self.quotas
         return body
 
+    def listing(self, n: int) -> ListingState:
+        """The seller's n-th SKU as an active listing already synced with Amazon."""
+        return ListingState(
+            account_id=self.account_id,
+            shop_id=self.shop_id,
+            sku=self.sku(n),
+            asin=self.asin(n),
+            status="active",
+            quantity=10,
+        )
+
     def account(self) -> AccountRegistered:
         creds = LwaCredentials(
             client_id="amzn1.application-oa2-client.e2e",
@@ -139,15 +168,8 @@ async def open_shop(
         ).raise_for_status()
     await publisher.publish(ACCOUNTS, seller.account_id, seller.account())
     for n in synced_skus or range(0):
-        listing = ListingState(
-            account_id=seller.account_id,
-            shop_id=seller.shop_id,
-            sku=seller.sku(n),
-            asin=seller.asin(n),
-            status="active",
-            quantity=10,
-        )
-        await publisher.publish(LISTINGS, listing_key(seller.account_id, seller.sku(n)), listing)
+        listing = seller.listing(n)
+        await publisher.publish(LISTINGS, listing_key(seller.account_id, listing.sku), listing)
 
 
 async def submit(publisher: EventPublisher, *requests: JobRequested) -> None:

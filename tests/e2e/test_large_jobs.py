@@ -17,7 +17,7 @@ from pymongo import AsyncMongoClient
 
 from devtools.topics_read import largest_message
 from devtools.world import Seller, ean, open_shop
-from shared.events import ListingState, StockChanged
+from shared.events import StockChanged
 from shared.jobs import JobType
 from shared.kafka.producer import EventPublisher
 from shared.limits import MAX_ITEMS, MAX_MESSAGE_BYTES
@@ -130,18 +130,7 @@ async def coalesced(stack: Stack, publisher: EventPublisher) -> Outcome:
     seller = big_seller("bigauto")
     await publisher.publish_many(
         [
-            (
-                LISTINGS,
-                listing_key(seller.account_id, seller.sku(n)),
-                ListingState(
-                    account_id=seller.account_id,
-                    shop_id=seller.shop_id,
-                    sku=seller.sku(n),
-                    asin=seller.asin(n),
-                    status="active",
-                    quantity=10,
-                ),
-            )
+            (LISTINGS, listing_key(seller.account_id, seller.sku(n)), seller.listing(n))
             for n in range(N)
         ]
     )
