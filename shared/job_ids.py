@@ -89,6 +89,9 @@ class PartitionIds:
         self._segments: dict[int, tuple[array[int], array[int]]] = {}
         self._deltas: dict[int, list[tuple[int, int]]] = {}  # written, not yet merged
         self._in_deltas: dict[int, int] = {}  # job hash -> shop hash, over all deltas
+        # A restore reads a merge's tombstones one by one: the index is rebuilt once when
+        # next used, not once per tombstone (which was quadratic in the deltas read).
+        self._in_deltas_stale = False
         self._recent: dict[int, int] = {}  # job hash -> shop hash, not yet written
         self._next_segment = 0
         self._next_delta = 0
@@ -97,7 +100,7 @@ class PartitionIds:
         """Ids registered (an id in a segment and a delta after a crash counts twice)."""
         return (
             sum(len(j) for j, _ in self._segments.values())
-            + len(self._in_deltas)
+            + len(self._deltas_index())
             + len(self._recent)
         )
 
@@ -112,7 +115,7 @@ class PartitionIds:
             if kind == "s":
                 self._segments.pop(number, None)
             elif self._deltas.pop(number, None) is not None:
-                self._index_deltas()
+                self._in_deltas_stale = True
             return
         if not isinstance(value, JobIdSegment):
             return
@@ -122,11 +125,15 @@ class PartitionIds:
             self._next_segment = max(self._next_segment, number + 1)
         else:
             self._deltas[number] = list(zip(jobs, shops, strict=True))
-            self._in_deltas.update(self._deltas[number])
+            if not self._in_deltas_stale:
+                self._in_deltas.update(self._deltas[number])
             self._next_delta = max(self._next_delta, number + 1)
 
-    def _index_deltas(self) -> None:
-        self._in_deltas = {j: s for d in self._deltas.values() for j, s in d}
+    def _deltas_index(self) -> dict[int, int]:
+        if self._in_deltas_stale:
+            self._in_deltas = {j: s for d in self._deltas.values() for j, s in d}
+            self._in_deltas_stale = False
+        return self._in_deltas
 
     # ------------------------------------------------------------------ use
 
@@ -135,7 +142,7 @@ class PartitionIds:
         h = job_hash(job_id)
         found = self._recent.get(h)
         if found is None:
-            found = self._in_deltas.get(h)
+            found = self._deltas_index().get(h)
         if found is not None:
             return found
         for jobs, shops in self._segments.values():
@@ -164,7 +171,7 @@ class PartitionIds:
             number = self._next_delta
             self._next_delta += 1
             self._deltas[number] = entries
-            self._in_deltas.update(entries)
+            self._deltas_index().update(entries)
             records.append((f"d:{number}", _pack(entries, "delta", number, self.partition)))
         pending = sum(len(d) for d in self._deltas.values())
         if pending >= SEGMENT_SIZE or len(self._deltas) >= MAX_DELTAS:
@@ -185,4 +192,5 @@ class PartitionIds:
         records.extend((f"d:{n}", None) for n in sorted(self._deltas))
         self._deltas = {}
         self._in_deltas = {}
+        self._in_deltas_stale = False
         return records

@@ -58,3 +58,23 @@ def test_a_crash_between_segment_and_tombstones_leaves_ids_twice_never_none() ->
     cut = next(i for i, (_, v) in enumerate(written) if v is None)
     again = restore(written[:cut])  # the tombstones never made it
     assert all(again.shop_of(f"j{n}") is not None for n in range(0, SEGMENT_SIZE, 97))
+
+
+def test_an_uncompacted_history_restores_every_id_once_its_tombstones_are_read() -> None:
+    # Before compaction a restore reads deltas, then their segment and tombstones, then
+    # newer deltas, in that order; every id must come out known, with its shop.
+    ids = PartitionIds(0)
+    written: list[tuple[str, Event | None]] = []
+    total = 2 * SEGMENT_SIZE + 500
+    for n in range(total):
+        ids.add(f"job-{n}", f"shop-{n % 5}")
+        if n % 250 == 249:
+            written += ids.flush()
+    written += ids.flush()
+    assert any(v is None for _, v in written), "the history has merges"
+    again = restore(written)
+    assert len(again) == total
+    assert all(again.shop_of(f"job-{n}") == shop_hash(f"shop-{n % 5}") for n in range(total))
+    again.add("job-new", "shop-x")
+    assert again.shop_of("job-new") == shop_hash("shop-x")
+    assert again.shop_of("job-never") is None
