@@ -50,16 +50,12 @@ from aiokafka.structs import OffsetAndMetadata
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from devtools import REPO_ROOT
+from devtools.ferretdb_server import FerretDBServer
 from devtools.figures import report
-from devtools.infra import (
-    REPO_ROOT,
-    FerretDBServer,
-    KafkaServer,
-    ferretdb_version,
-    free_port,
-    kafka_version,
-    provision_missing,
-)
+from devtools.kafka_server import KafkaServer
+from devtools.ports import free_port
+from devtools.provision import ferretdb_version, kafka_version, provision_missing
 from services.api.pagination import encode_cursor
 from services.api.projector import OWN_TOPICS, TOPICS, Projector
 from services.api.settings import ApiSettings

@@ -49,7 +49,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from devtools.figures import report  # noqa: E402
-from devtools.infra import KafkaServer, free_port, provision_missing  # noqa: E402
+from devtools.kafka_server import KafkaServer  # noqa: E402
+from devtools.ports import free_port  # noqa: E402
+from devtools.provision import provision_missing  # noqa: E402
 from services.amazon_sandbox.launcher import running_sandbox  # noqa: E402
 from shared.jobs import JobType  # noqa: E402
 from shared.kafka.admin import ensure_topics  # noqa: E402

@@ -16,8 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+from devtools import REPO_ROOT
 from devtools.figures import Figure, parse, table
-from devtools.infra import REPO_ROOT
 
 BENCHES: dict[str, list[str]] = {
     "sandbox": ["-m", "services.amazon_sandbox.bench"],

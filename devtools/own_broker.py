@@ -16,7 +16,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-from devtools.infra import KafkaServer, free_port, provision_missing
+from devtools.kafka_server import KafkaServer
+from devtools.ports import free_port
+from devtools.provision import provision_missing
 from shared.kafka.admin import ensure_topics
 from shared.kafka.producer import (
     COMPRESSION,

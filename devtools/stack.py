@@ -20,7 +20,8 @@ from pathlib import Path
 
 import httpx
 
-from devtools.infra import REPO_ROOT, free_port
+from devtools import REPO_ROOT
+from devtools.ports import free_port
 
 ALL_SERVICES = ("amazon_sandbox", "throttle", "submitter", "poller", "applier", "api")
 

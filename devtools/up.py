@@ -21,7 +21,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devtools.infra import REPO_ROOT, FerretDBServer, KafkaServer, provision
+from devtools import REPO_ROOT
+from devtools.ferretdb_server import FerretDBServer
+from devtools.kafka_server import KafkaServer
+from devtools.provision import provision
 from shared.kafka.admin import ensure_topics
 
 SERVICES = ("throttle", "submitter", "poller", "applier", "api")

@@ -21,7 +21,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
-from devtools.infra import free_port
+from devtools.ports import free_port
 from devtools.stack import Stack
 from shared.topics import TopicSpec
 

@@ -17,7 +17,8 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from devtools.infra import REPO_ROOT, free_port
+from devtools import REPO_ROOT
+from devtools.ports import free_port
 from devtools.up import SERVICES
 from devtools.world import job_events, submit
 from shared.events import JobRequested

@@ -11,7 +11,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from devtools.infra import REPO_ROOT
+from devtools import REPO_ROOT
 
 WAIT_S = 60  # only so that a broken build cannot hang the suite
 
