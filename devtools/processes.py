@@ -23,7 +23,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -47,8 +47,9 @@ def _stop_all_at_exit() -> None:
     with _live_lock:
         children = list(_live)
     for child in children:
-        with contextlib.suppress(Exception):
-            child.stop()
+        if child.alive():  # a child that died earlier is not swept: its group id may be reused
+            with contextlib.suppress(Exception):
+                child.stop()
 
 
 def _die_with_parent_hook() -> Callable[[], None] | None:
@@ -77,7 +78,7 @@ def _die_with_parent_hook() -> Callable[[], None] | None:
 class ChildProcess:
     """``argv`` run as a child of its own process group.
 
-    ``output`` is the file that receives its stdout and stderr (appended to, with a
+    ``log_path`` is the file that receives its stdout and stderr (appended to, with a
     ``===== start #n =====`` line before each start), or None for a pipe read from
     :attr:`stdout`. ``proc`` is the running (or last) :class:`subprocess.Popen`.
     """
@@ -87,15 +88,15 @@ class ChildProcess:
         name: str,
         argv: Sequence[str],
         *,
-        output: Path | None,
+        log_path: Path | None,
         env: Mapping[str, str] | None = None,
         cwd: Path = REPO_ROOT,
         stop_timeout: float = 25.0,
     ) -> None:
         self.name = name
         self.argv = list(argv)
-        self.output = output
-        self.env = dict(env) if env is not None else None
+        self._log_path = log_path
+        self.env = dict(env if env is not None else os.environ)
         self.cwd = cwd
         self.stop_timeout = stop_timeout
         self.proc: subprocess.Popen[bytes] | None = None
@@ -111,9 +112,9 @@ class ChildProcess:
         self.starts += 1
         with contextlib.ExitStack() as files:
             stdout: IO[bytes] | int = subprocess.PIPE
-            if self.output is not None:
-                self.output.parent.mkdir(parents=True, exist_ok=True)
-                stdout = files.enter_context(self.output.open("ab"))
+            if self._log_path is not None:
+                self._log_path.parent.mkdir(parents=True, exist_ok=True)
+                stdout = files.enter_context(self._log_path.open("ab"))
                 stdout.write(f"\n===== start #{self.starts} =====\n".encode())
                 stdout.flush()
             self.proc = subprocess.Popen(
@@ -165,8 +166,15 @@ class ChildProcess:
         return self.proc.pid if self.proc is not None else None
 
     @property
+    def log_path(self) -> Path:
+        """The file its output goes to (ValueError for a child whose output is piped)."""
+        if self._log_path is None:
+            raise ValueError(f"{self.name}'s output goes to a pipe, not a file")
+        return self._log_path
+
+    @property
     def stdout(self) -> IO[bytes]:
-        """The pipe of a child started with ``output=None``."""
+        """The pipe of a child started with ``log_path=None``."""
         assert self.proc is not None and self.proc.stdout is not None
         return self.proc.stdout
 
@@ -176,6 +184,25 @@ class ChildProcess:
     def returncode(self) -> int | None:
         """The exit status (negative: the signal that ended it); None while it runs."""
         return self.proc.poll() if self.proc is not None else None
+
+    def wait(self, timeout: float | None = None) -> int:
+        """Until the process exits by itself; its status (TimeoutExpired after ``timeout``)."""
+        assert self.proc is not None
+        return self.proc.wait(timeout)
+
+    async def output_lines(self) -> AsyncIterator[bytes]:
+        """The lines of a piped child's output as they come, without blocking the loop,
+        until it closes its end."""
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader()
+        transport, _ = await loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(reader), self.stdout
+        )
+        try:
+            async for line in reader:
+                yield line
+        finally:
+            transport.close()
 
     async def exited(self) -> int:
         """Wait, without blocking the event loop, until the process exits; its status."""
@@ -203,10 +230,10 @@ class ChildProcess:
         return proc.wait()
 
     def log_tail(self, lines: int = 60) -> str:
-        if self.output is None:
+        if self._log_path is None:
             return ""
         try:
-            data = self.output.read_bytes()[-64 * 1024 :].decode("utf-8", "replace")
+            data = self._log_path.read_bytes()[-64 * 1024 :].decode("utf-8", "replace")
         except OSError:
             return ""
         return "\n".join(data.splitlines()[-lines:])

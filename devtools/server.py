@@ -110,7 +110,7 @@ class Server:
         self._child = ChildProcess(
             self.name,
             self.command(),
-            output=self.output_path,
+            log_path=self.output_path,
             env=self.environment(),
             cwd=self.data_dir,
             stop_timeout=self.stop_timeout,
