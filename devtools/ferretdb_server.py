@@ -18,9 +18,8 @@ class FerretDBServer(Server):
     """FerretDB (MongoDB wire protocol) with the SQLite backend, files in ``data_dir/sqlite``.
 
     Its log (stdout/stderr) goes to ``data_dir/ferretdb.log`` and its state file to
-    ``data_dir/state.json``. The debug HTTP listener is off unless ``debug_port`` is
-    given, so several instances never fight over FerretDB's default :8088. Ready means a
-    ``{ping: 1}`` command is answered.
+    ``data_dir/state.json``. Its debug HTTP listener is off. Ready means a ``{ping: 1}``
+    command is answered.
     """
 
     name = "ferretdb"
@@ -31,16 +30,10 @@ class FerretDBServer(Server):
         data_dir: Path,
         *,
         root: Path = REPO_ROOT,
-        debug_port: int | None = None,
-        log_level: str = "warn",
-        startup_timeout: float = 30.0,
-        stop_timeout: float = 15.0,
     ) -> None:
-        super().__init__(data_dir, startup_timeout=startup_timeout, stop_timeout=stop_timeout)
+        super().__init__(data_dir, startup_timeout=30.0, stop_timeout=15.0)
         self.port = port
         self.root = root
-        self.debug_port = debug_port
-        self.log_level = log_level
 
     @property
     def uri(self) -> str:
@@ -48,7 +41,7 @@ class FerretDBServer(Server):
 
     @property
     def ports(self) -> Sequence[int]:
-        return (self.port,) if self.debug_port is None else (self.port, self.debug_port)
+        return (self.port,)
 
     @property
     def sqlite_dir(self) -> Path:
@@ -64,7 +57,6 @@ class FerretDBServer(Server):
         binary = ferretdb_binary(self.root)
         if not binary.is_file():
             raise ProvisionError(f"{binary} is missing: run `make provision`")
-        debug = "-" if self.debug_port is None else f"{HOST}:{self.debug_port}"
         return [
             str(binary),
             "--handler=sqlite",
@@ -73,8 +65,8 @@ class FerretDBServer(Server):
             f"--sqlite-url=file:{self.sqlite_dir}/?_pragma=synchronous(normal)",
             f"--state-dir={self.data_dir}",
             f"--listen-addr={HOST}:{self.port}",
-            f"--debug-addr={debug}",
-            f"--log-level={self.log_level}",
+            "--debug-addr=-",  # off: several instances never fight over its default :8088
+            "--log-level=warn",
             "--telemetry=disable",
         ]
 

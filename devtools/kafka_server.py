@@ -11,7 +11,6 @@ import os
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Self
 
 from devtools import REPO_ROOT
@@ -19,7 +18,7 @@ from devtools.ports import HOST, free_port
 from devtools.probes import kafka_answers
 from devtools.processes import StartError
 from devtools.provision import ProvisionError, java, kafka_jar, kafka_libs_dir
-from devtools.server import Server
+from devtools.server import Server, Started
 
 _KAFKA_STARTED = b"Kafka Server started"
 
@@ -83,15 +82,11 @@ class KafkaServer(Server):
         controller_port: int | None = None,
         root: Path = REPO_ROOT,
         heap_mb: int = 512,
-        extra_properties: Mapping[str, str] | None = None,
-        log_level: str = "INFO",
-        startup_timeout: float = 90.0,
-        stop_timeout: float = 30.0,
         node_id: int = 1,
         voters: Mapping[int, int] | None = None,
         cluster_id: str | None = None,
     ) -> None:
-        super().__init__(data_dir, startup_timeout=startup_timeout, stop_timeout=stop_timeout)
+        super().__init__(data_dir)
         self.port = port
         self.node_id = node_id
         if voters is not None:
@@ -107,12 +102,14 @@ class KafkaServer(Server):
         self.cluster_id = cluster_id
         self.root = root
         self.heap_mb = heap_mb
-        self.extra_properties = dict(extra_properties or {})
-        self.log_level = log_level
         self._seen_started = False
         self._log_offset = 0  # where this start's part of the log begins
+        self.properties_path = self.data_dir / "server.properties"
+        self.log4j_path = self.data_dir / "log4j2.properties"
+        self.storage_dir = self.data_dir / "kraft"
         if self.node_id != 1 or len(self.voters) > 1:
             self.name = f"kafka-{self.node_id}"
+            self.startup_timeout = 120.0  # none is ready before a quorum of them is up
 
     @property
     def bootstrap_servers(self) -> str:
@@ -129,18 +126,6 @@ class KafkaServer(Server):
     @property
     def output_path(self) -> Path:
         return self.data_dir / "kafka.out"
-
-    @property
-    def properties_path(self) -> Path:
-        return self.data_dir / "server.properties"
-
-    @property
-    def log4j_path(self) -> Path:
-        return self.data_dir / "log4j2.properties"
-
-    @property
-    def storage_dir(self) -> Path:
-        return self.data_dir / "kraft"
 
     def properties(self) -> dict[str, str]:
         nodes = len(self.voters)
@@ -177,7 +162,6 @@ class KafkaServer(Server):
             props["broker.session.timeout.ms"] = "3000"
             props["broker.heartbeat.interval.ms"] = "1000"
             props["replica.lag.time.max.ms"] = "10000"
-        props.update(self.extra_properties)
         return props
 
     def _classpath(self) -> str:
@@ -203,7 +187,7 @@ class KafkaServer(Server):
             "# Written by devtools/kafka_server.py on each start.\n"
             + "".join(f"{k}={v}\n" for k, v in self.properties().items())
         )
-        self.log4j_path.write_text(_LOG4J2.format(level=self.log_level, file=self.log_path))
+        self.log4j_path.write_text(_LOG4J2.format(level="INFO", file=self.log_path))
         if (self.storage_dir / "meta.properties").is_file():
             return  # already formatted: keep the data
         if self.cluster_id is None:
@@ -242,12 +226,12 @@ class KafkaServer(Server):
         return kafka_answers(HOST, self.port)
 
 
-class KafkaCluster:
+class KafkaCluster(Started):
     """N Kafka nodes on loopback ports, each broker and controller, with a static quorum
     of all N: replicated topics and a broker to kill, as production has.
 
     Node ``i`` (1-based) keeps its ports and its ``data_dir/node-i`` across
-    :meth:`stop_node` / :meth:`kill_node` / :meth:`restart_node`, so clients that know
+    :meth:`kill_node` / :meth:`restart_node`, so clients that know
     the bootstrap list find it again. While a majority of nodes runs, the others can be
     stopped and restarted one by one; :meth:`start` spawns them all before waiting,
     since none becomes ready before a quorum is up.
@@ -262,10 +246,6 @@ class KafkaCluster:
         controller_ports: Sequence[int] | None = None,
         root: Path = REPO_ROOT,
         heap_mb: int = 512,
-        extra_properties: Mapping[str, str] | None = None,
-        log_level: str = "INFO",
-        startup_timeout: float = 120.0,
-        stop_timeout: float = 30.0,
     ) -> None:
         if brokers < 1:
             raise ValueError("a cluster needs at least one broker")
@@ -288,10 +268,6 @@ class KafkaCluster:
                 self.data_dir / f"node-{i + 1}",
                 root=root,
                 heap_mb=heap_mb,
-                extra_properties=extra_properties,
-                log_level=log_level,
-                startup_timeout=startup_timeout,
-                stop_timeout=stop_timeout,
                 node_id=i + 1,
                 voters=voters,
                 cluster_id=cluster_id,
@@ -342,10 +318,6 @@ class KafkaCluster:
             with contextlib.suppress(Exception):
                 node.stop()
 
-    def stop_node(self, node_id: int) -> None:
-        """Controlled shutdown (SIGTERM): leadership moves away first."""
-        self.node(node_id).stop()
-
     def kill_node(self, node_id: int) -> None:
         """SIGKILL: the node vanishes as in a crash or a lost machine."""
         self.node(node_id).kill()
@@ -355,17 +327,6 @@ class KafkaCluster:
         node = self.node(node_id)
         node.stop()
         return node.start()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         return f"<KafkaCluster {self.bootstrap_servers} {self.data_dir}>"

@@ -14,7 +14,28 @@ from devtools.ports import HOST, port_in_use
 from devtools.processes import ChildProcess, StartError
 
 
-class Server:
+class Started:
+    """``with thing:`` starts it (blocking until ready) and stops it on the way out."""
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class Server(Started):
     """Subclasses provide :meth:`command` and :meth:`is_ready`, and optionally
     :meth:`prepare` and :meth:`environment`.
 
@@ -141,17 +162,6 @@ class Server:
     def stop(self) -> None:
         if self._child is not None:
             self._child.stop()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} ports={list(self.ports)} pid={self.pid} {self.data_dir}>"

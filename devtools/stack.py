@@ -128,11 +128,6 @@ class Stack:
     def kill(self, name: str) -> None:
         self.services[name].kill()
 
-    def restart(self, name: str) -> None:
-        service = self.services[name]
-        service.stop()
-        service.start()
-
     def stop(self) -> None:
         for name in reversed(list(self.services)):
             self.services[name].stop()
