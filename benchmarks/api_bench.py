@@ -31,9 +31,7 @@ import logging
 import os
 import platform
 import random
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -50,16 +48,13 @@ from aiokafka.structs import OffsetAndMetadata
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from devtools.ferretdb_server import FerretDBServer
 from devtools.figures import report
-from devtools.infra import (
-    REPO_ROOT,
-    FerretDBServer,
-    KafkaServer,
-    ferretdb_version,
-    free_port,
-    kafka_version,
-    provision_missing,
-)
+from devtools.kafka_server import KafkaServer
+from devtools.ports import free_port
+from devtools.probes import http_answers
+from devtools.processes import ChildProcess
+from devtools.provision import ferretdb_version, kafka_version, provision_missing
 from services.api.pagination import encode_cursor
 from services.api.projector import OWN_TOPICS, TOPICS, Projector
 from services.api.settings import ApiSettings
@@ -379,39 +374,16 @@ async def api_process(
         "AMAZON_JOBS_LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
     }
-    with (workdir / "api.log").open("ab") as log:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "services.api",
-            env=env,
-            cwd=REPO_ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    api = ChildProcess(
+        "api", [sys.executable, "-m", "services.api"], log_path=workdir / "api.log", env=env
+    )
+    api.start()
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        async with httpx.AsyncClient() as http:
-            while True:
-                if proc.returncode is not None:
-                    raise RuntimeError(f"the API exited; see {workdir / 'api.log'}")
-                with contextlib.suppress(httpx.HTTPError):
-                    if (await http.get(f"{url}/healthz")).status_code == 200:
-                        break
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the API did not answer /healthz in 60 s")
-                await asyncio.sleep(0.2)
+        await asyncio.to_thread(api.wait_ready, lambda: http_answers(f"{url}/healthz"), 60)
         yield url
     finally:
-        if proc.returncode is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                await asyncio.wait_for(proc.wait(), 30)
-            except TimeoutError:
-                os.killpg(proc.pid, signal.SIGKILL)
-                await proc.wait()
+        await asyncio.to_thread(api.stop, 30)
 
 
 def quantiles(samples: list[float]) -> tuple[float, float]:

@@ -39,10 +39,12 @@ from aiokafka import AIOKafkaConsumer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from devtools.ferretdb_server import FerretDBServer
 from devtools.figures import report
-from devtools.infra import FerretDBServer, free_port, provision_missing
 from devtools.own_broker import Bus, own_bus
+from devtools.ports import free_port
 from devtools.process_usage import peak_rss_bytes
+from devtools.provision import provision_missing
 from devtools.stack import ADMIN_KEY, Stack
 from devtools.topics_read import largest_message
 from devtools.world import Seller, ean, open_shop

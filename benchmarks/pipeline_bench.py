@@ -32,7 +32,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from devtools.figures import report
-from devtools.infra import KafkaServer, free_port, provision_missing
+from devtools.kafka_server import KafkaServer
+from devtools.ports import free_port
+from devtools.provision import provision_missing
 from devtools.stack import Stack
 from devtools.topics_read import collect, read_to_end
 from devtools.world import LIFTED_SANDBOX_QUOTAS, Seller, open_shop, submit

@@ -56,8 +56,11 @@ from aiokafka import AIOKafkaProducer
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from devtools.figures import report
-from devtools.infra import KafkaServer, free_port, provision_missing
-from devtools.worker_probe import ProbedStack, commit_to_end, load_average, memory, metric
+from devtools.kafka_server import KafkaServer
+from devtools.ports import free_port
+from devtools.process_usage import memory
+from devtools.provision import provision_missing
+from devtools.worker_probe import ProbedStack, commit_to_end, load_average, metric
 from shared.codec import decode, encode
 from shared.events import (
     ItemState,

@@ -44,7 +44,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from devtools.figures import report
-from devtools.infra import KafkaServer, free_port, provision_missing
+from devtools.kafka_server import KafkaServer
+from devtools.ports import free_port
+from devtools.provision import provision_missing
 from devtools.stack import SECRET_KEY, base_name
 from devtools.worker_probe import ProbedStack, commit_to_end, load_average
 from devtools.world import LIFTED_SANDBOX_QUOTAS

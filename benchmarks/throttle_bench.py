@@ -32,8 +32,6 @@ import asyncio
 import contextlib
 import json
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -49,7 +47,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from devtools.figures import report  # noqa: E402
-from devtools.infra import KafkaServer, free_port, provision_missing  # noqa: E402
+from devtools.kafka_server import KafkaServer  # noqa: E402
+from devtools.ports import free_port  # noqa: E402
+from devtools.processes import ChildProcess  # noqa: E402
+from devtools.provision import provision_missing  # noqa: E402
 from services.amazon_sandbox.launcher import running_sandbox  # noqa: E402
 from shared.jobs import JobType  # noqa: E402
 from shared.kafka.admin import ensure_topics  # noqa: E402
@@ -129,23 +130,15 @@ def throttle(bootstrap: str, time_scale: float, log_path: Path) -> Iterator[None
         "HEALTH_PORT": "0",
         "PYTHONPATH": str(REPO),
     }
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "services.throttle"], env=env, cwd=REPO, stdout=log, stderr=log
-        )
+    proc = ChildProcess(
+        "throttle", [sys.executable, "-m", "services.throttle"], log_path=log_path, env=env
+    )
+    proc.start()
     try:
-        deadline = time.monotonic() + 60
-        while '"partitions ready"' not in log_path.read_text():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"throttle did not start; see {log_path}")
-            time.sleep(0.1)
+        proc.wait_ready(lambda: '"partitions ready"' in log_path.read_text(), timeout=60)
         yield
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        proc.stop(30)
 
 
 async def shop_worker(

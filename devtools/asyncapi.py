@@ -16,11 +16,12 @@ import inspect
 import re
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 import yaml  # type: ignore[import-untyped, unused-ignore]  # types-PyYAML: not in dev extras
 
+from devtools import REPO_ROOT
+from devtools.checked_in import write_or_check
 from services.api.settings import ApiSettings
 from services.applier.settings import ApplierSettings
 from services.poller.settings import PollerSettings
@@ -46,7 +47,7 @@ from shared.topics import (
     TopicSpec,
 )
 
-OUT = Path(__file__).resolve().parents[1] / "docs" / "asyncapi.yaml"
+OUT = REPO_ROOT / "docs" / "asyncapi.yaml"
 KAFKA_BINDING = "0.5.0"
 Action = Literal["send", "receive"]
 HEADER = (
@@ -295,21 +296,9 @@ def render() -> str:
 
 
 def main(argv: list[str]) -> int:
-    command = argv[0] if argv else "check"
-    text = render()
-    if command == "write":
-        OUT.parent.mkdir(parents=True, exist_ok=True)
-        OUT.write_text(text)
-        print(f"wrote {OUT}")
-        return 0
-    if command != "check":
-        print("usage: python -m devtools.asyncapi write|check", file=sys.stderr)
-        return 2
-    if not OUT.exists() or OUT.read_text() != text:
-        print(f"{OUT} is out of date: run `python -m devtools.asyncapi write`")
-        return 1
-    print(f"{OUT.name} is current")
-    return 0
+    return write_or_check(
+        argv, {OUT: render()}, what=str(OUT.relative_to(REPO_ROOT)), module="devtools.asyncapi"
+    )
 
 
 if __name__ == "__main__":

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import os
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
 
+from devtools import REPO_ROOT
 from devtools.figures import Figure, parse, table
-from devtools.infra import REPO_ROOT
+from devtools.processes import ChildProcess
 
 BENCHES: dict[str, list[str]] = {
     "sandbox": ["-m", "services.amazon_sandbox.bench"],
@@ -42,20 +42,22 @@ def machine() -> str:
     return f"{platform.machine()}, {cpus} CPUs, {load}, Python {platform.python_version()}"
 
 
-def _run(argv: list[str], figures: list[Figure]) -> int:
+def _run(name: str, argv: list[str], figures: list[Figure]) -> int:
     """Run one benchmark, passing its output through and keeping its figures."""
-    proc = subprocess.Popen(
-        [sys.executable, *argv], cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True, bufsize=1
-    )
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        figure = parse(line)
-        if figure is None:
-            sys.stdout.write(line)
-            sys.stdout.flush()
-        else:
-            figures.append(figure)
-    return proc.wait()
+    bench = ChildProcess(name, [sys.executable, *argv], log_path=None)
+    bench.start()
+    try:
+        for raw in bench.stdout:
+            line = raw.decode("utf-8", "replace")
+            figure = parse(line)
+            if figure is None:
+                sys.stdout.write(line)
+                sys.stdout.flush()
+            else:
+                figures.append(figure)
+        return bench.wait()
+    finally:
+        bench.stop()  # when interrupted; else only forgets it, and ends what it left
 
 
 def main(argv: list[str]) -> int:
@@ -73,7 +75,7 @@ def main(argv: list[str]) -> int:
             continue
         print(f"\n=== {name} ===", flush=True)
         started = time.monotonic()
-        rc = _run(argv_ + quick, figures)
+        rc = _run(name, argv_ + quick, figures)
         print(f"=== {name}: exit {rc} after {time.monotonic() - started:.0f}s ===", flush=True)
         if rc:
             failed.append(name)

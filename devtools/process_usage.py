@@ -7,6 +7,7 @@ import asyncio
 import bisect
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 PROC = Path("/proc")
@@ -21,6 +22,20 @@ def _status_kib(pid: int, field: str) -> int | None:
         if line.startswith(field + ":"):
             return int(line.split()[1])
     return None
+
+
+@dataclass(frozen=True)
+class Memory:
+    rss_mib: float  # resident now
+    peak_mib: float  # the most it was resident at once (VmHWM)
+
+
+def memory(pid: int) -> Memory | None:
+    """A process's resident memory now and at its peak; None when it cannot be read."""
+    rss, peak = _status_kib(pid, "VmRSS"), _status_kib(pid, "VmHWM")
+    if rss is None or peak is None:
+        return None
+    return Memory(rss / 1024, peak / 1024)
 
 
 def children(pid: int) -> list[int]:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
+from devtools import REPO_ROOT
+from devtools.checked_in import write_or_check
 from shared.registry import all_event_types
 from shared.topics import ALL_TOPICS
 
-OUT = Path(__file__).resolve().parents[1] / "schemas" / "events"
+OUT = REPO_ROOT / "schemas" / "events"
 
 
 def render() -> dict[str, str]:
@@ -29,24 +30,14 @@ def render() -> dict[str, str]:
 
 
 def main(argv: list[str]) -> int:
-    command = argv[0] if argv else "check"
-    files = render()
-    if command == "write":
-        OUT.mkdir(parents=True, exist_ok=True)
-        for old in OUT.glob("*.json"):
-            if old.name not in files:
-                old.unlink()
-        for name, text in files.items():
-            (OUT / name).write_text(text)
-        print(f"wrote {len(files)} schemas to {OUT}")
-        return 0
-    stale = [n for n, t in files.items() if not (OUT / n).exists() or (OUT / n).read_text() != t]
-    extra = [p.name for p in OUT.glob("*.json") if p.name not in files]
-    if stale or extra:
-        print(f"event schemas are out of date ({', '.join(stale + extra)}): run `make schemas`")
-        return 1
-    print(f"{len(files)} event schemas are current")
-    return 0
+    files = {OUT / name: text for name, text in render().items()}
+    return write_or_check(
+        argv,
+        files,
+        what=f"{len(files)} event schemas in {OUT.relative_to(REPO_ROOT)}",
+        module="devtools.schemas",
+        owned=OUT.glob("*.json"),
+    )
 
 
 if __name__ == "__main__":

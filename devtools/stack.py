@@ -9,18 +9,15 @@ restarted to test crash recovery.
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-
-from devtools.infra import REPO_ROOT, free_port
+from devtools.ports import free_port
+from devtools.probes import http_answers
+from devtools.processes import ChildProcess
 
 ALL_SERVICES = ("amazon_sandbox", "throttle", "submitter", "poller", "applier", "api")
 
@@ -35,56 +32,6 @@ ADMIN_KEY = "admin-test-key"
 
 
 @dataclass
-class ServiceProcess:
-    name: str
-    argv: list[str]
-    env: dict[str, str]
-    log_path: Path
-    proc: subprocess.Popen[bytes] | None = None
-    starts: int = 0
-
-    def start(self) -> None:
-        self.starts += 1
-        log = self.log_path.open("ab")
-        log.write(f"\n===== start #{self.starts} =====\n".encode())
-        log.flush()
-        self.proc = subprocess.Popen(
-            self.argv,
-            env=self.env,
-            cwd=REPO_ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def kill(self) -> None:
-        """SIGKILL: the crash a test wants to survive."""
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(10)
-
-    def stop(self, timeout: float = 25.0) -> int | None:
-        if self.proc is None or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else None
-        os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            return self.proc.wait(10)
-
-    def log_tail(self, lines: int = 60) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace").splitlines()
-        except FileNotFoundError:
-            return ""
-        return "\n".join(text[-lines:])
-
-
-@dataclass
 class Stack:
     bootstrap: str
     mongo_url: str
@@ -95,7 +42,7 @@ class Stack:
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     sandbox_port: int = field(default_factory=free_port)
     api_port: int = field(default_factory=free_port)
-    services: dict[str, ServiceProcess] = field(default_factory=dict)
+    services: dict[str, ChildProcess] = field(default_factory=dict)
 
     @property
     def sandbox_url(self) -> str:
@@ -140,31 +87,27 @@ class Stack:
             return [sys.executable, "-m", "services.api.projector"]
         return [sys.executable, "-m", f"services.{name}"]
 
+    def _launch(self, name: str) -> ChildProcess:
+        """Start instance ``name`` afresh, its output appended to ``workdir/<name>.log``."""
+        process = ChildProcess(
+            name, self.argv(name), log_path=self.workdir / f"{name}.log", env=self.env(name)
+        )
+        self.services[name] = process
+        process.start()
+        return process
+
     def start(self, names: Iterable[str] = ALL_SERVICES) -> None:
-        self.workdir.mkdir(parents=True, exist_ok=True)
         for name in names:
-            service = ServiceProcess(
-                name, self.argv(name), self.env(name), self.workdir / f"{name}.log"
-            )
-            self.services[name] = service
-            service.start()
+            self._launch(name)
             if name == "amazon_sandbox":
                 self.wait_http(f"{self.sandbox_url}/_sandbox/stats", name)
         if "api" in self.services:
             self.wait_http(f"{self.api_url}/healthz", "api")
 
     def wait_http(self, url: str, name: str, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not self.services[name].alive():
-                raise RuntimeError(f"{name} exited:\n{self.services[name].log_tail()}")
-            try:
-                if httpx.get(url, timeout=2).status_code < 500:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"{name} not answering at {url}:\n{self.services[name].log_tail()}")
+        """Until ``url`` answers; :class:`StartError` (the instance stopped) when ``name``
+        exits first or ``timeout`` seconds after its start."""
+        self.services[name].wait_ready(lambda: http_answers(url), timeout)
 
     def scale(self, service: str, count: int) -> list[str]:
         """Run ``count`` instances of ``service`` (named ``service``, ``service.2``, …):
@@ -173,11 +116,7 @@ class Stack:
         names = [service] + [f"{service}.{n}" for n in range(2, count + 1)]
         for name in names:
             if name not in self.services or not self.services[name].alive():
-                process = ServiceProcess(
-                    name, self.argv(name), self.env(name), self.workdir / f"{name}.log"
-                )
-                self.services[name] = process
-                process.start()
+                self._launch(name)
         extra = sorted(
             (n for n in self.services if base_name(n) == service and n not in names),
             reverse=True,
@@ -188,11 +127,6 @@ class Stack:
 
     def kill(self, name: str) -> None:
         self.services[name].kill()
-
-    def restart(self, name: str) -> None:
-        service = self.services[name]
-        service.stop()
-        service.start()
 
     def stop(self) -> None:
         for name in reversed(list(self.services)):

@@ -22,8 +22,8 @@ import httpx
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-from devtools.infra import free_port
 from devtools.own_broker import Bus, end_offsets
+from devtools.ports import free_port
 from devtools.process_usage import CpuSampler
 from devtools.stack import Stack
 from shared.topics import TopicSpec

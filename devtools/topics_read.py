@@ -1,17 +1,28 @@
 """Reading topics from outside the services: wait for the events a test or a benchmark
-expects, take everything a topic holds now, find the largest message on the bus."""
+expects, take everything a topic holds now (raw or decoded), find the largest message on
+the bus."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from shared.codec import decode
 from shared.events import Event
 from shared.topics import ALL_TOPICS, BY_NAME
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    partition: int
+    offset: int
+    timestamp_ms: int
+    key: bytes | None
+    value: bytes | None
 
 
 async def collect(
@@ -51,30 +62,41 @@ async def collect(
     return found
 
 
-async def read_to_end(
-    bootstrap: str, topic: str, *, where: Callable[[Event], bool] = lambda e: True
-) -> list[Event]:
-    """Everything on ``topic`` now (up to its end offsets), keeping events matching ``where``."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+async def read_raw(bootstrap: str, topic: str) -> list[RawRecord]:
+    """Every record of ``topic`` now, undecoded, in offset order within each partition."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        max_partition_fetch_bytes=4 * 1024 * 1024,
+    )
     await consumer.start()
     try:
-        partitions = [TopicPartition(topic, p) for p in range(BY_NAME[topic].partitions)]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        pending = {tp for tp, end in ends.items() if end > 0}
-        found: list[Event] = []
+        tps = [TopicPartition(topic, p) for p in range(BY_NAME[topic].partitions)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        pending = {tp for tp in tps if ends[tp] > 0}
+        found: list[RawRecord] = []
         while pending:
-            batches = await consumer.getmany(timeout_ms=500)
+            batches = await consumer.getmany(timeout_ms=500, max_records=20_000)
             for tp, records in batches.items():
                 for rec in records:
-                    if rec.value is not None and where(event := decode(rec.value)):
-                        found.append(event)
+                    found.append(
+                        RawRecord(tp.partition, rec.offset, rec.timestamp, rec.key, rec.value)
+                    )
                     if rec.offset + 1 >= ends[tp]:
                         pending.discard(tp)
         return found
     finally:
         await consumer.stop()
+
+
+async def read_to_end(
+    bootstrap: str, topic: str, *, where: Callable[[Event], bool] = lambda e: True
+) -> list[Event]:
+    """Everything on ``topic`` now (up to its end offsets), keeping events matching ``where``."""
+    events = (decode(r.value) for r in await read_raw(bootstrap, topic) if r.value is not None)
+    return [event for event in events if where(event)]
 
 
 async def largest_message(bootstrap: str) -> tuple[int, str]:

@@ -21,7 +21,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devtools.infra import REPO_ROOT, FerretDBServer, KafkaServer, provision
+from devtools import REPO_ROOT
+from devtools.ferretdb_server import FerretDBServer
+from devtools.kafka_server import KafkaServer
+from devtools.processes import ChildProcess
+from devtools.provision import provision
 from shared.kafka.admin import ensure_topics
 
 SERVICES = ("throttle", "submitter", "poller", "applier", "api")
@@ -37,24 +41,26 @@ OUTPUT_DRAIN_S = 2.0
 
 @dataclass
 class Child:
-    name: str
-    argv: list[str]
+    process: ChildProcess
     colour: str
-    proc: asyncio.subprocess.Process | None = None
-    started: float = 0.0
     restarts: int = 0
     exits: list[int] = field(default_factory=list)
     pump: asyncio.Task[None] | None = None
 
     @property
+    def name(self) -> str:
+        return self.process.name
+
+    @property
     def state(self) -> str:
-        if self.proc is None:
+        code = self.process.returncode()
+        if self.process.proc is None:
             return "not started"
-        if self.proc.returncode is None:
-            up = time.monotonic() - self.started
+        if code is None:
+            up = time.monotonic() - self.process.started_at
             restarted = f", {self.restarts} restart(s)" if self.restarts else ""
-            return f"running (pid {self.proc.pid}, up {up:.0f}s{restarted})"
-        return f"EXITED with code {self.proc.returncode}"
+            return f"running (pid {self.process.pid}, up {up:.0f}s{restarted})"
+        return f"EXITED with code {code}"
 
 
 def say(msg: str) -> None:
@@ -77,25 +83,17 @@ def describe_exit(code: int) -> str:
     return f"exited with code {code}"
 
 
-async def _pump(child: Child, proc: asyncio.subprocess.Process) -> None:
-    assert proc.stdout is not None
+async def _pump(child: Child) -> None:
+    """Copy the child's output to ours, each line after its name."""
     prefix = f"\033[{child.colour}m{child.name:>15} |\033[0m "
-    async for line in proc.stdout:
+    async for line in child.process.output_lines():
         sys.stdout.write(prefix + line.decode("utf-8", "replace"))
         sys.stdout.flush()
 
 
-async def _start(child: Child, env: dict[str, str]) -> None:
-    child.proc = await asyncio.create_subprocess_exec(
-        *child.argv,
-        env=env,
-        cwd=REPO_ROOT,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-        start_new_session=True,  # Ctrl-C reaches us; we stop children in order
-    )
-    child.started = time.monotonic()
-    child.pump = asyncio.create_task(_pump(child, child.proc))
+def _start(child: Child) -> None:
+    child.process.start()
+    child.pump = asyncio.create_task(_pump(child))
 
 
 async def _until(stop: asyncio.Event, seconds: float) -> bool:
@@ -105,13 +103,11 @@ async def _until(stop: asyncio.Event, seconds: float) -> bool:
     return stop.is_set()
 
 
-async def _keep_running(child: Child, env: dict[str, str], stop: asyncio.Event) -> None:
+async def _keep_running(child: Child, stop: asyncio.Event) -> None:
     """Start ``child`` again each time it exits, until ``stop`` is set."""
     pause: float | None = None
     while not stop.is_set():
-        proc = child.proc
-        assert proc is not None
-        exited = asyncio.create_task(proc.wait())
+        exited = asyncio.create_task(child.process.exited())
         stopping = asyncio.create_task(stop.wait())
         await asyncio.wait({exited, stopping}, return_when=asyncio.FIRST_COMPLETED)
         stopping.cancel()
@@ -124,7 +120,7 @@ async def _keep_running(child: Child, env: dict[str, str], stop: asyncio.Event) 
             await asyncio.wait({child.pump}, timeout=OUTPUT_DRAIN_S)
         if stop.is_set():
             return
-        pause = next_pause(pause, time.monotonic() - child.started)
+        pause = next_pause(pause, time.monotonic() - child.process.started_at)
         child.restarts += 1
         say(
             f"\033[31m{child.name} {describe_exit(code)} — restarting in {pause:g} s "
@@ -132,9 +128,8 @@ async def _keep_running(child: Child, env: dict[str, str], stop: asyncio.Event) 
         )
         if await _until(stop, pause):
             return
-        await _start(child, env)
-        assert child.proc is not None
-        say(f"{child.name} restarted (pid {child.proc.pid})")
+        _start(child)
+        say(f"{child.name} restarted (pid {child.process.pid})")
 
 
 def _report_demo(task: asyncio.Task[None]) -> None:
@@ -149,28 +144,26 @@ def _report_keeper(task: asyncio.Task[None]) -> None:
 
 def print_states(children: list[Child]) -> None:
     for child in children:
-        mark = "✓" if child.proc and child.proc.returncode is None else "✗"
+        mark = "✓" if child.process.alive() else "✗"
         say(f"  {mark} {child.name:<15} {child.state}")
 
 
 async def _stop_children(children: list[Child]) -> None:
     """SIGTERM in reverse start order, SIGKILL whoever outlives STOP_WAIT_S."""
-    running = [c for c in reversed(children) if c.proc and c.proc.returncode is None]
+    running = [c for c in reversed(children) if c.process.alive()]
     for child in running:
-        assert child.proc is not None
-        with contextlib.suppress(ProcessLookupError):
-            child.proc.send_signal(signal.SIGTERM)
-    waits = {asyncio.create_task(c.proc.wait()): c for c in running if c.proc}
+        child.process.terminate()
+    waits = {asyncio.create_task(c.process.exited()): c for c in running}
     if waits:
         _, late = await asyncio.wait(waits, timeout=STOP_WAIT_S)
         for waiting in late:
             child = waits[waiting]
-            assert child.proc is not None
             say(f"\033[31m{child.name} did not stop within {STOP_WAIT_S:g} s; killed it\033[0m")
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(child.proc.pid, signal.SIGKILL)
+            child.process.kill()
         if late:
             await asyncio.wait(late)
+    for child in running:
+        child.process.stop()  # reaped already: forgets it and ends what it left behind
     pumps = {c.pump for c in children if c.pump is not None}
     if pumps:
         _, stuck = await asyncio.wait(pumps, timeout=OUTPUT_DRAIN_S)
@@ -212,30 +205,29 @@ async def run() -> int:
         say(f"created {len(created)} topics")
 
     py = sys.executable
-    children: list[Child] = []
+    argvs: dict[str, list[str]] = {}
     if "SPAPI_ENDPOINT" not in env:
         port = env.get("SANDBOX_PORT", "8700")
-        children.append(
-            Child(
-                "amazon_sandbox",
-                [py, "-m", "services.amazon_sandbox", "--host", "127.0.0.1", "--port", port],
-                COLOURS[0],
-            )
-        )
+        sandbox = [py, "-m", "services.amazon_sandbox", "--host", "127.0.0.1", "--port", port]
+        argvs["amazon_sandbox"] = sandbox
         env["SPAPI_ENDPOINT"] = f"http://127.0.0.1:{port}"
         env["LWA_ENDPOINT"] = f"http://127.0.0.1:{port}/auth/o2/token"
-    for i, name in enumerate(SERVICES, start=1):
-        children.append(Child(name, [py, "-m", f"services.{name}"], COLOURS[i % len(COLOURS)]))
+    argvs.update((name, [py, "-m", f"services.{name}"]) for name in SERVICES)
+    # Output through a pipe, each line shown after the child's name (_pump).
+    children = [
+        Child(ChildProcess(name, argv, log_path=None, env=env), COLOURS[i % len(COLOURS)])
+        for i, (name, argv) in enumerate(argvs.items())
+    ]
 
     keepers: list[asyncio.Task[None]] = []
     try:
         for child in children:
-            await _start(child, env)
+            _start(child)
         say("all processes started (each is restarted when it exits):")
         print_states(children)
         for child in children:
             keeper = asyncio.create_task(
-                _keep_running(child, env, stop), name=f"keeping {child.name} running"
+                _keep_running(child, stop), name=f"keeping {child.name} running"
             )
             keeper.add_done_callback(_report_keeper)
             keepers.append(keeper)

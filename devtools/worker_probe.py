@@ -1,4 +1,4 @@
-"""Worker processes as a benchmark watches them: ready or not, and the memory they hold.
+"""Worker processes as a benchmark watches them: ready or not, and what their metrics say.
 
 A worker is *ready* when its ``/readyz`` answers 200 and its ``worker_partitions`` gauge
 (``/metrics``) shows partitions owned and none of them restoring. The gauge matters: the
@@ -15,37 +15,14 @@ import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
-from devtools.infra import free_port
+from devtools.ports import free_port
 from devtools.stack import Stack
 from shared.topics import TopicSpec
-
-
-@dataclass(frozen=True)
-class Memory:
-    rss_mib: float  # resident now
-    peak_mib: float  # the most it was resident at once (VmHWM)
-
-
-def memory(pid: int) -> Memory | None:
-    """A Linux process's resident memory, from /proc; None when it cannot be read."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return None
-    found: dict[str, float] = {}
-    for line in status.splitlines():
-        name, _, value = line.partition(":")
-        if name in ("VmRSS", "VmHWM"):
-            found[name] = int(value.split()[0]) / 1024  # kB
-    if len(found) < 2:
-        return None
-    return Memory(found["VmRSS"], found["VmHWM"])
 
 
 def partitions(metrics: str) -> dict[str, float]:
@@ -95,9 +72,9 @@ class ProbedStack(Stack):
         return env
 
     def pid(self, name: str) -> int:
-        proc = self.services[name].proc
-        assert proc is not None
-        return proc.pid
+        pid = self.services[name].pid
+        assert pid is not None
+        return pid
 
     def wait_ready(self, names: Iterable[str], timeout_s: float = 600.0) -> float:
         """Wait until every named instance is ready; the monotonic instant it was seen.

@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
-from devtools.infra import KafkaCluster, KafkaServer, free_port, provision
+from devtools.kafka_server import KafkaCluster, KafkaServer
+from devtools.ports import free_port
+from devtools.provision import provision
 from shared.kafka.admin import ensure_topics
 from shared.kafka.producer import EventPublisher, make_producer
 from shared.settings import KafkaTopicSettings

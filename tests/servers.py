@@ -14,7 +14,10 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-from devtools.infra import FerretDBServer, KafkaServer, free_port, kafka_version, provision
+from devtools.ferretdb_server import FerretDBServer
+from devtools.kafka_server import KafkaServer
+from devtools.ports import free_port
+from devtools.provision import kafka_version, provision
 
 
 def docker_answers() -> bool:

@@ -17,7 +17,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
 
-from devtools.infra import free_port
+from devtools.ports import free_port
 from devtools.world import MARKETPLACE, Seller
 from services.api.app import create_app
 from services.api.settings import ApiSettings

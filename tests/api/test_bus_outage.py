@@ -12,7 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from devtools.infra import KafkaServer, free_port, provision
+from devtools.kafka_server import KafkaServer
+from devtools.ports import free_port
+from devtools.provision import provision
 from services.api.app import create_app
 from services.api.settings import ApiSettings
 from shared.kafka.admin import ensure_topics

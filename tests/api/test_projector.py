@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 
-from devtools.infra import FerretDBServer, free_port, provision
+from devtools.ferretdb_server import FerretDBServer
+from devtools.ports import free_port
+from devtools.provision import provision
 from services.api.projection import fold_job_events
 from services.api.projector import MONGO_ERRORS, Projector
 from services.api.settings import ApiSettings

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from devtools.infra import free_port
+from devtools.ports import free_port
 from shared.events import AccountRegistered, EncryptedCredentials
 from shared.kafka.producer import EventPublisher
 from shared.topics import ACCOUNTS

@@ -42,7 +42,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from devtools.infra import KafkaServer, free_port, provision
+from devtools.kafka_server import KafkaServer
+from devtools.ports import free_port
+from devtools.provision import provision
 from services.api.app import create_app
 from services.api.models import JobCreate
 from services.api.settings import ApiSettings

@@ -11,7 +11,7 @@ from unittest import mock
 
 import pytest
 
-from devtools.infra import kafka_version
+from devtools.provision import kafka_version
 from shared.kafka.topic_check import layouts
 from shared.settings import KafkaTopicSettings
 from shared.topics import ALL_TOPICS, FOREVER

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from devtools.infra import KafkaCluster
+from devtools.kafka_server import KafkaCluster
 from devtools.world import (
     TERMINAL,
     Seller,

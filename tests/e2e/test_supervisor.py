@@ -17,7 +17,8 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from devtools.infra import REPO_ROOT, free_port
+from devtools.ports import free_port
+from devtools.processes import ChildProcess
 from devtools.up import SERVICES
 from devtools.world import job_events, submit
 from shared.events import JobRequested
@@ -34,16 +35,15 @@ STOP_S = 60.0
 class Console:
     """``make up`` as a person at the terminal sees it."""
 
-    def __init__(self, proc: asyncio.subprocess.Process, log_path: Path) -> None:
-        self.proc = proc
+    def __init__(self, up: ChildProcess, log_path: Path) -> None:
+        self.up = up
         self.lines: list[str] = []
         self.log_path = log_path
         self._reader = asyncio.create_task(self._read())
 
     async def _read(self) -> None:
-        assert self.proc.stdout is not None
         with self.log_path.open("w") as log:
-            async for raw in self.proc.stdout:
+            async for raw in self.up.output_lines():
                 line = ANSI.sub("", raw.decode("utf-8", "replace")).rstrip("\n")
                 self.lines.append(line)
                 log.write(line + "\n")
@@ -89,27 +89,16 @@ async def make_up(topics: str, mongo_url: str, log_path: Path) -> AsyncIterator[
         PROJECTOR_CONSUMER_GROUP=f"up-projector-{run}",
         PYTHONUNBUFFERED="1",
     )
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "devtools.up",
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-        start_new_session=True,
-    )
-    console = Console(proc, log_path)
+    up = ChildProcess("make up", [sys.executable, "-m", "devtools.up"], log_path=None, env=env)
+    up.start()
+    console = Console(up, log_path)
     try:
         yield console
     except BaseException:
         print(f"\n===== make up said (last lines) =====\n{console.tail()}")
         raise
     finally:
-        if proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            await proc.wait()
+        up.kill()  # at once if it still runs; and ends whatever it left behind
         await console.finish()
 
 
@@ -165,12 +154,12 @@ async def test_make_up_restarts_a_killed_worker_which_then_consumes_again(
         assert events[after][-1].event_type == "JobFailed"
 
         # Ctrl-C / SIGTERM: everything stops, and nothing is restarted on the way.
-        assert console.proc.returncode is None
+        assert console.up.alive()
         names = ("amazon_sandbox", *SERVICES)
         children = {pid for name in names for pid in console.pids(name)}
         assert len(children) == len(names) + 1  # one pid each, and the submitter's second
-        console.proc.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(console.proc.wait(), STOP_S) == 0
+        console.up.terminate()
+        assert await asyncio.wait_for(console.up.exited(), STOP_S) == 0
         await console.finish()
         assert console.said("stopped everything")
         stopping = next(i for i, line in enumerate(console.lines) if "[up] stopping" in line)

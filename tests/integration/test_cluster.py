@@ -12,7 +12,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from devtools.infra import KafkaCluster
+from devtools.kafka_server import KafkaCluster
 from shared.kafka.admin import ensure_topics
 from shared.kafka.producer import make_producer
 from shared.topics import INTERNAL_PREFIX, TopicSpec

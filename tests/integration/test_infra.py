@@ -17,7 +17,11 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from pymongo import AsyncMongoClient
 
-from devtools.infra import REPO_ROOT, FerretDBServer, KafkaServer, free_port, provision
+from devtools import REPO_ROOT
+from devtools.ferretdb_server import FerretDBServer
+from devtools.kafka_server import KafkaServer
+from devtools.ports import free_port
+from devtools.provision import provision
 
 pytestmark = pytest.mark.integration
 

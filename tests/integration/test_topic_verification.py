@@ -16,7 +16,10 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from devtools.infra import REPO_ROOT, KafkaServer, free_port, provision
+from devtools import REPO_ROOT
+from devtools.kafka_server import KafkaServer
+from devtools.ports import free_port
+from devtools.provision import provision
 from shared.kafka.admin import TopicMismatch, TopicSetupError, ensure_topics
 from shared.settings import KafkaTopicSettings
 from shared.topics import DAY_MS, INTERNAL_PREFIX, JOB_EVENTS, THROTTLE_REQUESTS, TopicSpec

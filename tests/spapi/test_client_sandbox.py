@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
-import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import httpx
 import pytest
 
+from devtools.ports import free_port
+from devtools.probes import http_answers
+from devtools.processes import ChildProcess
 from shared.formats import fulfillment_feed, listings_feed
 from shared.formats.fulfillment_report import parse_fulfillment_report
 from shared.formats.inventory_report import parse_inventory_report
@@ -39,7 +39,6 @@ from shared.spapi import (
 from shared.spapi.endpoints import sandbox
 from shared.spapi.models import IdentifiersType, ProcessingStatus
 
-ROOT = Path(__file__).resolve().parents[2]
 SELLER = "A1SANDBOXCLIENT"
 REFRESH = "Atzr|sandbox-client-test"
 DE = "A1PA6795UKMFR9"
@@ -47,57 +46,23 @@ ORDER_ID = "302-0000001-0000001"
 ORDER_ITEM_ID = "10000000000001"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def sandbox_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
-    # A file, not a pipe: nobody reads the sandbox's log while it runs, and a full pipe
-    # would block it.
-    log_path = tmp_path_factory.mktemp("sandbox") / "sandbox.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "services.amazon_sandbox",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--time-scale",
-                "60",
-            ],
-            cwd=ROOT,
-            env=os.environ | {"PYTHONUNBUFFERED": "1"},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + 30
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    argv = ["--host", "127.0.0.1", "--port", str(port), "--time-scale", "60"]
+    sandbox = ChildProcess(
+        "amazon_sandbox",
+        [sys.executable, "-m", "services.amazon_sandbox", *argv],
+        log_path=tmp_path_factory.mktemp("sandbox") / "sandbox.log",
+        env=os.environ | {"PYTHONUNBUFFERED": "1"},
+    )
+    sandbox.start()
     try:
-        while True:
-            if process.poll() is not None:
-                output = log_path.read_text(errors="replace")[-2000:]
-                raise RuntimeError(f"sandbox exited with {process.returncode}: {output}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("sandbox did not start within 30 s") from None
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
+        sandbox.wait_ready(lambda: http_answers(url), 30)
+        yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        sandbox.stop(10)
 
 
 @pytest.fixture(scope="module")

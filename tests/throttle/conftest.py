@@ -7,8 +7,6 @@ import asyncio
 import contextlib
 import json
 import os
-import signal
-import subprocess
 import sys
 import time
 import uuid
@@ -21,6 +19,7 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from devtools.processes import ChildProcess
 from services.throttle.service import ThrottleService
 from services.throttle.settings import ThrottleSettings
 from shared.codec import decode
@@ -127,7 +126,7 @@ class ThrottleProcess:
 
     def __init__(self, bootstrap: str, log_dir: Path, env: dict[str, str]) -> None:
         self.group = unique("throttle-proc")
-        self.env = {
+        env = {
             **os.environ,
             "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
             "THROTTLE_CONSUMER_GROUP": self.group,
@@ -140,41 +139,27 @@ class ThrottleProcess:
             **env,
         }
         self.log_path = log_dir / f"{self.group}.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.starts = 0
+        self.process = ChildProcess(
+            "throttle", [sys.executable, "-m", "services.throttle"], log_path=self.log_path, env=env
+        )
 
     def start(self) -> None:
-        self.starts += 1
-        with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "services.throttle"],
-                env=self.env,
-                cwd=REPO,
-                stdout=log,
-                stderr=log,
-            )
+        self.process.start()
 
     def ready_count(self) -> int:
         text = self.log_path.read_text() if self.log_path.exists() else ""
         return sum(1 for line in text.splitlines() if '"msg": "partitions ready"' in line)
 
     async def wait_ready(self, timeout_s: float = 60.0) -> None:
-        await eventually(lambda: self.ready_count() >= self.starts, timeout_s, "throttle ready")
+        await eventually(
+            lambda: self.ready_count() >= self.process.starts, timeout_s, "throttle ready"
+        )
 
     def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
+        self.process.kill()
 
     def stop(self) -> int | None:
-        if self.proc is None or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else None
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait(10)
+        return self.process.stop(30)
 
     def log_lines(self) -> list[dict[str, Any]]:
         lines = []
