@@ -347,7 +347,8 @@ class PollerService:
                 metrics.WAIT_SECONDS.labels(job.submission.kind).observe(self._waited(job))
                 log.info(
                     "result ready",
-                    extra=job.log_fields() | {"data": decision.data, "detail": decision.message},
+                    extra=job.log_fields()
+                    | {"data": decision.data.model_dump(mode="json"), "detail": decision.message},
                 )
             return
         await self._fail(job, decision)
