@@ -124,23 +124,23 @@ def accept(
         **given,
     )
     what = f"{len(states)} item(s)" if states else "its parameters"
+    job: dict[str, Any] = {
+        "job_id": request.job_id,
+        "shop_id": request.shop_id,
+        "account_id": request.account_id,
+        "job_type": request.job_type,
+    }
     reserved = JobReserved(
-        job_id=request.job_id,
+        **job,
         seq=1,
-        shop_id=request.shop_id,
-        account_id=request.account_id,
-        job_type=request.job_type,
         status=JobStatus.RESERVED,
         data=data,
         items=states,
         log=[LogLine(message=f"job received with {what}")],
     )
     created = JobCreated(
-        job_id=request.job_id,
+        **job,
         seq=2,
-        shop_id=request.shop_id,
-        account_id=request.account_id,
-        job_type=request.job_type,
         status=JobStatus.CREATED,
         log=[LogLine(message=f"queued for a {SUBMIT_CLASS[request.job_type].value} quota token")],
     )

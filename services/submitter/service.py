@@ -73,7 +73,7 @@ from shared.job_ids import shop_hash
 from shared.job_state import JobState
 from shared.jobs import JobStatus
 from shared.kafka.consumer import Message, RejectMessage
-from shared.kafka.owned_jobs import JobsConsumer, PartitionLost
+from shared.kafka.owned_jobs import PartitionLost
 from shared.kafka.partitions import colocated_id
 from shared.kafka.producer import encode_bounded
 from shared.kafka.stores import IdStore
@@ -177,20 +177,14 @@ class SubmitterService:
         self.listings_tail = TopicTail(s.kafka_bootstrap_servers, LISTINGS, self.listings.on_record)
         await self.listings_tail.start()
         await self.listings_tail.wait_caught_up()
-        self.consumer = JobsConsumer(
-            bootstrap_servers=s.kafka_bootstrap_servers,
+        self.consumer = self.runtime.jobs_consumer(
+            self,
             group_id=s.consumer_group,
-            client_id=self.runtime.instance_id,
-            publisher=self.runtime.publisher,
-            book=self.book,
             changelog=SUBMITTER_JOBS,
+            book=self.book,
             stores=[self.ids],
             inbound=[JOB_REQUESTS, CATALOG_EVENTS],
-            on_ready=self.on_ready,
-            on_job_event=self.on_job_event,
             on_inbound_batch=self.on_inbound,
-            on_revoked=self.on_revoked,
-            heartbeat=self.runtime.heartbeat("submitter consumer"),
             checkpoint_interval_s=s.checkpoint_interval_s,
         )
         await self.consumer.start()
