@@ -149,7 +149,7 @@ class Workload:
                     occurred_at=at + timedelta(seconds=5),
                     items=[i.model_copy(update={"status": "accepted"}) for i in items],
                     log=[LogLine(message="feed processed", at=at + timedelta(seconds=5))],
-                    data={"feed_id": str(50_000_000_000 + n)},
+                    data={"processed": len(items), "accepted": len(items)},
                     **ident,
                 )
             elif roll < 0.97:

@@ -162,7 +162,7 @@ async def default_quota_stream(
             JOB_EVENTS.name,
             where=lambda e: isinstance(e, JobDone) and e.account_id == seller.account_id,
         )
-        delivered = sum(int(e.data.get("accepted", 0)) for e in done if isinstance(e, JobEvent))
+        delivered = sum(e.data.accepted or 0 for e in done if isinstance(e, JobDone))
         feeds = len(done)
         print(
             f"default quotas, one account, {amazon_hours:.1f} Amazon hours "

@@ -147,14 +147,14 @@ def job_templates() -> list[bytes]:
         JobSubmitted(
             seq=4,
             status=JobStatus.WAITING_FOR_RESULT,
-            data={"feed_id": "50012345678", "feed_document_id": "amzn1.tortuga.4.eu.in"},
+            data={"feed_id": "50012345678", "input_document_id": "amzn1.tortuga.4.eu.in"},
             log=[LogLine(message="feed 50012345678 submitted")],
             **common,
         ),
         JobResultReady(
             seq=4,
             status=JobStatus.WAITING_FOR_RESULT,
-            data={"result_feed_document_id": "amzn1.tortuga.4.eu.out"},
+            data={"result_document_id": "amzn1.tortuga.4.eu.out"},
             **common,
         ),
         JobDone(

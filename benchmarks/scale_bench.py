@@ -52,7 +52,7 @@ from devtools.worker_probe import ProbedStack, commit_to_end, load_average
 from devtools.world import LIFTED_SANDBOX_QUOTAS
 from shared.codec import decode, encode
 from shared.crypto import seal_credentials
-from shared.events import AccountRegistered, Event, JobEvent, JobRequested
+from shared.events import AccountRegistered, Event, JobEvent, JobLogged, JobRequested
 from shared.jobs import JobType
 from shared.kafka.admin import ensure_topics
 from shared.kafka.partitions import partition_for
@@ -255,7 +255,8 @@ async def step_times(
                     event = decode(rec.value)
                     if not isinstance(event, JobEvent):
                         continue
-                    name = "sending" if event.data.get("sending") else event.event_type
+                    sending = isinstance(event, JobLogged) and event.data.sending
+                    name = "sending" if sending else event.event_type
                     at[event.job_id].setdefault(name, event.occurred_at)
     finally:
         await reader.stop()

@@ -15,17 +15,28 @@ from uuid import UUID, uuid4
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
+from shared.job_data import (
+    CancelRejectedData,
+    DoneData,
+    FailedData,
+    JobData,
+    LoggedData,
+    NoData,
+    ReservedData,
+    ResultReadyData,
+    SubmittedData,
+)
 from shared.jobs import JobStatus, JobType
 from shared.limits import (
-    MAX_ERROR_TEXT,
     MAX_ITEM_MESSAGE,
     MAX_ITEM_MESSAGES,
     MAX_ITEMS,
-    MAX_LOG_MESSAGE,
     MAX_QUANTITY,
     MAX_REQUEST_PARTS,
+    ErrorText,
     Identifier,
     JobId,
+    LogText,
     Name,
     Quantity,
     ShortText,
@@ -158,10 +169,6 @@ class OrderShipped(Event):
 LogLevel = Literal["debug", "info", "warning", "error"]
 
 
-def _clip_to(limit: int) -> BeforeValidator:
-    return BeforeValidator(lambda v: clip(v, limit) if isinstance(v, str) else v)
-
-
 def _clip_messages(value: Any) -> Any:
     """Amazon's issues for one item: the first MAX_ITEM_MESSAGES, each of bounded length."""
     if not isinstance(value, list):
@@ -171,11 +178,6 @@ def _clip_messages(value: Any) -> Any:
         more = len(kept) - MAX_ITEM_MESSAGES + 1
         kept = [*kept[: MAX_ITEM_MESSAGES - 1], f"(and {more} more issues)"]
     return kept
-
-
-# Text we write from what others said (Amazon, exceptions): cut to fit, never refused.
-LogText = Annotated[str, _clip_to(MAX_LOG_MESSAGE)]
-ErrorText = Annotated[str, _clip_to(MAX_ERROR_TEXT)]
 
 
 class LogLine(BaseModel):
@@ -205,7 +207,9 @@ class ItemState(BaseModel):
 
 
 class JobEvent(Event):
-    """A change of one job. ``seq`` numbers a job's events 1, 2, 3 … with no gaps."""
+    """A change of one job. ``seq`` numbers a job's events 1, 2, 3 … with no gaps.
+
+    ``data`` is the event kind's own payload (shared.job_data), redeclared by each kind."""
 
     job_id: str
     seq: int = Field(ge=1)
@@ -213,7 +217,7 @@ class JobEvent(Event):
     account_id: str
     job_type: JobType
     status: JobStatus  # the status after this event
-    data: dict[str, Any] = Field(default_factory=dict)
+    data: JobData = Field(default_factory=NoData)
     log: list[LogLine] = Field(default_factory=list)
     # Present when item states change (first listing of the items, per-item outcomes).
     items: list[ItemState] | None = None
@@ -228,24 +232,28 @@ class JobEvent(Event):
 @event
 class JobReserved(JobEvent):
     event_type: Literal["JobReserved"] = "JobReserved"
+    data: ReservedData = Field(default_factory=ReservedData)
     TARGET: ClassVar[JobStatus | None] = JobStatus.RESERVED
 
 
 @event
 class JobCreated(JobEvent):
     event_type: Literal["JobCreated"] = "JobCreated"
+    data: NoData = Field(default_factory=NoData)
     TARGET: ClassVar[JobStatus | None] = JobStatus.CREATED
 
 
 @event
 class JobProcessing(JobEvent):
     event_type: Literal["JobProcessing"] = "JobProcessing"
+    data: NoData = Field(default_factory=NoData)
     TARGET: ClassVar[JobStatus | None] = JobStatus.PROCESSING
 
 
 @event
 class JobSubmitted(JobEvent):
     event_type: Literal["JobSubmitted"] = "JobSubmitted"
+    data: SubmittedData = Field(default_factory=SubmittedData)
     TARGET: ClassVar[JobStatus | None] = JobStatus.WAITING_FOR_RESULT
 
 
@@ -254,30 +262,35 @@ class JobResultReady(JobEvent):
     """Amazon finished; the result document is named in ``data`` (still waiting to apply)."""
 
     event_type: Literal["JobResultReady"] = "JobResultReady"
+    data: ResultReadyData = Field(default_factory=ResultReadyData)
     TARGET: ClassVar[JobStatus | None] = None
 
 
 @event
 class JobDone(JobEvent):
     event_type: Literal["JobDone"] = "JobDone"
+    data: DoneData = Field(default_factory=DoneData)
     TARGET: ClassVar[JobStatus | None] = JobStatus.DONE
 
 
 @event
 class JobFailed(JobEvent):
     event_type: Literal["JobFailed"] = "JobFailed"
+    data: FailedData = Field(default_factory=FailedData)
     TARGET: ClassVar[JobStatus | None] = JobStatus.ERROR
 
 
 @event
 class JobCanceled(JobEvent):
     event_type: Literal["JobCanceled"] = "JobCanceled"
+    data: NoData = Field(default_factory=NoData)
     TARGET: ClassVar[JobStatus | None] = JobStatus.CANCELED
 
 
 @event
 class JobCancelRejected(JobEvent):
     event_type: Literal["JobCancelRejected"] = "JobCancelRejected"
+    data: CancelRejectedData = Field(default_factory=CancelRejectedData)
     TARGET: ClassVar[JobStatus | None] = None
     IS_ANNOTATION: ClassVar[bool] = True
 
@@ -285,6 +298,7 @@ class JobCancelRejected(JobEvent):
 @event
 class JobLogged(JobEvent):
     event_type: Literal["JobLogged"] = "JobLogged"
+    data: LoggedData = Field(default_factory=LoggedData)
     TARGET: ClassVar[JobStatus | None] = None
     IS_ANNOTATION: ClassVar[bool] = True
 
@@ -297,6 +311,7 @@ class JobItemsRecorded(JobEvent):
     job's first event, before any other; ``status`` is the job's status while it is folded."""
 
     event_type: Literal["JobItemsRecorded"] = "JobItemsRecorded"
+    data: NoData = Field(default_factory=NoData)
     TARGET: ClassVar[JobStatus | None] = None
     IS_ANNOTATION: ClassVar[bool] = True
 

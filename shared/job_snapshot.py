@@ -6,11 +6,12 @@ chunks (``JobItemsSnapshot``, keyed ``<job id>#<n>``), each within the message b
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
 from shared.events import Event, ItemState, event
+from shared.job_data import JobFacts
 from shared.job_state import JobState
 from shared.jobs import JobStatus, JobType
 
@@ -37,7 +38,7 @@ class JobSnapshot(Event):
     seq: int
     created_at: AwareDatetime
     updated_at: AwareDatetime
-    data: dict[str, Any] = Field(default_factory=dict)
+    data: JobFacts = Field(default_factory=JobFacts)  # JobState.facts
     result_ready: bool = False
     last_event_type: str = ""
     offset: int = -1
@@ -54,7 +55,7 @@ class JobSnapshot(Event):
             seq=state.seq,
             created_at=state.created_at,
             updated_at=state.updated_at,
-            data=state.data,
+            data=state.facts,
             result_ready=state.result_ready,
             last_event_type=state.last_event_type,
             offset=state.offset,
@@ -71,7 +72,7 @@ class JobSnapshot(Event):
             seq=self.seq,
             created_at=self.created_at,
             updated_at=self.updated_at,
-            data=dict(self.data),
+            facts=self.data,
             items=items,
             result_ready=self.result_ready,
             last_event_type=self.last_event_type,

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
 
 from shared.events import ItemState, JobEvent, JobResultReady
+from shared.job_data import JobFacts, merge_facts
 from shared.jobs import JobStatus, JobType
 from shared.state_machine import transition
 
@@ -34,7 +34,8 @@ class JobState:
     seq: int
     created_at: datetime
     updated_at: datetime
-    data: dict[str, Any] = field(default_factory=dict)
+    # What the job's events said in their ``data``, merged (shared.job_data).
+    facts: JobFacts = field(default_factory=JobFacts)
     items: dict[str, ItemState] = field(default_factory=dict)
     result_ready: bool = False  # JobResultReady seen: the applier's turn
     last_event_type: str = ""
@@ -94,12 +95,12 @@ def _merge(state: JobState, event: JobEvent, *, status: JobStatus, seq: int) -> 
         items = dict(items)
         for item in event.items:
             items[item.key] = item
-    data = {**state.data, **event.data} if event.data else state.data
+    facts = merge_facts(state.facts, event.data)
     return replace(
         state,
         status=status,
         seq=seq,
-        data=data,
+        facts=facts,
         items=items,
         updated_at=max(state.updated_at, event.occurred_at),
         last_event_type=event.event_type,

@@ -7,9 +7,9 @@ a value that passes here fits Amazon's schemas, BSON and our own message bound.
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
 # ------------------------------------------------------------------ messages
 
@@ -66,6 +66,17 @@ def clip(text: str, limit: int) -> str:
         return text
     return text[: limit - 20] + f" … ({len(text) - limit + 20} more)"
 
+
+def _clip_to(limit: int) -> BeforeValidator:
+    def clipped(value: Any) -> Any:
+        return clip(value, limit) if isinstance(value, str) else value
+
+    return BeforeValidator(clipped)
+
+
+# Text we write from what others said (Amazon, exceptions): cut to fit, never refused.
+LogText = Annotated[str, _clip_to(MAX_LOG_MESSAGE)]
+ErrorText = Annotated[str, _clip_to(MAX_ERROR_TEXT)]
 
 # Shops, accounts, sellers: ids that go into Kafka keys ("account:sku", "a|EU|class"), so
 # ':' and '|' are not allowed in them.

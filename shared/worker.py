@@ -1,23 +1,29 @@
 """What every job-driving worker starts with: producer, accounts, SP-API clients,
-the throttle client and the health endpoint. Created in ``start()``, never at import."""
+the throttle client and the health endpoint. Created in ``start()``, never at import;
+the consumer of its jobs (:meth:`WorkerRuntime.jobs_consumer`) once it has started."""
 
 from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 import httpx
 
 from shared.accounts import AccountRegistry, SpApiClients
 from shared.crypto import open_credentials
-from shared.events import AccountRegistered
+from shared.events import AccountRegistered, JobEvent
 from shared.health import LIVENESS, READINESS, STARTING, HealthServer
 from shared.job_state import JobState
 from shared.jobs import JobType
 from shared.kafka.admin import ensure_topics
+from shared.kafka.consumer import BatchHandler
+from shared.kafka.owned_jobs import JobsConsumer
 from shared.kafka.producer import EventPublisher, make_producer
+from shared.kafka.stores import PartitionStore
 from shared.kafka.tail import TopicTail
+from shared.live_jobs import LiveJobs
 from shared.metered import Metered
 from shared.quotas import DEFAULT_QUOTAS
 from shared.settings import ServiceSettings
@@ -25,9 +31,19 @@ from shared.spapi.auth import LwaCredentials
 from shared.spapi.endpoints import resolve
 from shared.throttle.client import ThrottleClient
 from shared.throttle.messages import QuotaKey, TokenGranted
-from shared.topics import ACCOUNTS
+from shared.topics import ACCOUNTS, TopicSpec
 
 log = logging.getLogger(__name__)
+
+
+class JobOwner(Protocol):
+    """A worker's side of its jobs on amazon.job-events (shared/kafka/owned_jobs.py)."""
+
+    async def on_ready(self, partition: int, states: list[JobState]) -> None: ...
+
+    async def on_job_event(self, state: JobState, event: JobEvent) -> None: ...
+
+    async def on_revoked(self, dropped: list[JobState]) -> None: ...
 
 
 class WorkerRuntime:
@@ -43,6 +59,37 @@ class WorkerRuntime:
         """What a long-lived loop calls each time round, so liveness sees it progress:
         silent for LIVENESS_STALL_S, it turns /healthz red and the process restarts."""
         return LIVENESS.heartbeat(loop)
+
+    def jobs_consumer(
+        self,
+        owner: JobOwner,
+        *,
+        group_id: str,
+        changelog: TopicSpec,
+        book: LiveJobs | None = None,
+        stores: Sequence[PartitionStore] = (),
+        inbound: Sequence[TopicSpec] = (),
+        on_inbound_batch: BatchHandler | None = None,
+        checkpoint_interval_s: float = 1.0,
+    ) -> JobsConsumer:
+        """The consumer of the jobs ``owner`` drives, its states kept on ``changelog``
+        (docs/design.md §14); after :meth:`start`, which makes the publisher."""
+        return JobsConsumer(
+            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            group_id=group_id,
+            client_id=self.instance_id,
+            publisher=self.publisher,
+            book=book if book is not None else LiveJobs(),
+            changelog=changelog,
+            stores=stores,
+            inbound=inbound,
+            on_ready=owner.on_ready,
+            on_job_event=owner.on_job_event,
+            on_inbound_batch=on_inbound_batch,
+            on_revoked=owner.on_revoked,
+            heartbeat=self.heartbeat(f"{self.name} consumer"),
+            checkpoint_interval_s=checkpoint_interval_s,
+        )
 
     async def start(self) -> None:
         s = self.settings

@@ -7,6 +7,14 @@ add log lines (keyed by event id, so a repeat is a no-op) and touch items or dat
 while the job is still in the status they were written in — so replaying the whole topic
 gives the same documents.
 
+Data and items merge by the workers' rules (``shared.job_data.merge_data``: the keys an
+event set replace the stored ones; an item replaces the one of its key). The status rules
+differ from ``shared.job_state.fold`` on purpose: a worker folds only the jobs it owns, in
+order, and refuses a transition the state machine does not allow; the projector reads
+every job, may start from a stored document that is ahead of the event (a replay, a batch
+folded again after a crash) and must not stop on one bad job, so it skips what is not
+newer than the stored ``seq`` instead of checking transitions.
+
 The fold keeps the status of each of a job's items (``item_states``, in the order of the
 request): the item counts are recomputed from it, and a batch that died between writing
 items and writing its job is simply folded again (item rows hold absolute states, the job
@@ -42,6 +50,7 @@ from shared.events import (
     ListingState,
     OrderImported,
 )
+from shared.job_data import merge_data
 from shared.throttle.messages import BucketSnapshot
 
 ITEM_STATUSES = ("pending", "accepted", "warning", "error", "canceled")
@@ -191,8 +200,10 @@ def _copy(doc: Doc | None) -> Doc | None:
 
 
 def _merge_data(job: Doc, event: JobEvent) -> None:
-    if event.data:
-        job["data"] = {**job["data"], **_mongo_safe(event.data)}
+    """The job's data as the workers' fold merges it (shared.job_data.merge_data), kept as
+    the JSON the read API shows."""
+    if event.data.model_fields_set:
+        job["data"] = _mongo_safe(merge_data(job["data"], event.data, json=True))
 
 
 def _apply_items(

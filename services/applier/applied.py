@@ -22,7 +22,7 @@ class ResultError(ValueError):
 @dataclass(frozen=True)
 class Applied:
     items: list[ItemState]  # the final state of every item the job carries
-    counts: dict[str, int]  # JobDone.data: processed, accepted, errors, warnings (+ rows)
+    counts: dict[str, int]  # JobDone.data (DoneData): processed, accepted, errors, warnings…
     log: list[LogLine]
     listings: list[ListingState] = field(default_factory=list)  # to amazon.listings
     inventory: list[InventoryRow] = field(default_factory=list)  # to amazon.inventory
@@ -45,8 +45,8 @@ def item_counts(items: Iterable[ItemState]) -> dict[str, int]:
 def message_map(state: JobState, what: str) -> dict[int, str]:
     """The feed's messageId → item key. A feed numbers its messages by the items' ordinals
     in the job (docs/design.md §11); a send_products feed carries only the items matched to
-    an ASIN. Jobs submitted before that carry the map in ``data["messages"]``."""
-    raw = state.data.get("messages")
+    an ASIN. Jobs submitted before that carry the map in ``data.messages``."""
+    raw = state.facts.messages
     if raw is None:
         matched_only = state.job_type is JobType.SEND_PRODUCTS
         mapping = {
@@ -60,7 +60,7 @@ def message_map(state: JobState, what: str) -> dict[int, str]:
                 "matched to them"
             )
         return mapping
-    if not isinstance(raw, Mapping) or not raw:
+    if not raw:
         raise ResultError(
             f"the submission names no messages for its {what}, so Amazon's report cannot be "
             "matched to the items"

@@ -15,6 +15,7 @@ from services.applier.inventory import apply_inventory_report
 from services.applier.listings import APPLIED_STATUS, apply_listings_report
 from shared.events import JobDone, JobFailed, ListingState, LogLine, next_job_event
 from shared.failures import Failure, failure_of
+from shared.job_data import DoneData, FailedData
 from shared.job_state import JobState
 from shared.jobs import JobType
 from shared.spapi.errors import MalformedResponse, PermanentError, SpApiError
@@ -29,10 +30,10 @@ def result_kind(state: JobState) -> Kind:
 
 def result_document_id(state: JobState) -> str | None:
     """The document to download; None when Amazon produced none (a report without data)."""
-    document_id = state.data.get("result_document_id")
+    document_id = state.facts.result_document_id
     if document_id:
-        return str(document_id)
-    if result_kind(state) == "report" and state.data.get("no_data"):
+        return document_id
+    if result_kind(state) == "report" and state.facts.no_data:
         return None
     raise ResultError("the job's result names no result document to download")
 
@@ -76,7 +77,11 @@ def error_failure(exc: Exception) -> tuple[Failure, str] | None:
 
 def done_event(state: JobState, applied: Applied) -> JobDone:
     return next_job_event(
-        JobDone, state, data=dict(applied.counts), log=applied.log, items=applied.items or None
+        JobDone,
+        state,
+        data=DoneData(**applied.counts),
+        log=applied.log,
+        items=applied.items or None,
     )
 
 
@@ -90,7 +95,7 @@ def failed_event(state: JobState, failure: Failure, message: str) -> JobFailed:
     return next_job_event(
         JobFailed,
         state,
-        data={"failure": failure, "error": message},
+        data=FailedData(failure=failure, error=message),
         log=[LogLine(level="error", message=message)],
         items=items or None,
     )

@@ -38,7 +38,7 @@ def apply_fulfillment_report(state: JobState, document: bytes) -> Applied:
         NOT_IN_FEED,
     )
     counts = item_counts(items)
-    feed_id = state.data.get("feed_id", "?")
+    feed_id = state.facts.feed_id or "?"
     log = [summary_line(f"processing report of shipment confirmation feed {feed_id}", counts)]
     log += warning_lines(
         ("Amazon's results for the feed as a whole", [r.describe() for r in report.feed_results]),

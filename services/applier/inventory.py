@@ -26,7 +26,7 @@ def apply_inventory_report(
     state: JobState, document: bytes | None, known_skus: Collection[str]
 ) -> Applied:
     """``known_skus``: the account's SKUs on ``amazon.inventory`` before this report."""
-    report_id = str(state.data.get("report_id", "?"))
+    report_id = state.facts.report_id or "?"
     if document is None:
         report = InventoryReport(rows=[], problems=[], columns=[], encoding="")
     else:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from services.applier.applied import (
@@ -59,14 +58,14 @@ def apply_listings_report(
     report_data = _load(document)
     message_skus = message_map(state, "listings feed")
     report = parse_processing_report(report_data, message_skus)
-    feed_id = str(state.data.get("feed_id", "?"))
+    feed_id = state.facts.feed_id or "?"
     if report.feed_id is not None and report.feed_id != feed_id:
         raise ResultError(
             f"the result document is the processing report of feed {report.feed_id}, "
             f"not of feed {feed_id}"
         )
 
-    legacy_asins: Mapping[str, Any] = state.data.get("asins") or {}
+    legacy_asins = state.facts.asins or {}
     items, decided = decide_items(
         state,
         {
@@ -105,23 +104,12 @@ def apply_listings_report(
     return Applied(items=items, counts=counts, log=log, listings=listings)
 
 
-def submitted_at(state: JobState) -> datetime | None:
-    raw = state.data.get("submitted_at")
-    if not isinstance(raw, str):
-        return None
-    try:
-        when = datetime.fromisoformat(raw)
-    except ValueError:
-        return None
-    return when if when.tzinfo is not None else None
-
-
 def newer_than(state: JobState, listing: ListingState | None) -> bool:
     """Whether the job's result may set ``listing``: Amazon applies one seller's feeds in
     the order they were submitted, so a result older than the listing's is stale."""
     if listing is None or listing.as_of is None:
         return True
-    when = submitted_at(state)
+    when = state.facts.submitted_at
     return when is None or when >= listing.as_of
 
 
@@ -135,7 +123,7 @@ def listing_after(
     pending (``ItemState.before``; the pending state carries the requested values), else
     from the current listing (automatic jobs do not mark listings).
     """
-    marked_by_job = bool(state.data.get("listings_marked")) and (
+    marked_by_job = bool(state.facts.listings_marked) and (
         current is None or current.last_job_id == state.job_id
     )
     base: Mapping[str, Any]
@@ -159,7 +147,7 @@ def listing_after(
                 values[name] = request[name]
         if state.job_type in ZERO_QUANTITY:
             values["quantity"] = 0
-    as_of = submitted_at(state) if applied else base.get("as_of")
+    as_of = state.facts.submitted_at if applied else base.get("as_of")
     return ListingState(
         account_id=state.account_id,
         shop_id=state.shop_id,
@@ -180,9 +168,9 @@ def stuck_listings(state: JobState, current: Mapping[str, ListingState]) -> list
     else would take the mark away. Only listings still pending *by this job* are touched,
     so this is safe to repeat and never overwrites what a later job wrote.
     """
-    if state.job_type not in APPLIED_STATUS or not state.data.get("listings_marked"):
+    if state.job_type not in APPLIED_STATUS or not state.facts.listings_marked:
         return []
-    reason = str(state.data.get("error") or "the job failed")
+    reason = state.facts.error or "the job failed"
     stuck: list[ListingState] = []
     for item in state.items.values():
         listing = current.get(item.key)

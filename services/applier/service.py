@@ -50,9 +50,8 @@ from shared.events import (
 from shared.failures import Failure
 from shared.job_state import JobState
 from shared.jobs import JobStatus
-from shared.kafka.owned_jobs import JobsConsumer, PartitionLost
+from shared.kafka.owned_jobs import PartitionLost
 from shared.kafka.tail import TopicTail
-from shared.live_jobs import LiveJobs
 from shared.quotas import QuotaClass
 from shared.spapi.client import SpApiClient
 from shared.spapi.result import ApiResult
@@ -77,17 +76,8 @@ class ApplierService:
         self._applying: dict[str, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(settings.concurrency)
-        self.consumer = JobsConsumer(
-            bootstrap_servers=settings.kafka_bootstrap_servers,
-            group_id=settings.consumer_group,
-            client_id=runtime.instance_id,
-            publisher=runtime.publisher,
-            book=LiveJobs(),
-            changelog=APPLIER_JOBS,
-            on_ready=self.on_ready,
-            on_job_event=self.on_job_event,
-            on_revoked=self.on_revoked,
-            heartbeat=runtime.heartbeat("applier consumer"),
+        self.consumer = runtime.jobs_consumer(
+            self, group_id=settings.consumer_group, changelog=APPLIER_JOBS
         )
 
     # ------------------------------------------------------------------ lifecycle

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from shared.events import JobFailed, JobLogged, JobResultReady, LogLine, next_job_event
 from shared.failures import Failure, failure_of
+from shared.job_data import AmazonOutcome, FailedData, ResultReadyData, said
 from shared.job_state import JobState
 from shared.spapi.models.feeds import Feed, ProcessingStatus
 from shared.spapi.models.reports import Report
@@ -32,7 +33,7 @@ class NothingToPoll(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Submission:
-    """What the submitter handed to Amazon, from ``JobSubmitted.data``."""
+    """What the submitter handed to Amazon, from ``JobSubmitted.data`` (the job's facts)."""
 
     job_id: str
     account_id: str
@@ -70,7 +71,7 @@ class StillWaiting:
 
 @dataclass(frozen=True, slots=True)
 class ResultReady:
-    data: dict[str, Any]
+    data: ResultReadyData
     message: str
 
 
@@ -78,7 +79,8 @@ class ResultReady:
 class FailJob:
     failure: Failure
     message: str
-    data: dict[str, Any] = field(default_factory=dict)
+    # What Amazon said of the feed or report, or how long the job waited.
+    data: FailedData = field(default_factory=FailedData)
 
 
 Decision = StillWaiting | ResultReady | FailJob
@@ -86,13 +88,13 @@ Decision = StillWaiting | ResultReady | FailJob
 
 def submission_of(state: JobState) -> Submission:
     """The feed or report a waiting job waits for; :class:`NothingToPoll` if none."""
-    data = state.data
-    if data.get("feed_id"):
+    facts = state.facts
+    if facts.feed_id:
         kind: Kind = "feed"
-        remote_id, remote_type = str(data["feed_id"]), str(data.get("feed_type") or "")
-    elif data.get("report_id"):
+        remote_id, remote_type = facts.feed_id, facts.feed_type or ""
+    elif facts.report_id:
         kind = "report"
-        remote_id, remote_type = str(data["report_id"]), str(data.get("report_type") or "")
+        remote_id, remote_type = facts.report_id, facts.report_type or ""
     else:
         raise NothingToPoll(
             "the job waits for a result but its submission names no feed_id or report_id; "
@@ -104,7 +106,7 @@ def submission_of(state: JobState) -> Submission:
         kind=kind,
         remote_id=remote_id,
         remote_type=remote_type,
-        submitted_at=_submitted_at(data.get("submitted_at")) or state.updated_at,
+        submitted_at=facts.submitted_at or state.updated_at,
     )
 
 
@@ -118,24 +120,24 @@ def decide(
 ) -> Decision:
     status = remote.processing_status
     what = submission.label
-    amazon = _amazon_data(remote)
+    amazon = _amazon_said(remote)
     if status is ProcessingStatus.DONE:
         if remote.result_document_id is None:
             return FailJob(
                 "fatal",
                 f"Amazon reports {what} DONE but names no result document; nothing can be "
                 "applied. Send the job again.",
-                amazon,
+                FailedData(**amazon),
             )
         return ResultReady(
-            amazon,
+            ResultReadyData(**amazon),
             f"{what} processed by Amazon{_at(remote)}; result document "
             f"{remote.result_document_id} is ready to apply",
         )
     if status is ProcessingStatus.CANCELLED:
         if submission.kind == "report":
             return ResultReady(
-                amazon | {"no_data": True},
+                ResultReadyData(**amazon, no_data=True),
                 f"Amazon cancelled {what}{_at(remote)} because it had no data to return "
                 "(no listings): imported as zero rows",
             )
@@ -143,7 +145,7 @@ def decide(
             "cancelled",
             f"Amazon cancelled {what} before processing it{_at(remote)}: nothing was applied. "
             "Send the job again if it is still wanted.",
-            amazon,
+            FailedData(**amazon),
         )
     if status is ProcessingStatus.FATAL:
         if submission.kind == "report":
@@ -162,7 +164,7 @@ def decide(
                 f"and some, none or all of its messages may have been applied{where}. Check "
                 "the items at Amazon before sending the job again."
             )
-        return FailJob("fatal", message, amazon)
+        return FailJob("fatal", message, FailedData(**amazon))
     if waited >= max_wait_s:
         return timed_out(submission, waited, max_wait_s, f"still {status.value}")
     return StillWaiting(status)
@@ -175,7 +177,7 @@ def timed_out(submission: Submission, waited: float, max_wait_s: float, last: st
         f"gave up on {submission.label} after waiting {_hours(waited)} for Amazon "
         f"(limit {_hours(max_wait_s)}; {last}). Amazon may still process it: check the items "
         "at Amazon before sending the job again.",
-        {"waited_s": round(waited)},
+        FailedData(waited_s=round(waited)),
     )
 
 
@@ -204,7 +206,7 @@ def failed_event(state: JobState, fails: FailJob) -> JobFailed:
     return next_job_event(
         JobFailed,
         state,
-        data={"failure": fails.failure, "error": fails.message, **fails.data},
+        data=FailedData(failure=fails.failure, error=fails.message, **said(fails.data)),
         log=[LogLine(level="error", message=fails.message)],
         items=items or None,
     )
@@ -217,16 +219,18 @@ def retry_logged_event(state: JobState, message: str) -> JobLogged:
 # ---- helpers ---------------------------------------------------------------------------
 
 
-def _amazon_data(remote: RemoteStatus) -> dict[str, Any]:
-    return {
-        "processing_status": remote.processing_status.value,
-        "processing_end_time": (
-            remote.processing_end_time.astimezone(UTC).isoformat()
-            if remote.processing_end_time
-            else None
-        ),
-        "result_document_id": remote.result_document_id,
-    }
+def _amazon_said(remote: RemoteStatus) -> dict[str, Any]:
+    """What Amazon said of the feed or report, for a payload (all three keys, null ones
+    too: the job's data then says Amazon named no end time or document)."""
+    return said(
+        AmazonOutcome(
+            processing_status=remote.processing_status.value,
+            processing_end_time=(
+                remote.processing_end_time.astimezone(UTC) if remote.processing_end_time else None
+            ),
+            result_document_id=remote.result_document_id,
+        )
+    )
 
 
 def _at(remote: RemoteStatus) -> str:
@@ -238,16 +242,3 @@ def _hours(seconds: float) -> str:
     if seconds < 3600:
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:.1f} h"
-
-
-def _submitted_at(raw: object) -> datetime | None:
-    if isinstance(raw, datetime):
-        moment = raw
-    elif isinstance(raw, str):
-        try:
-            moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    else:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

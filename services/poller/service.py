@@ -58,8 +58,6 @@ from services.poller.settings import PollerSettings
 from shared.events import JobEvent
 from shared.job_state import JobState
 from shared.jobs import JobStatus, JobType
-from shared.kafka.owned_jobs import JobsConsumer
-from shared.live_jobs import LiveJobs
 from shared.metered import Metered
 from shared.quotas import QuotaClass
 from shared.spapi.client import SpApiClient
@@ -113,17 +111,8 @@ class PollerService:
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
-        self.consumer = JobsConsumer(
-            bootstrap_servers=settings.kafka_bootstrap_servers,
-            group_id=settings.consumer_group,
-            client_id=runtime.instance_id,
-            publisher=runtime.publisher,
-            book=LiveJobs(),
-            changelog=POLLER_JOBS,
-            on_ready=self.on_ready,
-            on_job_event=self.on_job_event,
-            on_revoked=self.on_revoked,
-            heartbeat=runtime.heartbeat("poller consumer"),
+        self.consumer = runtime.jobs_consumer(
+            self, group_id=settings.consumer_group, changelog=POLLER_JOBS
         )
 
     # ------------------------------------------------------------------ lifecycle
@@ -347,7 +336,8 @@ class PollerService:
                 metrics.WAIT_SECONDS.labels(job.submission.kind).observe(self._waited(job))
                 log.info(
                     "result ready",
-                    extra=job.log_fields() | {"data": decision.data, "detail": decision.message},
+                    extra=job.log_fields()
+                    | {"data": decision.data.model_dump(mode="json"), "detail": decision.message},
                 )
             return
         await self._fail(job, decision)

@@ -18,12 +18,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TypeVar
 
 from shared.events import AccountRegistered, ItemState, LogLine, OrderImported, OrderLine
 from shared.failures import Failure
 from shared.formats import fulfillment_feed, listings_feed
 from shared.formats.orders_page import SEARCH_INCLUDED_DATA, OrderRecord, page_from_search
+from shared.job_data import DoneData, SubmittedData
 from shared.job_items import (
     ITEM_MODEL,
     FulfillmentItem,
@@ -46,14 +47,14 @@ ADVISED_FEED_BYTES = 10 * 1024 * 1024  # Amazon advises feeds under 10 MiB
 
 @dataclass
 class Submitted:
-    data: dict[str, Any]
+    data: SubmittedData
     log: list[LogLine] = field(default_factory=list)
     items: list[ItemState] = field(default_factory=list)  # items changed before sending
 
 
 @dataclass
 class Finished:
-    data: dict[str, Any]
+    data: DoneData
     log: list[LogLine] = field(default_factory=list)
 
 
@@ -79,12 +80,17 @@ class FeedReady:
     log: list[LogLine] = field(default_factory=list)
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat()
+P = TypeVar("P", InventoryReportParams, OrdersImportParams)
 
 
 def marketplace_of(state: JobState, account: AccountRegistered) -> str:
-    return str(state.data.get("marketplace_id") or account.marketplace_ids[0])
+    return state.facts.marketplace_id or account.marketplace_ids[0]
+
+
+def params_of(state: JobState, model: type[P]) -> P:
+    """The job's parameters (intake checked them against its type), else the defaults."""
+    params = state.facts.params
+    return params if isinstance(params, model) else model.model_validate({})
 
 
 # ------------------------------------------------------------------ feeds
@@ -165,13 +171,13 @@ async def send(
         have_token=True,
     )
     return Submitted(
-        {
-            "feed_id": feed.value.feed_id,
-            "feed_type": ready.feed_type,
-            "marketplace_id": ready.marketplace,
-            "input_document_id": ready.document_id,
-            "submitted_at": _now(),
-        },
+        SubmittedData(
+            feed_id=feed.value.feed_id,
+            feed_type=ready.feed_type,
+            marketplace_id=ready.marketplace,
+            input_document_id=ready.document_id,
+            submitted_at=datetime.now(UTC),
+        ),
         [*ready.log, LogLine(message=f"feed {feed.value.feed_id} submitted with {ready.what}")],
         ready.items,
     )
@@ -264,7 +270,7 @@ async def lookup_asins(
 async def request_report(
     client: SpApiClient, metered: Metered, account: AccountRegistered, state: JobState
 ) -> Submitted:
-    params = InventoryReportParams.model_validate(state.data.get("params") or {})
+    params = params_of(state, InventoryReportParams)
     marketplace = marketplace_of(state, account)
     report = await metered.call(
         QuotaClass.REPORT_REQUEST,
@@ -273,12 +279,12 @@ async def request_report(
         have_token=True,
     )
     return Submitted(
-        {
-            "report_id": report.value.report_id,
-            "report_type": params.report_type,
-            "marketplace_id": marketplace,
-            "submitted_at": _now(),
-        },
+        SubmittedData(
+            report_id=report.value.report_id,
+            report_type=params.report_type,
+            marketplace_id=marketplace,
+            submitted_at=datetime.now(UTC),
+        ),
         [LogLine(message=f"report {report.value.report_id} ({params.report_type}) requested")],
     )
 
@@ -298,15 +304,15 @@ async def import_orders(
 ) -> Finished:
     """Pages of orders, each published (and the cursor checkpointed) as it arrives.
 
-    Resumes at ``state.data["cursor"]`` after a crash: a page is published before its
+    Resumes at ``state.facts.cursor`` after a crash: a page is published before its
     cursor is, so a repeat re-publishes at most one page (orders are keyed, so harmless).
     """
-    params = OrdersImportParams.model_validate(state.data.get("params") or {})
-    cursor: str | None = state.data.get("cursor")
-    page_no = int(state.data.get("pages", 0))
-    total = int(state.data.get("orders", 0))
+    params = params_of(state, OrdersImportParams)
+    cursor = state.facts.cursor
+    page_no = state.facts.pages or 0
+    total = state.facts.orders or 0
     if page_no and cursor is None:
-        return Finished({"orders": total, "pages": page_no})
+        return Finished(DoneData(orders=total, pages=page_no))
     first = True
     while True:
         page = await metered.call(
@@ -330,7 +336,7 @@ async def import_orders(
         cursor = parsed.next_token
         if cursor is None:
             return Finished(
-                {"orders": total, "pages": page_no},
+                DoneData(orders=total, pages=page_no),
                 [LogLine(message=f"imported {total} order(s) in {page_no} page(s)")],
             )
 

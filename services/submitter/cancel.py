@@ -13,6 +13,7 @@ from shared.events import (
     LogLine,
     next_job_event,
 )
+from shared.job_data import CancelRejectedData
 from shared.job_state import JobState
 from shared.state_machine import cancel_rejection_reason
 
@@ -50,14 +51,14 @@ def decide_cancel(
             next_job_event(
                 JobCancelRejected,
                 state,
-                data={"cancel_rejected": reason},
+                data=CancelRejectedData(cancel_rejected=reason),
                 log=[LogLine(level="warning", message=f"cancel rejected: {reason}")],
             )
         )
     items = [item.model_copy(update={"status": "canceled"}) for item in state.items.values()]
     restore: list[ListingState] = []
     tombstones: list[str] = []
-    if state.data.get("listings_marked"):
+    if state.facts.listings_marked:
         for item in state.items.values():
             if item.before is None:
                 tombstones.append(item.key)

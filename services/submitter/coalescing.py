@@ -21,6 +21,7 @@ from shared.events import (
     PriceChanged,
     StockChanged,
 )
+from shared.job_data import ReservedData
 from shared.job_state import JobState
 from shared.jobs import JobStatus, JobType
 
@@ -98,7 +99,7 @@ def open_auto_jobs(states: Iterable[JobState]) -> dict[AutoKey, JobState]:
     return {
         (s.shop_id, s.account_id, s.job_type): s
         for s in states
-        if s.status is JobStatus.RESERVED and s.data.get("automatic")
+        if s.status is JobStatus.RESERVED and s.facts.automatic
     }
 
 
@@ -139,11 +140,11 @@ def plan(
                     account_id=account_id,
                     job_type=job_type,
                     status=JobStatus.RESERVED,
-                    data={
-                        "automatic": True,
-                        "listings_marked": False,
-                        "marketplace_id": marketplace_of(account_id),
-                    },
+                    data=ReservedData(
+                        automatic=True,
+                        listings_marked=False,
+                        marketplace_id=marketplace_of(account_id),
+                    ),
                     items=chunk,
                     log=[
                         LogLine(

@@ -21,6 +21,7 @@ from shared.events import (
     LogLine,
     utcnow,
 )
+from shared.job_data import FailedData, ReservedData
 from shared.job_items import InvalidJobPayload, item_key, parse_request_payload
 from shared.jobs import JobStatus, JobType
 from shared.limits import MAX_LOG_MESSAGE, clip
@@ -78,7 +79,7 @@ def reject(request: JobRequested, reason: str) -> JobFailed:
         account_id=request.account_id,
         job_type=request.job_type,
         status=JobStatus.ERROR,
-        data={"rejected": True, "failure": "rejected"},
+        data=FailedData.model_construct(rejected=True, failure="rejected"),
         log=[line],
         items=None,
     )
@@ -111,33 +112,35 @@ def accept(
         )
         for i in items
     ]
-    data: dict[str, Any] = {
-        "marketplace_id": account.marketplace_ids[0],
-        "automatic": False,
-        "listings_marked": marks_listings,
-    }
+    given: dict[str, Any] = {}  # only what the request gave: a key not set is not said
     if params is not None:
-        data["params"] = params.model_dump(mode="json")
+        given["params"] = params
     if request.priority is not None:
-        data["priority"] = request.priority
+        given["priority"] = request.priority
+    data = ReservedData(
+        marketplace_id=account.marketplace_ids[0],
+        automatic=False,
+        listings_marked=marks_listings,
+        **given,
+    )
     what = f"{len(states)} item(s)" if states else "its parameters"
+    job: dict[str, Any] = {
+        "job_id": request.job_id,
+        "shop_id": request.shop_id,
+        "account_id": request.account_id,
+        "job_type": request.job_type,
+    }
     reserved = JobReserved(
-        job_id=request.job_id,
+        **job,
         seq=1,
-        shop_id=request.shop_id,
-        account_id=request.account_id,
-        job_type=request.job_type,
         status=JobStatus.RESERVED,
         data=data,
         items=states,
         log=[LogLine(message=f"job received with {what}")],
     )
     created = JobCreated(
-        job_id=request.job_id,
+        **job,
         seq=2,
-        shop_id=request.shop_id,
-        account_id=request.account_id,
-        job_type=request.job_type,
         status=JobStatus.CREATED,
         log=[LogLine(message=f"queued for a {SUBMIT_CLASS[request.job_type].value} quota token")],
     )

@@ -18,7 +18,7 @@ Driving a job: wait for the quota token, then ``created → processing``, then
 ``amazon.prepare`` (lookups, upload: repeatable) and, in a critical section
 (``consumer.owning``), ``amazon.send`` (``createFeed``) and the event that records it. A
 rebalance waits for critical sections; a job found in ``processing`` with its feed maybe
-sent (``data.sending``) after a crash is sent again and counted.
+sent (``facts.sending``) after a crash is sent again and counted.
 """
 
 from __future__ import annotations
@@ -68,11 +68,12 @@ from shared.events import (
     next_job_event,
 )
 from shared.failures import failure_of
+from shared.job_data import FailedData, LoggedData
 from shared.job_ids import shop_hash
 from shared.job_state import JobState
 from shared.jobs import JobStatus
 from shared.kafka.consumer import Message, RejectMessage
-from shared.kafka.owned_jobs import JobsConsumer, PartitionLost
+from shared.kafka.owned_jobs import PartitionLost
 from shared.kafka.partitions import colocated_id
 from shared.kafka.producer import encode_bounded
 from shared.kafka.stores import IdStore
@@ -176,20 +177,14 @@ class SubmitterService:
         self.listings_tail = TopicTail(s.kafka_bootstrap_servers, LISTINGS, self.listings.on_record)
         await self.listings_tail.start()
         await self.listings_tail.wait_caught_up()
-        self.consumer = JobsConsumer(
-            bootstrap_servers=s.kafka_bootstrap_servers,
+        self.consumer = self.runtime.jobs_consumer(
+            self,
             group_id=s.consumer_group,
-            client_id=self.runtime.instance_id,
-            publisher=self.runtime.publisher,
-            book=self.book,
             changelog=SUBMITTER_JOBS,
+            book=self.book,
             stores=[self.ids],
             inbound=[JOB_REQUESTS, CATALOG_EVENTS],
-            on_ready=self.on_ready,
-            on_job_event=self.on_job_event,
             on_inbound_batch=self.on_inbound,
-            on_revoked=self.on_revoked,
-            heartbeat=self.runtime.heartbeat("submitter consumer"),
             checkpoint_interval_s=s.checkpoint_interval_s,
         )
         await self.consumer.start()
@@ -229,11 +224,11 @@ class SubmitterService:
             if state.status.is_terminal:
                 continue
             if state.status is JobStatus.CREATED or (
-                state.status is JobStatus.RESERVED and state.data.get("automatic")
+                state.status is JobStatus.RESERVED and state.facts.automatic
             ):
                 self.drive(state.job_id)
             elif state.status is JobStatus.PROCESSING:
-                if state.data.get("sending"):
+                if state.facts.sending:
                     RESUBMITTED.inc()  # the last owner may have sent it before it died
                     log.warning(
                         "the last owner may have sent this job's request before it died; "
@@ -636,13 +631,13 @@ class SubmitterService:
         metered: Metered | None = None
         try:
             state = self.book.states[job_id]
-            priority = state.data.get("priority")
+            priority = state.facts.priority
             metered = self.metered[job_id] = self.runtime.metered(
                 state,
                 wait_s=self.settings.token_wait_s,
                 priority=BASE_PRIORITY[state.job_type] if priority is None else priority,
             )
-            if state.data.get("automatic") and state.status is JobStatus.RESERVED:
+            if state.facts.automatic and state.status is JobStatus.RESERVED:
                 await asyncio.sleep(self.settings.coalesce_window_s)
             WAITING.inc()
             try:
@@ -755,7 +750,7 @@ class SubmitterService:
                     next_job_event(
                         JobLogged,
                         state,
-                        data={"sending": True},
+                        data=LoggedData(sending=True),
                         log=[LogLine(message="sending the request to Amazon")],
                     )
                 ]
@@ -831,7 +826,7 @@ class SubmitterService:
                     JobFailed,
                     current,
                     items=items or None,
-                    data={"failure": outcome.failure, "error": outcome.reason},
+                    data=FailedData(failure=outcome.failure, error=outcome.reason),
                     log=[LogLine(level="error", message=outcome.reason)],
                 )
             ]
@@ -848,13 +843,13 @@ class SubmitterService:
             await self.runtime.publisher.publish_many(
                 [(ORDERS, order_key(o.account_id, o.amazon_order_id), o) for o in orders]
             )
-            total = int(state.data.get("orders", 0)) + len(orders)
+            total = (state.facts.orders or 0) + len(orders)
             await self.consumer.emit(
                 [
                     next_job_event(
                         JobLogged,
                         state,
-                        data={"cursor": cursor, "pages": page, "orders": total},
+                        data=LoggedData(cursor=cursor, pages=page, orders=total),
                         log=[LogLine(message=f"page {page}: {len(orders)} order(s)")],
                     )
                 ]

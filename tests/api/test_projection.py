@@ -38,6 +38,7 @@ from shared.events import (
     ListingState,
     LogLine,
 )
+from shared.job_state import fold
 from shared.jobs import JobStatus, JobType
 from shared.kafka.dead_letters import dead_letter_for
 
@@ -86,7 +87,7 @@ def lifecycle(job_id: str = "j1") -> list[JobEvent]:
             seq=5,
             status=JobStatus.DONE,
             occurred_at=T0 + timedelta(5),
-            data={"result_document_id": "amzn1.tortuga.x"},
+            data={"processed": 2, "accepted": 1, "errors": 1},
             items=[
                 pending[0].model_copy(update={"status": "accepted"}),
                 pending[1].model_copy(update={"status": "error", "messages": ["bad SKU"]}),
@@ -122,7 +123,7 @@ def test_a_job_is_the_fold_of_its_events() -> None:
     job = store["jobs"]["j1"]
     assert (job["status"], job["seq"], job["last_event"]) == ("done", 5, "JobDone")
     assert job["created_at"] == T0 and job["updated_at"] == T0 + timedelta(5)
-    assert job["data"] == {"feed_id": "50012345", "result_document_id": "amzn1.tortuga.x"}
+    assert job["data"] == {"feed_id": "50012345", "processed": 2, "accepted": 1, "errors": 1}
     assert job["counts"] == {
         "total": 2,
         "pending": 0,
@@ -148,6 +149,39 @@ def test_a_job_is_the_fold_of_its_events() -> None:
 def test_any_batching_gives_the_same_documents(cuts: list[int]) -> None:
     events = lifecycle()
     assert fold_in_batches(events, cuts) == fold_in_batches(events, [])
+
+
+def test_a_jobs_data_is_what_the_workers_fold_keeps_as_json() -> None:
+    events = lifecycle()
+    common = {k: getattr(events[0], k) for k in ("job_id", "shop_id", "account_id", "job_type")}
+    processing = [e for e in events if e.seq <= 3]
+    marks = [
+        JobLogged(**common, seq=3, status=JobStatus.PROCESSING, data=data)
+        for data in (
+            {"cursor": "p2", "pages": 1, "orders": 5},
+            {"cursor": None, "pages": 2},  # said null: replaces the cursor
+        )
+    ]
+    submitted = JobSubmitted(
+        **common,
+        seq=4,
+        status=JobStatus.WAITING_FOR_RESULT,
+        data={"feed_id": "F1", "submitted_at": T0},
+    )
+    folded = [*processing, *marks, submitted]
+    state = None
+    for event in folded:
+        state = fold(state, event)
+    assert state is not None
+    job = fold_in_batches(folded, [])["jobs"]["j1"]
+    assert job["data"] == state.facts.model_dump(mode="json")
+    assert job["data"] == {
+        "cursor": None,
+        "pages": 2,
+        "orders": 5,
+        "feed_id": "F1",
+        "submitted_at": "2026-11-27T10:00:00Z",
+    }
 
 
 def test_a_job_is_stored_as_its_row_and_its_item_states() -> None:

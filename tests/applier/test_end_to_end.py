@@ -44,6 +44,7 @@ from shared.events import (
     ListingState,
 )
 from shared.formats import fulfillment_feed, listings_feed
+from shared.job_data import said
 from shared.job_items import FulfillmentItem, QtyItem, ShippedLine
 from shared.jobs import JobStatus, JobType
 from shared.kafka.producer import EventPublisher
@@ -317,9 +318,10 @@ async def test_listings_feed_with_good_and_bad_items(
     ]
     ready, done = (e for e in events if not e.IS_ANNOTATION)
     assert ready.seq == 5 and ready.status is JobStatus.WAITING_FOR_RESULT
-    assert ready.data["processing_status"] == "DONE" and ready.data["result_document_id"]
+    assert isinstance(ready, JobResultReady)
+    assert ready.data.processing_status == "DONE" and ready.data.result_document_id
     assert done.seq == 6 and done.status is JobStatus.DONE
-    assert done.data == {"processed": 4, "accepted": 2, "errors": 2, "warnings": 0}
+    assert said(done.data) == {"processed": 4, "accepted": 2, "errors": 2, "warnings": 0}
     assert done.items is not None
     outcomes = {item.key: item for item in done.items}
     assert {k for k, i in outcomes.items() if i.status == "error"} == {"BAD-1", "BAD-2"}
@@ -406,7 +408,7 @@ async def test_shipment_confirmations_per_order(
     outcomes = {item.key: item for item in done.items}
     assert outcomes[shipped].status == "accepted"
     assert outcomes[unknown].status == "error" and "not found" in outcomes[unknown].messages[0]
-    assert done.data == {"processed": 2, "accepted": 1, "errors": 1, "warnings": 0}
+    assert said(done.data) == {"processed": 2, "accepted": 1, "errors": 1, "warnings": 0}
 
 
 async def test_fatal_feed_fails_the_job_and_unmarks_its_listings(
@@ -434,7 +436,7 @@ async def test_fatal_feed_fails_the_job_and_unmarks_its_listings(
     final = await _until_final(stack.bootstrap, job_id)
     (failed,) = [e for e in final if not e.IS_ANNOTATION]
     assert isinstance(failed, JobFailed) and failed.seq == 5
-    assert failed.data["failure"] == "fatal" and failed.data["processing_status"] == "FATAL"
+    assert (failed.data.failure, failed.data.processing_status) == ("fatal", "FATAL")
     assert "ended FATAL" in failed.log[0].message
     assert failed.items is not None and failed.items[0].status == "error"
 
@@ -462,7 +464,7 @@ async def test_inventory_report_becomes_inventory_rows(
 
     final = [e for e in await _until_final(stack.bootstrap, job_id) if not e.IS_ANNOTATION]
     assert [type(e) for e in final] == [JobResultReady, JobDone]
-    assert final[1].data == {
+    assert said(final[1].data) == {
         "processed": 3,
         "accepted": 3,
         "errors": 0,
@@ -491,8 +493,10 @@ async def test_a_report_cancelled_for_lack_of_data_imports_zero_rows(
     )
     final = [e for e in await _until_final(stack.bootstrap, job_id) if not e.IS_ANNOTATION]
     assert [type(e) for e in final] == [JobResultReady, JobDone]
-    assert final[0].data["processing_status"] == "CANCELLED" and final[0].data["no_data"]
-    assert final[1].data["rows"] == 0 and "no data" in final[1].log[0].message
+    ready = final[0]
+    assert isinstance(ready, JobResultReady)
+    assert ready.data.processing_status == "CANCELLED" and ready.data.no_data
+    assert said(final[1].data)["rows"] == 0 and "no data" in final[1].log[0].message
 
 
 async def test_a_corrupt_report_document_fails_the_job_with_the_reason(
@@ -505,8 +509,8 @@ async def test_a_corrupt_report_document_fails_the_job_with_the_reason(
     )
     final = [e for e in await _until_final(stack.bootstrap, job_id) if not e.IS_ANNOTATION]
     assert [type(e) for e in final] == [JobResultReady, JobFailed]
-    assert final[1].data["failure"] == "malformed_result"
-    assert "GZIP" in final[1].data["error"]
+    assert said(final[1].data)["failure"] == "malformed_result"
+    assert "GZIP" in said(final[1].data)["error"]
     assert stack.services["applier"].alive()
 
 
@@ -524,7 +528,7 @@ async def test_revoked_credentials_fail_the_job_with_what_to_do(
         publisher, _job_events(seller, JobType.UPDATE_QTY, _qty_items({"X": 1}), submitted)
     )
     (failed,) = [e for e in await _until_final(stack.bootstrap, job_id) if not e.IS_ANNOTATION]
-    assert failed.data["failure"] == "credentials"
+    assert said(failed.data)["failure"] == "credentials"
     assert "re-authorise" in failed.log[0].message
 
 
@@ -546,7 +550,7 @@ async def test_a_job_waiting_past_the_limit_fails(
         publisher, _job_events(seller, JobType.UPDATE_QTY, _qty_items({"T-1": 2}), submitted)
     )
     (failed,) = [e for e in await _until_final(stack.bootstrap, job_id) if not e.IS_ANNOTATION]
-    assert failed.data["failure"] == "timeout"
+    assert said(failed.data)["failure"] == "timeout"
     assert "still IN_QUEUE" in failed.log[0].message
 
 
@@ -560,15 +564,15 @@ async def test_feeds_of_one_account_share_get_feeds(
         jobs.append(
             _job_events(seller, JobType.UPDATE_QTY, _qty_items({f"B-{n}": n + 1}), submitted)
         )
-    now = datetime.now(UTC).isoformat()
+    now = datetime.now(UTC)
     for events in jobs:  # submitted together
         events[-1] = events[-1].model_copy(
-            update={"data": {**events[-1].data, "submitted_at": now}}
+            update={"data": events[-1].data.model_copy(update={"submitted_at": now})}
         )
     await publisher.publish_many([(JOB_EVENTS, e.job_id, e) for events in jobs for e in events])
     for events in jobs:
         final = await _until_final(stack.bootstrap, events[0].job_id)
-        assert isinstance(final[-1], JobDone) and final[-1].data["accepted"] == 1
+        assert isinstance(final[-1], JobDone) and said(final[-1].data)["accepted"] == 1
     stats = (
         await http.get(
             f"{stack.sandbox_url}/_sandbox/stats", params={"seller_id": seller.seller_id}
@@ -588,7 +592,7 @@ async def test_throttled_polls_are_reported_and_retried_with_new_tokens(
         publisher, _job_events(seller, JobType.UPDATE_QTY, _qty_items({"Q-1": 3}), submitted)
     )
     final = await _until_final(stack.bootstrap, job_id)
-    assert isinstance(final[-1], JobDone) and final[-1].data["accepted"] == 1
+    assert isinstance(final[-1], JobDone) and said(final[-1].data)["accepted"] == 1
     stats = (
         await http.get(
             f"{stack.sandbox_url}/_sandbox/stats", params={"seller_id": seller.seller_id}
@@ -649,7 +653,7 @@ async def test_a_killed_poller_loses_no_job_and_writes_its_result_once(
     poller.start()
 
     final = await _until_final(stack.bootstrap, job_id)
-    assert isinstance(final[-1], JobDone) and final[-1].data["accepted"] == 1
+    assert isinstance(final[-1], JobDone) and said(final[-1].data)["accepted"] == 1
     await asyncio.sleep(2)  # time for a duplicate to show up, if there were one
     everything = await _read_now(stack.bootstrap, JOB_EVENTS)
     kinds = [

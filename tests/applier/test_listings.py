@@ -347,7 +347,8 @@ def test_messages_are_read_back_by_the_items_ordinals() -> None:
 
 def test_stuck_listings_of_a_failed_job_go_to_error_once() -> None:
     state = _qty_job()
-    failed = replace(state, data={**state.data, "error": "Amazon aborted feed F1"})
+    reason = "Amazon aborted feed F1"
+    failed = replace(state, facts=state.facts.model_copy(update={"error": reason}))
     current = {
         "GOOD": _held("GOOD", "pending", quantity=7, job="job-1"),
         "BAD": _held(
@@ -359,7 +360,7 @@ def test_stuck_listings_of_a_failed_job_go_to_error_once() -> None:
     assert (listing.sku, listing.status, listing.quantity) == ("GOOD", "error", 3)
     assert listing.issues == ["Amazon aborted feed F1"]
     assert stuck_listings(failed, {"GOOD": listing}) == []  # repeat: nothing left to do
-    automatic = replace(failed, data={**failed.data, "listings_marked": False})
+    automatic = replace(failed, facts=failed.facts.model_copy(update={"listings_marked": False}))
     assert stuck_listings(automatic, current) == []
 
 

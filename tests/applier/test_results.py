@@ -16,6 +16,7 @@ from services.applier.decision import (
 )
 from shared.accounts import UnknownAccount
 from shared.events import ItemState, JobDone, JobFailed
+from shared.job_data import said
 from shared.job_state import JobState
 from shared.jobs import JobStatus, JobType
 from shared.spapi.errors import (
@@ -168,7 +169,7 @@ def test_done_event_carries_items_counts_and_log() -> None:
     done = done_event(state, applied)
     assert isinstance(done, JobDone)
     assert (done.seq, done.status) == (state.seq + 1, JobStatus.DONE)
-    assert done.data == applied.counts and done.items == applied.items
+    assert said(done.data) == applied.counts and done.items == applied.items
     assert done.log == applied.log
 
 
@@ -176,7 +177,7 @@ def test_failed_event_marks_pending_items() -> None:
     state = _fulfillment_job()
     failed = failed_event(state, "malformed_result", "the processing report is not XML")
     assert isinstance(failed, JobFailed) and failed.status is JobStatus.ERROR
-    assert failed.data == {
+    assert said(failed.data) == {
         "failure": "malformed_result",
         "error": "the processing report is not XML",
     }

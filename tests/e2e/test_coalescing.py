@@ -11,7 +11,7 @@ import pytest
 
 from devtools.topics_read import collect
 from devtools.world import Seller, open_shop, sandbox_listings, sandbox_stats
-from shared.events import JobDone, JobEvent, StockChanged
+from shared.events import JobDone, StockChanged
 from shared.kafka.producer import EventPublisher
 from shared.topics import CATALOG_EVENTS, JOB_EVENTS
 from tests.stack import Stack
@@ -70,4 +70,4 @@ async def test_stock_changes_are_coalesced_into_few_feeds(
         f"{len(done)} automatic job(s)"
     )
     assert 1 <= feeds <= 5
-    assert all(isinstance(e, JobEvent) and e.data.get("errors") == 0 for e in done)
+    assert all(isinstance(e, JobDone) and e.data.errors == 0 for e in done)

@@ -35,6 +35,7 @@ from shared.events import (
     ListingState,
     OrderImported,
 )
+from shared.job_data import said
 from shared.jobs import JobStatus, JobType
 from shared.kafka.producer import EventPublisher
 from shared.topics import DEAD_LETTERS, INVENTORY, JOB_EVENTS, JOB_REQUESTS, LISTINGS, ORDERS
@@ -122,7 +123,7 @@ async def test_every_job_type_reaches_done_and_amazon_shows_it(
                 "JobResultReady",
                 "JobDone",
             ]
-            assert seen[3].data == {"sending": True}
+            assert said(seen[3].data) == {"sending": True}
         assert [e.seq for e in seen if not e.IS_ANNOTATION] == list(
             range(1, 1 + len([e for e in seen if not e.IS_ANNOTATION]))
         )
@@ -218,7 +219,7 @@ async def test_a_feed_with_bad_items_is_done_with_exactly_those_in_error(
     }
     bad = next(i for i in done.items or [] if i.key == "NOT-AT-AMAZON")
     assert (bad.messages and "NOT-AT-AMAZON" in " ".join(bad.messages)) or bad.messages
-    assert done.data["errors"] == 1 and done.data["accepted"] == 2
+    assert (done.data.errors, done.data.accepted) == (1, 2)
     at_amazon = await sandbox_listings(pipeline.sandbox_url, seller)
     assert at_amazon[seller.sku(6)]["quantity"] == 8
 

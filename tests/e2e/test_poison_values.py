@@ -326,16 +326,16 @@ def letter_cases() -> list[tuple[str, str, bytes, str, str]]:
     cases.append(
         (CATALOG_EVENTS.name, k, json.dumps(shipped_change).encode(), "SUBMITTER", "carrier")
     )
-    # Job events decode (their data and item requests are open objects): the projector
-    # cannot write them to MongoDB.
+    # A job event's data is typed (shared.job_data): a value out of range or a key of no
+    # payload is refused on reading, by the projector as by every worker.
     k = key_of("event-huge")
     cases.append(
         (
             JOB_EVENTS.name,
             k,
-            json.dumps(job_event_with(k, data={"n": 2**70})).encode(),
+            json.dumps(job_event_with(k, data={"processed": 2**70})).encode(),
             "PROJECTOR",
-            "OverflowError",
+            "data.processed: Input should be less than or equal",
         )
     )
     k = key_of("event-nul-key")
@@ -345,9 +345,11 @@ def letter_cases() -> list[tuple[str, str, bytes, str, str]]:
             k,
             json.dumps(job_event_with(k, data={"a\x00b": 1})).encode(),
             "PROJECTOR",
-            "InvalidDocument",
+            "Extra inputs are not permitted",
         )
     )
+    # Item requests are open objects: such an event decodes, and the projector cannot
+    # write it to MongoDB.
     k = key_of("event-item")
     item = {"key": "A", "status": "accepted", "request": {"quantity": -(2**64)}}
     cases.append(

@@ -32,6 +32,7 @@ from shared.events import (
     JobSubmitted,
     next_job_event,
 )
+from shared.job_data import FailedData, ResultReadyData, said
 from shared.job_state import JobState, fold
 from shared.jobs import JobStatus, JobType
 from shared.spapi.errors import (
@@ -131,9 +132,9 @@ def test_unfinished_keeps_waiting_until_the_limit(status: ProcessingStatus) -> N
 def test_done_names_the_result_document() -> None:
     decision = decide(submission_of(_waiting()), _remote(ProcessingStatus.DONE, "D1"), 120, DAY)
     assert isinstance(decision, ResultReady)
-    assert decision.data == {
+    assert said(decision.data) == {
         "processing_status": "DONE",
-        "processing_end_time": ENDED.isoformat(),
+        "processing_end_time": ENDED,
         "result_document_id": "D1",
     }
     assert "feed F1" in decision.message and "D1" in decision.message
@@ -148,7 +149,7 @@ def test_fatal_feed_fails_saying_what_may_have_happened() -> None:
     decision = decide(submission_of(_waiting()), _remote(ProcessingStatus.FATAL, "D9"), 120, DAY)
     assert isinstance(decision, FailJob) and decision.failure == "fatal"
     assert "some, none or all" in decision.message and "D9" in decision.message
-    assert decision.data["processing_status"] == "FATAL"
+    assert decision.data.processing_status == "FATAL"
 
 
 def test_cancelled_feed_fails() -> None:
@@ -160,7 +161,9 @@ def test_cancelled_feed_fails() -> None:
 def test_cancelled_report_is_a_result_without_data() -> None:
     decision = decide(submission_of(_report_job()), _remote(ProcessingStatus.CANCELLED), 90, DAY)
     assert isinstance(decision, ResultReady)
-    assert decision.data["no_data"] is True and decision.data["result_document_id"] is None
+    assert decision.data.no_data is True and decision.data.result_document_id is None
+    # Said as null, not left out: the job's data then shows Amazon named no document.
+    assert "result_document_id" in decision.data.model_fields_set
     assert "zero rows" in decision.message
 
 
@@ -217,15 +220,22 @@ def test_errors_that_fail_the_job_and_errors_worth_a_retry() -> None:
 
 def test_events_take_the_next_seq_and_keep_decided_items() -> None:
     state = _waiting()
-    ready = result_ready_event(state, ResultReady({"result_document_id": "D1"}, "ready"))
+    ready = result_ready_event(
+        state, ResultReady(ResultReadyData(result_document_id="D1"), "ready")
+    )
     assert isinstance(ready, JobResultReady)
     assert (ready.seq, ready.status) == (state.seq + 1, JobStatus.WAITING_FOR_RESULT)
     assert fold(state, ready).result_ready
 
-    failed = failed_event(state, FailJob("fatal", "Amazon aborted feed F1", {"x": 1}))
+    fails = FailJob("fatal", "Amazon aborted feed F1", FailedData(processing_status="FATAL"))
+    failed = failed_event(state, fails)
     assert isinstance(failed, JobFailed)
     assert (failed.seq, failed.status) == (state.seq + 1, JobStatus.ERROR)
-    assert failed.data == {"failure": "fatal", "error": "Amazon aborted feed F1", "x": 1}
+    assert said(failed.data) == {
+        "failure": "fatal",
+        "error": "Amazon aborted feed F1",
+        "processing_status": "FATAL",
+    }
     assert failed.log[0].level == "error" and failed.log[0].message == "Amazon aborted feed F1"
     # The pending item gets the reason; the item the submitter already failed keeps its own.
     assert failed.items is not None

@@ -30,6 +30,7 @@ from services.submitter.amazon import (
 )
 from shared.events import ItemState, OrderImported
 from shared.formats import fulfillment_feed, listings_feed
+from shared.job_data import JobFacts, said
 from shared.job_state import JobState
 from shared.jobs import JobStatus, JobType
 from shared.metered import Metered, StillThrottled
@@ -170,7 +171,7 @@ def job(
         seq=3,
         created_at=now,
         updated_at=now,
-        data=data or {},
+        facts=JobFacts.model_validate(data or {}),
         items=states,
     )
 
@@ -226,10 +227,10 @@ async def test_a_listings_feed_numbers_messages_by_ordinal_and_send_spends_the_f
     # The job's first token paid for createFeed: no second feed_submit token was asked for.
     assert throttle.tokens() == {SUBMIT: 1, DOCUMENT: 1}
     assert throttle.released == []
-    assert submitted.data["feed_id"] == "feed-1"
-    assert submitted.data["feed_type"] == "JSON_LISTINGS_FEED"
-    assert submitted.data["input_document_id"] == ready.document_id
-    assert submitted.data["marketplace_id"] == DE
+    assert submitted.data.feed_id == "feed-1"
+    assert submitted.data.feed_type == "JSON_LISTINGS_FEED"
+    assert submitted.data.input_document_id == ready.document_id
+    assert submitted.data.marketplace_id == DE
     assert [line.message for line in submitted.log] == ["feed feed-1 submitted with 3 message(s)"]
 
 
@@ -245,7 +246,7 @@ async def test_the_jobs_marketplace_wins_over_the_accounts_first(seller: Seller)
     assert seller.feeds[0]["marketplaceIds"] == [FR]
     [message] = messages(seller, ready.document_id)
     assert message["patches"][0]["value"][0]["marketplace_id"] == FR
-    assert submitted.data["marketplace_id"] == FR
+    assert submitted.data.marketplace_id == FR
 
 
 # ------------------------------------------------------------------ send_products
@@ -356,7 +357,7 @@ async def test_the_fulfillment_feed_numbers_messages_by_ordinal(seller: Seller) 
     assert envelope.findtext("Header/MerchantIdentifier") == ACCOUNT.seller_id
     assert seller.documents[ready.document_id][0] == fulfillment_feed.CONTENT_TYPE
     assert seller.feeds[0]["feedType"] == "POST_ORDER_FULFILLMENT_DATA"
-    assert submitted.data["feed_type"] == "POST_ORDER_FULFILLMENT_DATA"
+    assert submitted.data.feed_type == "POST_ORDER_FULFILLMENT_DATA"
     assert throttle.tokens() == {SUBMIT: 1, DOCUMENT: 1}
 
 
@@ -407,7 +408,7 @@ async def test_a_429_on_create_feed_is_retried_on_a_fresh_token(seller: Seller) 
     job_metered, ready, submitted = await submit_feed(seller, throttle, state)
 
     assert seller.feed_attempts == 2
-    assert submitted.data["feed_id"] == "feed-1"
+    assert submitted.data.feed_id == "feed-1"
     assert throttle.throttled == [job_metered.key(SUBMIT)]
     assert throttle.tokens() == {SUBMIT: 2, DOCUMENT: 1}  # the first token, then a fresh one
     assert len(seller.documents) == 1  # the document is not built or uploaded again
@@ -452,8 +453,8 @@ async def test_a_report_is_requested_with_the_first_token(seller: Seller) -> Non
         {"reportType": "GET_FLAT_FILE_OPEN_LISTINGS_DATA", "marketplaceIds": [DE]}
     ]
     assert throttle.tokens() == {QuotaClass.REPORT_REQUEST: 1}
-    assert submitted.data["report_id"] == "report-1"
-    assert submitted.data["report_type"] == "GET_FLAT_FILE_OPEN_LISTINGS_DATA"
+    assert submitted.data.report_id == "report-1"
+    assert submitted.data.report_type == "GET_FLAT_FILE_OPEN_LISTINGS_DATA"
 
 
 # ------------------------------------------------------------------ orders import
@@ -529,7 +530,7 @@ async def test_orders_import_publishes_each_page_with_its_cursor(seller: Seller)
     )
     assert query["includedData"] == "FULFILLMENT,PROCEEDS"  # status and totals
     assert throttle.tokens() == {QuotaClass.ORDERS_PAGE: 3}  # the first token for page 1
-    assert finished.data == {"orders": 4, "pages": 3}
+    assert said(finished.data) == {"orders": 4, "pages": 3}
 
 
 async def test_orders_import_resumes_at_the_checkpointed_cursor(seller: Seller) -> None:
@@ -546,7 +547,7 @@ async def test_orders_import_resumes_at_the_checkpointed_cursor(seller: Seller) 
     assert [
         ([o.amazon_order_id for o in orders], cursor, n) for orders, cursor, n in published
     ] == [(["302-0000004-0000004"], None, 3)]
-    assert finished.data == {"orders": 4, "pages": 3}
+    assert said(finished.data) == {"orders": 4, "pages": 3}
     assert throttle.tokens() == {QuotaClass.ORDERS_PAGE: 1}
 
 
@@ -560,7 +561,7 @@ async def test_an_orders_import_past_its_last_page_asks_amazon_nothing(seller: S
     finished, published = await run_import(seller, throttle, state)
 
     assert seller.order_tokens == [] and published == []
-    assert finished.data == {"orders": 4, "pages": 3}
+    assert said(finished.data) == {"orders": 4, "pages": 3}
 
 
 async def test_every_sku_carrying_a_code_is_matched_also_past_the_first_page(

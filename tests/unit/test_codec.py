@@ -21,6 +21,7 @@ from shared.events import (
     InventoryRow,
     ItemState,
     JobEvent,
+    JobFailed,
     JobRequested,
     ListingState,
     LogLine,
@@ -49,6 +50,42 @@ from shared.topics import JOB_EVENTS, JOB_REQUESTS
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 
+# A payload of each job event kind, as its writer puts it on the wire.
+JOB_DATA: dict[str, dict[str, Any]] = {
+    "JobReserved": {
+        "marketplace_id": "A1PA6795UKMFR9",
+        "automatic": False,
+        "listings_marked": True,
+        "params": {"since": "2026-11-01T00:00:00Z", "page_size": 20},
+        "priority": 300,
+    },
+    "JobCreated": {},
+    "JobProcessing": {},
+    "JobSubmitted": {
+        "feed_id": "5001",
+        "feed_type": "JSON_LISTINGS_FEED",
+        "marketplace_id": "A1PA6795UKMFR9",
+        "input_document_id": "amzn1.tortuga.4.eu.in",
+        "submitted_at": "2026-11-27T10:00:00Z",
+    },
+    "JobResultReady": {
+        "processing_status": "CANCELLED",
+        "processing_end_time": "2026-11-27T10:05:00Z",
+        "result_document_id": None,  # said: Amazon named none
+        "no_data": True,
+    },
+    "JobDone": {"processed": 3, "accepted": 2, "errors": 1, "warnings": 0},
+    "JobFailed": {
+        "failure": "timeout",
+        "error": "gave up on feed 5001 after waiting 48.0 h for Amazon",
+        "waited_s": 172_800,
+    },
+    "JobCanceled": {},
+    "JobCancelRejected": {"cancel_rejected": "the job was sent to Amazon already"},
+    "JobLogged": {"cursor": None, "pages": 3, "orders": 41},
+    "JobItemsRecorded": {},
+}
+
 
 def sample(event_type: str) -> Event:
     cls: Any = EVENT_TYPES[event_type]
@@ -60,7 +97,7 @@ def sample(event_type: str) -> Event:
             account_id="acc-de",
             job_type=JobType.UPDATE_QTY,
             status=cls.TARGET or JobStatus.WAITING_FOR_RESULT,
-            data={"feed_id": "5001"},
+            data=JOB_DATA[event_type],
             log=[LogLine(message="feed 5001 submitted", at=NOW)],
             items=[
                 ItemState(
@@ -205,6 +242,62 @@ def test_round_trip(event_type: str) -> None:
     again = decode(raw)
     assert type(again) is type(original)
     assert again == original
+    if isinstance(original, JobEvent):
+        # The payload as its writer set it: the same keys, nulls said kept, nothing added.
+        assert wire["data"] == JOB_DATA[event_type]
+        assert isinstance(again, JobEvent) and again.data.model_fields_set == set(wire["data"])
+
+
+def test_every_job_event_kind_has_a_sample_payload() -> None:
+    kinds = {n for n, c in all_event_types().items() if issubclass(c, JobEvent)}
+    assert kinds == set(JOB_DATA)
+
+
+def _job_event(event_type: str, data: Any) -> bytes:
+    return json.dumps(
+        {
+            "event_id": "5f0c6c1e-8a52-4a55-9d0c-5b6f3a1e2d11",
+            "event_type": event_type,
+            "schema_version": 1,
+            "occurred_at": "2026-11-27T10:00:00Z",
+            "job_id": "j1",
+            "seq": 4,
+            "shop_id": "shop1",
+            "account_id": "acc-de",
+            "job_type": "update_qty",
+            "status": "waiting_for_result",
+            "data": data,
+        }
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("event_type", "data", "reason"),
+    [
+        ("JobSubmitted", {"feed_id": "5001", "feed_idd": "x"}, "data.feed_idd: Extra inputs"),
+        # A key of another kind's payload is as unknown as a misspelt one.
+        ("JobSubmitted", {"feed_id": "5001", "failure": "fatal"}, "data.failure: Extra inputs"),
+        ("JobProcessing", {"sending": True}, "data.sending: Extra inputs"),
+        ("JobFailed", {"failure": "boom"}, "data.failure: Input should be 'rejected'"),
+        ("JobDone", {"accepted": "2"}, "data.accepted: Input should be a valid integer"),
+        ("JobDone", {"accepted": -1}, "data.accepted: Input should be greater than or equal"),
+        ("JobSubmitted", {"submitted_at": "2026-11-27T10:00:00"}, "data.submitted_at"),
+        ("JobSubmitted", {"feed_id": ""}, "data.feed_id: String should have at least 1"),
+        ("JobSubmitted", ["feed_id"], "data: Input should be a valid dictionary"),
+    ],
+)
+def test_a_payload_with_an_unknown_key_or_a_wrong_type_is_refused(
+    event_type: str, data: Any, reason: str
+) -> None:
+    with pytest.raises(DecodeError) as caught:
+        decode(_job_event(event_type, data))
+    assert f"invalid {event_type}" in str(caught.value) and reason in str(caught.value)
+
+
+def test_text_a_payload_quotes_is_cut_to_fit_not_refused() -> None:
+    event = decode(_job_event("JobFailed", {"failure": "refused", "error": "e" * 10_000}))
+    assert isinstance(event, JobFailed) and event.data.error is not None
+    assert 3_900 < len(event.data.error) <= 4_000
 
 
 def test_contract_example_decodes() -> None:

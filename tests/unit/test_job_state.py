@@ -17,6 +17,7 @@ from shared.events import (
     LogLine,
     next_job_event,
 )
+from shared.job_data import JobFacts
 from shared.job_state import fold
 from shared.jobs import JobStatus, JobType
 from shared.state_machine import IllegalTransition
@@ -40,17 +41,33 @@ def test_fold_follows_the_lifecycle_and_ignores_repeats() -> None:
     state = fold(state, created)
     assert (state.status, state.seq) == (JobStatus.CREATED, 2)
     assert fold(state, created) is state  # at-least-once: a repeat changes nothing
-    for cls in (JobProcessing, JobSubmitted):
-        state = fold(state, next_job_event(cls, state, data={cls.__name__: 1}))
+    state = fold(state, next_job_event(JobProcessing, state))
+    state = fold(state, next_job_event(JobSubmitted, state, data={"feed_id": "F1"}))
     assert state.status is JobStatus.WAITING_FOR_RESULT
     ready = next_job_event(JobResultReady, state, data={"result_document_id": "d1"})
     assert ready.seq == 5 and ready.status is JobStatus.WAITING_FOR_RESULT
     state = fold(state, ready)
-    assert state.result_ready and state.data["result_document_id"] == "d1"
+    assert state.result_ready and state.facts.result_document_id == "d1"
     done = next_job_event(JobDone, state, items=[ItemState(key="A", status="accepted")])
     state = fold(state, done)
     assert state.status is JobStatus.DONE and state.items["A"].status == "accepted"
-    assert set(state.data) == {"JobProcessing", "JobSubmitted", "result_document_id"}
+    assert state.facts.model_fields_set == {"feed_id", "result_document_id"}
+
+
+def test_facts_are_the_union_of_what_the_events_said_the_newest_winning() -> None:
+    state = fold(None, _reserved())
+    state = fold(state, next_job_event(JobCreated, state))
+    state = fold(state, next_job_event(JobProcessing, state))
+    pages = next_job_event(JobLogged, state, data={"cursor": "p2", "pages": 1, "orders": 5})
+    state = fold(state, pages)
+    assert (state.facts.cursor, state.facts.pages, state.facts.orders) == ("p2", 1, 5)
+    # A key said null replaces what an earlier event said; a key not said keeps it.
+    last = next_job_event(JobLogged, state, data={"cursor": None, "pages": 2})
+    state = fold(state, last)
+    assert (state.facts.cursor, state.facts.pages, state.facts.orders) == (None, 2, 5)
+    assert state.facts.model_fields_set == {"cursor", "pages", "orders"}
+    # What the fold keeps goes to a changelog and back unchanged.
+    assert JobFacts.model_validate_json(state.facts.model_dump_json()) == state.facts
 
 
 def test_annotations_keep_status_and_seq() -> None:

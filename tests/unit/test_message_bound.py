@@ -51,6 +51,43 @@ NOW = datetime(2026, 12, 2, tzinfo=UTC)
 ID64 = "i" * 64
 JOB_ID = "j" * 128
 KEY = QuotaKey(account_id=ID64, region="EU", quota_class="feed_submit")
+AMAZON_ID = "a" * 256
+COUNT = 2**31 - 1
+# Every key a job event's data may carry, at its largest. JobSubmitted's legacy maps
+# (``messages``, ``asins``) are read from old jobs, never written, so they are left out.
+LARGEST_DATA: dict[str, Any] = {
+    "marketplace_id": ID64,
+    "automatic": True,
+    "listings_marked": True,
+    "params": {"since": NOW.isoformat(), "page_size": 100},
+    "priority": 1_000,
+    "feed_id": AMAZON_ID,
+    "feed_type": AMAZON_ID,
+    "input_document_id": AMAZON_ID,
+    "report_id": AMAZON_ID,
+    "report_type": AMAZON_ID,
+    "submitted_at": NOW,
+    "processing_status": "IN_PROGRESS",
+    "processing_end_time": NOW,
+    "result_document_id": AMAZON_ID,
+    "no_data": True,
+    "failure": "malformed_result",
+    "error": "e" * 10_000,  # cut to 4,000 characters
+    "rejected": True,
+    "waited_s": COUNT,
+    **dict.fromkeys(("processed", "accepted", "errors", "warnings", "rows", "removed"), COUNT),
+    "orders": COUNT,
+    "pages": COUNT,
+    "sending": True,
+    "cursor": "c" * 8_192,
+    "cancel_rejected": "r" * 10_000,  # cut to 2,000 characters
+}
+
+
+def largest_data(cls: type[JobEvent]) -> dict[str, Any]:
+    """The largest payload of ``cls``: every key it declares at its largest."""
+    declared = cls.model_fields["data"].annotation.model_fields  # type: ignore[union-attr]
+    return {k: v for k, v in LARGEST_DATA.items() if k in declared}
 
 
 def send_item(n: int) -> dict[str, Any]:
@@ -123,7 +160,7 @@ def job_events_of(cls: type[JobEvent], states: list[ItemState]) -> list[JobEvent
         account_id=ID64,
         job_type=JobType.SEND_PRODUCTS,
         status=cls.TARGET or JobStatus.WAITING_FOR_RESULT,
-        data={"error": "e" * 4_000, "feed_id": "5" * 20},
+        data=largest_data(cls),
         log=log_lines(),
         items=states,
     )
@@ -266,6 +303,16 @@ def _id_segments() -> list[Event]:
     for n in range(SEGMENT_SIZE * 2 + 5):
         ids.add(f"{n:0128d}", ID64)
     return [v for _, v in ids.flush() if v is not None]
+
+
+def test_every_key_of_a_job_event_payload_is_at_its_largest_somewhere() -> None:
+    declared = {
+        key
+        for cls in all_event_types().values()
+        if issubclass(cls, JobEvent)
+        for key in cls.model_fields["data"].annotation.model_fields  # type: ignore[union-attr]
+    }
+    assert declared - set(LARGEST_DATA) == {"messages", "asins"}
 
 
 @pytest.mark.parametrize("event_type", sorted(all_event_types()))
