@@ -19,7 +19,7 @@ from services.api.models import (
     OrderRow,
     Page,
 )
-from services.api.pagination import after_desc, decode_cursor, encode_cursor
+from services.api.pagination import Keyset, read_page
 from shared.crypto import seal_credentials
 from shared.events import AccountRegistered
 from shared.spapi.auth import LwaCredentials
@@ -29,6 +29,10 @@ router = APIRouter(prefix="/v1/accounts", tags=["accounts"], route_class=StrictJ
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody} for code in (401, 404, 422, 503)
 }
+BY_ID = Keyset((("_id", str),))
+# Listings and inventory: one account's rows by SKU (the index is account_id, sku).
+BY_SKU = Keyset((("sku", str),), fixed=("account_id",))
+NEWEST_ORDER_FIRST = Keyset((("purchased_at", datetime), ("_id", str)), descending=True)
 
 
 def _account(doc: dict[str, Any]) -> AccountRow:
@@ -51,16 +55,8 @@ async def list_accounts(
     cursor: str | None = None,
 ) -> Page[AccountRow]:
     query: dict[str, Any] = {} if who.is_admin else {"shop_id": who.shop_id}
-    if cursor:
-        (after,) = decode_cursor(cursor, (str,))
-        query["_id"] = {"$gt": after}
-    docs = await db.accounts.find(query).sort("_id", 1).limit(limit + 1).to_list()
-    more = len(docs) > limit
-    docs = docs[:limit]
-    return Page[AccountRow](
-        data=[_account(d) for d in docs],
-        next_cursor=encode_cursor([docs[-1]["_id"]]) if more else None,
-    )
+    docs, next_cursor = await read_page(db.accounts, query, BY_ID, limit, cursor)
+    return Page[AccountRow](data=[_account(d) for d in docs], next_cursor=next_cursor)
 
 
 REGISTER_ERRORS: dict[int | str, dict[str, Any]] = {
@@ -105,25 +101,6 @@ async def register_account(
     )
 
 
-async def _by_sku(
-    db: Db, collection: str, account_id: str, limit: int, cursor: str | None
-) -> tuple[list[dict[str, Any]], str | None]:
-    query: dict[str, Any] = {"account_id": account_id}
-    if cursor:
-        (after,) = decode_cursor(cursor, (str,))
-        query["sku"] = {"$gt": after}
-    docs = (
-        await db[collection]
-        .find(query)
-        .sort([("account_id", 1), ("sku", 1)])
-        .limit(limit + 1)
-        .to_list()
-    )
-    more = len(docs) > limit
-    docs = docs[:limit]
-    return docs, encode_cursor([docs[-1]["sku"]]) if more else None
-
-
 @router.get("/{account_id}/listings", response_model=Page[ListingRow], responses=ERRORS)
 async def listings(
     account_id: str,
@@ -133,7 +110,9 @@ async def listings(
     cursor: str | None = None,
 ) -> Page[ListingRow]:
     await visible_account(db, who, account_id)
-    docs, next_cursor = await _by_sku(db, "listings", account_id, limit, cursor)
+    docs, next_cursor = await read_page(
+        db.listings, {"account_id": account_id}, BY_SKU, limit, cursor
+    )
     return Page[ListingRow](data=[ListingRow(**d) for d in docs], next_cursor=next_cursor)
 
 
@@ -146,7 +125,9 @@ async def inventory(
     cursor: str | None = None,
 ) -> Page[InventoryRowOut]:
     await visible_account(db, who, account_id)
-    docs, next_cursor = await _by_sku(db, "inventory", account_id, limit, cursor)
+    docs, next_cursor = await read_page(
+        db.inventory, {"account_id": account_id}, BY_SKU, limit, cursor
+    )
     return Page[InventoryRowOut](data=[InventoryRowOut(**d) for d in docs], next_cursor=next_cursor)
 
 
@@ -160,19 +141,6 @@ async def orders(
 ) -> Page[OrderRow]:
     """Imported orders, newest purchase first."""
     await visible_account(db, who, account_id)
-    query: dict[str, Any] = {"account_id": account_id}
-    if cursor:
-        at, last_id = decode_cursor(cursor, (datetime, str))
-        query = {"$and": [query, after_desc("purchased_at", at, last_id)]}
-    docs = (
-        await db.orders.find(query)
-        .sort([("purchased_at", -1), ("_id", -1)])
-        .limit(limit + 1)
-        .to_list()
-    )
-    more = len(docs) > limit
-    docs = docs[:limit]
-    return Page[OrderRow](
-        data=[OrderRow(**d) for d in docs],
-        next_cursor=encode_cursor([docs[-1]["purchased_at"], docs[-1]["_id"]]) if more else None,
-    )
+    query = {"account_id": account_id}
+    docs, next_cursor = await read_page(db.orders, query, NEWEST_ORDER_FIRST, limit, cursor)
+    return Page[OrderRow](data=[OrderRow(**d) for d in docs], next_cursor=next_cursor)
