@@ -101,6 +101,20 @@ async def register_account(
     )
 
 
+async def _account_rows(
+    db: Db,
+    who: Caller,
+    account_id: str,
+    collection: str,
+    order: Keyset,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of one visible account's rows of ``collection``."""
+    await visible_account(db, who, account_id)
+    return await read_page(db[collection], {"account_id": account_id}, order, limit, cursor)
+
+
 @router.get("/{account_id}/listings", response_model=Page[ListingRow], responses=ERRORS)
 async def listings(
     account_id: str,
@@ -109,10 +123,7 @@ async def listings(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     cursor: str | None = None,
 ) -> Page[ListingRow]:
-    await visible_account(db, who, account_id)
-    docs, next_cursor = await read_page(
-        db.listings, {"account_id": account_id}, BY_SKU, limit, cursor
-    )
+    docs, next_cursor = await _account_rows(db, who, account_id, "listings", BY_SKU, limit, cursor)
     return Page[ListingRow](data=[ListingRow(**d) for d in docs], next_cursor=next_cursor)
 
 
@@ -124,10 +135,7 @@ async def inventory(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     cursor: str | None = None,
 ) -> Page[InventoryRowOut]:
-    await visible_account(db, who, account_id)
-    docs, next_cursor = await read_page(
-        db.inventory, {"account_id": account_id}, BY_SKU, limit, cursor
-    )
+    docs, next_cursor = await _account_rows(db, who, account_id, "inventory", BY_SKU, limit, cursor)
     return Page[InventoryRowOut](data=[InventoryRowOut(**d) for d in docs], next_cursor=next_cursor)
 
 
@@ -140,7 +148,7 @@ async def orders(
     cursor: str | None = None,
 ) -> Page[OrderRow]:
     """Imported orders, newest purchase first."""
-    await visible_account(db, who, account_id)
-    query = {"account_id": account_id}
-    docs, next_cursor = await read_page(db.orders, query, NEWEST_ORDER_FIRST, limit, cursor)
+    docs, next_cursor = await _account_rows(
+        db, who, account_id, "orders", NEWEST_ORDER_FIRST, limit, cursor
+    )
     return Page[OrderRow](data=[OrderRow(**d) for d in docs], next_cursor=next_cursor)
