@@ -6,6 +6,7 @@ chunks (``JobItemsSnapshot``, keyed ``<job id>#<n>``), each within the message b
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, Field
@@ -13,6 +14,9 @@ from pydantic import AwareDatetime, Field
 from shared.events import Event, ItemState, event
 from shared.job_state import JobState
 from shared.jobs import JobStatus, JobType
+
+# What the header record holds: every field of a JobState but its items.
+_HEADER = tuple(field.name for field in fields(JobState) if field.name != "items")
 
 
 def chunk_key(job_id: str, n: int) -> str:
@@ -45,38 +49,11 @@ class JobSnapshot(Event):
 
     @classmethod
     def of_state(cls, state: JobState, item_chunks: int) -> JobSnapshot:
-        return cls(
-            job_id=state.job_id,
-            shop_id=state.shop_id,
-            account_id=state.account_id,
-            job_type=state.job_type,
-            status=state.status,
-            seq=state.seq,
-            created_at=state.created_at,
-            updated_at=state.updated_at,
-            data=state.data,
-            result_ready=state.result_ready,
-            last_event_type=state.last_event_type,
-            offset=state.offset,
-            item_chunks=item_chunks,
-        )
+        return cls(**{name: getattr(state, name) for name in _HEADER}, item_chunks=item_chunks)
 
     def to_state(self, items: dict[str, ItemState]) -> JobState:
-        return JobState(
-            job_id=self.job_id,
-            shop_id=self.shop_id,
-            account_id=self.account_id,
-            job_type=self.job_type,
-            status=self.status,
-            seq=self.seq,
-            created_at=self.created_at,
-            updated_at=self.updated_at,
-            data=dict(self.data),
-            items=items,
-            result_ready=self.result_ready,
-            last_event_type=self.last_event_type,
-            offset=self.offset,
-        )
+        header = {name: getattr(self, name) for name in _HEADER}
+        return JobState(**header | {"data": dict(self.data)}, items=items)
 
 
 @event
