@@ -13,12 +13,13 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     TypeAdapter,
     ValidationError,
-    field_validator,
+    ValidationInfo,
     model_validator,
 )
 
@@ -36,6 +37,16 @@ from shared.limits import (
 # At most 10 digits before the point: what Amazon's price fields and a BSON double keep.
 Price = Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2)]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+
+
+def _zoned(value: datetime, info: ValidationInfo) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError(f"{info.field_name} needs a time zone (e.g. 2026-11-27T10:00:00Z)")
+    return value
+
+
+# A point in time: one without a zone would be read in whatever zone the reader is in.
+ZonedDatetime = Annotated[datetime, AfterValidator(_zoned)]
 
 
 class _Item(BaseModel):
@@ -91,15 +102,8 @@ class FulfillmentItem(_Item):
     amazon_order_id: str = Field(pattern=r"^\d{3}-\d{7}-\d{7}$")
     carrier: ShortText
     tracking_number: ShortText
-    shipped_at: datetime
+    shipped_at: ZonedDatetime
     items: list[ShippedLine] = Field(min_length=1, max_length=1_000)
-
-    @field_validator("shipped_at")
-    @classmethod
-    def _aware(cls, value: datetime) -> datetime:
-        if value.tzinfo is None:
-            raise ValueError("shipped_at needs a time zone (e.g. 2026-11-27T10:00:00Z)")
-        return value
 
 
 class InventoryReportParams(_Item):
@@ -109,15 +113,8 @@ class InventoryReportParams(_Item):
 
 
 class OrdersImportParams(_Item):
-    since: datetime
+    since: ZonedDatetime
     page_size: Annotated[int, Field(ge=1, le=100)] = 20
-
-    @field_validator("since")
-    @classmethod
-    def _aware(cls, value: datetime) -> datetime:
-        if value.tzinfo is None:
-            raise ValueError("since needs a time zone (e.g. 2026-11-27T10:00:00Z)")
-        return value
 
 
 JobItem = SendProductItem | QtyItem | PriceItem | QtyPriceItem | SkuItem | FulfillmentItem

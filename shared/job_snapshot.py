@@ -6,6 +6,7 @@ chunks (``JobItemsSnapshot``, keyed ``<job id>#<n>``), each within the message b
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Literal
 
 from pydantic import AwareDatetime, Field
@@ -14,6 +15,10 @@ from shared.events import Event, ItemState, event
 from shared.job_data import JobFacts
 from shared.job_state import JobState
 from shared.jobs import JobStatus, JobType
+
+# What the header record holds: every field of a JobState but its items.
+# The fields a snapshot copies as they are (the facts travel as ``data``, items in chunks).
+_HEADER = tuple(field.name for field in fields(JobState) if field.name not in ("items", "facts"))
 
 
 def chunk_key(job_id: str, n: int) -> str:
@@ -46,38 +51,12 @@ class JobSnapshot(Event):
 
     @classmethod
     def of_state(cls, state: JobState, item_chunks: int) -> JobSnapshot:
-        return cls(
-            job_id=state.job_id,
-            shop_id=state.shop_id,
-            account_id=state.account_id,
-            job_type=state.job_type,
-            status=state.status,
-            seq=state.seq,
-            created_at=state.created_at,
-            updated_at=state.updated_at,
-            data=state.facts,
-            result_ready=state.result_ready,
-            last_event_type=state.last_event_type,
-            offset=state.offset,
-            item_chunks=item_chunks,
-        )
+        header = {name: getattr(state, name) for name in _HEADER}
+        return cls(**header, data=state.facts, item_chunks=item_chunks)
 
     def to_state(self, items: dict[str, ItemState]) -> JobState:
-        return JobState(
-            job_id=self.job_id,
-            shop_id=self.shop_id,
-            account_id=self.account_id,
-            job_type=self.job_type,
-            status=self.status,
-            seq=self.seq,
-            created_at=self.created_at,
-            updated_at=self.updated_at,
-            facts=self.data,
-            items=items,
-            result_ready=self.result_ready,
-            last_event_type=self.last_event_type,
-            offset=self.offset,
-        )
+        header = {name: getattr(self, name) for name in _HEADER}
+        return JobState(**header, facts=self.data, items=items)
 
 
 @event

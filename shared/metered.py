@@ -33,8 +33,6 @@ CALLS = Counter(
     "spapi_calls_total", "SP-API calls under a quota token, by outcome", ["operation", "result"]
 )
 
-# Waits for a token, renewed with the same request id (so the request keeps its place).
-TakeToken = Callable[..., Awaitable[TokenGranted]]
 ObserveRate = Callable[[QuotaKey, float], Awaitable[None]]
 
 
@@ -54,7 +52,6 @@ class Metered:
         *,
         accounts: AccountRegistry,
         throttle: ThrottleClient,
-        take_token: TakeToken,
         observe_rate: ObserveRate,
         job_id: str,
         shop_id: str,
@@ -65,7 +62,6 @@ class Metered:
         max_throttles: int = 10,
     ) -> None:
         self.throttle = throttle
-        self.take_token = take_token
         self.observe_rate = observe_rate
         self.job_id = job_id
         self.shop_id = shop_id
@@ -98,15 +94,26 @@ class Metered:
             await self.throttle.release(first)
 
     async def _take(self, quota_class: QuotaClass, purpose: str) -> TokenGranted:
-        return await self.take_token(
-            self.key(quota_class),
-            request_id=self.request_id(purpose),
-            job_id=self.job_id,
-            job_type=self.job_type,
-            shop_id=self.shop_id,
-            priority=self.priority,
-            wait_s=self.wait_s,
-        )
+        """Wait for a token however long the queue is. Each wait of ``wait_s`` that ends
+        without a grant is renewed with the same request id, which keeps its place in the
+        throttle's queue; the bound only makes a silent throttle visible in the logs."""
+        key, request_id = self.key(quota_class), self.request_id(purpose)
+        while True:
+            try:
+                return await self.throttle.acquire(
+                    key,
+                    request_id=request_id,
+                    job_id=self.job_id,
+                    job_type=self.job_type,
+                    shop_id=self.shop_id,
+                    priority=self.priority,
+                    timeout=self.wait_s,
+                )
+            except TimeoutError:
+                log.info(
+                    "still waiting for a token",
+                    extra={"job_id": self.job_id, "shop_id": self.shop_id, "quota_key": str(key)},
+                )
 
     async def call(
         self,

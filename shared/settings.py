@@ -1,4 +1,9 @@
-"""Settings every service shares (docs/design.md §8); each service subclasses it."""
+"""Settings every service shares (docs/design.md §8); each service subclasses it.
+
+A shared setting names its environment variable (``validation_alias``); a service's own
+settings are read from ``<SERVICE>_<FIELD>`` by the ``env_prefix`` of its subclass (which
+skips fields with an alias), and every setting can be given by field name in code.
+"""
 
 from __future__ import annotations
 
@@ -15,24 +20,36 @@ class KafkaTopicSettings(BaseSettings):
     (docs/design.md §16). Every service reads them, since every service creates and checks
     the topics at start; give all of them the same values."""
 
-    model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_file=None, extra="ignore", frozen=True, populate_by_name=True
+    )
 
-    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_bootstrap_servers: str = Field(
+        default="127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS"
+    )
     # Of every topic a service creates: 1 on a one-broker development Kafka, 3 in
     # production. Existing topics keep theirs (a lower one is reported at start).
-    kafka_replication_factor: int = Field(default=1, ge=1)
+    kafka_replication_factor: int = Field(
+        default=1, ge=1, validation_alias="KAFKA_REPLICATION_FACTOR"
+    )
     # min.insync.replicas of every topic: with acks=all, a write succeeds only once this
     # many replicas have it (2 of 3 in production: one broker may be down).
-    kafka_min_insync_replicas: int = Field(default=1, ge=1)
+    kafka_min_insync_replicas: int = Field(
+        default=1, ge=1, validation_alias="KAFKA_MIN_INSYNC_REPLICAS"
+    )
     # retention.ms per delete topic, overriding shared/topics.py, as JSON:
     # {"amazon.job-events": 5184000000}; -1 keeps everything. Compacted topics keep their
     # latest values forever and take no retention.
-    kafka_topic_retention_ms: dict[str, int] = Field(default_factory=dict)
+    kafka_topic_retention_ms: dict[str, int] = Field(
+        default_factory=dict, validation_alias="KAFKA_TOPIC_RETENTION_MS"
+    )
     # Whether a service brings the configs of existing topics (retention.ms,
     # max.message.bytes, min.insync.replicas, compaction settings) to the declared values
     # at start, or only reports the differences. Partitions and cleanup.policy are never
     # changed: a mismatch there stops the service with the fix to apply.
-    kafka_alter_topic_configs: bool = True
+    kafka_alter_topic_configs: bool = Field(
+        default=True, validation_alias="KAFKA_ALTER_TOPIC_CONFIGS"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -52,12 +69,14 @@ class KafkaTopicSettings(BaseSettings):
 
 
 class ServiceSettings(KafkaTopicSettings):
-    model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
-
-    mongo_url: str = "mongodb://127.0.0.1:27017/amazon_jobs"
+    mongo_url: str = Field(
+        default="mongodb://127.0.0.1:27017/amazon_jobs", validation_alias="MONGO_URL"
+    )
     # Both default to the local sandbox, so nothing reaches Amazon unless configured to.
-    spapi_endpoint: str = SANDBOX_ENDPOINT
-    lwa_endpoint: str = SANDBOX_ENDPOINT + "/auth/o2/token"
+    spapi_endpoint: str = Field(default=SANDBOX_ENDPOINT, validation_alias="SPAPI_ENDPOINT")
+    lwa_endpoint: str = Field(
+        default=SANDBOX_ENDPOINT + "/auth/o2/token", validation_alias="LWA_ENDPOINT"
+    )
     time_scale: float = Field(
         default=1.0, gt=0, validation_alias=AliasChoices("AMAZON_JOBS_TIME_SCALE", "time_scale")
     )

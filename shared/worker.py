@@ -16,7 +16,6 @@ from shared.crypto import open_credentials
 from shared.events import AccountRegistered, JobEvent
 from shared.health import LIVENESS, READINESS, STARTING, HealthServer
 from shared.job_state import JobState
-from shared.jobs import JobType
 from shared.kafka.admin import ensure_topics
 from shared.kafka.consumer import BatchHandler
 from shared.kafka.owned_jobs import JobsConsumer
@@ -30,7 +29,7 @@ from shared.settings import ServiceSettings
 from shared.spapi.auth import LwaCredentials
 from shared.spapi.endpoints import resolve
 from shared.throttle.client import ThrottleClient
-from shared.throttle.messages import QuotaKey, TokenGranted
+from shared.throttle.messages import QuotaKey
 from shared.topics import ACCOUNTS, TopicSpec
 
 log = logging.getLogger(__name__)
@@ -130,43 +129,11 @@ class WorkerRuntime:
             except Exception:  # stopping must go on whatever one part says
                 log.exception("error while stopping")
 
-    async def take_token(
-        self,
-        key: QuotaKey,
-        *,
-        request_id: str,
-        job_id: str,
-        job_type: JobType,
-        shop_id: str,
-        priority: int | None = None,
-        wait_s: float = 60.0,
-    ) -> TokenGranted:
-        """Wait for a token however long the queue is. Each wait of ``wait_s`` that ends
-        without a grant is renewed with the same request id, which keeps its place in the
-        throttle's queue; the bound only makes a silent throttle visible in the logs."""
-        while True:
-            try:
-                return await self.throttle.acquire(
-                    key,
-                    request_id=request_id,
-                    job_id=job_id,
-                    job_type=job_type,
-                    shop_id=shop_id,
-                    priority=priority,
-                    timeout=wait_s,
-                )
-            except TimeoutError:
-                log.info(
-                    "still waiting for a token",
-                    extra={"job_id": job_id, "shop_id": shop_id, "quota_key": str(key)},
-                )
-
     def metered(self, state: JobState, *, wait_s: float, priority: int | None = None) -> Metered:
         """The job's SP-API calls under quota tokens (shared/metered.py)."""
         return Metered(
             accounts=self.accounts,
             throttle=self.throttle,
-            take_token=self.take_token,
             observe_rate=self.observe_rate,
             job_id=state.job_id,
             shop_id=state.shop_id,

@@ -1,5 +1,5 @@
-"""What :class:`~shared.metered.Metered` talks to, in memory: the worker's ``take_token``
-and ``observe_rate`` and the throttle client's ``release`` / ``report_throttled``.
+"""What :class:`~shared.metered.Metered` talks to, in memory: the throttle client's
+``acquire`` / ``release`` / ``report_throttled`` and the worker's ``observe_rate``.
 
 Every token taken, given back or reported is recorded, so a test can count the tokens a
 job spent per quota class. No broker: a token is granted at once.
@@ -40,7 +40,7 @@ class Taken:
     job_type: JobType
     shop_id: str
     priority: int | None
-    wait_s: float
+    timeout: float | None
 
 
 @dataclass
@@ -50,7 +50,7 @@ class FakeThrottle:
     throttled: list[QuotaKey] = field(default_factory=list)
     rates: list[tuple[QuotaKey, float]] = field(default_factory=list)
 
-    async def take_token(
+    async def acquire(
         self,
         key: QuotaKey,
         *,
@@ -59,9 +59,9 @@ class FakeThrottle:
         job_type: JobType,
         shop_id: str,
         priority: int | None = None,
-        wait_s: float = 60.0,
+        timeout: float | None = None,  # noqa: ASYNC109 (ThrottleClient's)
     ) -> TokenGranted:
-        self.taken.append(Taken(key, request_id, job_id, job_type, shop_id, priority, wait_s))
+        self.taken.append(Taken(key, request_id, job_id, job_type, shop_id, priority, timeout))
         return TokenGranted(
             request_id=request_id,
             quota_key=key,
@@ -98,9 +98,8 @@ def metered(
     accounts.on_record(account.account_id, account)
     return Metered(
         accounts=accounts,
-        # Metered uses only release and report_throttled of the client.
+        # Metered uses only acquire, release and report_throttled of the client.
         throttle=cast(ThrottleClient, throttle),
-        take_token=throttle.take_token,
         observe_rate=throttle.observe_rate,
         job_id=job_id,
         shop_id=account.shop_id,

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from pymongo.asynchronous.collection import AsyncCollection
 
 from services.api.errors import ApiError
 
@@ -29,6 +32,50 @@ def decode_cursor(cursor: str, kinds: tuple[type, ...]) -> list[Any]:
         raise ApiError(422, "invalid", "cursor: not a cursor this API gave out") from exc
 
 
-def after_desc(field: str, value: Any, last_id: str) -> dict[str, Any]:
-    """Rows after (``field``, _id) in descending order."""
-    return {"$or": [{field: {"$lt": value}}, {field: value, "_id": {"$lt": last_id}}]}
+@dataclass(frozen=True, slots=True)
+class Keyset:
+    """An order of rows a cursor resumes: the sort fields (together unique among the rows
+    queried) with the type of each, and the direction."""
+
+    fields: tuple[tuple[str, type], ...]
+    descending: bool = False
+    # Fields the query fixes to one value, sorted on first so the compound index serves.
+    fixed: tuple[str, ...] = ()
+
+    def sort(self) -> list[tuple[str, int]]:
+        direction = -1 if self.descending else 1
+        return [(name, 1) for name in self.fixed] + [(name, direction) for name, _ in self.fields]
+
+    def after(self, query: dict[str, Any], cursor: str | None) -> dict[str, Any]:
+        """``query`` narrowed to the rows after the cursor's row."""
+        if not cursor:
+            return query
+        values = decode_cursor(cursor, tuple(kind for _, kind in self.fields))
+        beyond = "$lt" if self.descending else "$gt"
+        names = [name for name, _ in self.fields]
+        if len(names) == 1:
+            return {**query, names[0]: {beyond: values[0]}}
+        # Lexicographic: a larger first field, or the same one and a larger second, ...
+        later = [
+            {**dict(zip(names[:n], values[:n], strict=True)), names[n]: {beyond: values[n]}}
+            for n in range(len(names))
+        ]
+        return {"$and": [query, {"$or": later}]}
+
+    def cursor(self, doc: dict[str, Any]) -> str:
+        return encode_cursor([doc[name] for name, _ in self.fields])
+
+
+async def read_page(
+    rows: AsyncCollection[dict[str, Any]],
+    query: dict[str, Any],
+    order: Keyset,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Up to ``limit`` rows after the cursor, and the cursor of the next page (``None``
+    when there is none: one row more than asked for is read to know)."""
+    docs = await rows.find(order.after(query, cursor)).sort(order.sort()).limit(limit + 1).to_list()
+    more = len(docs) > limit
+    docs = docs[:limit]
+    return docs, order.cursor(docs[-1]) if more else None

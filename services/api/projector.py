@@ -50,7 +50,7 @@ from shared.codec import DecodeError, decode
 from shared.events import Event, JobEvent
 from shared.health import LIVENESS, READINESS, HealthServer
 from shared.kafka.admin import ensure_topics
-from shared.kafka.dead_letters import dead_letter_for, send_dead_letter
+from shared.kafka.dead_letters import letter_for_record, send_dead_letter
 from shared.kafka.producer import EventPublisher
 from shared.limits import MAX_ERROR_TEXT, clip
 from shared.registry import all_event_types
@@ -349,15 +349,7 @@ class Projector:
         if rec.topic == DEAD_LETTERS.name:  # never dead-letter into itself
             log.error("dead letter skipped: %s", reason, extra={"offset": rec.offset})
             return
-        letter = dead_letter_for(
-            topic=rec.topic,
-            partition=rec.partition,
-            offset=rec.offset,
-            key=rec.key,
-            value=rec.value,
-            error=clip(reason, MAX_ERROR_TEXT),
-            consumer_group=self.settings.consumer_group,
-        )
+        letter = letter_for_record(rec, clip(reason, MAX_ERROR_TEXT), self.settings.consumer_group)
         await send_dead_letter(self.publisher, letter)
 
     async def _write_jobs(self, events: list[JobEvent]) -> JobWrites:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
 
 from shared.limits import MAX_MESSAGE_BYTES, MAX_REQUEST_PARTS
 from shared.settings import ServiceSettings
@@ -15,43 +16,25 @@ MAX_BODY_BYTES = MAX_REQUEST_PARTS * MAX_MESSAGE_BYTES
 
 
 class ApiSettings(ServiceSettings):
-    api_port: int = Field(
-        default=8080, ge=0, le=65535, validation_alias=AliasChoices("API_PORT", "api_port")
-    )
+    model_config = SettingsConfigDict(env_prefix="API_")
+
+    api_port: int = Field(default=8080, ge=0, le=65535, validation_alias="API_PORT")
     # "shop_id:key" pairs, comma-separated; shop "*" makes an admin key.
-    api_keys: str = Field(
-        default="", repr=False, validation_alias=AliasChoices("AMAZON_JOBS_API_KEYS", "api_keys")
-    )
+    api_keys: str = Field(default="", repr=False, validation_alias="AMAZON_JOBS_API_KEYS")
     # The HTTP process also runs the projector unless it is deployed on its own.
-    run_projector: bool = Field(
-        default=True, validation_alias=AliasChoices("API_RUN_PROJECTOR", "run_projector")
-    )
+    run_projector: bool = True
     consumer_group: str = Field(
         default="amazon-jobs-projector",
-        validation_alias=AliasChoices("PROJECTOR_CONSUMER_GROUP", "consumer_group"),
+        validation_alias="PROJECTOR_CONSUMER_GROUP",
     )
     # Seconds a request waits for Kafka to take what it publishes before answering 503.
-    publish_timeout_s: float = Field(
-        default=10.0,
-        gt=0,
-        validation_alias=AliasChoices("API_PUBLISH_TIMEOUT_S", "publish_timeout_s"),
-    )
+    publish_timeout_s: float = Field(default=10.0, gt=0)
     # Request bodies above this are refused with 413 before they are read whole.
-    max_body_bytes: int = Field(
-        default=MAX_BODY_BYTES,
-        ge=1024,
-        validation_alias=AliasChoices("API_MAX_BODY_BYTES", "max_body_bytes"),
-    )
+    max_body_bytes: int = Field(default=MAX_BODY_BYTES, ge=1024)
     # After a part of the process died, seconds /readyz answers 503 before the port closes.
-    failure_drain_s: float = Field(
-        default=1.0,
-        ge=0,
-        validation_alias=AliasChoices("API_FAILURE_DRAIN_S", "failure_drain_s"),
-    )
+    failure_drain_s: float = Field(default=1.0, ge=0)
     # Seconds a client is told to wait when MongoDB is unavailable (503 Retry-After).
-    retry_after_s: int = Field(
-        default=5, ge=1, validation_alias=AliasChoices("API_RETRY_AFTER_S", "retry_after_s")
-    )
+    retry_after_s: int = Field(default=5, ge=1)
 
     def safe_summary(self) -> dict[str, object]:
         return self.model_dump(exclude={"secret_key", "api_keys"})

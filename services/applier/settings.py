@@ -7,18 +7,19 @@ Durations are in Amazon seconds unless said otherwise; the service divides them 
 from __future__ import annotations
 
 from pydantic import Field
+from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
 
 
 class ApplierSettings(ServiceSettings):
-    consumer_group: str = Field(
-        default="amazon-jobs-applier", validation_alias="APPLIER_CONSUMER_GROUP"
-    )
+    model_config = SettingsConfigDict(env_prefix="APPLIER_")
+
+    consumer_group: str = "amazon-jobs-applier"
     # Failed downloads (Amazon or the network failing, an expired document URL) of one
     # result before the job fails; retries back off from 5 s to 5 min, ~40 min in all.
-    max_attempts: int = Field(default=12, ge=1, validation_alias="APPLIER_MAX_ATTEMPTS")
+    max_attempts: int = Field(default=12, ge=1)
     # One wait for a quota token, in real seconds; renewed with the same request id.
-    token_wait_s: float = Field(default=60.0, gt=0, validation_alias="APPLIER_TOKEN_WAIT_S")
+    token_wait_s: float = Field(default=60.0, gt=0)
     # Results downloaded and applied at once, over all accounts.
-    concurrency: int = Field(default=8, ge=1, validation_alias="APPLIER_CONCURRENCY")
+    concurrency: int = Field(default=8, ge=1)

@@ -3,46 +3,39 @@
 from __future__ import annotations
 
 from pydantic import Field
+from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
 
 
 class SubmitterSettings(ServiceSettings):
-    consumer_group: str = Field(
-        default="amazon-jobs-submitter", validation_alias="SUBMITTER_CONSUMER_GROUP"
-    )
+    model_config = SettingsConfigDict(env_prefix="SUBMITTER_")
+
+    consumer_group: str = "amazon-jobs-submitter"
     # How long a job waits for its quota token before the wait is renewed (Amazon time is
     # the throttle's business; this only bounds one wait so a dead throttle is noticed).
-    token_wait_s: float = Field(default=300.0, gt=0, validation_alias="SUBMITTER_TOKEN_WAIT_S")
+    token_wait_s: float = Field(default=300.0, gt=0)
     # Retries of a whole submission after transient Amazon errors, before the job fails.
     submit_attempts: int = Field(default=5, ge=1, validation_alias="SUBMITTER_ATTEMPTS")
-    retry_base_s: float = Field(default=2.0, gt=0, validation_alias="SUBMITTER_RETRY_BASE_S")
+    retry_base_s: float = Field(default=2.0, gt=0)
     # Coalesced (automatic) jobs take at most this many items; more open the next job.
-    auto_job_max_items: int = Field(
-        default=25_000, ge=1, le=25_000, validation_alias="SUBMITTER_AUTO_JOB_MAX_ITEMS"
-    )
+    auto_job_max_items: int = Field(default=25_000, ge=1, le=25_000)
     # Real seconds an automatic job keeps collecting changes before it asks for its token:
     # a burst of shop events (an import, a stock sync) then goes out as one feed instead
     # of spending scarce feed_submit tokens on its first few changes.
-    coalesce_window_s: float = Field(
-        default=2.0, ge=0, validation_alias="SUBMITTER_COALESCE_WINDOW_S"
-    )
+    coalesce_window_s: float = Field(default=2.0, ge=0)
     # Requests in parts (docs/design.md §11): how many are assembled at once, and for how
     # long their parts may take to come before the request is refused.
-    assembling_max: int = Field(default=64, ge=1, validation_alias="SUBMITTER_ASSEMBLING_MAX")
-    assembly_timeout_s: float = Field(
-        default=300.0, gt=0, validation_alias="SUBMITTER_ASSEMBLY_TIMEOUT_S"
-    )
+    assembling_max: int = Field(default=64, ge=1)
+    assembly_timeout_s: float = Field(default=300.0, gt=0)
     # Requests for an account not known yet wait (off the consumer's path) for one read of
     # the account registry; at most this many at once, the rest are refused at once.
-    parked_max: int = Field(default=100_000, ge=0, validation_alias="SUBMITTER_PARKED_MAX")
+    parked_max: int = Field(default=100_000, ge=0)
     # Refusals (jobs in error) waiting to be written; the consumer waits when there are more.
-    refusals_max: int = Field(default=100_000, ge=1, validation_alias="SUBMITTER_REFUSALS_MAX")
+    refusals_max: int = Field(default=100_000, ge=1)
     # Seconds between checkpoints (changelog, job id registry, offsets).
-    checkpoint_interval_s: float = Field(
-        default=1.0, gt=0, validation_alias="SUBMITTER_CHECKPOINT_INTERVAL_S"
-    )
+    checkpoint_interval_s: float = Field(default=1.0, gt=0)
     # How far the clocks of those who publish requests may run behind this one: a request
     # is decided without parking when the account registry was read up to its publish
     # time plus this margin.
-    clock_skew_s: float = Field(default=2.0, ge=0, validation_alias="SUBMITTER_CLOCK_SKEW_S")
+    clock_skew_s: float = Field(default=2.0, ge=0)

@@ -21,7 +21,7 @@ from prometheus_client import Counter
 
 from shared.codec import DecodeError, decode
 from shared.events import Event
-from shared.kafka.dead_letters import dead_letter_for, send_dead_letter
+from shared.kafka.dead_letters import letter_for_record, send_dead_letter
 from shared.kafka.producer import EventPublisher
 from shared.topics import BY_NAME
 
@@ -207,15 +207,7 @@ class ConsumerLoop:
     async def _dead_letter(self, rec: ConsumerRecord, reason: str) -> None:
         """Dead-letter ``rec``; if even that fails, skip it (send_dead_letter logs and
         counts it): its offset is committed with the batch all the same."""
-        letter = dead_letter_for(
-            topic=rec.topic,
-            partition=rec.partition,
-            offset=rec.offset,
-            key=rec.key,
-            value=rec.value,
-            error=reason,
-            consumer_group=self.group_id,
-        )
+        letter = letter_for_record(rec, reason, self.group_id)
         if await send_dead_letter(
             self.publisher,
             letter,

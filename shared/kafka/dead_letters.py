@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass
 from typing import Literal
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from prometheus_client import Counter
 
 from shared.events import DeadLettered
@@ -82,6 +82,19 @@ def _key(key: bytes | None) -> tuple[str | None, bool]:
         cut = f" … ({len(key)} bytes)"
         return text[: KEY_CHARS - len(cut)] + cut, False
     return text, exact
+
+
+def letter_for_record(record: ConsumerRecord, error: str, consumer_group: str) -> DeadLettered:
+    """The letter for a record as a consumer read it."""
+    return dead_letter_for(
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        key=record.key,
+        value=record.value,
+        error=error,
+        consumer_group=consumer_group,
+    )
 
 
 def dead_letter_for(

@@ -39,7 +39,7 @@ from shared.health import READINESS, STARTING
 from shared.job_state import JobState
 from shared.kafka.assignor import assignor_for_one_consumer
 from shared.kafka.consumer import COMMIT_FAILURES, BatchHandler, ConsumerLoop, Message
-from shared.kafka.dead_letters import dead_letter_for, send_dead_letter
+from shared.kafka.dead_letters import letter_for_record, send_dead_letter
 from shared.kafka.holds import Holds
 from shared.kafka.partitions import partition_for
 from shared.kafka.producer import EventPublisher, encode_bounded
@@ -295,18 +295,8 @@ class JobsConsumer:
         self.holds.release(TopicPartition(msg.topic, msg.partition), msg.offset)
 
     async def dead_letter(self, msg: Message, reason: str) -> None:
-        await send_dead_letter(
-            self.publisher,
-            dead_letter_for(
-                topic=msg.topic,
-                partition=msg.partition,
-                offset=msg.offset,
-                key=msg.record.key,
-                value=msg.record.value,
-                error=reason,
-                consumer_group=self.group_id,
-            ),
-        )
+        letter = letter_for_record(msg.record, reason, self.group_id)
+        await send_dead_letter(self.publisher, letter)
 
     async def checkpoint(self, partitions: set[int] | None = None) -> None:
         """Write the stores' changes for the owned partitions, then commit the offsets up
@@ -426,18 +416,7 @@ class JobsConsumer:
             return
 
     async def _dead_letter_record(self, rec: Any, reason: str) -> None:
-        await send_dead_letter(
-            self.publisher,
-            dead_letter_for(
-                topic=rec.topic,
-                partition=rec.partition,
-                offset=rec.offset,
-                key=rec.key,
-                value=rec.value,
-                error=reason,
-                consumer_group=self.group_id,
-            ),
-        )
+        await send_dead_letter(self.publisher, letter_for_record(rec, reason, self.group_id))
 
     # ------------------------------------------------------------------ rebalancing
 

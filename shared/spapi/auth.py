@@ -126,14 +126,13 @@ class LwaTokenProvider:
                     type(exc).__name__,
                     extra={"operation": LWA_OPERATION, "seller_id": seller, "attempt": attempt},
                 )
-                if attempt < self._retry.max_attempts:
-                    await self._retry.backoff(attempt)
-                    continue
-                raise TransientError(
+                unreachable = TransientError(
                     f"Login with Amazon unreachable for seller {seller}: {type(exc).__name__}",
                     operation=LWA_OPERATION,
                     attempts=attempt,
-                ) from exc
+                )
+                await self._retry.again_or_raise(attempt, unreachable, exc)
+                continue
             status = response.status_code
             logger.info(
                 "lwa refresh seller=%s status=%s",
@@ -159,15 +158,14 @@ class LwaTokenProvider:
                 return _CachedToken(body.access_token, requested_at + body.expires_in)
             if status == 429 or status >= 500:
                 # LWA is not metered by the throttle service, so backing off here is right.
-                if attempt < self._retry.max_attempts:
-                    await self._retry.backoff(attempt)
-                    continue
-                raise TransientError(
+                failed = TransientError(
                     f"Login with Amazon answered {status} for seller {seller}",
                     operation=LWA_OPERATION,
                     attempts=attempt,
                     status=status,
                 )
+                await self._retry.again_or_raise(attempt, failed)
+                continue
             error = _lwa_error(response)
             if (error is not None and error.error in _CREDENTIAL_ERRORS) or status == 401:
                 detail = error.error if error is not None else f"HTTP {status}"

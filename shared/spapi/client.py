@@ -331,15 +331,8 @@ class SpApiClient:
                 )
             except httpx.TransportError as exc:
                 failures += 1
-                self._log(operation, path, None, None, failures, started, type(exc).__name__)
-                if failures < self._retry.max_attempts:
-                    await self._retry.backoff(failures)
-                    continue
-                raise TransientError(
-                    f"{operation} failed after {failures} attempts: {type(exc).__name__}",
-                    operation=operation,
-                    attempts=failures,
-                ) from exc
+                await self._transport_failed(operation, path, failures, started, exc)
+                continue
 
             status = response.status_code
             request_id = _request_id(response)
@@ -367,17 +360,16 @@ class SpApiClient:
                 )
             if status >= 500:
                 failures += 1
-                if failures < self._retry.max_attempts:
-                    await self._retry.backoff(failures)
-                    continue
-                raise TransientError(
-                    f"{operation} failed after {failures} attempts: HTTP {status}",
-                    operation=operation,
-                    attempts=failures,
+                gave_up = _gave_up(
+                    operation,
+                    failures,
+                    f"HTTP {status}",
                     status=status,
                     request_id=request_id,
                     errors=errors,
                 )
+                await self._retry.again_or_raise(failures, gave_up)
+                continue
             raise PermanentError(
                 f"Amazon refused {operation} (HTTP {status}): {_describe(errors) or 'no details'}",
                 operation=operation,
@@ -410,36 +402,31 @@ class SpApiClient:
                 response = await self._http.request(method, url, content=content, headers=headers)
             except httpx.TransportError as exc:
                 failures += 1
-                self._log(operation, where, None, None, failures, started, type(exc).__name__)
-                if failures < self._retry.max_attempts:
-                    await self._retry.backoff(failures)
-                    continue
-                raise TransientError(
-                    f"{operation} failed after {failures} attempts: {type(exc).__name__}",
-                    operation=operation,
-                    attempts=failures,
-                ) from exc
+                await self._transport_failed(operation, where, failures, started, exc)
+                continue
             status = response.status_code
             self._log(operation, where, status, _request_id(response), failures + 1, started, None)
             if 200 <= status < 300:
                 return response
             if status >= 500 or status == 429:  # storage throttling is a plain slow-down
                 failures += 1
-                if failures < self._retry.max_attempts:
-                    await self._retry.backoff(failures)
-                    continue
-                raise TransientError(
-                    f"{operation} failed after {failures} attempts: HTTP {status}",
-                    operation=operation,
-                    attempts=failures,
-                    status=status,
-                )
+                gave_up = _gave_up(operation, failures, f"HTTP {status}", status=status)
+                await self._retry.again_or_raise(failures, gave_up)
+                continue
             # 403 here almost always means the 5-minute URL expired: ask for a new one.
             raise PermanentError(
                 f"{operation} refused (HTTP {status}); the presigned URL may have expired",
                 operation=operation,
                 status=status,
             )
+
+    async def _transport_failed(
+        self, operation: str, where: str, failures: int, started: float, exc: Exception
+    ) -> None:
+        """A request lost or timed out: logged, then the backoff or ``TransientError``."""
+        self._log(operation, where, None, None, failures, started, type(exc).__name__)
+        gave_up = _gave_up(operation, failures, type(exc).__name__)
+        await self._retry.again_or_raise(failures, gave_up, exc)
 
     def _result(self, operation: str, response: httpx.Response, model: type[M]) -> ApiResult[M]:
         try:
@@ -497,6 +484,25 @@ class SpApiClient:
 
 
 # ---- helpers (module level: pure, no client state) --------------------------------------
+
+
+def _gave_up(
+    operation: str,
+    failures: int,
+    cause: str,
+    *,
+    status: int | None = None,
+    request_id: str | None = None,
+    errors: Sequence[ErrorDetail] = (),
+) -> TransientError:
+    return TransientError(
+        f"{operation} failed after {failures} attempts: {cause}",
+        operation=operation,
+        attempts=failures,
+        status=status,
+        request_id=request_id,
+        errors=errors,
+    )
 
 
 def _request_id(response: httpx.Response) -> str | None:

@@ -39,3 +39,12 @@ class RetryPolicy:
 
     async def backoff(self, retry_number: int) -> None:
         await self.sleep(self.delay(retry_number))
+
+    async def again_or_raise(
+        self, failures: int, error: Exception, cause: BaseException | None = None
+    ) -> None:
+        """After ``failures`` failed attempts: the backoff before the next one, or
+        ``error`` (raised from ``cause``) when every attempt is spent."""
+        if failures >= self.max_attempts:
+            raise error from cause
+        await self.backoff(failures)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from shared.jobs import JobType
@@ -9,6 +11,7 @@ from shared.metered import StillThrottled
 from shared.quotas import QuotaClass
 from shared.spapi.errors import PermanentError, Throttled, TransientError
 from shared.spapi.result import ApiResult
+from shared.throttle.messages import QuotaKey, TokenGranted
 from tests.fake_throttle import FakeThrottle, metered
 
 FEED = QuotaClass.FEED_SUBMIT
@@ -60,6 +63,28 @@ async def test_request_ids_are_unique_and_name_the_job_and_the_purpose() -> None
         ["job-a", "first"],
         ["job-b", "first"],
     ]
+
+
+class SilentThrottle(FakeThrottle):
+    """A throttle whose first ``silent`` waits end without a grant."""
+
+    silent = 2
+
+    async def acquire(self, key: QuotaKey, **ask: Any) -> TokenGranted:
+        grant = await super().acquire(key, **ask)
+        if len(self.taken) <= self.silent:
+            raise TimeoutError
+        return grant
+
+
+async def test_a_wait_without_a_grant_is_renewed_with_the_same_request_id() -> None:
+    throttle = SilentThrottle()
+
+    await metered(throttle, JobType.UPDATE_QTY).first_token(FEED)
+
+    assert len(throttle.taken) == 3
+    assert len({t.request_id for t in throttle.taken}) == 1
+    assert {t.timeout for t in throttle.taken} == {30.0}  # the job's wait_s each time
 
 
 async def test_tokens_are_asked_for_the_jobs_account_region_and_priority() -> None:

@@ -19,7 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from services.amazon_sandbox.gateway import Call, sandbox_state
-from services.amazon_sandbox.state import Document, DocumentUrl, SandboxState, Seller
+from services.amazon_sandbox.state import Document, DocumentUrl, Seller
 
 PATH = "/_documents"
 
@@ -37,8 +37,10 @@ def _s3_error(status: int, code: str, message: str) -> Response:
     return Response(body, status_code=status, media_type="application/xml")
 
 
-def _resolve(state: SandboxState, token: str, method: str) -> tuple[Seller, Document] | Response:
-    url: DocumentUrl | None = state.document_urls.get(token)
+def _resolve(request: Request, method: str) -> tuple[Seller, Document] | Response:
+    """The seller and document a presigned URL names, or S3's refusal."""
+    state = sandbox_state(request)
+    url: DocumentUrl | None = state.document_urls.get(request.path_params["token"])
     if url is None or url.method != method:
         return _s3_error(403, "AccessDenied", "Access Denied")
     if state.clock.now() >= url.expires_at:
@@ -56,8 +58,7 @@ def _media_type(value: str) -> str:
 
 
 async def upload(request: Request) -> Response:
-    state = sandbox_state(request)
-    resolved = _resolve(state, request.path_params["token"], "PUT")
+    resolved = _resolve(request, "PUT")
     if isinstance(resolved, Response):
         return resolved
     seller, document = resolved
@@ -79,8 +80,7 @@ async def upload(request: Request) -> Response:
 
 
 async def download(request: Request) -> Response:
-    state = sandbox_state(request)
-    resolved = _resolve(state, request.path_params["token"], "GET")
+    resolved = _resolve(request, "GET")
     if isinstance(resolved, Response):
         return resolved
     _, document = resolved

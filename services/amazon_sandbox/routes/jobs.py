@@ -1,6 +1,6 @@
-"""What the Feeds and Reports APIs share, as Amazon made them parallel: listing with
-filters and nextToken, the common fields of a Feed / Report, cancelling, and handing out
-a result document.
+"""What the Feeds and Reports APIs share, as Amazon made them parallel: getting one,
+listing with filters and nextToken, the common fields of a Feed / Report, cancelling, and
+handing out a result document. ``JobResource`` holds what differs between the two.
 
 Listing rules: the type filter (feedTypes / reportTypes) or nextToken is required; a
 nextToken must be sent alone (it carries the whole query); pageSize is 1-100 (default
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from starlette.datastructures import QueryParams
 from starlette.responses import JSONResponse, Response
@@ -28,7 +28,7 @@ from services.amazon_sandbox.params import (
     query_list,
 )
 from services.amazon_sandbox.routes.documents import document_url
-from services.amazon_sandbox.state import DocumentKind, Job, Line, ProcessingStatus
+from services.amazon_sandbox.state import DocumentKind, Job, Line, ProcessingStatus, Seller
 
 J = TypeVar("J", bound=Job)
 
@@ -135,34 +135,73 @@ def job_fields(job: Job, clock: Clock) -> dict[str, Any]:
     return fields
 
 
-def list_response(
-    call: Call,
-    jobs: Iterable[J],
-    types_param: str,
-    key: str,
-    render: Callable[[Call, J], dict[str, Any]],
-) -> Response:
-    """getFeeds / getReports: ``{key: [...], nextToken?}``."""
-    clock = call.state.clock
-    query = parse_job_list_query(call.request.query_params, types_param, clock.wall())
-    page, next_token = list_jobs(jobs, query, clock)
-    body: dict[str, Any] = {key: [render(call, job) for job in page]}
-    if next_token:
-        body["nextToken"] = next_token
-    return JSONResponse(body)
+@dataclass(frozen=True, slots=True)
+class JobResource(Generic[J]):
+    """Feeds or Reports: getX, getXs and cancelX are the same but for these names."""
 
+    noun: str  # "feed": feedId, feedType, feedTypes, "feeds", "Feed 1 was not found."
+    jobs: Callable[[Seller], dict[str, J]]
+    line: Callable[[Seller], Line]
+    document_field: str  # where the result document's id is shown
+    extra_fields: Callable[[J], dict[str, Any]] = lambda _: {}
 
-def cancel_queued(call: Call, job: Job, line: Line, noun: str) -> Response:
-    """cancelFeed / cancelReport: only while IN_QUEUE."""
-    if job.status is not ProcessingStatus.IN_QUEUE:
-        raise invalid_input(
-            f"The {noun} cannot be cancelled: its processingStatus is {job.status.value}.",
-            f"Only {noun}s with processingStatus IN_QUEUE can be cancelled.",
-        )
-    job.status = ProcessingStatus.CANCELLED
-    job.ended = call.state.clock.now()
-    line.waiting.remove(job)
-    return Response(status_code=200)
+    def lookup(self, call: Call) -> J:
+        job_id = call.path(f"{self.noun}Id")
+        job = self.jobs(call.seller).get(job_id)
+        if job is None:
+            raise not_found(f"{self.noun.capitalize()} {job_id} was not found.")
+        return job
+
+    def to_json(self, call: Call, job: J) -> dict[str, Any]:
+        body: dict[str, Any] = {f"{self.noun}Id": job.job_id, f"{self.noun}Type": job.job_type}
+        body.update(job_fields(job, call.state.clock))
+        body.update(self.extra_fields(job))
+        if job.result_document_id:
+            body[self.document_field] = job.result_document_id
+        return body
+
+    def requested_type(self, body: dict[str, Any], known: frozenset[str], hint: str) -> str:
+        """createFeed / createReport: the feedType / reportType of the body."""
+        name = f"{self.noun}Type"
+        job_type = body.get(name)
+        if not isinstance(job_type, str) or not job_type:
+            raise invalid_input(f"{name} is required.")
+        if job_type not in known:
+            raise invalid_input(f"Invalid {name} '{job_type}'.", hint)
+        return job_type
+
+    def enqueue(self, call: Call, job: J) -> Response:
+        """createFeed / createReport, once the job is built: 202 with its id."""
+        self.jobs(call.seller)[job.job_id] = job
+        self.line(call.seller).waiting.append(job)
+        return JSONResponse({f"{self.noun}Id": job.job_id}, status_code=202)
+
+    def get(self, call: Call) -> Response:
+        """getFeed / getReport."""
+        return JSONResponse(self.to_json(call, self.lookup(call)))
+
+    def get_list(self, call: Call) -> Response:
+        """getFeeds / getReports: ``{feeds: [...], nextToken?}``."""
+        clock = call.state.clock
+        query = parse_job_list_query(call.request.query_params, f"{self.noun}Types", clock.wall())
+        page, next_token = list_jobs(self.jobs(call.seller).values(), query, clock)
+        body: dict[str, Any] = {f"{self.noun}s": [self.to_json(call, job) for job in page]}
+        if next_token:
+            body["nextToken"] = next_token
+        return JSONResponse(body)
+
+    def cancel(self, call: Call) -> Response:
+        """cancelFeed / cancelReport: only while IN_QUEUE."""
+        job = self.lookup(call)
+        if job.status is not ProcessingStatus.IN_QUEUE:
+            raise invalid_input(
+                f"The {self.noun} cannot be cancelled: its processingStatus is {job.status.value}.",
+                f"Only {self.noun}s with processingStatus IN_QUEUE can be cancelled.",
+            )
+        job.status = ProcessingStatus.CANCELLED
+        job.ended = call.state.clock.now()
+        self.line(call.seller).waiting.remove(job)
+        return Response(status_code=200)
 
 
 def document_response(

@@ -9,6 +9,7 @@ so paging through a window is stable while new orders arrive.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -123,10 +124,13 @@ def _page(
     return chosen[offset:end], (_token(query, end, page_size) if end < len(chosen) else None)
 
 
-def _choices(values: list[str], allowed: frozenset[str] | set[str], name: str) -> None:
+def _query_choices(query: QueryParams, name: str, allowed: Collection[str]) -> list[str]:
+    """The values of list parameter ``name``, each one of ``allowed``."""
+    values = query_list(query, name)
     unknown = [value for value in values if value not in allowed]
     if unknown:
         raise invalid_input(f"Invalid {name}: {', '.join(unknown)}.")
+    return values
 
 
 # --- Orders v0 -------------------------------------------------------------------------------
@@ -146,10 +150,8 @@ def get_orders(call: Call) -> Response:
             ("CreatedAfter", "CreatedBefore", "LastUpdatedAfter", "LastUpdatedBefore"),
             call.state.clock.wall(),
         )
-        statuses = query_list(query, "OrderStatuses")
-        _choices(statuses, ORDER_STATUSES_V0, "OrderStatuses")
-        channels = query_list(query, "FulfillmentChannels")
-        _choices(channels, {"AFN", "MFN"}, "FulfillmentChannels")
+        statuses = _query_choices(query, "OrderStatuses", ORDER_STATUSES_V0)
+        channels = _query_choices(query, "FulfillmentChannels", {"AFN", "MFN"})
         order_query = OrderQuery(
             after=after,
             before=before,
@@ -246,8 +248,7 @@ def _package_shipment(package: Any) -> Shipment:
 
 def search_orders(call: Call) -> Response:
     query = call.request.query_params
-    included = query_list(query, "includedData")
-    _choices(included, INCLUDED_DATA_2026, "includedData")
+    included = _query_choices(query, "includedData", INCLUDED_DATA_2026)
     token = query.get("paginationToken")
     if token is not None:
         # Amazon lets maxResultsPerPage and includedData change between pages.
@@ -259,10 +260,10 @@ def search_orders(call: Call) -> Response:
             ("createdAfter", "createdBefore", "lastUpdatedAfter", "lastUpdatedBefore"),
             call.state.clock.wall(),
         )
-        statuses = query_list(query, "fulfillmentStatuses")
-        _choices(statuses, set(FULFILLMENT_STATUS_2026.values()), "fulfillmentStatuses")
-        fulfilled_by = query_list(query, "fulfilledBy")
-        _choices(fulfilled_by, set(FULFILLED_BY_CHANNEL), "fulfilledBy")
+        statuses = _query_choices(
+            query, "fulfillmentStatuses", set(FULFILLMENT_STATUS_2026.values())
+        )
+        fulfilled_by = _query_choices(query, "fulfilledBy", FULFILLED_BY_CHANNEL)
         order_query = OrderQuery(
             after=after,
             before=before,

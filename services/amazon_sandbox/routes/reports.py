@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from services.amazon_sandbox.clock import isoformat
-from services.amazon_sandbox.errors import invalid_input, not_found
 from services.amazon_sandbox.gateway import Call, sp_api
 from services.amazon_sandbox.params import (
     body_marketplace_ids,
@@ -17,27 +16,31 @@ from services.amazon_sandbox.params import (
     parse_datetime,
 )
 from services.amazon_sandbox.reports import REPORT_TYPES
-from services.amazon_sandbox.routes.jobs import (
-    cancel_queued,
-    document_response,
-    job_fields,
-    list_response,
-)
+from services.amazon_sandbox.routes.jobs import JobResource, document_response
 from services.amazon_sandbox.state import DocumentKind, Report
 
 PREFIX = "/reports/2021-06-30"
 
 
+def _data_times(report: Report) -> dict[str, Any]:
+    times = {"dataStartTime": report.data_start_time, "dataEndTime": report.data_end_time}
+    return {name: value for name, value in times.items() if value}
+
+
+REPORTS: JobResource[Report] = JobResource(
+    "report",
+    jobs=lambda seller: seller.reports,
+    line=lambda seller: seller.report_line,
+    document_field="reportDocumentId",
+    extra_fields=_data_times,
+)
+
+
 def create_report(call: Call) -> Response:
     body = json_object(call.body)
-    report_type = body.get("reportType")
-    if not isinstance(report_type, str) or not report_type:
-        raise invalid_input("reportType is required.")
-    if report_type not in REPORT_TYPES:
-        raise invalid_input(
-            f"Invalid reportType '{report_type}'.",
-            f"The sandbox produces {', '.join(sorted(REPORT_TYPES))}.",
-        )
+    report_type = REPORTS.requested_type(
+        body, REPORT_TYPES, f"The sandbox produces {', '.join(sorted(REPORT_TYPES))}."
+    )
     marketplace_ids = body_marketplace_ids(body.get("marketplaceIds"), call.seller.marketplace_ids)
     options = body_string_map(body.get("reportOptions"), "reportOptions")
     times = {
@@ -55,21 +58,7 @@ def create_report(call: Call) -> Response:
         data_end_time=times.get("dataEndTime"),
         sabotaged=call.state.faults.malformed_reports(call.seller.seller_id),
     )
-    call.seller.reports[report.job_id] = report
-    call.seller.report_line.waiting.append(report)
-    return JSONResponse({"reportId": report.job_id}, status_code=202)
-
-
-def get_report(call: Call) -> Response:
-    return JSONResponse(report_json(call, _report(call)))
-
-
-def get_reports(call: Call) -> Response:
-    return list_response(call, call.seller.reports.values(), "reportTypes", "reports", report_json)
-
-
-def cancel_report(call: Call) -> Response:
-    return cancel_queued(call, _report(call), call.seller.report_line, "report")
+    return REPORTS.enqueue(call, report)
 
 
 def get_report_document(call: Call) -> Response:
@@ -78,33 +67,13 @@ def get_report_document(call: Call) -> Response:
     )
 
 
-def _report(call: Call) -> Report:
-    report_id = call.path("reportId")
-    report = call.seller.reports.get(report_id)
-    if report is None:
-        raise not_found(f"Report {report_id} was not found.")
-    return report
-
-
-def report_json(call: Call, report: Report) -> dict[str, Any]:
-    body: dict[str, Any] = {"reportId": report.job_id, "reportType": report.job_type}
-    body.update(job_fields(report, call.state.clock))
-    if report.data_start_time:
-        body["dataStartTime"] = report.data_start_time
-    if report.data_end_time:
-        body["dataEndTime"] = report.data_end_time
-    if report.result_document_id:
-        body["reportDocumentId"] = report.result_document_id
-    return body
-
-
 routes = [
     Route(f"{PREFIX}/reports", sp_api("createReport", create_report), methods=["POST"]),
-    Route(f"{PREFIX}/reports", sp_api("getReports", get_reports), methods=["GET"]),
-    Route(f"{PREFIX}/reports/{{reportId}}", sp_api("getReport", get_report), methods=["GET"]),
+    Route(f"{PREFIX}/reports", sp_api("getReports", REPORTS.get_list), methods=["GET"]),
+    Route(f"{PREFIX}/reports/{{reportId}}", sp_api("getReport", REPORTS.get), methods=["GET"]),
     Route(
         f"{PREFIX}/reports/{{reportId}}",
-        sp_api("cancelReport", cancel_report),
+        sp_api("cancelReport", REPORTS.cancel),
         methods=["DELETE"],
     ),
     Route(

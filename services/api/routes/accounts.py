@@ -19,7 +19,7 @@ from services.api.models import (
     OrderRow,
     Page,
 )
-from services.api.pagination import after_desc, decode_cursor, encode_cursor
+from services.api.pagination import Keyset, read_page
 from shared.crypto import seal_credentials
 from shared.events import AccountRegistered
 from shared.spapi.auth import LwaCredentials
@@ -29,6 +29,10 @@ router = APIRouter(prefix="/v1/accounts", tags=["accounts"], route_class=StrictJ
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody} for code in (401, 404, 422, 503)
 }
+BY_ID = Keyset((("_id", str),))
+# Listings and inventory: one account's rows by SKU (the index is account_id, sku).
+BY_SKU = Keyset((("sku", str),), fixed=("account_id",))
+NEWEST_ORDER_FIRST = Keyset((("purchased_at", datetime), ("_id", str)), descending=True)
 
 
 def _account(doc: dict[str, Any]) -> AccountRow:
@@ -51,16 +55,8 @@ async def list_accounts(
     cursor: str | None = None,
 ) -> Page[AccountRow]:
     query: dict[str, Any] = {} if who.is_admin else {"shop_id": who.shop_id}
-    if cursor:
-        (after,) = decode_cursor(cursor, (str,))
-        query["_id"] = {"$gt": after}
-    docs = await db.accounts.find(query).sort("_id", 1).limit(limit + 1).to_list()
-    more = len(docs) > limit
-    docs = docs[:limit]
-    return Page[AccountRow](
-        data=[_account(d) for d in docs],
-        next_cursor=encode_cursor([docs[-1]["_id"]]) if more else None,
-    )
+    docs, next_cursor = await read_page(db.accounts, query, BY_ID, limit, cursor)
+    return Page[AccountRow](data=[_account(d) for d in docs], next_cursor=next_cursor)
 
 
 REGISTER_ERRORS: dict[int | str, dict[str, Any]] = {
@@ -105,23 +101,18 @@ async def register_account(
     )
 
 
-async def _by_sku(
-    db: Db, collection: str, account_id: str, limit: int, cursor: str | None
+async def _account_rows(
+    db: Db,
+    who: Caller,
+    account_id: str,
+    collection: str,
+    order: Keyset,
+    limit: int,
+    cursor: str | None,
 ) -> tuple[list[dict[str, Any]], str | None]:
-    query: dict[str, Any] = {"account_id": account_id}
-    if cursor:
-        (after,) = decode_cursor(cursor, (str,))
-        query["sku"] = {"$gt": after}
-    docs = (
-        await db[collection]
-        .find(query)
-        .sort([("account_id", 1), ("sku", 1)])
-        .limit(limit + 1)
-        .to_list()
-    )
-    more = len(docs) > limit
-    docs = docs[:limit]
-    return docs, encode_cursor([docs[-1]["sku"]]) if more else None
+    """A page of one visible account's rows of ``collection``."""
+    await visible_account(db, who, account_id)
+    return await read_page(db[collection], {"account_id": account_id}, order, limit, cursor)
 
 
 @router.get("/{account_id}/listings", response_model=Page[ListingRow], responses=ERRORS)
@@ -132,8 +123,7 @@ async def listings(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     cursor: str | None = None,
 ) -> Page[ListingRow]:
-    await visible_account(db, who, account_id)
-    docs, next_cursor = await _by_sku(db, "listings", account_id, limit, cursor)
+    docs, next_cursor = await _account_rows(db, who, account_id, "listings", BY_SKU, limit, cursor)
     return Page[ListingRow](data=[ListingRow(**d) for d in docs], next_cursor=next_cursor)
 
 
@@ -145,8 +135,7 @@ async def inventory(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     cursor: str | None = None,
 ) -> Page[InventoryRowOut]:
-    await visible_account(db, who, account_id)
-    docs, next_cursor = await _by_sku(db, "inventory", account_id, limit, cursor)
+    docs, next_cursor = await _account_rows(db, who, account_id, "inventory", BY_SKU, limit, cursor)
     return Page[InventoryRowOut](data=[InventoryRowOut(**d) for d in docs], next_cursor=next_cursor)
 
 
@@ -159,20 +148,7 @@ async def orders(
     cursor: str | None = None,
 ) -> Page[OrderRow]:
     """Imported orders, newest purchase first."""
-    await visible_account(db, who, account_id)
-    query: dict[str, Any] = {"account_id": account_id}
-    if cursor:
-        at, last_id = decode_cursor(cursor, (datetime, str))
-        query = {"$and": [query, after_desc("purchased_at", at, last_id)]}
-    docs = (
-        await db.orders.find(query)
-        .sort([("purchased_at", -1), ("_id", -1)])
-        .limit(limit + 1)
-        .to_list()
+    docs, next_cursor = await _account_rows(
+        db, who, account_id, "orders", NEWEST_ORDER_FIRST, limit, cursor
     )
-    more = len(docs) > limit
-    docs = docs[:limit]
-    return Page[OrderRow](
-        data=[OrderRow(**d) for d in docs],
-        next_cursor=encode_cursor([docs[-1]["purchased_at"], docs[-1]["_id"]]) if more else None,
-    )
+    return Page[OrderRow](data=[OrderRow(**d) for d in docs], next_cursor=next_cursor)

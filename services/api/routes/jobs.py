@@ -26,7 +26,7 @@ from services.api.models import (
     LogRow,
     Page,
 )
-from services.api.pagination import after_desc, decode_cursor, encode_cursor
+from services.api.pagination import Keyset, decode_cursor, encode_cursor, read_page
 from services.api.projection import ITEMS_PER_PAGE, page_id
 from services.api.publishing import BusUnavailable
 from services.api.store import Database
@@ -38,6 +38,9 @@ from shared.state_machine import cancel_rejection_reason
 from shared.topics import JOB_REQUESTS
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"], route_class=StrictJsonRoute)
+NEWEST_JOB_FIRST = Keyset((("created_at", datetime), ("_id", str)), descending=True)
+# A job's log, oldest first; ties in time go by the job's event order.
+LOG_ORDER = Keyset((("at", datetime), ("seq", int), ("_id", str)))
 
 
 def _iso_only(value: object) -> object:
@@ -129,20 +132,9 @@ async def list_jobs(
         raise ApiError(422, "invalid", "created_from: must not be after created_to")
     if created:
         query["created_at"] = created
-    if cursor:
-        at, last_id = decode_cursor(cursor, (datetime, str))
-        query = {"$and": [query, after_desc("created_at", at, last_id)]}
-    docs = (
-        await db.jobs.find(query).sort([("created_at", -1), ("_id", -1)]).limit(limit + 1).to_list()
-    )
-    more = len(docs) > limit
-    docs = docs[:limit]
+    docs, next_cursor = await read_page(db.jobs, query, NEWEST_JOB_FIRST, limit, cursor)
     names = await _account_names(db, {d["account_id"] for d in docs})
-    rows = [JobRow(**_row(d, names)) for d in docs]
-    last = docs[-1] if more else None
-    return Page[JobRow](
-        data=rows, next_cursor=encode_cursor([last["created_at"], last["_id"]]) if last else None
-    )
+    return Page[JobRow](data=[JobRow(**_row(d, names)) for d in docs], next_cursor=next_cursor)
 
 
 def _request_parts(body: JobCreate, job_id: str, shop_id: str) -> list[JobRequested]:
@@ -251,23 +243,10 @@ async def job_log(
 ) -> Page[LogRow]:
     """The job's log, oldest first (ties in time go by the job's event order)."""
     await visible_job(db, who, job_id)
-    query: dict[str, Any] = {"job_id": job_id}
-    if cursor:
-        at, seq, last_id = decode_cursor(cursor, (datetime, int, str))
-        later = [
-            {"at": {"$gt": at}},
-            {"at": at, "seq": {"$gt": seq}},
-            {"at": at, "seq": seq, "_id": {"$gt": last_id}},
-        ]
-        query = {"$and": [query, {"$or": later}]}
-    order = [("at", 1), ("seq", 1), ("_id", 1)]
-    docs = await db.job_log.find(query).sort(order).limit(limit + 1).to_list()
-    more = len(docs) > limit
-    docs = docs[:limit]
-    last = docs[-1] if more else None
+    docs, next_cursor = await read_page(db.job_log, {"job_id": job_id}, LOG_ORDER, limit, cursor)
     return Page[LogRow](
         data=[LogRow(**d) for d in docs],
-        next_cursor=encode_cursor([last["at"], last["seq"], last["_id"]]) if last else None,
+        next_cursor=next_cursor,
     )
 
 

@@ -15,7 +15,7 @@ from services.api.bodies import StrictJsonRoute
 from services.api.deps import Admin, Caller, Db, Publisher, Settings
 from services.api.errors import ApiError, not_found
 from services.api.models import DeadLetterRow, ErrorBody, Health, Page, QuotaRow, Replayed
-from services.api.pagination import after_desc, decode_cursor, encode_cursor
+from services.api.pagination import Keyset, read_page
 from services.api.publishing import BusUnavailable
 from services.api.replays import REPLAYS, DeadLetterReplayed, original_of
 from shared.events import DeadLettered
@@ -24,6 +24,8 @@ from shared.kafka.dead_letters import OriginalUnavailable
 from shared.quotas import QuotaClass
 
 router = APIRouter(tags=["operations"], route_class=StrictJsonRoute)
+BY_ID = Keyset((("_id", str),))
+NEWEST_LETTER_FIRST = Keyset((("occurred_at", datetime), ("_id", str)), descending=True)
 READY_TIMEOUT_S = 2.0
 
 LETTER_FIELDS = (
@@ -80,17 +82,9 @@ async def throttle(
         )
     if quota_class:
         query["quota_class"] = quota_class.value
-    if cursor:
-        (after,) = decode_cursor(cursor, (str,))
-        query["_id"] = {"$gt": after}
     # The _id is the quota key "account|region|class": its order is account, region, class.
-    docs = await db.quotas.find(query).sort("_id", 1).limit(limit + 1).to_list()
-    more = len(docs) > limit
-    docs = docs[:limit]
-    return Page[QuotaRow](
-        data=[QuotaRow(**d) for d in docs],
-        next_cursor=encode_cursor([docs[-1]["_id"]]) if more else None,
-    )
+    docs, next_cursor = await read_page(db.quotas, query, BY_ID, limit, cursor)
+    return Page[QuotaRow](data=[QuotaRow(**d) for d in docs], next_cursor=next_cursor)
 
 
 @router.get("/v1/dead-letters", response_model=Page[DeadLetterRow], responses=ERRORS)
@@ -101,23 +95,14 @@ async def dead_letters(
     cursor: str | None = None,
 ) -> Page[DeadLetterRow]:
     """What could not be processed, newest first, with the reason."""
-    query: dict[str, Any] = dict(LETTER)
-    if cursor:
-        at, last_id = decode_cursor(cursor, (datetime, str))
-        query = {"$and": [query, after_desc("occurred_at", at, last_id)]}
-    docs = (
-        await db.dead_letters.find(query)
-        .sort([("occurred_at", -1), ("_id", -1)])
-        .limit(limit + 1)
-        .to_list()
+    docs, next_cursor = await read_page(
+        db.dead_letters, dict(LETTER), NEWEST_LETTER_FIRST, limit, cursor
     )
-    more = len(docs) > limit
-    docs = docs[:limit]
     return Page[DeadLetterRow](
         data=[
             DeadLetterRow(id=d["_id"], **{k: v for k, v in d.items() if k != "_id"}) for d in docs
         ],
-        next_cursor=encode_cursor([docs[-1]["occurred_at"], docs[-1]["_id"]]) if more else None,
+        next_cursor=next_cursor,
     )
 
 
