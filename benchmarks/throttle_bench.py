@@ -51,7 +51,7 @@ from devtools.kafka_server import KafkaServer  # noqa: E402
 from devtools.ports import free_port  # noqa: E402
 from devtools.processes import ChildProcess  # noqa: E402
 from devtools.provision import provision_missing  # noqa: E402
-from services.amazon_sandbox.launcher import running_sandbox  # noqa: E402
+from devtools.sandbox_process import running_sandbox  # noqa: E402
 from shared.jobs import JobType  # noqa: E402
 from shared.kafka.admin import ensure_topics  # noqa: E402
 from shared.kafka.producer import EventPublisher, make_producer  # noqa: E402

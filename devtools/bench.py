@@ -20,7 +20,7 @@ from devtools.figures import Figure, parse, table
 from devtools.processes import ChildProcess
 
 BENCHES: dict[str, list[str]] = {
-    "sandbox": ["-m", "services.amazon_sandbox.bench"],
+    "sandbox": ["benchmarks/sandbox_bench.py"],
     "throttle": ["benchmarks/throttle_bench.py"],
     "pipeline": ["benchmarks/pipeline_bench.py"],
     "api": ["benchmarks/api_bench.py"],

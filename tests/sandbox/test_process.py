@@ -8,7 +8,7 @@ import signal
 
 import httpx
 
-from services.amazon_sandbox.launcher import running_sandbox
+from devtools.sandbox_process import running_sandbox
 from tests.sandbox.conftest import JSON_TYPE, MARKETPLACE, REFRESH_TOKEN, seller_body
 
 
@@ -87,5 +87,5 @@ async def test_time_scale_from_the_environment_and_sigint_stop() -> None:
             health = await client.get("/_sandbox/health")
             assert health.json() == {"status": "ok", "time_scale": 120.0}
             assert health.headers["x-amzn-RequestId"]
-        os.kill(sandbox.process.pid, signal.SIGINT)
+        os.kill(sandbox.pid, signal.SIGINT)
         assert sandbox.process.wait(10) == 0

@@ -1,9 +1,9 @@
 """Benchmark: getFeed requests per second against the sandbox as a real process.
 
-``python -m services.amazon_sandbox.bench [--concurrency 16] [--runs 5] [--seconds 3]
+``python benchmarks/sandbox_bench.py [--concurrency 16] [--runs 5] [--seconds 3]
 [--processes 1] [--quick]``
 
-Starts the sandbox (``launcher.running_sandbox``), registers a seller whose getFeed quota
+Starts the sandbox (devtools/sandbox_process.py), registers a seller whose getFeed quota
 is lifted (per-seller ``quotas`` override, so no call is throttled), creates one feed, then
 runs ``concurrency`` httpx workers (split over ``processes`` client processes) calling
 getFeed for ``seconds`` per run over real HTTP, after a one-second warm-up. Prints each
@@ -21,16 +21,19 @@ import asyncio
 import json
 import os
 import statistics
+import sys
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 import httpx
 
 from devtools.figures import report
-from services.amazon_sandbox.launcher import running_sandbox
+from devtools.sandbox_process import running_sandbox
 
 SELLER = "A2BENCH"
 MARKETPLACE = "A1PA6795UKMFR9"
@@ -188,7 +191,7 @@ def _measure(url: str, concurrency: int, runs: int, seconds: float, processes: i
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m services.amazon_sandbox.bench")
+    parser = argparse.ArgumentParser(prog="python benchmarks/sandbox_bench.py")
     parser.add_argument("--concurrency", type=int, default=16, help="workers in all")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=3.0, help="length of one run")
@@ -199,9 +202,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         args.runs, args.seconds = 1, 1.0
     load = os.getloadavg()[0]
     with running_sandbox() as sandbox:
-        cpu_before = _cpu_seconds(sandbox.process.pid)
+        cpu_before = _cpu_seconds(sandbox.pid)
         results = _measure(sandbox.url, args.concurrency, args.runs, args.seconds, args.processes)
-        cpu_after = _cpu_seconds(sandbox.process.pid)
+        cpu_after = _cpu_seconds(sandbox.pid)
         status = sandbox.stop()
     for number, run in enumerate(results, 1):
         print(
