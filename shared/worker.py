@@ -44,6 +44,10 @@ class JobOwner(Protocol):
 
     async def on_revoked(self, dropped: list[JobState]) -> None: ...
 
+    def on_finished_while_restoring(self, partition: int, state: JobState) -> None:
+        """A job that finished in the events a restore read (a last step it may be owed,
+        taken at once: nothing keeps these states)."""
+
 
 class WorkerRuntime:
     def __init__(self, name: str, settings: ServiceSettings) -> None:
@@ -86,6 +90,7 @@ class WorkerRuntime:
             on_job_event=owner.on_job_event,
             on_inbound_batch=on_inbound_batch,
             on_revoked=owner.on_revoked,
+            on_finished_while_restoring=owner.on_finished_while_restoring,
             heartbeat=self.heartbeat(f"{self.name} consumer"),
             checkpoint_interval_s=checkpoint_interval_s,
         )

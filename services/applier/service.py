@@ -119,9 +119,11 @@ class ApplierService:
             if _result_ready(state):
                 ready += 1
                 self._start(state)
-            elif state.status is JobStatus.ERROR:
-                self._unstick(state)
         log.info("partition replayed", extra={"partition": partition, "results_to_apply": ready})
+
+    def on_finished_while_restoring(self, partition: int, state: JobState) -> None:
+        if state.status is JobStatus.ERROR:  # its last owner may have died before this
+            self._unstick(state)
 
     async def on_job_event(self, state: JobState, event: JobEvent) -> None:
         if _result_ready(state):

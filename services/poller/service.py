@@ -146,6 +146,9 @@ class PollerService:
     async def on_job_event(self, state: JobState, event: JobEvent) -> None:
         self._track(state)
 
+    def on_finished_while_restoring(self, partition: int, state: JobState) -> None:
+        return None  # a finished job is polled no more
+
     async def on_revoked(self, dropped: list[JobState]) -> None:
         for state in dropped:
             self._forget(state.job_id)

@@ -217,8 +217,8 @@ class SubmitterService:
 
     async def on_ready(self, partition: int, states: list[JobState]) -> None:
         """A partition restored: pick up every job that was on its way. Every job read since
-        the last checkpoint joins the registry here: one a dead instance accepted after its
-        last checkpoint is known to nothing else."""
+        the last checkpoint joins the registry (here, or as it finished while restoring):
+        one a dead instance accepted after its last checkpoint is known to nothing else."""
         for state in states:
             self._register(state.job_id, state.shop_id)
             if state.status.is_terminal:
@@ -236,6 +236,9 @@ class SubmitterService:
                         extra={"job_id": state.job_id, "shop_id": state.shop_id},
                     )
                 self.drive(state.job_id)
+
+    def on_finished_while_restoring(self, partition: int, state: JobState) -> None:
+        self._register(state.job_id, state.shop_id)  # a repeat of its request is known
 
     async def on_job_event(self, state: JobState, event: JobEvent) -> None:
         return None  # the submitter writes these itself; nothing to do on them

@@ -52,6 +52,7 @@ log = logging.getLogger(__name__)
 ReadyHandler = Callable[[int, list[JobState]], Awaitable[None]]
 JobEventHandler = Callable[[JobState, JobEvent], Awaitable[None]]
 RevokedHandler = Callable[[list[JobState]], Awaitable[None]]
+FinishedHandler = Callable[[int, JobState], None]
 
 RESTORE_SECONDS = Histogram(
     "worker_restore_seconds",
@@ -84,9 +85,6 @@ class _Partition:
     drained: asyncio.Event = field(default_factory=asyncio.Event)
     folded_to: int | None = None  # next job-events offset after the last one folded
     target: int = 0  # the end offset the restore must reach
-    # Jobs that finished in the events read while restoring: on_ready sees them too (a
-    # worker may owe a finished job a last step, e.g. the applier's stuck listings).
-    finished: list[JobState] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.drained.set()
@@ -119,6 +117,7 @@ class JobsConsumer:
         on_job_event: JobEventHandler,
         on_inbound_batch: BatchHandler | None = None,
         on_revoked: RevokedHandler | None = None,
+        on_finished_while_restoring: FinishedHandler | None = None,
         heartbeat: Callable[[], None] | None = None,
         checkpoint_interval_s: float = 1.0,
         drain_timeout_s: float = 30.0,
@@ -134,6 +133,7 @@ class JobsConsumer:
         self.on_ready = on_ready
         self.on_job_event = on_job_event
         self.on_revoked = on_revoked
+        self.on_finished_while_restoring = on_finished_while_restoring
         self.heartbeat = heartbeat
         self.checkpoint_interval_s = checkpoint_interval_s
         self.drain_timeout_s = drain_timeout_s
@@ -385,8 +385,14 @@ class JobsConsumer:
                 continue
             if part.state == "ready":
                 await self.on_job_event(state, event)
-            elif state.status.is_terminal and state.job_id not in self.book.states:
-                part.finished.append(state)
+            elif (
+                state.status.is_terminal
+                and state.job_id not in self.book.states
+                and self.on_finished_while_restoring is not None
+            ):
+                # Handed over at once, not kept for on_ready: a new group reading months
+                # of history sees every job finish, and keeping them all took gigabytes.
+                self.on_finished_while_restoring(tp.partition, state)
         if part.state == "restoring" and (part.folded_to or 0) >= part.target:
             await self._become_ready(part)
 
@@ -583,9 +589,8 @@ class JobsConsumer:
         self.ready_event.set()
         self._gauge()
         states = self.book.in_partition(part.number)
-        finished, part.finished = part.finished, []
         log.info("partition ready", extra={"partition": part.number, "jobs": len(states)})
-        await self.on_ready(part.number, [*states, *finished])
+        await self.on_ready(part.number, states)
 
     def _gauge(self) -> None:
         ready = sum(1 for p in self.parts.values() if p.state == "ready")

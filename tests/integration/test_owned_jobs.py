@@ -39,6 +39,8 @@ class Worker:
     task: asyncio.Task[None]
     stop: asyncio.Event
     ready: list[int] = field(default_factory=list)
+    finished: list[JobState] = field(default_factory=list)
+    handed_to_ready: set[str] = field(default_factory=set)
 
     @property
     def book(self) -> LiveJobs:
@@ -50,9 +52,15 @@ async def worker(
     bootstrap: str, publisher: EventPublisher, group: str, changelog: TopicSpec
 ) -> AsyncIterator[Worker]:
     ready: list[int] = []
+    finished: list[JobState] = []
+    handed_to_ready: set[str] = set()
 
     async def on_ready(partition: int, states: list[JobState]) -> None:
         ready.append(partition)
+        handed_to_ready.update(s.job_id for s in states)
+
+    def on_finished(partition: int, state: JobState) -> None:
+        finished.append(state)
 
     async def on_job_event(state: JobState, event: JobEvent) -> None:
         return None
@@ -66,12 +74,13 @@ async def worker(
         changelog=changelog,
         on_ready=on_ready,
         on_job_event=on_job_event,
+        on_finished_while_restoring=on_finished,
         checkpoint_interval_s=0.2,
     )
     await consumer.start()
     stop = asyncio.Event()
     task = asyncio.create_task(consumer.run(stop))
-    w = Worker(consumer, task, stop, ready)
+    w = Worker(consumer, task, stop, ready, finished, handed_to_ready)
     try:
         yield w
     finally:
@@ -163,3 +172,30 @@ async def test_jobs_written_by_the_worker_itself_survive_a_restart(
         assert {j: second.book.states[j].status for j in job_ids} == dict.fromkeys(
             job_ids, JobStatus.CREATED
         )
+
+
+async def test_a_new_group_hands_over_jobs_finished_in_history_and_keeps_none(
+    topics: str, publisher: EventPublisher
+) -> None:
+    # A new consumer group reads the whole history: each job that finished in it is
+    # handed to the worker once as it is read (a last step it may be owed), never kept.
+    run = uuid.uuid4().hex[:8]
+    changelog = TopicSpec(f"test.shell-jobs-{run}", 12, compacted=True)
+    await ensure_topics(topics, [changelog])
+    live, done = f"live-{run}", f"done-{run}"
+    live_state, done_state = fold(None, reserved(live)), fold(None, reserved(done))
+    chain: list[JobEvent] = [reserved(live), reserved(done)]
+    for cls in (JobCreated, JobProcessing, JobSubmitted):
+        e1, e2 = next_job_event(cls, live_state), next_job_event(cls, done_state)
+        live_state, done_state = fold(live_state, e1), fold(done_state, e2)
+        chain += [e1, e2]
+    chain.append(next_job_event(JobDone, done_state))
+    await publish_chain(publisher, *chain)
+
+    async with worker(topics, publisher, f"test-shell-new-{run}", changelog) as fresh:
+        await eventually(lambda: len(fresh.ready) == 12, 60, "all partitions restored")
+        assert [s.job_id for s in fresh.finished if s.job_id == done] == [done]
+        assert next(s for s in fresh.finished if s.job_id == done).status is JobStatus.DONE
+        assert done not in fresh.book.states and done not in fresh.handed_to_ready
+        assert live in fresh.handed_to_ready
+        assert fresh.book.states[live].status is JobStatus.WAITING_FOR_RESULT
