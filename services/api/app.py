@@ -10,6 +10,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from services.api import errors
@@ -32,6 +33,13 @@ DESCRIPTION = """The read side of Amazon Jobs: every job, its items and log, per
 keys) or across shops (admin keys), plus accounts, quota buckets and dead letters.
 Authenticate with `Authorization: Bearer <key>`; another shop's resources are 404.
 Errors are `{"error": {"code", "message"}}`."""
+
+
+def operation_id(route: APIRoute) -> str:
+    """A stable, readable operationId: the route function's name in camelCase
+    (``list_job_items`` -> ``listJobItems``), not FastAPI's name-path-method default."""
+    head, *rest = route.name.split("_")
+    return head + "".join(word.capitalize() for word in rest)
 
 
 def create_app(settings: ApiSettings, *, run_projector: bool | None = None) -> FastAPI:
@@ -68,6 +76,7 @@ def create_app(settings: ApiSettings, *, run_projector: bool | None = None) -> F
         version="1",
         description=DESCRIPTION,
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
     app.state.keys = KeyRing(settings.api_keys)

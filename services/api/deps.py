@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.api.auth import KeyRing, Principal
 from services.api.errors import ApiError, not_found
@@ -28,13 +29,24 @@ def publisher(request: Request) -> Publishing:
     return Publishing(request.app.state.publisher, settings.publish_timeout_s)
 
 
+# Declared as the OpenAPI security scheme of every /v1 operation; a missing or wrong key
+# is answered here (401 in the API's error shape), not by FastAPI's own 403.
+BEARER = HTTPBearer(
+    scheme_name="apiKey",
+    bearerFormat="API key",
+    description="A shop key (its own resources) or an admin key (every shop's): "
+    "`Authorization: Bearer <key>`.",
+    auto_error=False,
+)
+
+
 def principal(
     request: Request,
-    authorization: Annotated[str | None, Header(description="Bearer <API key>")] = None,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
 ) -> Principal:
     keys: KeyRing = request.app.state.keys
-    scheme, _, token = (authorization or "").partition(" ")
-    found = keys.principal(token.strip()) if scheme.lower() == "bearer" and token else None
+    token = credentials.credentials.strip() if credentials is not None else ""
+    found = keys.principal(token) if token else None
     if found is None:
         raise ApiError(
             401, "unauthorized", "a valid API key is required: Authorization: Bearer <key>"

@@ -54,3 +54,20 @@ def test_a_replay_documents_that_an_original_may_be_gone() -> None:
     assert "no longer has it" in gone["description"]
     row = SCHEMAS["DeadLetterRow"]["properties"]
     assert {"raw_stored", "raw_size", "raw_sha256", "raw_head"} <= set(row)
+
+
+def test_every_v1_operation_declares_the_bearer_key_and_a_readable_operation_id() -> None:
+    scheme = SPEC["components"]["securitySchemes"]["apiKey"]
+    assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
+    ids = []
+    for path, operations in SPEC["paths"].items():
+        for method, operation in operations.items():
+            ids.append(operation["operationId"])
+            # camelCase words, no path or method glued on (FastAPI's default id).
+            assert operation["operationId"].isalnum(), (method, path)
+            if path.startswith("/v1/"):
+                assert operation["security"] == [{"apiKey": []}], (method, path)
+            else:
+                assert "security" not in operation, (method, path)  # probes need no key
+    assert len(ids) == len(set(ids))
+    assert {"listJobs", "getJob", "createJob", "cancelJob", "listJobItems"} <= set(ids)

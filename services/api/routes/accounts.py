@@ -116,7 +116,7 @@ async def _account_rows(
 
 
 @router.get("/{account_id}/listings", response_model=Page[ListingRow], responses=ERRORS)
-async def listings(
+async def list_listings(
     account_id: str,
     db: Db,
     who: Caller,
@@ -128,7 +128,7 @@ async def listings(
 
 
 @router.get("/{account_id}/inventory", response_model=Page[InventoryRowOut], responses=ERRORS)
-async def inventory(
+async def list_inventory(
     account_id: str,
     db: Db,
     who: Caller,
@@ -140,7 +140,7 @@ async def inventory(
 
 
 @router.get("/{account_id}/orders", response_model=Page[OrderRow], responses=ERRORS)
-async def orders(
+async def list_orders(
     account_id: str,
     db: Db,
     who: Caller,

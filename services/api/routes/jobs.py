@@ -203,7 +203,7 @@ async def get_job(job_id: str, db: Db, who: Caller) -> JobDetail:
 
 
 @router.get("/{job_id}/items", response_model=Page[JobItemRow], responses=ERRORS)
-async def job_items(
+async def list_job_items(
     job_id: str,
     db: Db,
     who: Caller,
@@ -234,7 +234,7 @@ async def job_items(
 
 
 @router.get("/{job_id}/log", response_model=Page[LogRow], responses=ERRORS)
-async def job_log(
+async def list_job_log(
     job_id: str,
     db: Db,
     who: Caller,

@@ -62,7 +62,7 @@ REPLAY_ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("/v1/throttle", response_model=Page[QuotaRow], responses=ERRORS)
-async def throttle(
+async def list_quotas(
     db: Db,
     who: Caller,
     account_id: Annotated[str | None, Query(min_length=1)] = None,
@@ -88,7 +88,7 @@ async def throttle(
 
 
 @router.get("/v1/dead-letters", response_model=Page[DeadLetterRow], responses=ERRORS)
-async def dead_letters(
+async def list_dead_letters(
     db: Db,
     who: Admin,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -112,7 +112,7 @@ async def dead_letters(
     response_model=Replayed,
     responses=REPLAY_ERRORS,
 )
-async def replay(
+async def replay_dead_letter(
     letter_id: str, db: Db, who: Admin, publisher: Publisher, settings: Settings
 ) -> Replayed:
     """Send the original message again, to its original topic and key, once fixed.
@@ -161,7 +161,7 @@ def _liveness() -> dict[str, str]:
 
 
 @router.get("/healthz", response_model=Health, responses={503: {"model": Health}})
-async def healthz() -> Any:
+async def get_liveness() -> Any:
     """Liveness: the process answers, and none of its parts (the projector) died or
     stalled; 503 naming it otherwise (the process is then on its way out)."""
     checks = _liveness()
@@ -172,7 +172,7 @@ async def healthz() -> Any:
 
 
 @router.get("/readyz", response_model=Health, responses={503: {"model": Health}})
-async def readyz(request: Request) -> Any:
+async def get_readiness(request: Request) -> Any:
     """Readiness: alive (as /healthz), and Kafka and MongoDB reachable (each given two
     seconds)."""
     checks: dict[str, str] = _liveness()
@@ -194,6 +194,6 @@ async def readyz(request: Request) -> Any:
 
 
 @router.get("/metrics", response_class=Response)
-async def metrics() -> Response:
+async def get_metrics() -> Response:
     """Prometheus metrics of this process (projector included)."""
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
