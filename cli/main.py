@@ -1,6 +1,8 @@
 """``amazon-jobs``: the command line of the HTTP API (docs/design.md §6).
 
 Exit status: 0 done, 1 the API said no or could not be reached, 2 a usage error.
+Every command takes ``--json``: what it would show as a table, as JSON on stdout (one
+object or list; ``jobs watch`` one line per refresh), for scripts.
 The API's URL and key come from ``--url``/``--key`` or ``AMAZON_JOBS_URL`` /
 ``AMAZON_JOBS_API_KEY``. Tests pass an ``httpx`` transport as the click context object.
 """
@@ -10,13 +12,17 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
 import typer
+from pydantic import BaseModel
 from rich.console import Console
 from rich.live import Live
 from typer.core import TyperGroup
@@ -30,6 +36,43 @@ from shared.spapi.endpoints import Region
 
 out = Console()
 err = Console(stderr=True)
+
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="Print JSON (machine-readable) instead of tables.")
+]
+
+
+def _plain(value: Any) -> Any:
+    """Models as their JSON shape (the fields the tables show), everything else as is."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _show(as_json: bool, value: Any, human: Callable[[], Any]) -> None:
+    """``value`` as one JSON document on stdout, or ``human()`` for the terminal."""
+    if as_json:
+        # Plain stdout, not rich: no wrapping, colour or markup in what scripts parse.
+        typer.echo(json.dumps(_plain(value), ensure_ascii=False))
+    else:
+        out.print(human())
+
+
+def _cli_version() -> str:
+    try:
+        return package_version("amazon-jobs")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"amazon-jobs {_cli_version()}")
+        raise typer.Exit()
 
 
 class _Group(TyperGroup):
@@ -93,6 +136,15 @@ def root(
             show_default=False,
         ),
     ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
 ) -> None:
     transport = ctx.obj if isinstance(ctx.obj, httpx.BaseTransport) else None
     ctx.obj = Connection(url, key or None, transport)
@@ -147,21 +199,29 @@ def jobs_list(
     follow: Annotated[
         bool, typer.Option("--all", help="Follow the cursors: every matching job.")
     ] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """The jobs table, newest first (one page unless --all)."""
     filters = _filters(account, job_type, status, created_from, created_to)
     with _client(ctx) as client:
         rows = list(client.iter_jobs(filters, limit=limit, follow=follow))
-    out.print(render.jobs_table(rows))
+    _show(as_json, rows, lambda: render.jobs_table(rows))
 
 
 @jobs_app.command("show")
-def jobs_show(ctx: typer.Context, job_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
+def jobs_show(
+    ctx: typer.Context,
+    job_id: Annotated[str, typer.Argument(metavar="ID")],
+    as_json: JsonOpt = False,
+) -> None:
     """One job: its details, items and log."""
     with _client(ctx) as client:
         job = client.get_job(job_id)
         items = client.job_items(job_id)
         log = client.job_log(job_id)
+    if as_json:
+        _show(True, {"job": job, "items": items, "log": log}, lambda: None)
+        return
     out.print(render.job_panel(job))
     out.print(render.items_table(items))
     out.print(render.log_table(log))
@@ -180,11 +240,16 @@ def jobs_watch(
     count: Annotated[
         int | None, typer.Option("--count", min=1, help="Stop after this many refreshes.")
     ] = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """A live table of the newest jobs, with progress bars for jobs in flight."""
+    """A live table of the newest jobs, with progress bars for jobs in flight
+    (``--json``: one JSON list of the jobs per refresh, a line each)."""
     filters = _filters(account, job_type, status, None, None)
     with _client(ctx) as client:
         rows = _newest(client, filters, limit)  # a first failure ends the command
+        if as_json:
+            _watch_json(client, filters, limit, rows, interval, count)
+            return
         view = render.watch_view(rows, refreshed_at=datetime.now(UTC))
         done = 1
         try:
@@ -205,16 +270,48 @@ def jobs_watch(
             pass
 
 
+def _watch_json(
+    client: ApiClient,
+    filters: JobFilters,
+    limit: int,
+    rows: list[JobRow],
+    interval: float,
+    count: int | None,
+) -> None:
+    done = 1
+    _show(True, rows, lambda: None)
+    try:
+        while count is None or done < count:
+            time.sleep(interval)
+            done += 1
+            try:
+                rows = _newest(client, filters, limit)
+            except ApiError as exc:  # keep watching through a restart of the API
+                err.print(f"refresh failed: {exc}", highlight=False)
+                continue
+            _show(True, rows, lambda: None)
+    except KeyboardInterrupt:
+        pass
+
+
 def _newest(client: ApiClient, filters: JobFilters, limit: int) -> list[JobRow]:
     return client.list_jobs(filters, limit=limit).data
 
 
 @jobs_app.command("cancel")
-def jobs_cancel(ctx: typer.Context, job_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
+def jobs_cancel(
+    ctx: typer.Context,
+    job_id: Annotated[str, typer.Argument(metavar="ID")],
+    as_json: JsonOpt = False,
+) -> None:
     """Cancel a job that is still reserved or created (its items go back as they were)."""
     with _client(ctx) as client:
         client.cancel_job(job_id)
-    out.print(f"cancel of {job_id} requested; `amazon-jobs jobs show {job_id}` shows the outcome")
+    _show(
+        as_json,
+        {"job_id": job_id, "cancel_requested": True},
+        lambda: f"cancel of {job_id} requested; `amazon-jobs jobs show {job_id}` shows the outcome",
+    )
 
 
 @jobs_app.command("create")
@@ -242,6 +339,7 @@ def jobs_create(
         str | None, typer.Option("--shop", help="Shop id (needed with an admin key).")
     ] = None,
     priority: Annotated[int | None, typer.Option("--priority", help="Priority override.")] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Request a job; same body as a JobRequested event."""
     if items_file is not None and params is not None:
@@ -261,7 +359,11 @@ def jobs_create(
         request["params"] = _read_params(params)
     with _client(ctx) as client:
         accepted = client.create_job(request)
-    out.print(f"job {accepted} requested; `amazon-jobs jobs show {accepted}` follows it")
+    _show(
+        as_json,
+        {"job_id": accepted},
+        lambda: f"job {accepted} requested; `amazon-jobs jobs show {accepted}` follows it",
+    )
 
 
 def _read_items(path: Path) -> list[dict[str, Any]]:
@@ -295,13 +397,14 @@ def _read_params(text: str) -> dict[str, Any]:
 def throttle(
     ctx: typer.Context,
     account: Annotated[str | None, typer.Option("--account", help="Only this account.")] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Quota buckets: tokens, restore rate, queue depth and next grant per quota key."""
     with _client(ctx) as client:
         buckets = client.buckets()
     if account:
         buckets = [b for b in buckets if b.quota_key.account_id == account]
-    out.print(render.buckets_table(buckets))
+    _show(as_json, buckets, lambda: render.buckets_table(buckets))
 
 
 # ---------------------------------------------------------------------------- dead letters
@@ -312,16 +415,19 @@ def dead_letters_list(
     ctx: typer.Context,
     limit: LimitOpt = None,
     follow: Annotated[bool, typer.Option("--all", help="Follow the cursors.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """What could not be processed, and why."""
     with _client(ctx) as client:
         letters = client.dead_letters(limit=limit, follow=follow)
-    out.print(render.dead_letters_table(letters))
+    _show(as_json, letters, lambda: render.dead_letters_table(letters))
 
 
 @dead_letters_app.command("replay")
 def dead_letters_replay(
-    ctx: typer.Context, dead_letter_id: Annotated[str, typer.Argument(metavar="ID")]
+    ctx: typer.Context,
+    dead_letter_id: Annotated[str, typer.Argument(metavar="ID")],
+    as_json: JsonOpt = False,
 ) -> None:
     """Send a dead-lettered message again to its original topic (admin key).
 
@@ -329,18 +435,22 @@ def dead_letters_replay(
     no longer has it, the command says why and exits 1."""
     with _client(ctx) as client:
         sent = client.replay_dead_letter(dead_letter_id)
-    out.print(f"dead letter {dead_letter_id} replayed" + render.replay_summary(sent))
+    _show(
+        as_json,
+        sent,
+        lambda: f"dead letter {dead_letter_id} replayed" + render.replay_summary(sent),
+    )
 
 
 # ---------------------------------------------------------------------------- accounts
 
 
 @accounts_app.command("list")
-def accounts_list(ctx: typer.Context) -> None:
+def accounts_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Registered seller accounts (never their credentials)."""
     with _client(ctx) as client:
         accounts = client.accounts()
-    out.print(render.accounts_table(accounts))
+    _show(as_json, accounts, lambda: render.accounts_table(accounts))
 
 
 @accounts_app.command("add")
@@ -375,6 +485,7 @@ def accounts_add(
             help="LWA refresh token (prompted without echo when not given).",
         ),
     ],
+    as_json: JsonOpt = False,
 ) -> None:
     """Register a seller account with its Login with Amazon credentials (admin key).
 
@@ -393,4 +504,8 @@ def accounts_add(
     )
     with _client(ctx) as client:
         client.add_account(account)
-    out.print(f"account {account_id} ({name}) registered for shop {shop}")
+    _show(
+        as_json,
+        {"account_id": account_id, "name": name, "shop_id": shop, "registered": True},
+        lambda: f"account {account_id} ({name}) registered for shop {shop}",
+    )

@@ -461,3 +461,55 @@ def test_accounts_add_from_options_and_an_error_do_not_leak_secrets(api: FakeApi
 def test_region_choices_are_those_of_the_account_event() -> None:
     literal = AccountRegistered.model_fields["region"].annotation
     assert {r.value for r in Region} == set(get_args(literal))
+
+
+def _commands(group: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
+    found = []
+    for name, command in group.commands.items():
+        if hasattr(command, "commands"):
+            found += _commands(command, (*path, name))
+        else:
+            found.append(((*path, name), command))
+    return found
+
+
+def test_every_command_takes_json() -> None:
+    import typer.main
+
+    commands = _commands(typer.main.get_command(app))
+    assert len(commands) >= 10
+    for path, command in commands:
+        assert any("--json" in p.opts for p in command.params), " ".join(path)
+
+
+def test_json_output_is_the_apis_data_for_scripts(api: FakeApi) -> None:
+    api.route("GET", "/v1/jobs", page([job_row("ps-1"), job_row("ps-2", status="done")]))
+    listed = run(api, "jobs", "list", "--json")
+    assert listed.exit_code == 0, listed.output
+    rows = json.loads(listed.stdout)
+    assert [(r["id"], r["status"]) for r in rows] == [
+        ("ps-1", "waiting_for_result"),
+        ("ps-2", "done"),
+    ]
+
+    api.route("GET", "/v1/jobs/j1", httpx.Response(200, json=job_row("j1")))
+    api.route("GET", "/v1/jobs/j1/items", page([{"key": "SKU-1", "status": "accepted"}]))
+    api.route("GET", "/v1/jobs/j1/log", page([]))
+    shown = json.loads(run(api, "jobs", "show", "j1", "--json").stdout)
+    assert shown["job"]["id"] == "j1"
+    assert [(i["key"], i["status"]) for i in shown["items"]] == [("SKU-1", "accepted")]
+    assert shown["log"] == []
+
+    api.route("POST", "/v1/jobs", httpx.Response(202, json={"job_id": "ps-9"}))
+    created = run(api, "jobs", "create", "--type", "inventory_report", "--account", "a", "--json")
+    assert json.loads(created.stdout) == {"job_id": "ps-9"}
+
+    watched = run(api, "jobs", "watch", "--count", "2", "--interval", "0", "--json")
+    lines = watched.stdout.splitlines()
+    assert len(lines) == 2 and all(json.loads(line)[0]["id"] == "ps-1" for line in lines)
+
+
+def test_version() -> None:
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout.startswith("amazon-jobs ") and result.stdout.split()[1][0].isdigit()
