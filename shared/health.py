@@ -21,7 +21,8 @@ Readiness says whether the process does its work yet (e.g. its partitions are re
 ``READINESS.require("partitions restored", lambda: ...)``. ``/readyz`` answers 200 when
 the process is alive and every check passes, 503 (naming what is not ready) before.
 
-Workers have no web framework, so a few lines of asyncio serve all three paths.
+Workers have no web framework: the standard library's HTTP server serves the three paths,
+on a thread of its own so that a busy event loop does not delay the probes.
 """
 
 from __future__ import annotations
@@ -29,9 +30,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -99,19 +102,21 @@ class Liveness:
 
     def stalled(self) -> dict[str, float]:
         """Loops silent for longer than their limit, with the seconds since their beat."""
-        silent = self.since_beat()
-        return {
-            name: seconds
-            for name, seconds in silent.items()
-            if seconds is not None and seconds > self._limit(self._beats[name])
-        }
+        return {name: silent for name, (silent, _) in self._stalls().items()}
 
     def problems(self) -> list[str]:
         """Why the process is not alive, one sentence each; empty when it is."""
         found = list(self._unhealthy)
-        for name, silent in sorted(self.stalled().items()):
-            limit = self._limit(self._beats[name])
+        for name, (silent, limit) in sorted(self._stalls().items()):
             found.append(f"{name} stalled: no progress for {silent:.0f} s (limit {limit:g} s)")
+        return found
+
+    def _stalls(self) -> dict[str, tuple[float, float]]:
+        now = self.clock()
+        found = {}
+        for name, hb in list(self._beats.items()):  # copied: read from the probe thread
+            if hb.last is not None and now - hb.last > self._limit(hb):
+                found[name] = (now - hb.last, self._limit(hb))
         return found
 
     def since_beat(self) -> dict[str, float | None]:
@@ -119,7 +124,7 @@ class Liveness:
         now = self.clock()
         return {
             name: None if hb.last is None else now - hb.last
-            for name, hb in sorted(self._beats.items())
+            for name, hb in sorted(list(self._beats.items()))
         }
 
 
@@ -138,7 +143,7 @@ class Readiness:
 
     def not_ready(self) -> list[str]:
         failing = []
-        for name, check in self._checks.items():
+        for name, check in list(self._checks.items()):  # copied: read from the probe thread
             try:
                 ok = check()
             except Exception:  # a check that fails to answer says "not ready"
@@ -160,6 +165,13 @@ READINESS = Readiness()
 
 
 class HealthServer:
+    """``/healthz``, ``/readyz`` and ``/metrics``, served from a thread of their own.
+
+    Not on the service's event loop: a loop busy for seconds (a restore folding a long
+    partition, a large batch) would answer probes late and get a healthy process
+    restarted. Liveness still sees a loop that stopped making progress: its heartbeat
+    goes silent. The checks only read state the loop writes (under the GIL)."""
+
     def __init__(
         self,
         port: int,
@@ -172,17 +184,33 @@ class HealthServer:
         self.is_alive = is_alive  # the service's own verdict, besides the registry's
         self.liveness = liveness
         self.readiness = readiness
-        self._server: asyncio.Server | None = None
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
 
     async def start(self) -> int:
-        self._server = await asyncio.start_server(self._serve, "0.0.0.0", self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
+        self._server = ThreadingHTTPServer(("0.0.0.0", self.port), _handler_for(self))
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="health endpoint", daemon=True
+        )
+        self._thread.start()
         return self.port
 
     async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
+        server, self._server = self._server, None
+        if server is not None:
+            await asyncio.to_thread(server.shutdown)
+            server.server_close()
+
+    def answer(self, path: str) -> tuple[int, str, bytes]:
+        """Status, content type and body for ``path``."""
+        if path == "/metrics":
+            return 200, CONTENT_TYPE_LATEST, generate_latest()
+        if path in ("/healthz", "/readyz"):
+            ok, report = self.health() if path == "/healthz" else self.ready()
+            return (200 if ok else 503), "application/json", json.dumps(report).encode()
+        return 404, "text/plain", b"not found"
 
     def problems(self) -> list[str]:
         found = [] if self.is_alive() else ["the service marked itself unhealthy"]
@@ -211,32 +239,19 @@ class HealthServer:
             "problems": problems,
         }
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            request = await asyncio.wait_for(reader.readline(), timeout=5)
-            while (await asyncio.wait_for(reader.readline(), timeout=5)) not in (
-                b"\r\n",
-                b"\n",
-                b"",
-            ):
-                pass
-            parts = request.decode("latin-1").split()
-            path = (parts[1] if len(parts) > 1 else "/").split("?", 1)[0]
-            if path == "/metrics":
-                status, ctype, body = "200 OK", CONTENT_TYPE_LATEST, generate_latest()
-            elif path in ("/healthz", "/readyz"):
-                ok, report = self.health() if path == "/healthz" else self.ready()
-                status = "200 OK" if ok else "503 Service Unavailable"
-                ctype, body = "application/json", json.dumps(report).encode()
-            else:
-                status, ctype, body = "404 Not Found", "text/plain", b"not found"
-            head = (
-                f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\n"
-                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-            )
-            writer.write(head.encode("latin-1") + body)
-            await writer.drain()
-        except (TimeoutError, ConnectionError):
-            pass
-        finally:
-            writer.close()
+
+def _handler_for(server: HealthServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            status, ctype, body = server.answer(self.path.split("?", 1)[0])
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            return None  # a probe every few seconds is not news
+
+    return Handler

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 import time
+import urllib.request
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -259,3 +261,26 @@ async def test_a_topic_reader_whose_handler_fails_stops_the_service(
             assert problem == f"{name} reader died: ValueError: cannot hold job poison"
         finally:
             await tail.stop()
+
+
+async def test_probes_are_answered_while_the_event_loop_is_busy() -> None:
+    # A loop busy for a while (a long restore, a large batch) must not make the probes
+    # late: the orchestrator would restart a process that is working. The loop is
+    # blocked here until a probe from another thread has its answer.
+    server = HealthServer(0, liveness=Liveness(), readiness=Readiness())
+    port = await server.start()
+    answered = threading.Event()
+    statuses: list[int] = []
+
+    def probe() -> None:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=30) as reply:
+            statuses.append(reply.status)
+        answered.set()
+
+    try:
+        threading.Thread(target=probe, daemon=True).start()
+        got_it = answered.wait(timeout=30)  # blocks the event loop, on purpose
+        assert got_it, "the probe was not answered while the loop was busy"
+        assert statuses == [200]
+    finally:
+        await server.stop()
