@@ -32,7 +32,7 @@ HELD_JOBS = 51
 def system(topics: str, mongo_url: str, test_output_dir: Path) -> Iterator[Stack]:
     db_url = mongo_url.rsplit("/", 1)[0] + f"/retry_{uuid.uuid4().hex[:8]}"
     # One token, restored once in tens of years of Amazon time: HELD's jobs stay created.
-    held = {HELD.account_id: {"feed_submit": {"burst": 1, "rate_per_s": 1e-9}}}
+    held: dict[str, object] = {HELD.account_id: {"feed_submit": {"burst": 1, "rate_per_s": 1e-9}}}
     stack = make_stack(topics, db_url, test_output_dir / "retry", overrides=held)
     try:
         stack.start(["amazon_sandbox", "throttle", "submitter", "poller", "applier", "api"])
@@ -141,7 +141,11 @@ async def test_retry_refusals(
     }
 
     async def created() -> str | None:
-        query = {"account_id": HELD.account_id, "status": "created", "limit": 1}
+        query: dict[str, str | int] = {
+            "account_id": HELD.account_id,
+            "status": "created",
+            "limit": 1,
+        }
         rows = (await shop1.get("/v1/jobs", params=query)).json()["data"]
         return rows[0]["id"] if rows else None
 
@@ -189,7 +193,7 @@ async def test_bulk_cancel_of_50_created_jobs_by_filter(
     world: dict[str, Any], shop1: httpx.AsyncClient, shop2: httpx.AsyncClient
 ) -> None:
     held = world["held"]
-    query = {"account_id": HELD.account_id, "status": "created", "limit": 200}
+    query: dict[str, str | int] = {"account_id": HELD.account_id, "status": "created", "limit": 200}
 
     async def fifty_created() -> bool:
         rows = (await shop1.get("/v1/jobs", params=query)).json()["data"]
