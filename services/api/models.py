@@ -253,7 +253,20 @@ class RetryAccepted(BaseModel):
 class BulkFilter(BaseModel):
     """The filters of ``GET /v1/jobs``: every job they match (at most 1,000)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "account_id": "acc-de",
+                    "job_type": "update_qty",
+                    "status": "created",
+                    "created_from": "2026-11-27T00:00:00Z",
+                    "created_to": "2026-11-28T00:00:00Z",
+                }
+            ]
+        },
+    )
 
     account_id: Identifier | None = None
     job_type: JobType | None = None
@@ -287,6 +300,14 @@ class BulkAction(BaseModel):
 
 
 class BulkResult(BaseModel):
+    model_config = example(
+        {
+            "job_id": "ps-shop1-000123",
+            "outcome": "requested",
+            "new_job_id": "api-shop1-4f1c2a9b7e01",
+        }
+    )
+
     job_id: str
     outcome: Literal["requested", "refused"]
     new_job_id: str | None = Field(default=None, description="A retry's new job.")
