@@ -7,6 +7,7 @@ the first stay ``created``: they are what a bulk cancel can act on."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,9 @@ import httpx
 import pytest
 
 from devtools.world import Seller
+from tests.api.conftest import SHOP1_KEY
 from tests.api.test_api import account_body, eventually
+from tests.cli.test_cli_live import cli
 from tests.e2e.conftest import make_stack
 from tests.stack import Stack
 
@@ -232,3 +235,22 @@ async def test_bulk_cancel_of_50_created_jobs_by_filter(
     again = await shop1.post("/v1/jobs/bulk/cancel", json={"job_ids": sorted(canceled)[:3]})
     assert again.status_code == 200
     assert [x["reason"] for x in again.json()["results"]] == ["the job is already canceled"] * 3
+
+
+async def test_the_cli_retries_and_acts_in_bulk(
+    system: Stack, world: dict[str, Any], shop1: httpx.AsyncClient
+) -> None:
+    await _finished(shop1, world["mixed"])
+    await _finished(shop1, world["clean"])
+    refused = await cli(system, SHOP1_KEY, "jobs", "retry", world["clean"])
+    assert refused.returncode == 1 and "nothing to retry" in refused.stderr
+    retried = await cli(system, SHOP1_KEY, "jobs", "retry", world["mixed"], "--json")
+    assert retried.returncode == 0, retried.stderr
+    assert json.loads(retried.stdout)["retry_of"] == world["mixed"]
+    bulk = await cli(
+        system, SHOP1_KEY, "jobs", "bulk-cancel", "--id", world["clean"], "--id", "nope", "--json"
+    )
+    assert bulk.returncode == 0, bulk.stderr
+    answer = json.loads(bulk.stdout)
+    assert answer["matched"] == 2
+    assert [r["reason"] for r in answer["results"]] == ["the job is already done", "job not found"]
