@@ -28,6 +28,7 @@ from cli.errors import (
 from cli.models import (
     Account,
     Bucket,
+    BulkResults,
     DeadLetter,
     DeadLetterReplayed,
     JobAccepted,
@@ -37,6 +38,7 @@ from cli.models import (
     LogEntry,
     NewAccount,
     Page,
+    RetryAccepted,
 )
 
 DEFAULT_URL = "http://127.0.0.1:8080"
@@ -139,6 +141,21 @@ class ApiClient:
 
     def cancel_job(self, job_id: str) -> None:
         self._call("POST", f"/v1/jobs/{_seg(job_id)}/cancel")
+
+    def retry_job(self, job_id: str, new_job_id: str | None = None) -> RetryAccepted:
+        """A new job with the items that did not succeed (all when the job failed)."""
+        body = {"job_id": new_job_id} if new_job_id else None
+        answer = self._call("POST", f"/v1/jobs/{_seg(job_id)}/retry", json=body)
+        return self._read(RetryAccepted, _unwrap(answer))
+
+    def bulk(
+        self, action: str, *, job_ids: list[str] | None = None, filters: JobFilters | None = None
+    ) -> BulkResults:
+        """Cancel or retry (``action``) the jobs named, or every job the filters match."""
+        body: dict[str, Any] = (
+            {"job_ids": job_ids} if job_ids else {"filter": (filters or JobFilters()).params()}
+        )
+        return self._read(BulkResults, self._call("POST", f"/v1/jobs/bulk/{action}", json=body))
 
     # ------------------------------------------------------------------ the rest
 

@@ -314,6 +314,82 @@ def jobs_cancel(
     )
 
 
+@jobs_app.command("retry")
+def jobs_retry(
+    ctx: typer.Context,
+    job_id: Annotated[str, typer.Argument(metavar="ID")],
+    new_id: Annotated[
+        str | None,
+        typer.Option("--new-id", help="The new job's id (a repeat is then the same retry)."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Retry a finished job: a new job with the items that did not succeed (all of them
+    when the job failed as a whole)."""
+    with _client(ctx) as client:
+        accepted = client.retry_job(job_id, new_id)
+    _show(
+        as_json,
+        accepted,
+        lambda: (
+            f"retry of {job_id} requested as job {accepted.job_id}; "
+            f"`amazon-jobs jobs show {accepted.job_id}` follows it"
+        ),
+    )
+
+
+IdsOpt = Annotated[
+    list[str] | None,
+    typer.Option("--id", help="A job to act on (repeat it); else the filters choose."),
+]
+
+
+def _bulk(
+    ctx: typer.Context,
+    action: str,
+    ids: list[str] | None,
+    filters: JobFilters,
+    as_json: bool,
+) -> None:
+    with _client(ctx) as client:
+        answer = client.bulk(action, job_ids=ids, filters=filters)
+    _show(as_json, answer, lambda: render.bulk_table(action, answer))
+
+
+@jobs_app.command("bulk-cancel")
+def jobs_bulk_cancel(
+    ctx: typer.Context,
+    ids: IdsOpt = None,
+    account: AccountOpt = None,
+    job_type: TypeOpt = None,
+    status: StatusOpt = None,
+    created_from: FromOpt = None,
+    created_to: ToOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Cancel many jobs (at most 1,000): those of --id, or every job the filters match.
+    Each gets its own outcome; a job no longer cancelable is refused with the reason."""
+    filters = _filters(account, job_type, status, created_from, created_to)
+    _bulk(ctx, "cancel", ids, filters, as_json)
+
+
+@jobs_app.command("bulk-retry")
+def jobs_bulk_retry(
+    ctx: typer.Context,
+    ids: IdsOpt = None,
+    account: AccountOpt = None,
+    job_type: TypeOpt = None,
+    status: StatusOpt = None,
+    created_from: FromOpt = None,
+    created_to: ToOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Retry many finished jobs (at most 1,000): those of --id, or every job the filters
+    match. Each gets its own outcome: its new job, or why there is nothing to retry."""
+    filters = _filters(account, job_type, status, created_from, created_to)
+    _bulk(ctx, "retry", ids, filters, as_json)
+
+
 @jobs_app.command("create")
 def jobs_create(
     ctx: typer.Context,

@@ -99,6 +99,8 @@ class JobRow(ReadModel):
 
 class JobDetail(JobRow):
     data: dict[str, Any] = Field(default_factory=dict)
+    retry_of: str | None = None  # the job this one retries
+    retried_by: list[str] = Field(default_factory=list)  # the jobs that retry this one
 
 
 class JobItem(ReadModel):
@@ -118,6 +120,27 @@ class JobAccepted(ReadModel):
     """202 of ``POST /v1/jobs``."""
 
     job_id: str = Field(validation_alias=AliasChoices("job_id", "id"))
+
+
+class RetryAccepted(ReadModel):
+    """202 of ``POST /v1/jobs/{id}/retry``."""
+
+    job_id: str
+    retry_of: str
+
+
+class BulkResult(ReadModel):
+    job_id: str
+    outcome: str  # requested | refused
+    new_job_id: str | None = None
+    reason: str | None = None
+
+
+class BulkResults(ReadModel):
+    """200 of ``POST /v1/jobs/bulk/cancel`` and ``/bulk/retry``."""
+
+    matched: int
+    results: list[BulkResult]
 
 
 class QuotaKey(ReadModel):

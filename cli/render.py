@@ -15,6 +15,7 @@ from rich.text import Text
 from cli.models import (
     Account,
     Bucket,
+    BulkResults,
     DeadLetter,
     DeadLetterReplayed,
     JobDetail,
@@ -177,8 +178,13 @@ def job_panel(job: JobDetail) -> Panel:
     grid.add_row("Created Date (UTC)", when(job.created_at))
     grid.add_row("Last Update Date (UTC)", when(job.updated_at))
     grid.add_row("Items", items_text(job))
+    if job.retry_of:
+        grid.add_row("Retry of", job.retry_of)
+    if job.retried_by:
+        grid.add_row("Retried by", ", ".join(job.retried_by))
     for key, value in sorted(job.data.items()):
-        grid.add_row(key, str(value))
+        if key != "retry_of":  # shown above
+            grid.add_row(key, str(value))
     return Panel(grid, title=f"Job {job.id}", title_align="left", expand=False)
 
 
@@ -338,4 +344,24 @@ def accounts_table(accounts: Sequence[Account]) -> Table:
         )
     if not accounts:
         table.caption = "no accounts"
+    return table
+
+
+def bulk_table(action: str, answer: BulkResults) -> Table:
+    """A bulk action's result per job: requested (a retry's new job) or refused, why."""
+    table = Table(title=f"Bulk {action}: {answer.matched} job(s)", title_justify="left")
+    table.add_column("Job", no_wrap=True)
+    table.add_column("Outcome", no_wrap=True)
+    table.add_column("New job" if action == "retry" else "Reason")
+    if action == "retry":
+        table.add_column("Reason")
+    for r in answer.results:
+        style = "green" if r.outcome == "requested" else "red"
+        cells: list[str | Text] = [r.job_id, Text(r.outcome, style=style)]
+        if action == "retry":
+            cells.append(r.new_job_id or NONE)
+        cells.append(r.reason or NONE)
+        table.add_row(*cells)
+    if not answer.results:
+        table.caption = "no job matched"
     return table

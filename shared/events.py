@@ -116,6 +116,9 @@ class JobRequested(Event):
     priority: int | None = None
     part: int = Field(default=1, ge=1, le=MAX_REQUEST_PARTS)
     parts: int = Field(default=1, ge=1, le=MAX_REQUEST_PARTS)
+    # A retry of this job (POST /v1/jobs/{id}/retry): the new job records it, and the
+    # original's document lists the new job (docs/design.md §6).
+    retry_of: JobId | None = None
 
 
 @event

@@ -31,6 +31,7 @@ from shared.limits import (
     MAX_ITEMS,
     ErrorText,
     Identifier,
+    JobId,
     LogText,
     Priority,
 )
@@ -96,6 +97,7 @@ class ReservedData(JobData):
     listings_marked: bool | None = None  # its listings were marked pending on intake
     params: JobParams | None = None  # inventory_report / orders_import parameters
     priority: Priority | None = None  # the caller's priority, when given
+    retry_of: JobId | None = None  # the job this one retries (its items that failed)
 
 
 class SubmittedData(JobData):

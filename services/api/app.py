@@ -18,7 +18,7 @@ from services.api.auth import KeyRing
 from services.api.bodies import BodyLimit
 from services.api.projector import Projector
 from services.api.replays import REPLAYS
-from services.api.routes import accounts, jobs, operations
+from services.api.routes import accounts, bulk_jobs, jobs, operations
 from services.api.settings import ApiSettings
 from shared.kafka.admin import ensure_topics
 from shared.kafka.producer import EventPublisher, make_producer
@@ -82,6 +82,8 @@ def create_app(settings: ApiSettings, *, run_projector: bool | None = None) -> F
     app.state.keys = KeyRing(settings.api_keys)
     errors.install(app, settings.retry_after_s)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    # Before the jobs router: "/v1/jobs/bulk/cancel" is not the cancel of a job "bulk".
+    app.include_router(bulk_jobs.router)
     app.include_router(jobs.router)
     app.include_router(accounts.router)
     app.include_router(operations.router)

@@ -7,14 +7,31 @@ separate classes, so a field added to the store never leaks out by accident.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from shared.jobs import JobStatus, JobType
 from shared.limits import MAX_ITEMS, Identifier, JobId, Name, Priority, Secret
 
 T = TypeVar("T")
+# How many jobs one bulk action may act on (docs/design.md §6): each is a read and a
+# message, and the answer lists every one.
+MAX_BULK_JOBS = 1_000
+
+
+def _iso_only(value: object) -> object:
+    """Dates as ISO-8601 text only: pydantic would read "0.5" as a Unix time."""
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return value
+        raise ValueError("expected an ISO-8601 date-time such as 2026-11-27T10:00:00Z")
+    return value
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_only)]
 
 
 def example(value: dict[str, Any]) -> ConfigDict:
@@ -119,11 +136,19 @@ class JobDetail(JobRow):
             **JOB_ROW_EXAMPLE,
             "data": {"feed_id": "50012345", "processing_status": "DONE", "accepted": 1},
             "seq": 5,
+            "retry_of": None,
+            "retried_by": ["api-shop1-4f1c2a9b7e01"],
         }
     )
 
     data: dict[str, Any]
     seq: int
+    retry_of: str | None = Field(
+        default=None, description="The job this one retries (POST /v1/jobs/{id}/retry)."
+    )
+    retried_by: list[str] = Field(
+        default_factory=list, description="The jobs that retry this one, oldest first."
+    )
 
 
 class JobItemRow(BaseModel):
@@ -201,6 +226,111 @@ class Accepted(BaseModel):
 
     job_id: str
     status: Literal["requested", "cancel_requested"]
+
+
+class RetryCreate(BaseModel):
+    """The optional body of ``POST /v1/jobs/{id}/retry``."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"job_id": "r1"}]})
+
+    job_id: JobId | None = Field(
+        default=None,
+        description="The new job's id, yours to choose so that a repeat of the call is not "
+        "a second retry; by default a new one.",
+    )
+
+
+class RetryAccepted(BaseModel):
+    model_config = example(
+        {"job_id": "api-shop1-4f1c2a9b7e01", "retry_of": "ps-shop1-000123", "status": "requested"}
+    )
+
+    job_id: str = Field(description="The new job.")
+    retry_of: str
+    status: Literal["requested"]
+
+
+class BulkFilter(BaseModel):
+    """The filters of ``GET /v1/jobs``: every job they match (at most 1,000)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "account_id": "acc-de",
+                    "job_type": "update_qty",
+                    "status": "created",
+                    "created_from": "2026-11-27T00:00:00Z",
+                    "created_to": "2026-11-28T00:00:00Z",
+                }
+            ]
+        },
+    )
+
+    account_id: Identifier | None = None
+    job_type: JobType | None = None
+    status: JobStatus | None = None
+    created_from: IsoDateTime | None = None
+    created_to: IsoDateTime | None = None
+
+
+class BulkAction(BaseModel):
+    """The body of ``POST /v1/jobs/bulk/cancel`` and ``/bulk/retry``: jobs by id, or every
+    job the list's filters match; at most 1,000 either way."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"job_ids": ["ps-shop1-000123", "ps-shop1-000124"]},
+                {"filter": {"account_id": "acc-de", "status": "created"}},
+            ]
+        },
+    )
+
+    job_ids: list[JobId] | None = Field(default=None, min_length=1, max_length=MAX_BULK_JOBS)
+    filter: BulkFilter | None = None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> Self:
+        if (self.job_ids is None) == (self.filter is None):
+            raise ValueError("give either job_ids or filter")
+        return self
+
+
+class BulkResult(BaseModel):
+    model_config = example(
+        {
+            "job_id": "ps-shop1-000123",
+            "outcome": "requested",
+            "new_job_id": "api-shop1-4f1c2a9b7e01",
+        }
+    )
+
+    job_id: str
+    outcome: Literal["requested", "refused"]
+    new_job_id: str | None = Field(default=None, description="A retry's new job.")
+    reason: str | None = Field(default=None, description="Why it was refused.")
+
+
+class BulkResults(BaseModel):
+    model_config = example(
+        {
+            "matched": 2,
+            "results": [
+                {"job_id": "ps-shop1-000123", "outcome": "requested"},
+                {
+                    "job_id": "ps-shop1-000124",
+                    "outcome": "refused",
+                    "reason": "the job is already done",
+                },
+            ],
+        }
+    )
+
+    matched: int = Field(description="How many jobs the ids or the filter named.")
+    results: list[BulkResult]
 
 
 class LwaSecrets(BaseModel):

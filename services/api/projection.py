@@ -322,6 +322,17 @@ COMPACTED_COLLECTION = {
 }
 
 
+def retry_link(event: JobEvent) -> Merge | None:
+    """A retry's link on the job it retries (``job_links``, by the original's ``_id``):
+    the original may be in another batch, partition or projector, so the link is an update
+    of its own rather than part of the original's fenced document. ``$addToSet`` keeps
+    the order retries came in and makes a repeat a no-op."""
+    retry_of = getattr(event.data, "retry_of", None)
+    if retry_of is None or event.IS_ANNOTATION:
+        return None
+    return Merge("job_links", retry_of, {"$addToSet": {"retried_by": event.job_id}})
+
+
 def replay_write(record: DeadLetterReplayed) -> Merge:
     replay = {
         "id": str(record.event_id),

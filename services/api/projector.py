@@ -39,6 +39,7 @@ from services.api.projection import (
     fold_job_events,
     join_job,
     record_write,
+    retry_link,
     split_job,
 )
 from services.api.replays import REPLAYS, DeadLetterReplayed
@@ -302,6 +303,9 @@ class Projector:
             for rec, event in decoded:
                 if isinstance(event, JobEvent):
                     job_events.append(event)
+                    link = retry_link(event)
+                    if link is not None:
+                        merges.append(link)
                     continue
                 key = rec.key.decode("utf-8", "replace") if rec.key is not None else None
                 write = record_write(rec.topic, key, event, rec.partition, rec.offset)

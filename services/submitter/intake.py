@@ -117,6 +117,8 @@ def accept(
         given["params"] = params
     if request.priority is not None:
         given["priority"] = request.priority
+    if request.retry_of is not None:
+        given["retry_of"] = request.retry_of
     data = ReservedData(
         marketplace_id=account.marketplace_ids[0],
         automatic=False,
@@ -136,7 +138,10 @@ def accept(
         status=JobStatus.RESERVED,
         data=data,
         items=states,
-        log=[LogLine(message=f"job received with {what}")],
+        log=[
+            LogLine(message=f"job received with {what}"),
+            *([LogLine(message=f"retry of job {request.retry_of}")] if request.retry_of else []),
+        ],
     )
     created = JobCreated(
         **job,

@@ -402,3 +402,47 @@ async def test_the_items_of_a_large_job_come_page_by_page(
     await expect(page.get_by_test_id("items-shown")).to_be_hidden()
     keys = await rows.evaluate_all("rows => rows.map((r) => r.dataset.key)")
     assert keys == [BIG.sku(n) for n in range(BIG_ITEMS)]
+
+
+async def test_retry_from_the_detail_and_bulk_actions_on_selected_and_matching_jobs(
+    page: Page, jobs: None, shop1: httpx.AsyncClient
+) -> None:
+    await sign_in(page, SHOP1_KEY)
+    # A finished job's detail retries it: a new job of its one item in error.
+    await row(page, QTY_JOB).get_by_role("button", name=f"Check status of job {QTY_JOB}").click()
+    await page.get_by_test_id("detail-retry").click()
+    await expect(page.get_by_test_id("notice")).to_contain_text(f"Retry of job {QTY_JOB} requested")
+    retried_by = page.get_by_test_id("detail-retried-by")
+    await expect(retried_by).to_be_visible(timeout=30_000)
+    new_job = (await retried_by.inner_text()).split(",")[0].strip()
+    await retried_by.get_by_role("button", name=new_job).click()
+    await expect(page.get_by_test_id("detail-id")).to_have_text(new_job)
+    await expect(page.get_by_test_id("detail-retry-of")).to_have_text(QTY_JOB)
+    await expect(page.get_by_test_id("item-row")).to_have_count(1)
+    await expect(page.get_by_test_id("item-row")).to_have_attribute("data-key", DE.sku(15))
+
+    # Rows ticked: a result per job, the refusal with its reason.
+    await page.get_by_label(f"Select job {QTY_JOB}").check()
+    await page.get_by_label(f"Select job {PRICE_JOB}").check()
+    await expect(page.get_by_test_id("bulk-count")).to_have_text("2 jobs selected")
+    await page.get_by_test_id("bulk-retry").click()
+    results = page.get_by_test_id("bulk-results")
+    qty = results.locator(f'[data-job-id="{QTY_JOB}"]')
+    await expect(qty.get_by_test_id("bulk-outcome")).to_have_text("requested")
+    await expect(qty.get_by_test_id("bulk-detail")).to_contain_text("new job ")
+    price = results.locator(f'[data-job-id="{PRICE_JOB}"]')
+    await expect(price.get_by_test_id("bulk-outcome")).to_have_text("refused")
+    await expect(price.get_by_test_id("bulk-detail")).to_have_text(
+        "every item of the job succeeded: nothing to retry"
+    )
+    await expect(page.get_by_test_id("bulk-count")).to_have_text("No job selected")
+
+    # "All matching": the list's filters choose; finished jobs refuse a cancel.
+    await page.get_by_label("Job Type").select_option(label="Update Products Price")
+    await expect(page.get_by_test_id("job-row")).to_have_count(1)
+    await page.get_by_test_id("select-matching").check()
+    await page.get_by_test_id("bulk-cancel").click()
+    await page.get_by_test_id("confirm-yes").click()
+    await expect(page.get_by_test_id("bulk-result")).to_have_count(1)
+    await expect(results.get_by_test_id("bulk-detail")).to_have_text("the job is already done")
+    assert await status_of(shop1, PRICE_JOB) == "done"

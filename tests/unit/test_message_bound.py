@@ -61,6 +61,7 @@ LARGEST_DATA: dict[str, Any] = {
     "listings_marked": True,
     "params": {"since": NOW.isoformat(), "page_size": 100},
     "priority": 1_000,
+    "retry_of": JOB_ID,
     "feed_id": AMAZON_ID,
     "feed_type": AMAZON_ID,
     "input_document_id": AMAZON_ID,

@@ -9,8 +9,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
-from pydantic import BeforeValidator
 
+from services.api.auth import Principal
 from services.api.bodies import StrictJsonRoute
 from services.api.deps import Caller, Db, Publisher, visible_account, visible_job
 from services.api.errors import ApiError
@@ -18,6 +18,7 @@ from services.api.models import (
     Accepted,
     AccountRef,
     ErrorBody,
+    IsoDateTime,
     ItemCounts,
     JobCreate,
     JobDetail,
@@ -25,10 +26,13 @@ from services.api.models import (
     JobRow,
     LogRow,
     Page,
+    RetryAccepted,
+    RetryCreate,
 )
 from services.api.pagination import Keyset, decode_cursor, encode_cursor, read_page
 from services.api.projection import ITEMS_PER_PAGE, page_id
 from services.api.publishing import BusUnavailable
+from services.api.retries import NotRetryable, request_retry, retried_by
 from services.api.store import Database
 from shared.chunking import TooLarge, request_parts
 from shared.events import CancelRequested, JobRequested
@@ -43,18 +47,6 @@ NEWEST_JOB_FIRST = Keyset((("created_at", datetime), ("_id", str)), descending=T
 LOG_ORDER = Keyset((("at", datetime), ("seq", int), ("_id", str)))
 
 
-def _iso_only(value: object) -> object:
-    """Dates as ISO-8601 text only: pydantic would read "0.5" as a Unix time."""
-    if isinstance(value, str):
-        try:
-            float(value)
-        except ValueError:
-            return value
-        raise ValueError("expected an ISO-8601 date-time such as 2026-11-27T10:00:00Z")
-    return value
-
-
-IsoDateTime = Annotated[datetime, BeforeValidator(_iso_only)]
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody} for code in (401, 404, 422, 503)
 }
@@ -101,19 +93,16 @@ def _row(doc: dict[str, Any], names: dict[str, str | None]) -> dict[str, Any]:
     }
 
 
-@router.get("", response_model=Page[JobRow], responses=ERRORS)
-async def list_jobs(
-    db: Db,
-    who: Caller,
-    account_id: Annotated[str | None, Query(min_length=1)] = None,
-    job_type: JobType | None = None,
-    status: JobStatus | None = None,
-    created_from: IsoDateTime | None = None,
-    created_to: IsoDateTime | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: str | None = None,
-) -> Page[JobRow]:
-    """Jobs, newest first, with the manual's columns and item counts."""
+def jobs_query(
+    who: Principal,
+    account_id: str | None,
+    job_type: JobType | None,
+    status: JobStatus | None,
+    created_from: datetime | None,
+    created_to: datetime | None,
+) -> dict[str, Any]:
+    """The MongoDB query of the list's filters, within what the caller may see (the
+    list and the bulk actions share it)."""
     query: dict[str, Any] = {}
     if not who.is_admin:
         query["shop_id"] = who.shop_id
@@ -132,6 +121,23 @@ async def list_jobs(
         raise ApiError(422, "invalid", "created_from: must not be after created_to")
     if created:
         query["created_at"] = created
+    return query
+
+
+@router.get("", response_model=Page[JobRow], responses=ERRORS)
+async def list_jobs(
+    db: Db,
+    who: Caller,
+    account_id: Annotated[str | None, Query(min_length=1)] = None,
+    job_type: JobType | None = None,
+    status: JobStatus | None = None,
+    created_from: IsoDateTime | None = None,
+    created_to: IsoDateTime | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: str | None = None,
+) -> Page[JobRow]:
+    """Jobs, newest first, with the manual's columns and item counts."""
+    query = jobs_query(who, account_id, job_type, status, created_from, created_to)
     docs, next_cursor = await read_page(db.jobs, query, NEWEST_JOB_FIRST, limit, cursor)
     names = await _account_names(db, {d["account_id"] for d in docs})
     return Page[JobRow](data=[JobRow(**_row(d, names)) for d in docs], next_cursor=next_cursor)
@@ -175,7 +181,7 @@ async def create_job(body: JobCreate, db: Db, who: Caller, publisher: Publisher)
     account = await visible_account(db, who, body.account_id)
     if account["shop_id"] != shop_id:
         raise ApiError(404, "not_found", f"account {body.account_id!r} not found")
-    job_id = body.job_id or f"api-{shop_id}-{uuid.uuid4().hex[:12]}"
+    job_id = body.job_id or new_job_id(shop_id)
     existing = await db.jobs.find_one({"_id": job_id}, {"shop_id": 1})
     if existing is not None:
         if existing["shop_id"] != shop_id:
@@ -199,7 +205,14 @@ async def create_job(body: JobCreate, db: Db, who: Caller, publisher: Publisher)
 async def get_job(job_id: str, db: Db, who: Caller) -> JobDetail:
     doc = await visible_job(db, who, job_id)
     names = await _account_names(db, {doc["account_id"]})
-    return JobDetail(**_row(doc, names), data=doc.get("data") or {}, seq=doc["seq"])
+    data = doc.get("data") or {}
+    return JobDetail(
+        **_row(doc, names),
+        data=data,
+        seq=doc["seq"],
+        retry_of=data.get("retry_of"),
+        retried_by=await retried_by(db, job_id),
+    )
 
 
 @router.get("/{job_id}/items", response_model=Page[JobItemRow], responses=ERRORS)
@@ -268,3 +281,36 @@ async def cancel_job(job_id: str, db: Db, who: Caller, publisher: Publisher) -> 
         JOB_REQUESTS, job_id, CancelRequested(job_id=job_id, shop_id=doc["shop_id"])
     )
     return Accepted(job_id=job_id, status="cancel_requested")
+
+
+@router.post(
+    "/{job_id}/retry",
+    status_code=202,
+    response_model=RetryAccepted,
+    responses={
+        **ERRORS,
+        409: {
+            "model": ErrorBody,
+            "description": "The job is not finished, nothing of it failed, or the new "
+            "job id is another shop's.",
+        },
+    },
+)
+async def retry_job(
+    job_id: str, db: Db, who: Caller, publisher: Publisher, body: RetryCreate | None = None
+) -> Any:
+    """Retry a finished job (202 with the new job): a new job of the same type, account
+    and parameters with the items that did not succeed — all of them when the job failed
+    as a whole. The new job shows ``retry_of``, this one ``retried_by``. 409 when the job
+    is not finished (done, error, canceled) or nothing of it failed."""
+    doc = await visible_job(db, who, job_id)
+    new_id = (body.job_id if body else None) or new_job_id(doc["shop_id"])
+    try:
+        await request_retry(db, publisher, doc, new_id)
+    except NotRetryable as exc:
+        return JSONResponse({"error": {"code": "not_retryable", "message": str(exc)}}, 409)
+    return RetryAccepted(job_id=new_id, retry_of=job_id, status="requested")
+
+
+def new_job_id(shop_id: str) -> str:
+    return f"api-{shop_id}-{uuid.uuid4().hex[:12]}"

@@ -57,6 +57,8 @@
     accounts: new Map(),
     pendingCancel: new Set(),
     rowNotes: new Map(), // job id -> why its cancel was refused
+    checked: new Set(), // job ids ticked for a bulk action
+    allMatching: false, // the bulk action is for every job the filters match
     selected: null, // {id, tab}
     detail: null, // {job, items, itemsCursor, log, logCursor}
     live: true,
@@ -349,6 +351,8 @@
   function onFilterChange() {
     for (const [name, id] of Object.entries(FILTER_INPUTS)) state.filters[name] = $(id).value;
     writeFiltersToUrl();
+    state.checked.clear();
+    state.allMatching = false;
     state.generation += 1;
     state.rows = [];
     state.nextCursor = null;
@@ -472,6 +476,7 @@
         row,
         state.pendingCancel.has(row.id),
         state.rowNotes.get(row.id) || null,
+        state.checked.has(row.id) || state.allMatching,
         state.selected && state.selected.id === row.id,
         state.accounts.has(row.account.id),
       ]);
@@ -495,6 +500,7 @@
         rowNodes.delete(id);
       }
     }
+    renderBulkBar();
     $("jobs-empty").hidden = !state.loaded || state.rows.length > 0;
     $("load-more").hidden = !state.nextCursor;
     $("jobs-count").textContent = state.loaded
@@ -548,7 +554,24 @@
         : null,
     );
     tr.replaceChildren(
-      el("td", { class: "id", "data-testid": "job-id", text: row.id }),
+      el(
+        "td",
+        { class: "id", "data-testid": "job-id" },
+        el("input", {
+          type: "checkbox",
+          class: "row-check",
+          "data-testid": "job-select",
+          "aria-label": `Select job ${row.id}`,
+          checked: state.checked.has(row.id) || state.allMatching,
+          disabled: state.allMatching,
+          onchange: (event) => {
+            if (event.target.checked) state.checked.add(row.id);
+            else state.checked.delete(row.id);
+            renderJobs();
+          },
+        }),
+        row.id,
+      ),
       el(
         "td",
         { "data-testid": "job-account" },
@@ -575,10 +598,19 @@
   // --------------------------------------------------------------------------- cancel
 
   function confirmCancel(row) {
-    const modal = $("confirm");
-    $("confirm-text").textContent =
+    return confirmDialog(
+      "Cancel job?",
       `Job ${row.id} (${row.job_type_label}, ${accountName(row.account.id, row.account.name)}) ` +
-      "will be canceled and its items returned to their state before the job.";
+        "will be canceled and its items returned to their state before the job.",
+      "Cancel job",
+    );
+  }
+
+  function confirmDialog(title, text, yesLabel) {
+    const modal = $("confirm");
+    $("confirm-title").textContent = title;
+    $("confirm-text").textContent = text;
+    $("confirm-yes").textContent = yesLabel;
     modal.hidden = false;
     const opener = document.activeElement;
     $("confirm-no").focus();
@@ -629,6 +661,88 @@
       }
     }
     renderJobs();
+    refreshNow();
+  }
+
+  // ----------------------------------------------------------------- retry and bulk
+
+  function renderBulkBar() {
+    const n = state.checked.size;
+    $("select-matching").checked = state.allMatching;
+    const shown = state.rows.length;
+    const page = $("select-page");
+    page.checked = state.allMatching || (shown > 0 && state.rows.every((r) => state.checked.has(r.id)));
+    page.disabled = state.allMatching;
+    $("bulk-count").textContent = state.allMatching
+      ? "Every job matching the filters is selected"
+      : n
+        ? `${plural(n, "job")} selected`
+        : "No job selected";
+    const none = !state.allMatching && n === 0;
+    $("bulk-cancel").disabled = none;
+    $("bulk-retry").disabled = none;
+  }
+
+  function bulkBody() {
+    if (!state.allMatching) return { job_ids: [...state.checked] };
+    const filter = Object.fromEntries(Object.entries(filterParams()).filter(([, v]) => v));
+    return { filter };
+  }
+
+  async function runBulk(action) {
+    const what = state.allMatching ? "every job matching the filters" : plural(state.checked.size, "selected job");
+    if (action === "cancel") {
+      const text = `Cancel ${what}? Jobs already handed to Amazon or finished are refused, each with the reason.`;
+      if (!(await confirmDialog("Cancel jobs?", text, "Cancel jobs"))) return;
+    }
+    try {
+      const answer = await api(`/v1/jobs/bulk/${action}`, { method: "POST", body: bulkBody() });
+      const requested = answer.results.filter((r) => r.outcome === "requested").length;
+      const refused = answer.results.length - requested;
+      notice(`${action === "cancel" ? "Cancel" : "Retry"} of ${plural(answer.matched, "job")}: ${requested} requested, ${refused} refused.`, refused ? "info" : "ok");
+      renderBulkResults(action, answer);
+      state.checked.clear();
+      state.allMatching = false;
+    } catch (err) {
+      if (err.status === 401) setError("jobs", err);
+      else notice(`Bulk ${action} failed: ${err.message}`, "error");
+    }
+    renderJobs();
+    refreshNow();
+  }
+
+  function renderBulkResults(action, answer) {
+    const box = $("bulk-results");
+    const rows = answer.results.map((r) =>
+      el(
+        "tr",
+        { "data-testid": "bulk-result", "data-job-id": r.job_id, class: r.outcome },
+        el("td", { class: "mono", text: r.job_id }),
+        el("td", { "data-testid": "bulk-outcome", text: r.outcome }),
+        el("td", { "data-testid": "bulk-detail", text: r.new_job_id ? `new job ${r.new_job_id}` : r.reason || "" }),
+      ),
+    );
+    box.replaceChildren(
+      el("h3", { text: `Bulk ${action}: ${plural(answer.matched, "job")}` }),
+      el(
+        "table",
+        { class: "grid grid-compact" },
+        el("thead", {}, el("tr", {}, el("th", { text: "Job" }), el("th", { text: "Outcome" }), el("th", { text: "New job / reason" }))),
+        el("tbody", {}, ...rows),
+      ),
+      el("button", { type: "button", class: "btn btn-link", text: "Hide results", onclick: () => { box.hidden = true; } }),
+    );
+    box.hidden = false;
+  }
+
+  async function retryJob(job) {
+    try {
+      const answer = await api(`/v1/jobs/${encodeURIComponent(job.id)}/retry`, { method: "POST" });
+      notice(`Retry of job ${job.id} requested as job ${answer.job_id}.`, "ok");
+    } catch (err) {
+      if (err.status === 401) setError("jobs", err);
+      else notice(`Job ${job.id} could not be retried: ${err.message}`, "error");
+    }
     refreshNow();
   }
 
@@ -740,7 +854,9 @@
     const detail = state.detail;
     const summary = $("detail-summary");
     const cancel = $("detail-cancel");
+    const retry = $("detail-retry");
     if (!detail) {
+      retry.hidden = true;
       summary.replaceChildren(el("p", { class: "empty", text: "Loading…" }));
       $("detail-data-block").hidden = true;
       $("items-body").replaceChildren();
@@ -771,6 +887,13 @@
       ),
       pair("Events", String(job.seq)),
     ];
+    const jobLink = (id) =>
+      el("button", { type: "button", class: "btn btn-link mono", text: id, onclick: () => openDetail(id, "status") });
+    if (job.retry_of) fields.push(pair("Retry of", jobLink(job.retry_of), "detail-retry-of"));
+    if (job.retried_by && job.retried_by.length) {
+      const links = job.retried_by.flatMap((id, i) => [i ? ", " : null, jobLink(id)]);
+      fields.push(pair("Retried by", links, "detail-retried-by"));
+    }
     summary.replaceChildren(...fields);
     // What the pipeline recorded about the job at Amazon (feed/report ids, counts, …).
     const data = Object.entries(job.data || {}).slice(0, 40);
@@ -783,6 +906,7 @@
     $("detail-data-block").hidden = data.length === 0;
     cancel.hidden = !job.cancelable;
     cancel.disabled = state.pendingCancel.has(job.id);
+    retry.hidden = !["done", "error", "canceled"].includes(job.status);
 
     $("items-body").replaceChildren(
       ...detail.items.map((item) =>
@@ -1034,6 +1158,22 @@
     $("detail-cancel").addEventListener("click", () => {
       if (state.detail) cancelJob(state.detail.job);
     });
+    $("detail-retry").addEventListener("click", () => {
+      if (state.detail) retryJob(state.detail.job);
+    });
+    $("select-page").addEventListener("change", (event) => {
+      for (const r of state.rows) {
+        if (event.target.checked) state.checked.add(r.id);
+        else state.checked.delete(r.id);
+      }
+      renderJobs();
+    });
+    $("select-matching").addEventListener("change", (event) => {
+      state.allMatching = event.target.checked;
+      renderJobs();
+    });
+    $("bulk-cancel").addEventListener("click", () => runBulk("cancel"));
+    $("bulk-retry").addEventListener("click", () => runBulk("retry"));
     $("items-more").addEventListener("click", () => moreDetail("items"));
     $("log-more").addEventListener("click", () => moreDetail("log"));
     for (const name of ["status", "log"]) {
