@@ -149,12 +149,20 @@ class ApiClient:
         return self._read(RetryAccepted, _unwrap(answer))
 
     def bulk(
-        self, action: str, *, job_ids: list[str] | None = None, filters: JobFilters | None = None
+        self,
+        action: str,
+        *,
+        job_ids: list[str] | None = None,
+        filters: JobFilters | None = None,
+        request_id: str | None = None,
     ) -> BulkResults:
-        """Cancel or retry (``action``) the jobs named, or every job the filters match."""
+        """Cancel or retry (``action``) the jobs named, or every job the filters match;
+        ``request_id`` makes a retry safe to send again."""
         body: dict[str, Any] = (
             {"job_ids": job_ids} if job_ids else {"filter": (filters or JobFilters()).params()}
         )
+        if request_id is not None:
+            body["request_id"] = request_id
         return self._read(BulkResults, self._call("POST", f"/v1/jobs/bulk/{action}", json=body))
 
     # ------------------------------------------------------------------ the rest

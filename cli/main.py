@@ -350,9 +350,10 @@ def _bulk(
     ids: list[str] | None,
     filters: JobFilters,
     as_json: bool,
+    request_id: str | None = None,
 ) -> None:
     with _client(ctx) as client:
-        answer = client.bulk(action, job_ids=ids, filters=filters)
+        answer = client.bulk(action, job_ids=ids, filters=filters, request_id=request_id)
     _show(as_json, answer, lambda: render.bulk_table(action, answer))
 
 
@@ -382,12 +383,24 @@ def jobs_bulk_retry(
     status: StatusOpt = None,
     created_from: FromOpt = None,
     created_to: ToOpt = None,
+    request_id: Annotated[
+        str | None,
+        typer.Option(
+            "--request-id",
+            help="Your id for this call: running it again with the same id retries nothing "
+            "twice (default: a new id, printed).",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Retry many finished jobs (at most 1,000): those of --id, or every job the filters
     match. Each gets its own outcome: its new job, or why there is nothing to retry."""
     filters = _filters(account, job_type, status, created_from, created_to)
-    _bulk(ctx, "retry", ids, filters, as_json)
+    if request_id is None:
+        request_id = f"cli-{uuid.uuid4().hex[:16]}"
+        if not as_json:
+            err.print(f"request id {request_id} (pass --request-id {request_id} to send again)")
+    _bulk(ctx, "retry", ids, filters, as_json, request_id)
 
 
 @jobs_app.command("create")

@@ -285,12 +285,16 @@ class BulkAction(BaseModel):
             "examples": [
                 {"job_ids": ["ps-shop1-000123", "ps-shop1-000124"]},
                 {"filter": {"account_id": "acc-de", "status": "created"}},
+                {"filter": {"status": "error"}, "request_id": "retry-errors-2026-12-02"},
             ]
         },
     )
 
     job_ids: list[JobId] | None = Field(default=None, min_length=1, max_length=MAX_BULK_JOBS)
     filter: BulkFilter | None = None
+    # The caller's id for this call (bulk retry): the new jobs' ids are made from it, so
+    # sending the same call again (after a timeout, a 503) retries nothing twice.
+    request_id: Identifier | None = None
 
     @model_validator(mode="after")
     def _one_way(self) -> Self:

@@ -254,3 +254,19 @@ async def test_the_cli_retries_and_acts_in_bulk(
     answer = json.loads(bulk.stdout)
     assert answer["matched"] == 2
     assert [r["reason"] for r in answer["results"]] == ["the job is already done", "job not found"]
+
+
+async def test_a_bulk_retry_sent_again_with_its_request_id_retries_once(
+    world: dict[str, Any], shop1: httpx.AsyncClient
+) -> None:
+    await _finished(shop1, world["mixed"])
+    body = {"job_ids": [world["mixed"]], "request_id": f"again-{uuid.uuid4().hex[:8]}"}
+    first = (await shop1.post("/v1/jobs/bulk/retry", json=body)).json()["results"][0]
+    again = (await shop1.post("/v1/jobs/bulk/retry", json=body)).json()["results"][0]
+    assert first["outcome"] == again["outcome"] == "requested"
+    assert first["new_job_id"] == again["new_job_id"]
+    new = await _finished(shop1, first["new_job_id"])
+    assert new["retry_of"] == world["mixed"]
+    original = await _job(shop1, world["mixed"])
+    assert original is not None
+    assert original["retried_by"].count(first["new_job_id"]) == 1

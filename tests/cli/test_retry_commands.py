@@ -68,9 +68,11 @@ def test_bulk_cancel_by_filters_sends_the_lists_filters() -> None:
 def test_bulk_retry_by_ids_json_is_the_apis_answer() -> None:
     api = FakeApi()
     api.route("POST", "/v1/jobs/bulk/retry", httpx.Response(200, json=BULK))
-    result = run(api, "jobs", "bulk-retry", "--id", "j1", "--id", "j2", "--json")
+    result = run(
+        api, "jobs", "bulk-retry", "--id", "j1", "--id", "j2", "--request-id", "r-1", "--json"
+    )
     assert result.exit_code == 0, result.output
-    assert api.last_json() == {"job_ids": ["j1", "j2"]}
+    assert api.last_json() == {"job_ids": ["j1", "j2"], "request_id": "r-1"}
     assert json.loads(result.stdout) == {
         "matched": 2,
         "results": [
@@ -85,6 +87,9 @@ def test_bulk_retry_by_ids_json_is_the_apis_answer() -> None:
     }
     table = run(api, "jobs", "bulk-retry", "--id", "j1")
     assert "j1-again" in table.stdout
+    # Without one, each run gets its own request id, said so that it can be sent again.
+    sent = api.last_json()["request_id"]
+    assert sent.startswith("cli-") and f"--request-id {sent}" in table.stderr
 
 
 def test_show_names_both_ends_of_a_retry() -> None:

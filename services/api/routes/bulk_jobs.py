@@ -8,6 +8,7 @@ call. At most ``MAX_BULK_JOBS`` jobs per call (docs/design.md §6).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -101,11 +102,16 @@ async def bulk_cancel(body: BulkAction, db: Db, who: Caller, publisher: Publishe
 async def bulk_retry(body: BulkAction, db: Db, who: Caller, publisher: Publisher) -> BulkResults:
     """Retry many finished jobs: by ``job_ids`` or every job the ``filter`` matches (at
     most 1,000). A result per job: ``requested`` with its ``new_job_id``, or ``refused``
-    with the reason (not finished, nothing failed)."""
+    with the reason (not finished, nothing failed). With a ``request_id`` the call can be
+    sent again safely: the same new job ids, no second retry."""
     ids, docs = await _jobs(db, who, body)
 
     async def retry(doc: Doc) -> BulkResult:
-        new_id = new_job_id(doc["shop_id"])
+        if body.request_id is None:
+            new_id = new_job_id(doc["shop_id"])
+        else:  # the same call again names the same new jobs: each is one retry
+            digest = hashlib.blake2b(f"{doc['_id']}|{body.request_id}".encode(), digest_size=8)
+            new_id = f"api-{doc['shop_id']}-r{digest.hexdigest()}"
         try:
             await request_retry(db, publisher, doc, new_id)
         except NotRetryable as exc:
