@@ -116,6 +116,8 @@ class JobRequested(Event):
     priority: int | None = None
     part: int = Field(default=1, ge=1, le=MAX_REQUEST_PARTS)
     parts: int = Field(default=1, ge=1, le=MAX_REQUEST_PARTS)
+    # The schedule that asked for the job (shared/schedules.py), said in its log.
+    schedule_id: Identifier | None = None
 
 
 @event

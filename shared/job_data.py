@@ -96,6 +96,7 @@ class ReservedData(JobData):
     listings_marked: bool | None = None  # its listings were marked pending on intake
     params: JobParams | None = None  # inventory_report / orders_import parameters
     priority: Priority | None = None  # the caller's priority, when given
+    schedule_id: Identifier | None = None  # the schedule that asked for it
 
 
 class SubmittedData(JobData):

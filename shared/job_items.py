@@ -114,6 +114,9 @@ class InventoryReportParams(_Item):
 
 class OrdersImportParams(_Item):
     since: ZonedDatetime
+    # "created": orders created since; "last_update": orders changed since (new status,
+    # cancellation), what a schedule imports.
+    by: Literal["created", "last_update"] = "created"
     page_size: Annotated[int, Field(ge=1, le=100)] = 20
 
 

@@ -61,12 +61,16 @@ def listing_snapshot(listing: ListingState | None) -> dict[str, Any] | None:
     return listing.model_dump(mode="json", include=_LISTING_FIELDS)
 
 
+def _made_by(request: JobRequested) -> str:
+    return f", from schedule {request.schedule_id}" if request.schedule_id else ""
+
+
 def reject(request: JobRequested, reason: str) -> JobFailed:
     # Built without validation: every value comes from a request that was validated on
     # arrival (the reason is our own text, cut to fit), and a burst of refusals is the
     # submitter's busiest path (docs/design.md §13).
     line = LogLine.model_construct(
-        level="error", message=clip(f"request rejected: {reason}", MAX_LOG_MESSAGE), at=utcnow()
+        level="error", message=clip(f"request rejected{_made_by(request)}: {reason}", MAX_LOG_MESSAGE), at=utcnow()
     )
     return JobFailed.model_construct(
         event_id=uuid4(),
@@ -117,6 +121,8 @@ def accept(
         given["params"] = params
     if request.priority is not None:
         given["priority"] = request.priority
+    if request.schedule_id is not None:
+        given["schedule_id"] = request.schedule_id
     data = ReservedData(
         marketplace_id=account.marketplace_ids[0],
         automatic=False,
@@ -136,7 +142,7 @@ def accept(
         status=JobStatus.RESERVED,
         data=data,
         items=states,
-        log=[LogLine(message=f"job received with {what}")],
+        log=[LogLine(message=f"job received with {what}{_made_by(request)}")],
     )
     created = JobCreated(
         **job,
