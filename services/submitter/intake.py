@@ -69,9 +69,8 @@ def reject(request: JobRequested, reason: str) -> JobFailed:
     # Built without validation: every value comes from a request that was validated on
     # arrival (the reason is our own text, cut to fit), and a burst of refusals is the
     # submitter's busiest path (docs/design.md §13).
-    line = LogLine.model_construct(
-        level="error", message=clip(f"request rejected{_made_by(request)}: {reason}", MAX_LOG_MESSAGE), at=utcnow()
-    )
+    text = f"request rejected{_made_by(request)}: {reason}"
+    line = LogLine.model_construct(level="error", message=clip(text, MAX_LOG_MESSAGE), at=utcnow())
     return JobFailed.model_construct(
         event_id=uuid4(),
         event_type="JobFailed",
