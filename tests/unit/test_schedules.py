@@ -36,7 +36,7 @@ def schedule(**changes: object) -> ScheduleDefined:
         "anchor": ANCHOR,
         "created_at": ANCHOR,
     }
-    return ScheduleDefined(**(fields | changes))  # type: ignore[arg-type]
+    return ScheduleDefined(**(fields | changes))
 
 
 def at(seconds: float) -> datetime:
