@@ -373,8 +373,8 @@ async def test_schedules_are_added_paused_and_deleted_from_the_page(
 ) -> None:
     await sign_in(page, SHOP1_KEY)
     panel = page.get_by_test_id("schedules")
-    await panel.get_by_label("Amazon Account").select_option(DE.account_id)
-    await panel.get_by_label("Runs").select_option("inventory_report")
+    await panel.get_by_label("Account to schedule").select_option(DE.account_id)
+    await panel.get_by_label("Scheduled job").select_option("inventory_report")
     await panel.get_by_label("Every (minutes)").fill("10")
     await panel.get_by_test_id("schedule-add").click()
     await expect(page.get_by_test_id("notice")).to_contain_text("minimum of 900 s")
