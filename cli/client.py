@@ -39,6 +39,7 @@ from cli.models import (
     NewAccount,
     Page,
     RetryAccepted,
+    Schedule,
 )
 
 DEFAULT_URL = "http://127.0.0.1:8080"
@@ -182,6 +183,19 @@ class ApiClient:
 
     def add_account(self, account: NewAccount) -> None:
         self._call("POST", "/v1/accounts", json=account.model_dump(mode="json"))
+
+    def schedules(self) -> list[Schedule]:
+        return list(self._pages(Schedule, "/v1/schedules"))
+
+    def add_schedule(self, body: Mapping[str, Any]) -> Schedule:
+        return self._read(Schedule, self._call("POST", "/v1/schedules", json=dict(body)))
+
+    def update_schedule(self, schedule_id: str, change: Mapping[str, Any]) -> Schedule:
+        path = f"/v1/schedules/{_seg(schedule_id)}"
+        return self._read(Schedule, self._call("PATCH", path, json=dict(change)))
+
+    def delete_schedule(self, schedule_id: str) -> None:
+        self._call("DELETE", f"/v1/schedules/{_seg(schedule_id)}")
 
     # ------------------------------------------------------------------ plumbing
 

@@ -97,13 +97,15 @@ def _typer(help_text: str) -> typer.Typer:
     )
 
 
-app = _typer("Amazon Jobs from the command line: jobs, quotas, dead letters, accounts.")
+app = _typer("Amazon Jobs from the command line: jobs, schedules, quotas, dead letters, accounts.")
 jobs_app = _typer("List, inspect, watch, create and cancel Amazon jobs.")
 dead_letters_app = _typer("Messages that could not be processed, and replaying them.")
 accounts_app = _typer("Amazon seller accounts (adding one needs an admin key).")
+schedules_app = _typer("Recurring orders imports and inventory reports of an account.")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(dead_letters_app, name="dead-letters")
 app.add_typer(accounts_app, name="accounts")
+app.add_typer(schedules_app, name="schedules")
 
 
 @dataclass(frozen=True)
@@ -597,4 +599,98 @@ def accounts_add(
         as_json,
         {"account_id": account_id, "name": name, "shop_id": shop, "registered": True},
         lambda: f"account {account_id} ({name}) registered for shop {shop}",
+    )
+
+
+# ---------------------------------------------------------------------------- schedules
+
+ScheduleId = Annotated[str, typer.Argument(metavar="ID")]
+
+
+@schedules_app.command("list")
+def schedules_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Schedules of your shop (every shop's with an admin key)."""
+    with _client(ctx) as client:
+        schedules = client.schedules()
+    _show(as_json, schedules, lambda: render.schedules_table(schedules))
+
+
+@schedules_app.command("add")
+def schedules_add(
+    ctx: typer.Context,
+    account: Annotated[str, typer.Option("--account", help="Amazon account id.")],
+    job_type: Annotated[
+        str,
+        typer.Option(
+            "--type",
+            help="orders_import (orders updated since the run before) or inventory_report.",
+        ),
+    ],
+    every: Annotated[
+        int,
+        typer.Option(
+            "--every",
+            min=1,
+            help="Minutes between runs: at least 5 for orders_import, 15 for inventory_report.",
+        ),
+    ],
+    params: Annotated[
+        str | None,
+        typer.Option("--params", help='JSON object of the job\'s params, e.g. {"page_size": 50}.'),
+    ] = None,
+    paused: Annotated[bool, typer.Option("--paused", help="Create it paused.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run an orders import or an inventory report every N minutes, the first run now."""
+    body: dict[str, Any] = {
+        "account_id": account,
+        "job_type": job_type,
+        "interval_s": every * 60,
+        "paused": paused,
+    }
+    if params is not None:
+        body["params"] = _read_params(params)
+    with _client(ctx) as client:
+        schedule = client.add_schedule(body)
+    _show(
+        as_json,
+        schedule,
+        lambda: (
+            f"schedule {schedule.schedule_id} added: {job_type} of {account} every "
+            f"{render.every(schedule.interval_s)}"
+        ),
+    )
+
+
+def _set_paused(ctx: typer.Context, schedule_id: str, paused: bool, as_json: bool) -> None:
+    with _client(ctx) as client:
+        schedule = client.update_schedule(schedule_id, {"paused": paused})
+    _show(
+        as_json,
+        schedule,
+        lambda: f"schedule {schedule_id} {'paused' if paused else 'resumed'}",
+    )
+
+
+@schedules_app.command("pause")
+def schedules_pause(ctx: typer.Context, schedule_id: ScheduleId, as_json: JsonOpt = False) -> None:
+    """Stop a schedule's runs until it is resumed."""
+    _set_paused(ctx, schedule_id, True, as_json)
+
+
+@schedules_app.command("resume")
+def schedules_resume(ctx: typer.Context, schedule_id: ScheduleId, as_json: JsonOpt = False) -> None:
+    """Run a paused schedule again (at once, if a run fell in the pause)."""
+    _set_paused(ctx, schedule_id, False, as_json)
+
+
+@schedules_app.command("delete")
+def schedules_delete(ctx: typer.Context, schedule_id: ScheduleId, as_json: JsonOpt = False) -> None:
+    """Delete a schedule; the jobs it made stay in the list."""
+    with _client(ctx) as client:
+        client.delete_schedule(schedule_id)
+    _show(
+        as_json,
+        {"schedule_id": schedule_id, "deleted": True},
+        lambda: f"schedule {schedule_id} deleted",
     )

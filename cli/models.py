@@ -220,6 +220,18 @@ class Account(ReadModel):
     marketplace_ids: list[str] = Field(default_factory=list)
 
 
+class Schedule(ReadModel):
+    schedule_id: str = Field(validation_alias=AliasChoices("schedule_id", "id"))
+    shop_id: str
+    account_id: str
+    job_type: str
+    interval_s: int
+    paused: bool = False
+    params: dict[str, Any] | None = None
+    anchor: datetime | None = None
+    created_at: datetime | None = None
+
+
 class LwaCredentials(BaseModel):
     """Secrets: sent once to the API, never printed (``repr`` hides them too)."""
 

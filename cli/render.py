@@ -22,6 +22,7 @@ from cli.models import (
     JobItem,
     JobRow,
     LogEntry,
+    Schedule,
 )
 from shared.jobs import JOB_STATUS_LABELS, JOB_TYPE_LABELS, JobStatus, JobType
 
@@ -364,4 +365,39 @@ def bulk_table(action: str, answer: BulkResults) -> Table:
         table.add_row(*cells)
     if not answer.results:
         table.caption = "no job matched"
+    return table
+
+
+def every(seconds: int) -> str:
+    """An interval as people say it: 15 min, 2 h, 1 d 6 h."""
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, secs = divmod(rest, 60)
+    parts = [
+        f"{n} {unit}" for n, unit in ((days, "d"), (hours, "h"), (minutes, "min"), (secs, "s")) if n
+    ]
+    return " ".join(parts) or "0 s"
+
+
+def schedules_table(schedules: Sequence[Schedule]) -> Table:
+    table = Table(title="Schedules", title_justify="left")
+    table.add_column("Schedule", no_wrap=True)
+    table.add_column("Account", no_wrap=True)
+    table.add_column("Shop", no_wrap=True)
+    table.add_column("Runs")
+    table.add_column("Every", no_wrap=True)
+    table.add_column("State", no_wrap=True)
+    table.add_column("Since", no_wrap=True)
+    for s in schedules:
+        table.add_row(
+            s.schedule_id,
+            s.account_id,
+            s.shop_id,
+            job_type_label(s.job_type),
+            every(s.interval_s),
+            "paused" if s.paused else "active",
+            when(s.created_at),
+        )
+    if not schedules:
+        table.caption = "no schedules"
     return table

@@ -25,6 +25,7 @@ from devtools.checked_in import write_or_check
 from services.api.settings import ApiSettings
 from services.applier.settings import ApplierSettings
 from services.poller.settings import PollerSettings
+from services.scheduler.settings import SchedulerSettings
 from services.submitter.settings import SubmitterSettings
 from services.throttle.settings import ThrottleSettings
 from shared.events import Event
@@ -41,6 +42,8 @@ from shared.topics import (
     JOB_REQUESTS,
     LISTINGS,
     ORDERS,
+    SCHEDULER_RUNS,
+    SCHEDULES,
     THROTTLE_GRANTS,
     THROTTLE_REQUESTS,
     THROTTLE_SNAPSHOTS,
@@ -128,12 +131,22 @@ ROLES: tuple[Role, ...] = (
             INVENTORY,
             ORDERS,
             ACCOUNTS,
+            SCHEDULES,
             DEAD_LETTERS,
             THROTTLE_SNAPSHOTS,
         ),
-        sends=(JOB_REQUESTS, ACCOUNTS),
+        sends=(JOB_REQUESTS, ACCOUNTS, SCHEDULES),
         settings=ApiSettings,
-        grouped=(JOB_EVENTS, LISTINGS, INVENTORY, ORDERS, ACCOUNTS, DEAD_LETTERS),
+        grouped=(JOB_EVENTS, LISTINGS, INVENTORY, ORDERS, ACCOUNTS, SCHEDULES, DEAD_LETTERS),
+    ),
+    Role(
+        "scheduler",
+        "python -m services.scheduler: runs schedules, requesting the job of each due slot "
+        "under a fixed job id, and records the slot each schedule last ran.",
+        receives=(SCHEDULES, SCHEDULER_RUNS),
+        sends=(JOB_REQUESTS, SCHEDULER_RUNS),
+        settings=SchedulerSettings,
+        grouped=(SCHEDULES,),
     ),
 )
 

@@ -19,7 +19,15 @@ from devtools.ports import free_port
 from devtools.probes import http_answers
 from devtools.processes import ChildProcess
 
-ALL_SERVICES = ("amazon_sandbox", "throttle", "submitter", "poller", "applier", "api")
+ALL_SERVICES = (
+    "amazon_sandbox",
+    "throttle",
+    "submitter",
+    "poller",
+    "applier",
+    "scheduler",
+    "api",
+)
 
 
 def base_name(instance: str) -> str:

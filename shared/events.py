@@ -119,6 +119,8 @@ class JobRequested(Event):
     # A retry of this job (POST /v1/jobs/{id}/retry): the new job records it, and the
     # original's document lists the new job (docs/design.md §6).
     retry_of: JobId | None = None
+    # The schedule that asked for the job (shared/schedules.py), said in its log.
+    schedule_id: Identifier | None = None
 
 
 @event

@@ -98,6 +98,7 @@ class ReservedData(JobData):
     params: JobParams | None = None  # inventory_report / orders_import parameters
     priority: Priority | None = None  # the caller's priority, when given
     retry_of: JobId | None = None  # the job this one retries (its items that failed)
+    schedule_id: Identifier | None = None  # the schedule that asked for it
 
 
 class SubmittedData(JobData):

@@ -114,6 +114,12 @@ class InventoryReportParams(_Item):
 
 class OrdersImportParams(_Item):
     since: ZonedDatetime
+    # "created" (or absent): orders created since; "last_update": orders changed since
+    # (a new status, a cancellation), what a schedule imports.
+    # Left out of the wire when absent: imports from before it read the same.
+    by: Literal["created", "last_update"] | None = Field(
+        default=None, exclude_if=lambda v: v is None
+    )
     page_size: Annotated[int, Field(ge=1, le=100)] = 20
 
 

@@ -28,6 +28,7 @@ from shared.events import (
     StockChanged,
 )
 from shared.limits import BROKER_MESSAGE_BYTES
+from shared.schedules import ScheduleDefined, ScheduleRan
 
 SECOND_MS = 1000
 HOUR_MS = 3600 * SECOND_MS
@@ -170,6 +171,11 @@ ORDERS = TopicSpec(
 ACCOUNTS = TopicSpec(
     "amazon.accounts", 1, compacted=True, key="account_id", event_types=_names(AccountRegistered)
 )
+# Schedules (docs/design.md §20): state owned by the bus like accounts; 12 partitions so
+# that scheduler instances divide the schedules between them.
+SCHEDULES = TopicSpec(
+    "amazon.schedules", 12, compacted=True, key="schedule_id", event_types=_names(ScheduleDefined)
+)
 DEAD_LETTERS = TopicSpec(
     "amazon.dead-letters",
     1,
@@ -211,6 +217,11 @@ SUBMITTER_JOB_IDS = changelog(
     frozenset({"JobIdSegment"}),
 )
 
+# The slot the scheduler last ran per schedule, partitioned like amazon.schedules.
+SCHEDULER_RUNS = changelog(
+    INTERNAL_PREFIX + "scheduler-runs", 12, "schedule_id", _names(ScheduleRan)
+)
+
 
 def faust_changelog(app_id: str, table: str, partitions: int) -> TopicSpec:
     """The changelog faust keeps for ``table`` of app ``app_id`` (the throttle's state),
@@ -226,6 +237,7 @@ PUBLIC_TOPICS: tuple[TopicSpec, ...] = (
     INVENTORY,
     ORDERS,
     ACCOUNTS,
+    SCHEDULES,
     DEAD_LETTERS,
 )
 INTERNAL_TOPICS: tuple[TopicSpec, ...] = (
@@ -236,6 +248,7 @@ INTERNAL_TOPICS: tuple[TopicSpec, ...] = (
     POLLER_JOBS,
     APPLIER_JOBS,
     SUBMITTER_JOB_IDS,
+    SCHEDULER_RUNS,
 )
 ALL_TOPICS: tuple[TopicSpec, ...] = PUBLIC_TOPICS + INTERNAL_TOPICS
 BY_NAME: dict[str, TopicSpec] = {t.name: t for t in ALL_TOPICS}

@@ -638,3 +638,78 @@ class Health(BaseModel):
 
     status: Literal["ok", "unavailable"]
     checks: dict[str, str] = Field(default_factory=dict)
+
+
+class ScheduleCreate(BaseModel):
+    """The body of ``POST /v1/schedules``: a recurring orders import or inventory report."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"account_id": "acc-de", "job_type": "orders_import", "interval_s": 900},
+                {
+                    "account_id": "acc-de",
+                    "job_type": "inventory_report",
+                    "interval_s": 3600,
+                    "params": {"report_type": "GET_MERCHANT_LISTINGS_ALL_DATA"},
+                },
+            ]
+        },
+    )
+
+    account_id: Identifier
+    job_type: Literal["orders_import", "inventory_report"]
+    interval_s: int = Field(
+        description="Seconds between runs; at least 300 for orders_import and 900 for "
+        "inventory_report (what the seller's quota allows), at most 31 days."
+    )
+    params: dict[str, Any] | None = Field(
+        default=None,
+        description="The job's params: `report_type` of a report, `page_size` of an "
+        "import (whose `since` each run sets: orders updated since the run before).",
+    )
+    paused: bool = False
+
+
+class SchedulePatch(BaseModel):
+    """The body of ``PATCH /v1/schedules/{id}``: pause, resume, or a new interval."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"paused": True}, {"interval_s": 1800}]}
+    )
+
+    paused: bool | None = None
+    interval_s: int | None = Field(
+        default=None, description="A new interval counts its runs afresh from now."
+    )
+
+
+class ScheduleRow(BaseModel):
+    model_config = example(
+        {
+            "id": "sch-4f1c2a9be0d3",
+            "shop_id": "shop1",
+            "account_id": "acc-de",
+            "job_type": "orders_import",
+            "interval_s": 900,
+            "paused": False,
+            "params": None,
+            "anchor": "2026-11-27T09:00:00Z",
+            "revision": 1,
+            "created_at": "2026-11-27T09:00:00Z",
+            "updated_at": "2026-11-27T09:00:00Z",
+        }
+    )
+
+    id: str
+    shop_id: str
+    account_id: str
+    job_type: str
+    interval_s: int
+    paused: bool
+    params: dict[str, Any] | None = None
+    anchor: datetime = Field(description="Runs fall at anchor + n * interval_s.")
+    revision: int = Field(description="Grows with each new interval; in the jobs' ids.")
+    created_at: datetime
+    updated_at: datetime | None = None

@@ -51,6 +51,7 @@ from shared.events import (
     OrderImported,
 )
 from shared.job_data import merge_data
+from shared.schedules import ScheduleDefined
 from shared.throttle.messages import BucketSnapshot
 
 ITEM_STATUSES = ("pending", "accepted", "warning", "error", "canceled")
@@ -318,6 +319,7 @@ COMPACTED_COLLECTION = {
     "amazon.listings": "listings",
     "amazon.inventory": "inventory",
     "amazon.accounts": "accounts",
+    "amazon.schedules": "schedules",
     "amazon.internal.throttle-snapshots": "quotas",
 }
 
@@ -392,6 +394,23 @@ def record_write(
                 "region": event.region,
                 "marketplace_ids": list(event.marketplace_ids),
                 "registered_at": event.occurred_at,
+            },
+        )
+    if isinstance(event, ScheduleDefined):
+        return Upsert(
+            "schedules",
+            {
+                "_id": event.schedule_id,
+                "shop_id": event.shop_id,
+                "account_id": event.account_id,
+                "job_type": event.job_type,
+                "interval_s": event.interval_s,
+                "paused": event.paused,
+                "params": event.params,
+                "anchor": event.anchor,
+                "revision": event.revision,
+                "created_at": event.created_at,
+                "updated_at": event.occurred_at,
             },
         )
     if isinstance(event, DeadLettered):

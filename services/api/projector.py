@@ -64,6 +64,7 @@ from shared.topics import (
     JOB_EVENTS,
     LISTINGS,
     ORDERS,
+    SCHEDULES,
     THROTTLE_SNAPSHOTS,
 )
 
@@ -74,7 +75,16 @@ Decoded: TypeAlias = tuple[Record, Event | None]
 # written one record at a time, and a record refused alone is dead-lettered.
 REFUSALS_BEFORE_ISOLATING = 3
 # The shared topics the read model is folded from, plus the API's own internal one.
-TOPICS = [JOB_EVENTS, LISTINGS, INVENTORY, ORDERS, ACCOUNTS, DEAD_LETTERS, THROTTLE_SNAPSHOTS]
+TOPICS = [
+    JOB_EVENTS,
+    LISTINGS,
+    INVENTORY,
+    ORDERS,
+    ACCOUNTS,
+    SCHEDULES,
+    DEAD_LETTERS,
+    THROTTLE_SNAPSHOTS,
+]
 OWN_TOPICS = [REPLAYS]
 
 APPLIED = Counter("projector_events_applied_total", "Events written to MongoDB", ["topic"])

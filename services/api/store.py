@@ -37,6 +37,7 @@ INDEXES: dict[str, list[IndexModel]] = {
         )
     ],
     "accounts": [IndexModel([("shop_id", ASCENDING), ("_id", ASCENDING)], name="shop")],
+    "schedules": [IndexModel([("shop_id", ASCENDING), ("_id", ASCENDING)], name="shop")],
     "dead_letters": [IndexModel([("occurred_at", DESCENDING), ("_id", DESCENDING)], name="newest")],
     "quotas": [
         IndexModel([("account_id", ASCENDING), ("quota_class", ASCENDING)], name="account_class")

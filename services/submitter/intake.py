@@ -61,13 +61,16 @@ def listing_snapshot(listing: ListingState | None) -> dict[str, Any] | None:
     return listing.model_dump(mode="json", include=_LISTING_FIELDS)
 
 
+def _made_by(request: JobRequested) -> str:
+    return f", from schedule {request.schedule_id}" if request.schedule_id else ""
+
+
 def reject(request: JobRequested, reason: str) -> JobFailed:
     # Built without validation: every value comes from a request that was validated on
     # arrival (the reason is our own text, cut to fit), and a burst of refusals is the
     # submitter's busiest path (docs/design.md §13).
-    line = LogLine.model_construct(
-        level="error", message=clip(f"request rejected: {reason}", MAX_LOG_MESSAGE), at=utcnow()
-    )
+    text = f"request rejected{_made_by(request)}: {reason}"
+    line = LogLine.model_construct(level="error", message=clip(text, MAX_LOG_MESSAGE), at=utcnow())
     return JobFailed.model_construct(
         event_id=uuid4(),
         event_type="JobFailed",
@@ -119,6 +122,8 @@ def accept(
         given["priority"] = request.priority
     if request.retry_of is not None:
         given["retry_of"] = request.retry_of
+    if request.schedule_id is not None:
+        given["schedule_id"] = request.schedule_id
     data = ReservedData(
         marketplace_id=account.marketplace_ids[0],
         automatic=False,
@@ -139,7 +144,7 @@ def accept(
         data=data,
         items=states,
         log=[
-            LogLine(message=f"job received with {what}"),
+            LogLine(message=f"job received with {what}{_made_by(request)}"),
             *([LogLine(message=f"retry of job {request.retry_of}")] if request.retry_of else []),
         ],
     )

@@ -368,6 +368,36 @@ async def test_cancel_a_created_job_and_a_refused_cancel(
     await page.screenshot(path=test_output_dir / "jobs-page.png", full_page=True)
 
 
+async def test_schedules_are_added_paused_and_deleted_from_the_page(
+    page: Page, jobs: None, test_output_dir: Path
+) -> None:
+    await sign_in(page, SHOP1_KEY)
+    panel = page.get_by_test_id("schedules")
+    await panel.get_by_label("Account to schedule").select_option(DE.account_id)
+    await panel.get_by_label("Scheduled job").select_option("inventory_report")
+    await panel.get_by_label("Every (minutes)").fill("10")
+    await panel.get_by_test_id("schedule-add").click()
+    await expect(page.get_by_test_id("notice")).to_contain_text("minimum of 900 s")
+
+    await panel.get_by_label("Every (minutes)").fill("15")
+    await panel.get_by_test_id("schedule-add").click()
+    await expect(page.get_by_test_id("notice")).to_contain_text("added")
+    added = panel.get_by_test_id("schedule-row")
+    await expect(added).to_have_count(1, timeout=30_000)
+    await expect(added).to_contain_text("Inventory Report")
+    await expect(added).to_contain_text("15 min")
+    await expect(added.get_by_test_id("schedule-state")).to_have_text("Active")
+
+    await added.get_by_test_id("schedule-pause").click()
+    await expect(added.get_by_test_id("schedule-state")).to_have_text("Paused", timeout=30_000)
+    await added.get_by_test_id("schedule-resume").click()
+    await expect(added.get_by_test_id("schedule-state")).to_have_text("Active", timeout=30_000)
+    await panel.screenshot(path=test_output_dir / "jobs-schedules.png")
+    await added.get_by_test_id("schedule-delete").click()
+    await expect(added).to_have_count(0, timeout=30_000)
+    await expect(panel.get_by_test_id("schedule-empty")).to_be_visible()
+
+
 BIG = NamedSeller(f"pg{RUN}-big", shop_id="shop2", label="Big Shop", orders=0)
 BIG_JOB = f"ps-{RUN}-big"
 BIG_ITEMS = 450  # more than the page shows at first (200)

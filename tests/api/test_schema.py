@@ -68,6 +68,7 @@ from shared.jobs import JobStatus, JobType
 from shared.kafka.admin import ensure_topics
 from shared.kafka.producer import EventPublisher, make_producer
 from shared.quotas import QuotaClass
+from shared.schedules import ScheduleDefined
 from shared.spapi.auth import LwaCredentials
 from shared.throttle.messages import BucketSnapshot, QuotaKey
 from shared.topics import (
@@ -77,6 +78,7 @@ from shared.topics import (
     JOB_EVENTS,
     LISTINGS,
     ORDERS,
+    SCHEDULES,
     THROTTLE_SNAPSHOTS,
     TopicSpec,
     listing_key,
@@ -90,7 +92,12 @@ ACCOUNT = "acc-schema"
 DONE_JOB = "schema-done-1"
 CREATED_JOB = "schema-created-1"
 LETTER_ID = str(uuid.uuid4())
-KNOWN_PATH_VALUES = {"job_id": [DONE_JOB, CREATED_JOB], "account_id": [ACCOUNT]}
+SCHEDULE_ID = "sch-schema-1"
+KNOWN_PATH_VALUES = {
+    "job_id": [DONE_JOB, CREATED_JOB],
+    "account_id": [ACCOUNT],
+    "schedule_id": [SCHEDULE_ID],
+}
 SEEN: defaultdict[str, Counter[int]] = defaultdict(Counter)
 CHECKS = [
     not_a_server_error,
@@ -161,7 +168,19 @@ def records() -> list[tuple[TopicSpec, str | None, Event]]:
             **ident,
         ),
     ]
-    out: list[tuple[TopicSpec, str | None, Event]] = [(ACCOUNTS, ACCOUNT, account)]
+    schedule = ScheduleDefined(
+        schedule_id=SCHEDULE_ID,
+        shop_id=SHOP,
+        account_id=ACCOUNT,
+        job_type="orders_import",
+        interval_s=900,
+        anchor=now,
+        created_at=now,
+    )
+    out: list[tuple[TopicSpec, str | None, Event]] = [
+        (ACCOUNTS, ACCOUNT, account),
+        (SCHEDULES, SCHEDULE_ID, schedule),
+    ]
     out += [(JOB_EVENTS, e.job_id, e) for e in [*done, *created]]
     out.append(
         (
@@ -288,7 +307,13 @@ def api(seeded: str, mongo_url: str, test_output_dir: Path) -> Iterator[Stack]:
         ) as http:
             while not all(
                 http.get(path).json().get("data")
-                for path in ("/v1/jobs", "/v1/throttle", "/v1/dead-letters", "/v1/accounts")
+                for path in (
+                    "/v1/jobs",
+                    "/v1/throttle",
+                    "/v1/dead-letters",
+                    "/v1/accounts",
+                    "/v1/schedules",
+                )
             ):
                 assert time.monotonic() < deadline, "the seeded records were not projected"
                 time.sleep(0.3)

@@ -513,3 +513,74 @@ def test_version() -> None:
     result = CliRunner().invoke(app, ["--version"])
     assert result.exit_code == 0
     assert result.stdout.startswith("amazon-jobs ") and result.stdout.split()[1][0].isdigit()
+
+
+def schedule_row(schedule_id: str = "sch-1", **overrides: Any) -> dict[str, Any]:
+    row = {
+        "id": schedule_id,
+        "shop_id": "shop1",
+        "account_id": "acc-de",
+        "job_type": "orders_import",
+        "interval_s": 900,
+        "paused": False,
+        "params": None,
+        "anchor": "2026-11-27T10:00:00Z",
+        "revision": 1,
+        "created_at": "2026-11-27T10:00:00Z",
+    }
+    return row | overrides
+
+
+def test_schedules_list_add_pause_resume_delete(api: FakeApi) -> None:
+    api.route(
+        "GET",
+        "/v1/schedules",
+        page([schedule_row(), schedule_row("sch-2", job_type="inventory_report", paused=True)]),
+    )
+    listed = run(api, "schedules", "list")
+    assert listed.exit_code == 0, listed.output
+    for text in ("sch-1", "Orders Import", "15 min", "active", "sch-2", "Inventory Report"):
+        assert text in listed.stdout
+    assert "paused" in listed.stdout
+    rows = json.loads(run(api, "schedules", "list", "--json").stdout)
+    assert [(r["schedule_id"], r["paused"]) for r in rows] == [("sch-1", False), ("sch-2", True)]
+
+    api.route("POST", "/v1/schedules", httpx.Response(202, json=schedule_row()))
+    added = run(
+        api, "schedules", "add", "--account", "acc-de", "--type", "orders_import", "--every", "15",
+        "--params", '{"page_size": 50}',
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    assert api.last_json() == {
+        "account_id": "acc-de",
+        "job_type": "orders_import",
+        "interval_s": 900,
+        "paused": False,
+        "params": {"page_size": 50},
+    }
+    assert "schedule sch-1 added" in added.stdout
+
+    api.route("PATCH", "/v1/schedules/sch-1", lambda r: httpx.Response(202, json=schedule_row(
+        paused=json.loads(r.content)["paused"])))  # fmt: skip
+    paused = json.loads(run(api, "schedules", "pause", "sch-1", "--json").stdout)
+    assert api.last_json() == {"paused": True} and paused["paused"] is True
+    resumed = run(api, "schedules", "resume", "sch-1")
+    assert api.last_json() == {"paused": False} and "resumed" in resumed.stdout
+
+    api.route("DELETE", "/v1/schedules/sch-1", httpx.Response(204))
+    deleted = json.loads(run(api, "schedules", "delete", "sch-1", "--json").stdout)
+    assert deleted == {"schedule_id": "sch-1", "deleted": True}
+    assert api.seen[-1].method == "DELETE"
+
+
+def test_a_refused_schedule_says_why_and_exits_1(api: FakeApi) -> None:
+    api.route(
+        "POST",
+        "/v1/schedules",
+        error(422, "invalid", "interval_s: interval_s 60 is below the minimum of 300 s"),
+    )
+    result = run(
+        api, "schedules", "add", "--account", "a", "--type", "orders_import", "--every", "1"
+    )
+    assert result.exit_code == 1
+    assert "minimum of 300 s" in result.stderr

@@ -30,6 +30,7 @@ def make_stack(
         "APPLIER_CONSUMER_GROUP": f"e2e-applier-{run}",
         "THROTTLE_CONSUMER_GROUP": f"e2e-throttle-{run}",
         "PROJECTOR_CONSUMER_GROUP": f"e2e-projector-{run}",
+        "SCHEDULER_CONSUMER_GROUP": f"e2e-scheduler-{run}",
         "SUBMITTER_COALESCE_WINDOW_S": "1.0",
         "AMAZON_JOBS_LOG_LEVEL": "INFO",
         **env,

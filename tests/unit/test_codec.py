@@ -37,6 +37,7 @@ from shared.job_snapshot import JobItemsSnapshot, JobSnapshot
 from shared.jobs import JobStatus, JobType
 from shared.quotas import QuotaClass
 from shared.registry import all_event_types
+from shared.schedules import ScheduleDefined, ScheduleRan
 from shared.throttle.messages import (
     BucketSnapshot,
     QuotaFeedback,
@@ -157,6 +158,19 @@ def sample(event_type: str) -> Event:
             region="EU",
             marketplace_ids=["A1PA6795UKMFR9"],
             credentials=EncryptedCredentials(key_id="k1", ciphertext="AAAA"),
+        ),
+        "ScheduleDefined": ScheduleDefined(
+            schedule_id="sch-1",
+            shop_id="shop1",
+            account_id="acc-de",
+            job_type="orders_import",
+            interval_s=900,
+            params={"page_size": 50},
+            anchor=datetime(2026, 11, 27, 9, tzinfo=UTC),
+            created_at=datetime(2026, 11, 27, 9, tzinfo=UTC),
+        ),
+        "ScheduleRan": ScheduleRan(
+            schedule_id="sch-1", revision=2, slot=41, due_at=datetime(2026, 11, 27, 9, tzinfo=UTC)
         ),
         "DeadLettered": DeadLettered(
             original_topic="t",

@@ -37,6 +37,7 @@ from shared.kafka.dead_letters import dead_letter_for
 from shared.limits import MAX_ITEMS, MAX_MESSAGE_BYTES, MAX_QUANTITY
 from shared.live_jobs import LiveJobs
 from shared.registry import all_event_types
+from shared.schedules import MAX_INTERVAL_S, ScheduleDefined, ScheduleRan
 from shared.throttle.messages import (
     BucketSnapshot,
     QuotaFeedback,
@@ -62,6 +63,7 @@ LARGEST_DATA: dict[str, Any] = {
     "params": {"since": NOW.isoformat(), "page_size": 100},
     "priority": 1_000,
     "retry_of": JOB_ID,
+    "schedule_id": ID64,
     "feed_id": AMAZON_ID,
     "feed_type": AMAZON_ID,
     "input_document_id": AMAZON_ID,
@@ -181,6 +183,7 @@ def largest(event_type: str) -> list[Event]:
                 account_id=ID64,
                 job_type=JobType.SEND_PRODUCTS,
                 items=[send_item(n) for n in range(MAX_ITEMS)],
+                schedule_id=ID64,
             )
         ),
         "CancelRequested": lambda: [CancelRequested(job_id=JOB_ID, shop_id=ID64)],
@@ -246,6 +249,22 @@ def largest(event_type: str) -> list[Event]:
                 marketplace_ids=[ID64] * 50,
                 credentials=EncryptedCredentials(key_id="k" * 64, ciphertext="c" * 4_000),
             )
+        ],
+        "ScheduleDefined": lambda: [
+            ScheduleDefined(
+                schedule_id=ID64,
+                shop_id=ID64,
+                account_id=ID64,
+                job_type="inventory_report",
+                interval_s=MAX_INTERVAL_S,
+                params={"report_type": "GET_FLAT_FILE_OPEN_LISTINGS_DATA"},
+                anchor=NOW,
+                revision=COUNT,
+                created_at=NOW,
+            )
+        ],
+        "ScheduleRan": lambda: [
+            ScheduleRan(schedule_id=ID64, revision=COUNT, slot=COUNT, due_at=NOW)
         ],
         "DeadLettered": lambda: [
             dead_letter_for(

@@ -243,6 +243,7 @@
       jobs: "Jobs could not be loaded",
       accounts: "Accounts could not be loaded",
       quotas: "Quotas could not be loaded",
+      schedules: "Schedules could not be loaded",
       detail: "The job could not be loaded",
       more: "More jobs could not be loaded",
     }[source] || "Request failed";
@@ -392,6 +393,7 @@
     if (current && !state.accounts.has(current)) options.push(el("option", { value: current, text: current }));
     select.replaceChildren(...options);
     select.value = current;
+    renderScheduleAccounts();
     const who = $("who");
     who.textContent =
       shops.size === 1 ? `Shop ${[...shops][0]}` : shops.size > 1 ? `${shops.size} shops` : "No accounts yet";
@@ -1017,6 +1019,100 @@
     $("quota-empty").hidden = rows.length > 0;
   }
 
+  // ------------------------------------------------------------------------ schedules
+
+  function every(seconds) {
+    const parts = [];
+    for (const [size, unit] of [[86400, "d"], [3600, "h"], [60, "min"], [1, "s"]]) {
+      const n = Math.floor(seconds / size);
+      seconds -= n * size;
+      if (n) parts.push(`${n} ${unit}`);
+    }
+    return parts.join(" ") || "0 s";
+  }
+
+  async function loadSchedules() {
+    try {
+      const rows = await allPages("/v1/schedules", { limit: 500 });
+      clearError("schedules");
+      renderSchedules(rows);
+    } catch (err) {
+      setError("schedules", err);
+    }
+  }
+
+  async function changeSchedule(row, change) {
+    try {
+      if (change === "delete") await api(`/v1/schedules/${encodeURIComponent(row.id)}`, { method: "DELETE" });
+      else await api(`/v1/schedules/${encodeURIComponent(row.id)}`, { method: "PATCH", body: { paused: change === "pause" } });
+      notice(`Schedule ${row.id} ${change === "delete" ? "deleted" : change === "pause" ? "paused" : "resumed"}.`, "ok");
+      window.setTimeout(loadSchedules, 500); // the projection shows it within a moment
+    } catch (err) {
+      notice(`Schedule ${row.id} could not be changed: ${err.message}`, "error");
+    }
+  }
+
+  function renderSchedules(rows) {
+    $("schedule-body").replaceChildren(
+      ...rows.map((s) =>
+        el(
+          "tr",
+          { "data-testid": "schedule-row", "data-id": s.id },
+          el("td", {}, accountName(s.account_id, null), el("span", { class: "sub", text: s.account_id })),
+          el("td", { title: s.id, text: JOB_TYPES[s.job_type] || s.job_type }),
+          el("td", { text: every(s.interval_s) }),
+          el("td", {}, badge(s.paused ? "reserved" : "done", s.paused ? "Paused" : "Active", "schedule-state")),
+          dateCell(s.created_at),
+          el(
+            "td",
+            { class: "actions" },
+            el("button", {
+              type: "button",
+              class: "btn btn-default btn-sm",
+              "data-testid": s.paused ? "schedule-resume" : "schedule-pause",
+              text: s.paused ? "Resume" : "Pause",
+              onclick: () => changeSchedule(s, s.paused ? "resume" : "pause"),
+            }),
+            " ",
+            el("button", {
+              type: "button",
+              class: "btn btn-danger btn-sm",
+              "data-testid": "schedule-delete",
+              text: "Delete",
+              onclick: () => changeSchedule(s, "delete"),
+            }),
+          ),
+        ),
+      ),
+    );
+    $("schedule-empty").hidden = rows.length > 0;
+  }
+
+  function renderScheduleAccounts() {
+    const select = $("schedule-account");
+    const current = select.value;
+    const sorted = [...state.accounts.values()].sort((a, b) => a.name.localeCompare(b.name));
+    select.replaceChildren(...sorted.map((a) => el("option", { value: a.id, text: `${a.name} (${a.region})` })));
+    if (current && state.accounts.has(current)) select.value = current;
+  }
+
+  async function addSchedule(event) {
+    event.preventDefault();
+    const minutes = Number($("schedule-every").value);
+    const body = {
+      account_id: $("schedule-account").value,
+      job_type: $("schedule-type").value,
+      interval_s: Math.round(minutes * 60),
+    };
+    try {
+      const row = await api("/v1/schedules", { method: "POST", body });
+      notice(`Schedule ${row.id} added: the first run starts now.`, "ok");
+      window.setTimeout(loadSchedules, 500);
+    } catch (err) {
+      notice(`The schedule was not added: ${err.message}`, "error");
+    }
+  }
+
   // ------------------------------------------------------------------- live refresh
 
   function renderLiveState() {
@@ -1029,7 +1125,7 @@
 
   async function refreshAll() {
     state.ticks += 1;
-    const work = [queueJobs(() => loadJobs()), loadQuotas()];
+    const work = [queueJobs(() => loadJobs()), loadQuotas(), loadSchedules()];
     if (state.selected) work.push(loadDetail());
     if (state.ticks % ACCOUNTS_EVERY === 0) work.push(loadAccounts());
     await Promise.all(work);
@@ -1101,6 +1197,7 @@
     loadAccounts().then(showFilters);
     queueJobs(() => loadJobs());
     loadQuotas();
+    loadSchedules();
     schedule();
   }
 
@@ -1121,6 +1218,7 @@
     rowNodes.clear();
     $("jobs-body").replaceChildren();
     $("quota-body").replaceChildren();
+    $("schedule-body").replaceChildren();
     $("error-banner").hidden = true;
     $("notice").hidden = true;
     $("detail").hidden = true;
@@ -1147,6 +1245,7 @@
     $("filters").addEventListener("submit", (event) => event.preventDefault());
     $("filters").addEventListener("reset", () => window.setTimeout(onFilterChange, 0));
     $("load-more").addEventListener("click", () => queueJobs(loadMore));
+    $("schedule-form").addEventListener("submit", addSchedule);
     $("refresh").addEventListener("click", () => refreshNow());
     $("live-toggle").addEventListener("change", (event) => {
       state.live = event.target.checked;
