@@ -35,8 +35,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from devtools.figures import report
-from devtools.own_broker import Bus, RawRecord, own_bus, read_raw
+from devtools.own_broker import Bus, own_bus, read_raw
 from devtools.submitter_bench import run_lone_submitter
+from devtools.topics_read import RawRecord
 from devtools.world import Seller
 from shared.codec import encode
 from shared.events import StockChanged

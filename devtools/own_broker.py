@@ -17,6 +17,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from devtools.infra import KafkaServer, free_port, provision_missing
+from devtools.topics_read import RawRecord, records_to_end
 from shared.kafka.admin import ensure_topics
 from shared.kafka.producer import (
     COMPRESSION,
@@ -24,16 +25,7 @@ from shared.kafka.producer import (
     EventPublisher,
     make_producer,
 )
-from shared.topics import ALL_TOPICS, BY_NAME, TopicSpec
-
-
-@dataclass(frozen=True)
-class RawRecord:
-    partition: int
-    offset: int
-    timestamp_ms: int
-    key: bytes | None
-    value: bytes | None
+from shared.topics import ALL_TOPICS, TopicSpec
 
 
 @dataclass
@@ -122,28 +114,4 @@ async def end_offsets(bootstrap: str, topic: TopicSpec) -> dict[int, int]:
 
 async def read_raw(bootstrap: str, topic: str) -> list[RawRecord]:
     """Every record of ``topic`` now, undecoded, in offset order within each partition."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        enable_auto_commit=False,
-        max_partition_fetch_bytes=4 * 1024 * 1024,
-    )
-    await consumer.start()
-    try:
-        tps = [TopicPartition(topic, p) for p in range(BY_NAME[topic].partitions)]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
-        pending = {tp for tp in tps if ends[tp] > 0}
-        found: list[RawRecord] = []
-        while pending:
-            batches = await consumer.getmany(timeout_ms=500, max_records=20_000)
-            for tp, records in batches.items():
-                for rec in records:
-                    found.append(
-                        RawRecord(tp.partition, rec.offset, rec.timestamp, rec.key, rec.value)
-                    )
-                    if rec.offset + 1 >= ends[tp]:
-                        pending.discard(tp)
-        return found
-    finally:
-        await consumer.stop()
+    return await records_to_end(bootstrap, topic)

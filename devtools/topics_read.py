@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
@@ -51,30 +52,62 @@ async def collect(
     return found
 
 
-async def read_to_end(
-    bootstrap: str, topic: str, *, where: Callable[[Event], bool] = lambda e: True
-) -> list[Event]:
-    """Everything on ``topic`` now (up to its end offsets), keeping events matching ``where``."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+@dataclass(frozen=True)
+class RawRecord:
+    """One record as the broker holds it, undecoded (poison included)."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp_ms: int
+    key: bytes | None
+    value: bytes | None
+
+
+async def records_to_end(bootstrap: str, *topics: str) -> list[RawRecord]:
+    """Every record of ``topics`` written before this call, undecoded, in offset order
+    within each partition. Done when each partition's position reaches the end offset taken
+    at the start: offsets that hold no record (transaction markers) count as read too."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        max_partition_fetch_bytes=4 * 1024 * 1024,
+    )
     await consumer.start()
     try:
-        partitions = [TopicPartition(topic, p) for p in range(BY_NAME[topic].partitions)]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        pending = {tp for tp, end in ends.items() if end > 0}
-        found: list[Event] = []
-        while pending:
-            batches = await consumer.getmany(timeout_ms=500)
+        await consumer.topics()  # metadata, for topics not declared in shared/topics.py
+        tps = [
+            TopicPartition(topic, p)
+            for topic in topics
+            for p in sorted(
+                consumer.partitions_for_topic(topic) or range(BY_NAME[topic].partitions)
+            )
+        ]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        found: list[RawRecord] = []
+        while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
+            batches = await consumer.getmany(timeout_ms=500, max_records=20_000)
             for tp, records in batches.items():
-                for rec in records:
-                    if rec.value is not None and where(event := decode(rec.value)):
-                        found.append(event)
-                    if rec.offset + 1 >= ends[tp]:
-                        pending.discard(tp)
+                found += [
+                    RawRecord(tp.topic, tp.partition, r.offset, r.timestamp, r.key, r.value)
+                    for r in records
+                    if r.offset < ends[tp]
+                ]
         return found
     finally:
         await consumer.stop()
+
+
+async def read_to_end(
+    bootstrap: str, topic: str, *, where: Callable[[Event], bool] = lambda e: True
+) -> list[Event]:
+    """Every event on ``topic`` now (up to its end offsets), keeping events matching ``where``."""
+    events = (
+        decode(r.value) for r in await records_to_end(bootstrap, topic) if r.value is not None
+    )
+    return [event for event in events if where(event)]
 
 
 async def largest_message(bootstrap: str) -> tuple[int, str]:
