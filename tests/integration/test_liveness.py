@@ -45,12 +45,10 @@ class Probe:
         return self.status
 
     async def until(self, path: str, status: int, what: str) -> dict[str, Any]:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 30
-        while await self.get(path) != status:
-            if loop.time() > deadline:
-                raise AssertionError(f"{what}: {path} still {self.status} {self.body}")
-            await asyncio.sleep(0.05)
+        async def answers() -> bool:
+            return await self.get(path) == status
+
+        await eventually(answers, f"{what}: {path} answering {status}", every_s=0.05)
         return self.body
 
 
