@@ -29,7 +29,11 @@ async def eventually(
 
 @overload
 async def eventually(
-    condition: Callable[[], T], what: str, *, timeout_s: float = ..., every_s: float = ...
+    condition: Callable[[], T | None],
+    what: str,
+    *,
+    timeout_s: float = ...,
+    every_s: float = ...,
 ) -> T: ...
 
 

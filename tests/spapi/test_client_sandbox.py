@@ -7,13 +7,11 @@ documents with ``shared.formats``.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -38,6 +36,7 @@ from shared.spapi import (
 )
 from shared.spapi.endpoints import sandbox
 from shared.spapi.models import IdentifiersType, ProcessingStatus
+from tests.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 SELLER = "A1SANDBOXCLIENT"
@@ -53,14 +52,11 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def sandbox_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
+def _start_sandbox(port: int, log_path: Path) -> subprocess.Popen[bytes]:
     # A file, not a pipe: nobody reads the sandbox's log while it runs, and a full pipe
     # would block it.
-    log_path = tmp_path_factory.mktemp("sandbox") / "sandbox.log"
     with log_path.open("wb") as log:
-        process = subprocess.Popen(
+        return subprocess.Popen(
             [
                 sys.executable,
                 "-m",
@@ -77,19 +73,26 @@ def sandbox_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    deadline = time.monotonic() + 30
+
+
+@pytest.fixture(scope="module")
+async def sandbox_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    port = _free_port()
+    log_path = tmp_path_factory.mktemp("sandbox") / "sandbox.log"
+    process = _start_sandbox(port, log_path)
+
+    def listening() -> bool:
+        if process.poll() is not None:
+            output = log_path.read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"sandbox exited with {process.returncode}: {output}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return True
+        except OSError:
+            return False
+
     try:
-        while True:
-            if process.poll() is not None:
-                output = log_path.read_text(errors="replace")[-2000:]
-                raise RuntimeError(f"sandbox exited with {process.returncode}: {output}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("sandbox did not start within 30 s") from None
-                time.sleep(0.1)
+        await eventually(listening, "the sandbox listening")
         yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()
@@ -161,21 +164,25 @@ async def client(sandbox_url: str) -> AsyncIterator[SpApiClient]:
 
 
 async def _until_final_feed(client: SpApiClient, feed_id: str) -> ProcessingStatus:
-    deadline = time.monotonic() + 60
-    while True:
-        status = (await client.get_feed(feed_id)).value.processing_status
-        if status.is_final or time.monotonic() > deadline:
-            return status
-        await asyncio.sleep(0.2)
+    seen: list[ProcessingStatus] = []
+
+    async def final() -> bool:
+        seen.append((await client.get_feed(feed_id)).value.processing_status)
+        return seen[-1].is_final
+
+    await eventually(final, f"feed {feed_id} to reach a final status")
+    return seen[-1]
 
 
 async def _until_final_report(client: SpApiClient, report_id: str) -> ProcessingStatus:
-    deadline = time.monotonic() + 60
-    while True:
-        status = (await client.get_report(report_id)).value.processing_status
-        if status.is_final or time.monotonic() > deadline:
-            return status
-        await asyncio.sleep(0.2)
+    seen: list[ProcessingStatus] = []
+
+    async def final() -> bool:
+        seen.append((await client.get_report(report_id)).value.processing_status)
+        return seen[-1].is_final
+
+    await eventually(final, f"report {report_id} to reach a final status")
+    return seen[-1]
 
 
 async def test_catalog_lookup_by_ean(client: SpApiClient) -> None:
