@@ -16,15 +16,6 @@ from shared.events import Event
 from shared.topics import ALL_TOPICS, BY_NAME
 
 
-@dataclass(frozen=True)
-class RawRecord:
-    partition: int
-    offset: int
-    timestamp_ms: int
-    key: bytes | None
-    value: bytes | None
-
-
 async def collect(
     bootstrap: str,
     topic: str,
@@ -62,8 +53,22 @@ async def collect(
     return found
 
 
-async def read_raw(bootstrap: str, topic: str) -> list[RawRecord]:
-    """Every record of ``topic`` now, undecoded, in offset order within each partition."""
+@dataclass(frozen=True)
+class RawRecord:
+    """One record as the broker holds it, undecoded (poison included)."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp_ms: int
+    key: bytes | None
+    value: bytes | None
+
+
+async def records_to_end(bootstrap: str, *topics: str) -> list[RawRecord]:
+    """Every record of ``topics`` written before this call, undecoded, in offset order
+    within each partition. Done when each partition's position reaches the end offset taken
+    at the start: offsets that hold no record (transaction markers) count as read too."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         enable_auto_commit=False,
@@ -71,31 +76,43 @@ async def read_raw(bootstrap: str, topic: str) -> list[RawRecord]:
     )
     await consumer.start()
     try:
-        tps = [TopicPartition(topic, p) for p in range(BY_NAME[topic].partitions)]
+        await consumer.topics()  # metadata, for topics not declared in shared/topics.py
+        tps = [
+            TopicPartition(topic, p)
+            for topic in topics
+            for p in sorted(
+                consumer.partitions_for_topic(topic) or range(BY_NAME[topic].partitions)
+            )
+        ]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         ends = await consumer.end_offsets(tps)
-        pending = {tp for tp in tps if ends[tp] > 0}
         found: list[RawRecord] = []
-        while pending:
+        while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
             batches = await consumer.getmany(timeout_ms=500, max_records=20_000)
             for tp, records in batches.items():
-                for rec in records:
-                    found.append(
-                        RawRecord(tp.partition, rec.offset, rec.timestamp, rec.key, rec.value)
-                    )
-                    if rec.offset + 1 >= ends[tp]:
-                        pending.discard(tp)
+                found += [
+                    RawRecord(tp.topic, tp.partition, r.offset, r.timestamp, r.key, r.value)
+                    for r in records
+                    if r.offset < ends[tp]
+                ]
         return found
     finally:
         await consumer.stop()
 
 
+async def read_raw(bootstrap: str, topic: str) -> list[RawRecord]:
+    """Every record of ``topic`` now, undecoded (poison included)."""
+    return await records_to_end(bootstrap, topic)
+
+
 async def read_to_end(
     bootstrap: str, topic: str, *, where: Callable[[Event], bool] = lambda e: True
 ) -> list[Event]:
-    """Everything on ``topic`` now (up to its end offsets), keeping events matching ``where``."""
-    events = (decode(r.value) for r in await read_raw(bootstrap, topic) if r.value is not None)
+    """Every event on ``topic`` now (up to its end offsets), keeping events matching ``where``."""
+    events = (
+        decode(r.value) for r in await records_to_end(bootstrap, topic) if r.value is not None
+    )
     return [event for event in events if where(event)]
 
 

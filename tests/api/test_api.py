@@ -7,7 +7,6 @@ import asyncio
 import hashlib
 import json
 import logging
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,22 +28,13 @@ from shared.kafka.producer import EventPublisher
 from shared.mongo import get_database, make_mongo_client
 from shared.topics import CATALOG_EVENTS, DEAD_LETTERS, JOB_EVENTS, TopicSpec
 from tests.stack import SECRET_KEY, Stack
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
 PLANTED = f"PLANTED-SECRET-{uuid.uuid4().hex}"
 ONE = Seller("apione", shop_id="shop1", listed=10)
 TWO = Seller("apitwo", shop_id="shop2", listed=5)
-
-
-async def eventually(check: Any, timeout_s: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        result = await check()
-        if result:
-            return result
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.3)
 
 
 def account_body(seller: Seller, secret: str = "client-secret") -> dict[str, Any]:
@@ -79,7 +69,7 @@ async def world(
         created = await admin.post("/v1/accounts", json=account_body(seller, secret))
         assert created.status_code == 202, created.text
         assert PLANTED not in created.text
-    await eventually(lambda: _count(admin, "/v1/accounts", 2))
+    await eventually(lambda: _count(admin, "/v1/accounts", 2), "both accounts projected")
     ids = []
     for n in range(5):
         r = await shop1.post(
@@ -113,7 +103,7 @@ async def world(
         status = {r["id"]: r["status"] for r in rows}
         return all(status.get(j) == "done" for j in [*ids, other.json()["job_id"]])
 
-    await eventually(all_done, 90)
+    await eventually(all_done, "every job of both shops done")
     return {
         "shop1_jobs": ids,
         "shop2_job": other.json()["job_id"],
@@ -304,7 +294,10 @@ async def test_account_data_endpoints(world: dict[str, Any], shop1: httpx.AsyncC
     assert {row["sku"]: row["quantity"] for row in listings if row["status"] == "active"}[
         ONE.sku(3)
     ] == 3
-    inventory = await eventually(lambda: _rows(shop1, f"/v1/accounts/{ONE.account_id}/inventory"))
+    inventory = await eventually(
+        lambda: _rows(shop1, f"/v1/accounts/{ONE.account_id}/inventory"),
+        "the account's inventory projected",
+    )
     assert {r["sku"] for r in inventory} >= {ONE.sku(n) for n in range(5, 10)}
     page = (await shop1.get(f"/v1/accounts/{ONE.account_id}/inventory", params={"limit": 3})).json()
     rest = (
@@ -324,7 +317,9 @@ async def _rows(client: httpx.AsyncClient, path: str) -> list[dict[str, Any]]:
 
 
 async def test_throttle_panel(world: dict[str, Any], admin: httpx.AsyncClient) -> None:
-    quotas = await eventually(lambda: _rows(admin, "/v1/throttle"))
+    quotas = await eventually(
+        lambda: _rows(admin, "/v1/throttle"), "the throttle's buckets projected"
+    )
     feed = next(
         q for q in quotas if q["account_id"] == ONE.account_id and q["quota_class"] == "feed_submit"
     )
@@ -334,7 +329,9 @@ async def test_throttle_panel(world: dict[str, Any], admin: httpx.AsyncClient) -
 async def test_throttle_filters_and_pages(
     world: dict[str, Any], admin: httpx.AsyncClient, shop2: httpx.AsyncClient
 ) -> None:
-    everything = await eventually(lambda: _rows(admin, "/v1/throttle"))
+    everything = await eventually(
+        lambda: _rows(admin, "/v1/throttle"), "the throttle's buckets projected"
+    )
     keys = [(q["account_id"], q["region"], q["quota_class"]) for q in everything]
     assert keys == sorted(keys)
     seen: list[dict[str, Any]] = []
@@ -368,7 +365,7 @@ async def test_dead_letters_listed_and_replayed(
         rows = (await admin.get("/v1/dead-letters")).json()["data"]
         return next((r for r in rows if r["key"] == marker), None)
 
-    found = await eventually(letter)
+    found = await eventually(letter, "the broken record's dead letter listed")
     assert found["original_topic"] == CATALOG_EVENTS.name
     assert "malformed JSON" in found["error"]
     assert (found["raw_stored"], found["raw_value"], found["raw_size"]) == (
@@ -387,7 +384,7 @@ async def test_dead_letters_listed_and_replayed(
         return next(r["replays"] for r in rows if r["id"] == found["id"])
 
     # The replay is on the letter (the same bytes fail again, so a new letter appears too).
-    [done] = await eventually(recorded)
+    [done] = await eventually(recorded, "the replay recorded on the letter")
     assert (done["topic"], done["partition"], done["offset"]) == (
         CATALOG_EVENTS.name,
         sent["partition"],
@@ -411,7 +408,7 @@ async def test_a_large_message_is_dead_lettered_by_reference_and_replayed_from_i
         rows = (await admin.get("/v1/dead-letters")).json()["data"]
         return next((r for r in rows if r["key"] == marker), None)
 
-    found = await eventually(letter)
+    found = await eventually(letter, "the large record's dead letter listed")
     assert (found["raw_stored"], found["raw_value"]) == ("reference", None)
     assert found["raw_size"] == len(value)
     assert found["raw_sha256"] == hashlib.sha256(value).hexdigest()
@@ -479,7 +476,7 @@ async def test_a_replay_whose_original_is_gone_is_410_saying_why(
         rows = (await admin.get("/v1/dead-letters")).json()["data"]
         return {str(gone.event_id), str(other.event_id)} <= {r["id"] for r in rows}
 
-    await eventually(listed)
+    await eventually(listed, "both letters listed")
     answer = await admin.post(f"/v1/dead-letters/{gone.event_id}/replay")
     assert answer.status_code == 410
     assert answer.json()["error"] == {
@@ -528,7 +525,7 @@ async def test_items_log_and_dead_letters_page_by_cursor(
         ],
     )
     await publisher.publish(JOB_EVENTS, job_id, failed)
-    await eventually(lambda: _ok(shop1, f"/v1/jobs/{job_id}"))
+    await eventually(lambda: _ok(shop1, f"/v1/jobs/{job_id}"), "the refused job projected")
     items = await _walk(shop1, f"/v1/jobs/{job_id}/items", 2)
     assert [i["key"] for i in items] == [f"P-{n}" for n in (3, 1, 4, 0, 2)]  # request order
     log = await _walk(shop1, f"/v1/jobs/{job_id}/log", 1)
@@ -579,7 +576,9 @@ async def test_a_planted_secret_is_nowhere(
             "/v1/accounts", json=body, headers={"Authorization": "Bearer k"}
         )
     assert registered.status_code == 202 and in_process not in registered.text
-    await eventually(lambda: _count(admin, "/v1/accounts", 3))  # projected by the system
+    await eventually(
+        lambda: _count(admin, "/v1/accounts", 3), "the third account projected"
+    )  # projected by the system
     secrets = (PLANTED, in_process)
     assert not [s for s in secrets if s in caplog.text]
     for path in ("/v1/accounts", f"/v1/accounts/{ONE.account_id}/listings"):

@@ -8,10 +8,8 @@ the page.
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,7 @@ from shared.jobs import JobType
 from shared.kafka.producer import EventPublisher
 from tests.e2e.conftest import make_stack
 from tests.stack import Stack
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -90,14 +89,6 @@ def system(topics: str, mongo_url: str, test_output_dir: Path) -> Iterator[Stack
         stack.stop()
 
 
-async def until(check: Callable[[], Awaitable[bool]], what: str, timeout_s: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.3)
-
-
 async def status_of(client: httpx.AsyncClient, job: str) -> str | None:
     response = await client.get(f"/v1/jobs/{job}")
     if response.status_code == 404:
@@ -111,7 +102,7 @@ async def wait_status(client: httpx.AsyncClient, job: str, *wanted: str) -> None
     async def reached() -> bool:
         return await status_of(client, job) in wanted
 
-    await until(reached, f"job {job} to be {' or '.join(wanted)}")
+    await eventually(reached, f"job {job} to be {' or '.join(wanted)}")
 
 
 async def create(client: httpx.AsyncClient, body: dict[str, Any]) -> None:
@@ -130,7 +121,7 @@ async def jobs(system: Stack, publisher: EventPublisher, shop1: httpx.AsyncClien
         ids = {a["id"] for a in (await shop1.get("/v1/accounts")).json()["data"]}
         return {DE.account_id, FR.account_id} <= ids
 
-    await until(accounts_known, "both accounts in the API")
+    await eventually(accounts_known, "both accounts in the API")
     qty = [{"sku": DE.sku(n), "quantity": 5 + n} for n in range(3)]
     qty.append({"sku": DE.sku(15), "quantity": 1})  # not listed at Amazon: an item error
     await create(
@@ -413,7 +404,7 @@ async def test_the_items_of_a_large_job_come_page_by_page(
     async def account_known() -> bool:
         return (await shop2.get(f"/v1/accounts/{BIG.account_id}/listings")).status_code == 200
 
-    await until(account_known, "shop2's account in the API")
+    await eventually(account_known, "shop2's account in the API")
     items = [{"sku": BIG.sku(n), "quantity": 1} for n in range(BIG_ITEMS)]
     await create(
         shop2,

@@ -20,6 +20,7 @@ from shared.events import AccountRegistered, EncryptedCredentials
 from shared.kafka.producer import EventPublisher
 from shared.topics import ACCOUNTS
 from tests.stack import Stack
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -84,12 +85,12 @@ async def answer(http: httpx.AsyncClient, url: str) -> tuple[int, dict[str, Any]
 
 
 async def until_ready(http: httpx.AsyncClient, url: str, stack: Stack, name: str) -> None:
-    while True:
+    async def ready() -> bool:
         seen = await answer(http, url)
-        if seen is not None and seen[0] == 200:
-            return
         assert stack.services[name].alive(), stack.services[name].log_tail()
-        await asyncio.sleep(0.2)
+        return seen is not None and seen[0] == 200
+
+    await eventually(ready, f"{name} answering 200 on {url}")
 
 
 async def until_exited(stack: Stack, name: str) -> int:
@@ -106,21 +107,24 @@ async def test_the_api_says_its_projector_died_then_exits_1(
     healthz = None
     async with httpx.AsyncClient() as http:
         await until_ready(http, ready, api, "api")
-        # Each account is one more batch; the first once the projector has caught up
-        # raises. Then /readyz is 503 for API_FAILURE_DRAIN_S before the port closes.
-        while not said or said[-1][0] == 200:
-            await something_to_project(publisher)
-            for _ in range(20):
-                seen = await answer(http, ready)
-                if seen is None:
-                    break
-                said.append(seen)
-                if seen[0] == 503:
-                    healthz = await answer(http, f"{api.api_url}/healthz")
-                    break
-                await asyncio.sleep(0.05)
+
+        # The first batch once the projector has caught up raises; then /readyz is 503
+        # for API_FAILURE_DRAIN_S before the port closes. An account now and then makes
+        # that batch (one right after readiness can go unread until the group settles).
+        async def refused() -> bool:
+            nonlocal healthz
+            if len(said) % 20 == 0:
+                await something_to_project(publisher)
+            seen = await answer(http, ready)
             if seen is None:
-                break
+                return True  # closed already: the 503 window was missed (fails below)
+            said.append(seen)
+            if seen[0] == 503:
+                healthz = await answer(http, f"{api.api_url}/healthz")
+                return True
+            return False
+
+        await eventually(refused, "/readyz to refuse once the projector died", every_s=0.05)
     assert said and said[-1][0] == 503, said[-3:]
     problem = said[-1][1]["checks"]["process"]
     assert "projector died: InjectedFault: fail point projector:live-batch" in problem
@@ -137,13 +141,14 @@ async def test_the_projector_alone_serves_health_and_exits_1_when_it_dies(
     async with httpx.AsyncClient() as http:
         # Ready once caught up with what the topics held: the next batch raises.
         await until_ready(http, f"http://127.0.0.1:{port}/readyz", stack, "projector")
+
         # Its loop is watched from the moment it runs (a moment after the port answers).
-        while True:
+        async def watched() -> bool:
             health = await answer(http, f"http://127.0.0.1:{port}/healthz")
             assert health is not None and health[0] == 200, health
-            if "projector" in health[1]["loops"]:
-                break
-            await asyncio.sleep(0.1)
+            return "projector" in health[1]["loops"]
+
+        await eventually(watched, "the projector loop on /healthz")
         metrics = await http.get(f"http://127.0.0.1:{port}/metrics")
     assert "projector_events_applied_total" in metrics.text
     await something_to_project(publisher)

@@ -18,10 +18,11 @@ import pytest
 
 from devtools.world import Seller
 from tests.api.conftest import SHOP1_KEY
-from tests.api.test_api import account_body, eventually
+from tests.api.test_api import account_body
 from tests.cli.test_cli_live import cli
 from tests.e2e.conftest import make_stack
 from tests.stack import Stack
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -54,7 +55,8 @@ async def _finished(client: httpx.AsyncClient, job_id: str) -> dict[str, Any]:
         job = await _job(client, job_id)
         return job if job and job["status"] in ("done", "error", "canceled") else None
 
-    result: dict[str, Any] = await eventually(check, 90)
+    result: dict[str, Any] | None = await eventually(check, f"job {job_id} finished")
+    assert result is not None
     return result
 
 
@@ -86,7 +88,7 @@ async def world(
     async def accounts_known() -> bool:
         return len((await admin.get("/v1/accounts")).json()["data"]) >= 3
 
-    await eventually(accounts_known)
+    await eventually(accounts_known, "the accounts projected")
     bad = [f"rtone-UNKNOWN-{n}" for n in range(3)]
     items = [{"sku": ONE.sku(n), "quantity": n + 1} for n in range(7)]
     items[2:2] = [{"sku": sku, "quantity": 5} for sku in bad]  # in the middle of the request
@@ -129,7 +131,7 @@ async def test_retry_of_3_bad_items_of_10_is_a_job_of_3_linked_both_ways(
         job = await _job(shop1, world["mixed"])
         return job if job and job["retried_by"] else None
 
-    assert (await eventually(linked))["retried_by"] == [new_id]
+    assert (await eventually(linked, "the retry linked"))["retried_by"] == [new_id]
 
 
 async def test_retry_refusals(
@@ -152,7 +154,7 @@ async def test_retry_refusals(
         rows = (await shop1.get("/v1/jobs", params=query)).json()["data"]
         return rows[0]["id"] if rows else None
 
-    waiting = await eventually(created)
+    waiting = await eventually(created, "a created job")
     unfinished = await shop1.post(f"/v1/jobs/{waiting}/retry")
     assert unfinished.status_code == 409
     assert unfinished.json()["error"]["message"].startswith("the job is created")
@@ -202,7 +204,7 @@ async def test_bulk_cancel_of_50_created_jobs_by_filter(
         rows = (await shop1.get("/v1/jobs", params=query)).json()["data"]
         return len(rows) == HELD_JOBS - 1
 
-    await eventually(fifty_created, 90)
+    await eventually(fifty_created, "fifty created jobs")
     # Another shop's key reaches none of them, by filter or by id.
     theirs = await shop2.post(
         "/v1/jobs/bulk/cancel", json={"filter": {"account_id": HELD.account_id}}
@@ -230,7 +232,7 @@ async def test_bulk_cancel_of_50_created_jobs_by_filter(
         ).json()["data"]
         return {row["id"] for row in rows} == canceled
 
-    await eventually(all_canceled, 90)
+    await eventually(all_canceled, "all fifty canceled")
     # Asked again, each one is refused with its reason; the call itself does not fail.
     again = await shop1.post("/v1/jobs/bulk/cancel", json={"job_ids": sorted(canceled)[:3]})
     assert again.status_code == 200

@@ -17,10 +17,9 @@ first test checks that the live ``/openapi.json`` is exactly that document.
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -84,6 +83,7 @@ from shared.topics import (
     listing_key,
 )
 from tests.stack import ADMIN_KEY, SECRET_KEY, Stack
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -296,27 +296,26 @@ async def seeded(private_kafka: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def api(seeded: str, mongo_url: str, test_output_dir: Path) -> Iterator[Stack]:
+async def api(seeded: str, mongo_url: str, test_output_dir: Path) -> AsyncIterator[Stack]:
     db_url = mongo_url.rsplit("/", 1)[0] + f"/schema_{uuid.uuid4().hex[:8]}"
     stack = Stack(bootstrap=seeded, mongo_url=db_url, workdir=test_output_dir / "api-schema")
     try:
         stack.start(["api"])
-        deadline = time.monotonic() + 60
-        with httpx.Client(
+        async with httpx.AsyncClient(
             base_url=stack.api_url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}
         ) as http:
-            while not all(
-                http.get(path).json().get("data")
-                for path in (
+
+            async def projected() -> bool:
+                paths = (
                     "/v1/jobs",
                     "/v1/throttle",
                     "/v1/dead-letters",
                     "/v1/accounts",
                     "/v1/schedules",
                 )
-            ):
-                assert time.monotonic() < deadline, "the seeded records were not projected"
-                time.sleep(0.3)
+                return all([(await http.get(path)).json().get("data") for path in paths])
+
+            await eventually(projected, "the seeded records projected")
         yield stack
     finally:
         stack.stop()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -22,10 +21,8 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from devtools.topics_read import collect
-from shared.codec import decode
+from devtools.topics_read import collect, read_to_end
 from shared.crypto import seal_credentials
 from shared.events import (
     AccountRegistered,
@@ -50,8 +47,15 @@ from shared.jobs import JobStatus, JobType
 from shared.kafka.producer import EventPublisher
 from shared.spapi.auth import LwaCredentials
 from shared.spapi.client import SpApiClient
-from shared.topics import ACCOUNTS, INVENTORY, JOB_EVENTS, LISTINGS, TopicSpec, listing_key
+from shared.topics import (
+    ACCOUNTS,
+    INVENTORY,
+    JOB_EVENTS,
+    LISTINGS,
+    listing_key,
+)
 from tests.stack import SECRET_KEY, Stack
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -275,27 +279,6 @@ def _health_port(stack: Stack, name: str) -> int:
         line for line in stack.services[name].log_tail(2000).splitlines() if "worker ready" in line
     ]
     return int(json.loads(lines[-1])["health_port"])
-
-
-async def _read_now(bootstrap: str, topic: TopicSpec) -> list[Event]:
-    """Every event on ``topic`` written before this call (no consumer group)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(topic.name, p) for p in range(topic.partitions)]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        found: list[Event] = []
-        pending = {tp for tp, end in ends.items() if end > 0}
-        while pending:
-            for tp, records in (await consumer.getmany(timeout_ms=500)).items():
-                found.extend(decode(r.value) for r in records if r.value is not None)
-                if records and records[-1].offset + 1 >= ends[tp]:
-                    pending.discard(tp)
-        return found
-    finally:
-        await consumer.stop()
 
 
 # ---------------------------------------------------------------- tests
@@ -638,24 +621,28 @@ async def test_a_killed_poller_loses_no_job_and_writes_its_result_once(
         publisher, _job_events(seller, JobType.UPDATE_QTY, _qty_items({"K-1": 6}), submitted)
     )
     poller = stack.services["poller"]
-    deadline = time.monotonic() + TIMEOUT_S
-    while not any(
-        "waiting for Amazon" in line and job_id in line
-        for line in poller.log_tail(1000).splitlines()
-    ):
-        assert time.monotonic() < deadline, poller.log_tail()
-        await asyncio.sleep(0.05)
-    await asyncio.sleep(0.5)  # its getFeed is on its way
+    await eventually(
+        lambda: any(
+            "waiting for Amazon" in line and job_id in line
+            for line in poller.log_tail(1000).splitlines()
+        ),
+        "the poller to take the job on",
+    )
+    # Killed while the job is its own: before or during its (slow) getFeed, nothing of
+    # the job may be lost and its result must be written once.
     stack.kill("poller")
     await http.delete(f"{stack.sandbox_url}/_sandbox/faults")
-    written = await _read_now(stack.bootstrap, JOB_EVENTS)
+    written = await read_to_end(stack.bootstrap, JOB_EVENTS.name)
     assert not [e for e in written if isinstance(e, JobEvent) and e.job_id == job_id and e.seq > 4]
     poller.start()
 
     final = await _until_final(stack.bootstrap, job_id)
     assert isinstance(final[-1], JobDone) and said(final[-1].data)["accepted"] == 1
+    # TODO(issue 16): a positive marker instead. The poller group's committed offset does
+    # not reach the end in this module's shared stack (other tests leave jobs open), so it
+    # cannot say "all handled"; a per-job "concluded" signal from the poller could.
     await asyncio.sleep(2)  # time for a duplicate to show up, if there were one
-    everything = await _read_now(stack.bootstrap, JOB_EVENTS)
+    everything = await read_to_end(stack.bootstrap, JOB_EVENTS.name)
     kinds = [
         type(e).__name__
         for e in everything

@@ -39,14 +39,6 @@ CONTRACT_VARIABLES = frozenset(
 # (compose with ${VAR:?message}, Kubernetes from the Secret) instead of defaulting.
 REQUIRED_VARIABLES = frozenset({"AMAZON_JOBS_SECRET_KEY", "AMAZON_JOBS_API_KEYS"})
 
-# What deployments already name but the api service has not landed yet (its package is a
-# skeleton): its HTTP server (API_PORT, AMAZON_JOBS_API_KEYS), the projector process and
-# the switch that keeps the API from projecting too. Accepted for the api's own
-# containers only; delete each entry once services/api defines it, and the tests then hold
-# the name to the code like every other.
-PENDING_API_VARIABLES = frozenset({"API_PORT", "AMAZON_JOBS_API_KEYS", "API_RUN_PROJECTOR"})
-PENDING_MODULES = frozenset({"services.api.projector"})
-
 WORKER_HEALTH_PORT = 9000  # HEALTH_PORT in compose and the manifests
 API_PORT = 8080  # docs/design.md §6
 
@@ -124,9 +116,7 @@ def all_env_names() -> frozenset[str]:
 
 def accepted_env_names(module: str) -> frozenset[str]:
     """What a container running ``python -m <module>`` may be given."""
-    service = service_of(module)
-    names = service_env_names(service)
-    return names | PENDING_API_VARIABLES if service == "api" else names
+    return service_env_names(service_of(module))
 
 
 def consumer_group(module: str) -> str:

@@ -12,7 +12,6 @@ from shared.service import CANCEL_GRACE_S, TEARDOWN_GRACE_S
 from shared.settings import ServiceSettings
 from tests.deploy.code_facts import (
     API_PORT,
-    PENDING_MODULES,
     REPO,
     REQUIRED_VARIABLES,
     WORKER_HEALTH_PORT,
@@ -62,7 +61,7 @@ def test_every_service_package_runs_in_a_container() -> None:
 @pytest.mark.parametrize("name", sorted(OURS))
 def test_command_names_a_module_that_exists(name: str) -> None:
     module = module_of(name)
-    assert module_exists(module) or module in PENDING_MODULES, f"{name}: no module {module}"
+    assert module_exists(module), f"{name}: no module {module}"
 
 
 @pytest.mark.parametrize("name", sorted(SERVICES))

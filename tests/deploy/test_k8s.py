@@ -24,7 +24,6 @@ from shared.settings import ServiceSettings
 from shared.topics import BY_NAME
 from tests.deploy.code_facts import (
     API_PORT,
-    PENDING_MODULES,
     REPO,
     REQUIRED_VARIABLES,
     WORKER_HEALTH_PORT,
@@ -361,7 +360,7 @@ def test_base_runs_every_service_but_the_sandbox_and_the_overlay_adds_it() -> No
 @pytest.mark.parametrize("which", sorted(RENDERS))
 def test_commands_name_modules_that_exist(which: str) -> None:
     for module, _ in deployments(RENDERS[which]):
-        assert module_exists(module) or module in PENDING_MODULES, module
+        assert module_exists(module), module
 
 
 @pytest.mark.parametrize("which", sorted(RENDERS))

@@ -58,7 +58,7 @@ async def test_a_kill_between_restore_and_cancel_still_ends_restored(
         JOB_REQUESTS, second.job_id, CancelRequested(job_id=second.job_id, shop_id=seller.shop_id)
     )
     submitter = crashing.services["submitter"]
-    await eventually(lambda: not submitter.alive(), 60, "the submitter dying at the crash point")
+    await eventually(lambda: not submitter.alive(), "the submitter dying at the crash point")
     assert submitter.proc is not None and submitter.proc.returncode == 137
 
     # Nothing recorded the cancel yet; the listing already holds its old state.

@@ -110,7 +110,7 @@ async def test_scaling_every_worker_one_three_one_loses_and_repeats_nothing(
             if start == 140:
                 # The new instances have taken their share before any of them is stopped.
                 for name in [f"{s}.{n}" for s in SCALED for n in (2, 3)]:
-                    await eventually(partial(started, scaling, name), 120, f"{name} running")
+                    await eventually(partial(started, scaling, name), f"{name} running")
             if start == 200:
                 for service in SCALED:
                     stopped += scaling.scale(service, 1)
@@ -120,7 +120,6 @@ async def test_scaling_every_worker_one_three_one_loses_and_repeats_nothing(
         try:
             await eventually(
                 lambda: {j for j, (_, status) in latest.items() if status == "done"} >= job_ids,
-                120,
                 "every job projected as done",
             )
         except AssertionError as exc:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
 
 import pytest
 from aiokafka import AIOKafkaConsumer
@@ -17,6 +16,7 @@ from shared.kafka.admin import ensure_topics
 from shared.kafka.producer import make_producer
 from shared.topics import INTERNAL_PREFIX, TopicSpec
 from tests.conftest import cluster_topic_settings, partitions_of
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -32,15 +32,6 @@ async def topic_config(bootstrap: str, topic: str) -> dict[str, str]:
         return {e["config_names"]: e["config_value"] for e in resource["config_entries"]}
     finally:
         await admin.close()
-
-
-async def until(check: Callable[[], Awaitable[bool]], what: str, timeout_s: float = 120) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while not await check():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
-        await asyncio.sleep(0.5)
 
 
 async def produce(bootstrap: str, topic: str, values: list[bytes]) -> None:
@@ -142,4 +133,4 @@ async def test_writes_and_reads_go_on_while_a_broker_is_dead(cluster: KafkaClust
         return all(sorted(p["isr"]) == [1, 2, 3] for p in partitions)
 
     # the restarted broker catches up and rejoins every ISR
-    await until(all_in_sync, "the restarted broker back in every ISR")
+    await eventually(all_in_sync, "the restarted broker back in every ISR")

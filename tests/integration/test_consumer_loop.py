@@ -147,7 +147,7 @@ async def test_failures_that_cannot_pass_are_dead_lettered_on_the_first_try(
     loop, task = await start_loop(topics, publisher, handle, group, [topic], max_attempts=3)
     try:
         letters = await dead_letters_of(topics, marker, len(failures))
-        await eventually(lambda: done == ["good"], 20)
+        await eventually(lambda: done == ["good"], "the good message handled")
     finally:
         await stop_loop(loop, task)
     assert task.exception() is None
@@ -183,8 +183,11 @@ async def test_a_letter_that_cannot_be_written_is_skipped_and_its_offset_committ
 
     try:
         loop, task = await start_loop(topics, EventPublisher(refusing), handle, group, [topic])
-        await eventually(lambda: seen == ["refused", "after"], 20)
-        await eventually(lambda: metric("dead_letters_failed_total", group, topic.name) == 1)
+        await eventually(lambda: seen == ["refused", "after"], "both messages seen")
+        await eventually(
+            lambda: metric("dead_letters_failed_total", group, topic.name) == 1,
+            "the failed dead letter counted",
+        )
         assert (loop.processed, loop.dead_lettered, loop.skipped) == (1, 0, 1)
         await stop_loop(loop, task)
         assert task.exception() is None
@@ -195,7 +198,7 @@ async def test_a_letter_that_cannot_be_written_is_skipped_and_its_offset_committ
     await publisher.publish(topic, marker, change(marker, "later"))
     loop, task = await start_loop(topics, publisher, handle, group, [topic])
     try:
-        await eventually(lambda: "later" in seen, 20)
+        await eventually(lambda: "later" in seen, "the later message seen")
     finally:
         await stop_loop(loop, task)
     assert seen == ["refused", "after", "later"]
@@ -221,7 +224,7 @@ async def test_a_large_refused_message_is_dead_lettered_by_reference_and_read_ba
     loop, task = await start_loop(topics, publisher, handle, f"g-{marker}")
     try:
         [(size, letter)] = await dead_letters_of(topics, marker, 1)
-        await eventually(lambda: handled == ["next"], 20)
+        await eventually(lambda: handled == ["next"], "the next message handled")
     finally:
         await stop_loop(loop, task)
     assert size <= MAX_MESSAGE_BYTES
@@ -285,11 +288,11 @@ async def test_a_commit_refused_by_a_rebalance_is_counted_and_the_loop_goes_on(
     loop = ConsumerLoop(consumer=consumer, publisher=publisher, group_id=group, handler=handle)
     task = asyncio.create_task(loop.run())
     try:
-        await eventually(lambda: commit_failures(group) >= 1, 60)
+        await eventually(lambda: commit_failures(group) >= 1, "a failed commit counted")
         assert not task.done()
         await other.stop()  # the partition comes back to the loop
         await publisher.publish(topic, "k", change(marker, "after"))
-        await eventually(lambda: "after" in handled, 60)
+        await eventually(lambda: "after" in handled, "the message after handled")
     finally:
         await other.stop()
         await stop_loop(loop, task)

@@ -47,12 +47,10 @@ class Probe:
         return self.status
 
     async def until(self, path: str, status: int, what: str) -> dict[str, Any]:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 30
-        while await self.get(path) != status:
-            if loop.time() > deadline:
-                raise AssertionError(f"{what}: {path} still {self.status} {self.body}")
-            await asyncio.sleep(0.05)
+        async def answers() -> bool:
+            return await self.get(path) == status
+
+        await eventually(answers, f"{what}: {path} answering {status}", every_s=0.05)
         return self.body
 
 
@@ -127,12 +125,12 @@ async def test_a_consumer_loop_stuck_in_its_handler_turns_healthz_red_naming_it(
         try:
             # An idle loop polls and beats: still alive well past the stall limit.
             started = time.monotonic()
-            await eventually(lambda: time.monotonic() - started > 2 * STALL_S, what="time")
+            await eventually(lambda: time.monotonic() - started > 2 * STALL_S, "time")
             assert await probe.get("/healthz") == 200, probe.body
             assert probe.body["loops"]["job requests consumer"] < STALL_S
 
             await publisher.publish_raw(topic, b"k", encode(request("never-returns")))
-            await eventually(stuck.is_set, what="the handler to get the message")
+            await eventually(stuck.is_set, "the handler to get the message")
             body = await probe.until("/healthz", 503, "a stalled loop")
             assert body["status"] == "down"
             (problem,) = body["problems"]
@@ -144,7 +142,7 @@ async def test_a_consumer_loop_stuck_in_its_handler_turns_healthz_red_naming_it(
             # restarts the process): the loop beats and health is green again.
             release.set()
             await publisher.publish_raw(topic, b"k", encode(request("after")))
-            await eventually(lambda: handled == ["never-returns", "after"], what="both handled")
+            await eventually(lambda: handled == ["never-returns", "after"], "both handled")
             await probe.until("/healthz", 200, "a loop that beats again")
         finally:
             release.set()
@@ -228,7 +226,7 @@ async def test_a_dead_throttle_grants_reader_stops_the_service(
     try:
         assert client._consumer is not None
         await client._consumer.stop()  # the reader's consumer fails under it
-        await eventually(stop.is_set, what="the service to be stopped")
+        await eventually(stop.is_set, "the service to be stopped")
         (failure,) = supervisor.failures
         assert failure.task_name == "throttle grants reader"
         assert await probe.get("/healthz") == 503
@@ -254,7 +252,7 @@ async def test_a_topic_reader_whose_handler_fails_stops_the_service(
             await tail.start()
         try:
             await publisher.publish_raw(name, b"poison", encode(request("poison")))
-            await eventually(stop.is_set, what="the service to be stopped")
+            await eventually(stop.is_set, "the service to be stopped")
             assert [f.task_name for f in supervisor.failures] == [f"{name} reader"]
             assert await probe.get("/healthz") == 503
             (problem,) = probe.body["problems"]

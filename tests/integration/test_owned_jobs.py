@@ -123,20 +123,20 @@ async def test_a_restart_restores_live_jobs_and_forgets_finished_ones(
         live_state, done_state = fold(live_state, e1), fold(done_state, e2)
         chain += [e1, e2]
     async with worker(topics, publisher, group, changelog) as first:
-        await eventually(lambda: len(first.ready) == 12, 60, "all partitions ready")
+        await eventually(lambda: len(first.ready) == 12, "all partitions ready")
         await publish_chain(publisher, *chain)
-        await eventually(lambda: {live, done} <= set(first.book.states), 30, "the jobs folded")
+        await eventually(lambda: {live, done} <= set(first.book.states), "the jobs folded")
         for ending in (JobSubmitted, JobDone):
             done_state = fold(done_state, e := next_job_event(ending, done_state))
             await publish_chain(publisher, e)
-        await eventually(lambda: done not in first.book.states, 30, "the finished job gone")
+        await eventually(lambda: done not in first.book.states, "the finished job gone")
 
     # While no instance runs, the live job moves on.
     live_state = fold(live_state, e := next_job_event(JobSubmitted, live_state))
     await publish_chain(publisher, e)
 
     async with worker(topics, publisher, group, changelog) as second:
-        await eventually(lambda: len(second.ready) == 12, 60, "all partitions restored")
+        await eventually(lambda: len(second.ready) == 12, "all partitions restored")
         assert done not in second.book.states
         restored = second.book.states[live]
         assert restored.status is JobStatus.WAITING_FOR_RESULT
@@ -156,19 +156,17 @@ async def test_jobs_written_by_the_worker_itself_survive_a_restart(
     group = f"test-shell-{run}"
     job_ids = [f"own-{run}-{n}" for n in range(20)]
     async with worker(topics, publisher, group, changelog) as first:
-        await eventually(lambda: len(first.ready) == 12, 60, "all partitions ready")
+        await eventually(lambda: len(first.ready) == 12, "all partitions ready")
         for job_id in job_ids:
             partition = first.consumer.partition_of(job_id)
             async with first.consumer.owning(partition), first.consumer.lock:
                 state = fold(None, reserved(job_id))
                 await first.consumer.emit([reserved(job_id), next_job_event(JobCreated, state)])
         await eventually(
-            lambda: all(first.book.states[j].offset >= 0 for j in job_ids),
-            30,
-            "own events read back",
+            lambda: all(first.book.states[j].offset >= 0 for j in job_ids), "own events read back"
         )
     async with worker(topics, publisher, group, changelog) as second:
-        await eventually(lambda: len(second.ready) == 12, 60, "all partitions restored")
+        await eventually(lambda: len(second.ready) == 12, "all partitions restored")
         assert {j: second.book.states[j].status for j in job_ids} == dict.fromkeys(
             job_ids, JobStatus.CREATED
         )
@@ -193,7 +191,7 @@ async def test_a_new_group_hands_over_jobs_finished_in_history_and_keeps_none(
     await publish_chain(publisher, *chain)
 
     async with worker(topics, publisher, f"test-shell-new-{run}", changelog) as fresh:
-        await eventually(lambda: len(fresh.ready) == 12, 60, "all partitions restored")
+        await eventually(lambda: len(fresh.ready) == 12, "all partitions restored")
         assert [s.job_id for s in fresh.finished if s.job_id == done] == [done]
         assert next(s for s in fresh.finished if s.job_id == done).status is JobStatus.DONE
         assert done not in fresh.book.states and done not in fresh.handed_to_ready

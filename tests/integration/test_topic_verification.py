@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +23,7 @@ from devtools.provision import provision
 from shared.kafka.admin import TopicMismatch, TopicSetupError, ensure_topics
 from shared.settings import KafkaTopicSettings
 from shared.topics import DAY_MS, INTERNAL_PREFIX, JOB_EVENTS, THROTTLE_REQUESTS, TopicSpec
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -123,7 +124,7 @@ async def test_other_configs_are_brought_to_the_declared_values(kafka_bootstrap:
         found.update(await configs(kafka_bootstrap, spec.name))
         return found["retention.ms"] == str(3 * DAY_MS)
 
-    await _until(aligned)
+    await eventually(aligned, "the declared retention on the topic")
     assert found["max.message.bytes"] == str(1024 * 1024)
     assert found["min.insync.replicas"] == "1"
     # what an operator set beside the declared configs stays as it was
@@ -149,7 +150,7 @@ async def test_retention_overrides_apply_and_report_only_leaves_them(
     async def overridden() -> bool:
         return (await configs(kafka_bootstrap, spec.name))["retention.ms"] == str(2 * DAY_MS)
 
-    await _until(overridden)
+    await eventually(overridden, "the retention override on the topic")
 
 
 async def test_fewer_replicas_than_min_isr_is_refused(kafka_bootstrap: str) -> None:
@@ -169,14 +170,6 @@ async def test_more_replicas_than_brokers_fails_to_create_saying_why(
         await ensure_topics(kafka_bootstrap, [spec], production, timeout_s=2)
     assert spec.name in str(caught.value)
     assert "KAFKA_REPLICATION_FACTOR=3" in str(caught.value)
-
-
-async def _until(check: Callable[[], Awaitable[bool]], timeout_s: float = 30) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while not await check():
-        assert loop.time() < deadline, f"timed out waiting for {check}"
-        await asyncio.sleep(0.2)
 
 
 @pytest.fixture(scope="module")

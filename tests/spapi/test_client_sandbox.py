@@ -7,10 +7,8 @@ documents with ``shared.formats``.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -38,6 +36,7 @@ from shared.spapi import (
 )
 from shared.spapi.endpoints import sandbox
 from shared.spapi.models import IdentifiersType, ProcessingStatus
+from tests.waiting import eventually
 
 SELLER = "A1SANDBOXCLIENT"
 REFRESH = "Atzr|sandbox-client-test"
@@ -126,21 +125,25 @@ async def client(sandbox_url: str) -> AsyncIterator[SpApiClient]:
 
 
 async def _until_final_feed(client: SpApiClient, feed_id: str) -> ProcessingStatus:
-    deadline = time.monotonic() + 60
-    while True:
-        status = (await client.get_feed(feed_id)).value.processing_status
-        if status.is_final or time.monotonic() > deadline:
-            return status
-        await asyncio.sleep(0.2)
+    seen: list[ProcessingStatus] = []
+
+    async def final() -> bool:
+        seen.append((await client.get_feed(feed_id)).value.processing_status)
+        return seen[-1].is_final
+
+    await eventually(final, f"feed {feed_id} to reach a final status")
+    return seen[-1]
 
 
 async def _until_final_report(client: SpApiClient, report_id: str) -> ProcessingStatus:
-    deadline = time.monotonic() + 60
-    while True:
-        status = (await client.get_report(report_id)).value.processing_status
-        if status.is_final or time.monotonic() > deadline:
-            return status
-        await asyncio.sleep(0.2)
+    seen: list[ProcessingStatus] = []
+
+    async def final() -> bool:
+        seen.append((await client.get_report(report_id)).value.processing_status)
+        return seen[-1].is_final
+
+    await eventually(final, f"report {report_id} to reach a final status")
+    return seen[-1]
 
 
 async def test_catalog_lookup_by_ean(client: SpApiClient) -> None:

@@ -107,7 +107,7 @@ async def run_inprocess(topics: str) -> AsyncIterator[Callable[..., Any]]:
         started.append(service)
         # Ready: keys rebuilt, and the consumer positioned (with "latest" a request sent
         # before the seek would be skipped).
-        await eventually(lambda: service.ready, 30, "partitions ready")
+        await eventually(lambda: service.ready, "partitions ready")
         return service
 
     yield start
@@ -150,10 +150,8 @@ class ThrottleProcess:
         text = self.log_path.read_text() if self.log_path.exists() else ""
         return sum(1 for line in text.splitlines() if '"msg": "partitions ready"' in line)
 
-    async def wait_ready(self, timeout_s: float = 60.0) -> None:
-        await eventually(
-            lambda: self.ready_count() >= self.process.starts, timeout_s, "throttle ready"
-        )
+    async def wait_ready(self) -> None:
+        await eventually(lambda: self.ready_count() >= self.process.starts, "throttle ready")
 
     def kill(self) -> None:
         self.process.kill()
