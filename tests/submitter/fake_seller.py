@@ -27,6 +27,9 @@ from tests.spapi.fake_amazon import FakeAmazon, RecordingSleep, json_response
 DE = ACCOUNT.marketplace_ids[0]
 FR = "A13V1IB3VIYZZH"
 FEEDS = "/feeds/2021-06-30"
+REPORTS = "/reports/2021-06-30/reports"
+CATALOG = "/catalog/2022-04-01/items"
+ORDERS = "/orders/2026-01-01/orders"
 SUBMIT = QuotaClass.FEED_SUBMIT
 DOCUMENT = QuotaClass.FEED_DOCUMENT
 LOOKUP = QuotaClass.ASIN_LOOKUP
@@ -45,6 +48,7 @@ class Seller:
         default_factory=dict
     )  # pagination token → (orders, next token)
     search_page: int = 20  # items per page of searchCatalogItems (Amazon's at most)
+    search_reversed: bool = False  # Amazon need not answer in the order it was asked
     upload_answers: list[httpx.Response] = field(default_factory=list)  # then 200
     create_feed_answers: list[httpx.Response] = field(default_factory=list)  # then 202
     lookups: list[tuple[str, list[str]]] = field(default_factory=list)
@@ -56,12 +60,12 @@ class Seller:
     order_queries: list[dict[str, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.fake.route("GET", "/catalog/2022-04-01/items", self._search)
+        self.fake.route("GET", CATALOG, self._search)
         self.fake.route("POST", f"{FEEDS}/documents", self._create_document)
         self.fake.route("PUT", "/upload", self._upload)
         self.fake.route("POST", f"{FEEDS}/feeds", self._create_feed)
-        self.fake.route("POST", "/reports/2021-06-30/reports", self._create_report)
-        self.fake.route("GET", "/orders/2026-01-01/orders", self._search_orders)
+        self.fake.route("POST", REPORTS, self._create_report)
+        self.fake.route("GET", ORDERS, self._search_orders)
 
     def _search(self, request: httpx.Request) -> httpx.Response:
         kind = request.url.params["identifiersType"]
@@ -80,6 +84,8 @@ class Seller:
             for code in codes
             if code in self.catalog
         ]
+        if self.search_reversed:
+            items.reverse()
         start = int(request.url.params.get("pageToken") or 0)
         body: dict[str, Any] = {
             "numberOfResults": len(items),

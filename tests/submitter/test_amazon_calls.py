@@ -15,7 +15,14 @@ from typing import Any
 import httpx
 import pytest
 
-from services.submitter.amazon import Aborted, FeedReady, prepare, request_report, send
+from services.submitter.amazon import (
+    Aborted,
+    FeedReady,
+    lookup_asins,
+    prepare,
+    request_report,
+    send,
+)
 from shared.formats import fulfillment_feed, listings_feed
 from shared.job_data import said
 from shared.jobs import JobType
@@ -25,6 +32,7 @@ from shared.spapi import PermanentError, TransientError
 from tests.fake_throttle import ACCOUNT, FakeThrottle, metered
 from tests.spapi.fake_amazon import amazon_error
 from tests.submitter.fake_seller import (
+    CATALOG,
     DE,
     DOCUMENT,
     FR,
@@ -380,3 +388,217 @@ async def test_every_sku_carrying_a_code_is_matched_also_past_the_first_page(
     assert {k for k, i in by_key.items() if i.status == "error"} == set()
     assert by_key["SKU-21"].asin == by_key["SKU-03"].asin == "B0EAN00003"
     assert len(messages(seller, ready.document_id)) == 21
+
+
+# ------------------------------------------------------------------ every feed job type
+
+
+# One item of each job type that carries items, and the feed Amazon gets for it
+# (docs/design.md §2).
+FEED_OF: dict[JobType, tuple[str, str, dict[str, Any]]] = {
+    JobType.SEND_PRODUCTS: (
+        listings_feed.FEED_TYPE,
+        listings_feed.CONTENT_TYPE,
+        product(1, asin="B0GIVEN001"),
+    ),
+    JobType.UPDATE_QTY: (
+        listings_feed.FEED_TYPE,
+        listings_feed.CONTENT_TYPE,
+        {"sku": "PEN-1", "quantity": 3},
+    ),
+    JobType.UPDATE_PRICE: (
+        listings_feed.FEED_TYPE,
+        listings_feed.CONTENT_TYPE,
+        {"sku": "PEN-1", "price": "2.50", "currency": "EUR"},
+    ),
+    JobType.UPDATE_QTY_PRICE: (
+        listings_feed.FEED_TYPE,
+        listings_feed.CONTENT_TYPE,
+        {"sku": "PEN-1", "quantity": 3, "price": "2.50", "currency": "EUR"},
+    ),
+    JobType.STOP_PRODUCTS: (listings_feed.FEED_TYPE, listings_feed.CONTENT_TYPE, {"sku": "PEN-1"}),
+    JobType.STOP_REMOVE_PRODUCTS: (
+        listings_feed.FEED_TYPE,
+        listings_feed.CONTENT_TYPE,
+        {"sku": "PEN-1"},
+    ),
+    JobType.ORDERS_FULFILLMENT: (
+        fulfillment_feed.FEED_TYPE,
+        fulfillment_feed.CONTENT_TYPE,
+        shipment("302-0000001-0000001", "line-1"),
+    ),
+}
+
+
+def test_every_job_type_with_items_is_covered_as_a_feed() -> None:
+    assert set(FEED_OF) == {t for t in JobType if t.carries_items}
+    assert fulfillment_feed.FEED_TYPE == "POST_ORDER_FULFILLMENT_DATA"
+
+
+@pytest.mark.parametrize("job_type", list(FEED_OF))
+async def test_each_feed_job_type_is_one_document_and_one_feed_of_its_type(
+    seller: Seller, job_type: JobType
+) -> None:
+    throttle = FakeThrottle()
+    feed_type, content_type, item = FEED_OF[job_type]
+
+    _, ready, submitted = await submit_feed(seller, throttle, job(job_type, [item]))
+
+    assert [content for content, _ in seller.documents.values()] == [content_type]
+    assert seller.feeds == [
+        {"feedType": feed_type, "marketplaceIds": [DE], "inputFeedDocumentId": ready.document_id}
+    ]
+    assert submitted.data.feed_type == feed_type
+    assert throttle.tokens() == {SUBMIT: 1, DOCUMENT: 1}  # an ASIN given: nothing to look up
+    assert seller.lookups == []
+
+
+async def test_update_qty_price_messages_carry_the_quantity_and_the_price(seller: Seller) -> None:
+    state = job(
+        JobType.UPDATE_QTY_PRICE,
+        [
+            {"sku": "PEN-1", "quantity": 4, "price": "2.50", "currency": "EUR"},
+            {"sku": "INK", "quantity": 0, "price": "19.99", "currency": "EUR"},
+        ],
+    )
+
+    _, ready, _ = await submit_feed(seller, FakeThrottle(), state)
+
+    def expected(n: int, sku: str, quantity: int, price: float) -> dict[str, Any]:
+        offer = {
+            "marketplace_id": DE,
+            "currency": "EUR",
+            "audience": "ALL",
+            "our_price": [{"schedule": [{"value_with_tax": price}]}],
+        }
+        return {
+            "messageId": n,
+            "sku": sku,
+            "operationType": "PATCH",
+            "productType": "PRODUCT",
+            "patches": [
+                {
+                    "op": "replace",
+                    "path": "/attributes/fulfillment_availability",
+                    "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": quantity}],
+                },
+                {"op": "replace", "path": "/attributes/purchasable_offer", "value": [offer]},
+            ],
+        }
+
+    assert messages(seller, ready.document_id) == [
+        expected(1, "PEN-1", 4, 2.5),
+        expected(2, "INK", 0, 19.99),  # a quantity of 0 is sent, not dropped
+    ]
+    assert b'"value_with_tax":19.99' in seller.uploaded(ready.document_id)  # not 19.989999…
+
+
+@pytest.mark.parametrize("job_type", [JobType.STOP_PRODUCTS, JobType.STOP_REMOVE_PRODUCTS])
+async def test_stopping_sets_the_quantity_to_zero_and_deletes_nothing_at_amazon(
+    seller: Seller, job_type: JobType
+) -> None:
+    # Both leave the offer at Amazon with nothing to sell; stop & remove takes the listing
+    # off the shop's selling list once the feed succeeds (the applier), never DELETEs it.
+    state = job(job_type, [{"sku": "PEN-1"}, {"sku": "INK"}])
+
+    _, ready, submitted = await submit_feed(seller, FakeThrottle(), state)
+
+    sent = messages(seller, ready.document_id)
+    assert [(m["messageId"], m["sku"], m["operationType"]) for m in sent] == [
+        (1, "PEN-1", "PATCH"),
+        (2, "INK", "PATCH"),
+    ]
+    for m in sent:
+        assert m["patches"] == [
+            {
+                "op": "replace",
+                "path": "/attributes/fulfillment_availability",
+                "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": 0}],
+            }
+        ]
+    assert [line.message for line in submitted.log] == ["feed feed-1 submitted with 2 message(s)"]
+
+
+# ------------------------------------------------------------------ catalog lookups
+
+
+async def test_lookups_ask_the_jobs_marketplace_and_map_answers_back_by_code(
+    seller: Seller,
+) -> None:
+    throttle = FakeThrottle()
+    seller.search_reversed = True
+    seller.catalog = {ean(1): "B0EAN00001", ean(2): "B0EAN00002", ean(3): "B0EAN00003"}
+    items = [product(n, ean=ean(n)) for n in (1, 2, 3, 4)]  # EAN 4 unknown to Amazon
+    state = job(JobType.SEND_PRODUCTS, items, data={"marketplace_id": FR})
+    job_metered = metered(throttle, state.job_type)
+
+    matched, errors = await lookup_asins(seller.client, job_metered, state, FR)
+
+    [query] = [r.url.params for r in seller.fake.api_requests(CATALOG)]
+    assert query["identifiers"] == ",".join(ean(n) for n in (1, 2, 3, 4))
+    assert (query["identifiersType"], query["marketplaceIds"]) == ("EAN", FR)
+    assert query["includedData"] == "identifiers,summaries"
+    assert query["pageSize"] == "20"  # 20 codes can match 20 items: one page, not two
+    assert [(i.key, i.asin) for i in matched] == [
+        ("SKU-01", "B0EAN00001"),
+        ("SKU-02", "B0EAN00002"),
+        ("SKU-03", "B0EAN00003"),
+    ]
+    assert [(i.key, i.status, i.messages) for i in errors] == [
+        ("SKU-04", "error", [f"no Amazon item found for EAN {ean(4)} in {FR}"])
+    ]
+    assert throttle.tokens() == {LOOKUP: 1}
+
+
+async def test_a_job_whose_items_all_name_their_asin_looks_nothing_up(seller: Seller) -> None:
+    throttle = FakeThrottle()
+    items = [product(1, asin="B0GIVEN001", ean=ean(1)), product(2, asin="B0GIVEN002")]
+
+    _, ready, _ = await submit_feed(seller, throttle, job(JobType.SEND_PRODUCTS, items))
+
+    assert seller.fake.api_requests(CATALOG) == []
+    assert LOOKUP not in throttle.tokens()
+    assert [(i.key, i.asin) for i in ready.items] == [
+        ("SKU-01", "B0GIVEN001"),
+        ("SKU-02", "B0GIVEN002"),
+    ]
+
+
+# ------------------------------------------------------------------ report and orders params
+
+
+async def test_an_inventory_report_by_default_asks_for_all_listings_of_the_jobs_marketplace(
+    seller: Seller,
+) -> None:
+    throttle = FakeThrottle()
+    state = job(JobType.INVENTORY_REPORT, data={"marketplace_id": FR})
+    job_metered = metered(throttle, state.job_type)
+    await job_metered.first_token(QuotaClass.REPORT_REQUEST)
+
+    submitted = await request_report(seller.client, job_metered, ACCOUNT, state)
+
+    # Exactly these keys: no data window (a listings report is a snapshot), no options.
+    assert seller.reports == [
+        {"reportType": "GET_MERCHANT_LISTINGS_ALL_DATA", "marketplaceIds": [FR]}
+    ]
+    assert (submitted.data.report_type, submitted.data.marketplace_id) == (
+        "GET_MERCHANT_LISTINGS_ALL_DATA",
+        FR,
+    )
+    assert [line.message for line in submitted.log] == [
+        "report report-1 (GET_MERCHANT_LISTINGS_ALL_DATA) requested"
+    ]
+    assert throttle.tokens() == {QuotaClass.REPORT_REQUEST: 1}
+
+
+async def test_an_import_by_last_update_asks_for_orders_changed_since(seller: Seller) -> None:
+    seller.orders = PAGES
+    state = job(JobType.ORDERS_IMPORT, data={"params": {"since": SINCE, "by": "last_update"}})
+
+    await run_import(seller, FakeThrottle(), state)
+
+    for query in seller.order_queries:  # every page repeats the filters, as Amazon wants
+        assert query["lastUpdatedAfter"] == SINCE
+        assert "createdAfter" not in query
+        assert query["maxResultsPerPage"] == "20"  # the default page size
+    assert [q.get("paginationToken") for q in seller.order_queries] == [None, "p2", "p3"]
