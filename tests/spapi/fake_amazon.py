@@ -57,6 +57,13 @@ class Fault:
     error: type[httpx.TransportError] | None = None  # raised instead of an answer
     reached: bool = False  # the handler ran first: Amazon did the work, then this
 
+    @property
+    def none(self) -> bool:
+        return self.response is None and self.error is None
+
+
+NO_FAULT = Fault()  # the call goes through: to fault a later call, not the next
+
 
 def server_error(status: int = 503, *, reached: bool = False) -> Fault:
     """A 5xx; ``reached``: Amazon had carried the call out (a 5xx does not say it did not)."""
@@ -114,11 +121,11 @@ class FakeAmazon:
             return amazon_error(404, "NotFound", f"no route {request.method} {request.url.path}")
         pending = self.faults.get((request.method, request.url.path))
         fault = pending.pop(0) if pending else None
-        if fault is None or fault.reached:
+        if fault is None or fault.none or fault.reached:
             response = handler(request)
             if isinstance(response, Awaitable):
                 response = await response
-            if fault is None:
+            if fault is None or fault.none:
                 return response
         if fault.response is not None:
             return fault.response
