@@ -2,7 +2,9 @@
 
 Tests register a handler per (method, path); the fake does LWA itself (a new token per
 refresh: ``token-1``, ``token-2``, …) and records every request, so tests can count
-refreshes and retries and look at what was sent.
+refreshes and retries and look at what was sent. ``inject`` puts faults before a route's
+next calls: an error answer, a request lost on the way, or one Amazon carried out whose
+answer was lost (the case that makes a retried ``createFeed`` a second feed).
 """
 
 from __future__ import annotations
@@ -47,6 +49,42 @@ def amazon_error(status: int, code: str, message: str = "msg") -> httpx.Response
     )
 
 
+@dataclass(frozen=True)
+class Fault:
+    """How one call to a route goes wrong instead of being answered by its handler."""
+
+    response: httpx.Response | None = None  # answered instead of the handler's answer
+    error: type[httpx.TransportError] | None = None  # raised instead of an answer
+    reached: bool = False  # the handler ran first: Amazon did the work, then this
+
+    @property
+    def none(self) -> bool:
+        return self.response is None and self.error is None
+
+
+NO_FAULT = Fault()  # the call goes through: to fault a later call, not the next
+
+
+def server_error(status: int = 503, *, reached: bool = False) -> Fault:
+    """A 5xx; ``reached``: Amazon had carried the call out (a 5xx does not say it did not)."""
+    response = amazon_error(status, "InternalFailure", "We encountered an internal error.")
+    return Fault(response=response, reached=reached)
+
+
+def throttled() -> Fault:
+    return Fault(response=amazon_error(429, "QuotaExceeded", "You exceeded your quota"))
+
+
+def lost_request() -> Fault:
+    """The connection failed before Amazon saw the request."""
+    return Fault(error=httpx.ConnectError)
+
+
+def lost_answer() -> Fault:
+    """Amazon carried the call out, then the answer timed out on the way back."""
+    return Fault(error=httpx.ReadTimeout, reached=True)
+
+
 @dataclass
 class FakeAmazon:
     routes: dict[tuple[str, str], Handler] = field(default_factory=dict)
@@ -56,6 +94,7 @@ class FakeAmazon:
     lwa_delay_s: float = 0.0
     lwa_handler: Handler | None = None
     expires_in: int = 3600
+    faults: dict[tuple[str, str], list[Fault]] = field(default_factory=dict)
 
     def route(self, method: str, path: str, handler: Handler) -> None:
         self.routes[(method, path)] = handler
@@ -69,6 +108,10 @@ class FakeAmazon:
 
         self.route(method, path, handler)
 
+    def inject(self, method: str, path: str, *faults: Fault) -> None:
+        """The next calls to (method, path) meet these faults in turn, then the handler."""
+        self.faults.setdefault((method, path), []).extend(faults)
+
     async def __call__(self, request: httpx.Request) -> httpx.Response:
         if str(request.url) == LWA:
             return await self._lwa(request)
@@ -76,10 +119,18 @@ class FakeAmazon:
         handler = self.routes.get((request.method, request.url.path))
         if handler is None:
             return amazon_error(404, "NotFound", f"no route {request.method} {request.url.path}")
-        response = handler(request)
-        if isinstance(response, Awaitable):
-            response = await response
-        return response
+        pending = self.faults.get((request.method, request.url.path))
+        fault = pending.pop(0) if pending else None
+        if fault is None or fault.none or fault.reached:
+            response = handler(request)
+            if isinstance(response, Awaitable):
+                response = await response
+            if fault is None or fault.none:
+                return response
+        if fault.response is not None:
+            return fault.response
+        assert fault.error is not None, "a fault answers or raises"
+        raise fault.error("injected fault", request=request)
 
     async def _lwa(self, request: httpx.Request) -> httpx.Response:
         self.lwa_requests.append(parse_qs(request.content.decode()))

@@ -7,10 +7,7 @@ pure, no broker. Feeds go prepare → send; reports and orders are one step each
 
 from __future__ import annotations
 
-import json
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -21,177 +18,36 @@ import pytest
 from services.submitter.amazon import (
     Aborted,
     FeedReady,
-    Finished,
-    Submitted,
-    import_orders,
+    lookup_asins,
     prepare,
     request_report,
     send,
 )
-from shared.events import ItemState, OrderImported
 from shared.formats import fulfillment_feed, listings_feed
-from shared.job_data import JobFacts, said
-from shared.job_state import JobState
-from shared.jobs import JobStatus, JobType
-from shared.metered import Metered, StillThrottled
+from shared.job_data import said
+from shared.jobs import JobType
+from shared.metered import StillThrottled
 from shared.quotas import QuotaClass
-from shared.spapi import PermanentError, SpApiClient, TransientError
+from shared.spapi import PermanentError, TransientError
 from tests.fake_throttle import ACCOUNT, FakeThrottle, metered
-from tests.spapi.fake_amazon import FakeAmazon, amazon_error, json_response, make_client
-
-DE = ACCOUNT.marketplace_ids[0]
-FR = "A13V1IB3VIYZZH"
-FEEDS = "/feeds/2021-06-30"
-SUBMIT = QuotaClass.FEED_SUBMIT
-DOCUMENT = QuotaClass.FEED_DOCUMENT
-LOOKUP = QuotaClass.ASIN_LOOKUP
-
-
-@dataclass
-class Seller:
-    """One seller's Amazon: a catalog to look EANs/UPCs up in, feed documents and feeds,
-    reports, and pages of orders. Records what the submitter asked for."""
-
-    fake: FakeAmazon
-    client: SpApiClient
-    catalog: dict[str, str] = field(default_factory=dict)  # EAN or UPC → ASIN
-    orders: dict[str | None, tuple[list[dict[str, Any]], str | None]] = field(
-        default_factory=dict
-    )  # pagination token → (orders, next token)
-    search_page: int = 20  # items per page of searchCatalogItems (Amazon's at most)
-    upload_answers: list[httpx.Response] = field(default_factory=list)  # then 200
-    create_feed_answers: list[httpx.Response] = field(default_factory=list)  # then 202
-    lookups: list[tuple[str, list[str]]] = field(default_factory=list)
-    documents: dict[str, tuple[str, bytes | None]] = field(default_factory=dict)
-    feeds: list[dict[str, Any]] = field(default_factory=list)
-    feed_attempts: int = 0
-    reports: list[dict[str, Any]] = field(default_factory=list)
-    order_tokens: list[str | None] = field(default_factory=list)
-    order_queries: list[dict[str, str]] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self.fake.route("GET", "/catalog/2022-04-01/items", self._search)
-        self.fake.route("POST", f"{FEEDS}/documents", self._create_document)
-        self.fake.route("PUT", "/upload", self._upload)
-        self.fake.route("POST", f"{FEEDS}/feeds", self._create_feed)
-        self.fake.route("POST", "/reports/2021-06-30/reports", self._create_report)
-        self.fake.route("GET", "/orders/2026-01-01/orders", self._search_orders)
-
-    def _search(self, request: httpx.Request) -> httpx.Response:
-        kind = request.url.params["identifiersType"]
-        codes = request.url.params["identifiers"].split(",")
-        self.lookups.append((kind, codes))
-        items = [
-            {
-                "asin": self.catalog[code],
-                "identifiers": [
-                    {
-                        "marketplaceId": request.url.params["marketplaceIds"],
-                        "identifiers": [{"identifierType": kind, "identifier": code}],
-                    }
-                ],
-            }
-            for code in codes
-            if code in self.catalog
-        ]
-        start = int(request.url.params.get("pageToken") or 0)
-        body: dict[str, Any] = {
-            "numberOfResults": len(items),
-            "items": items[start : start + self.search_page],
-        }
-        if start + self.search_page < len(items):
-            body["pagination"] = {"nextToken": str(start + self.search_page)}
-        return json_response(200, body)
-
-    def _create_document(self, request: httpx.Request) -> httpx.Response:
-        doc_id = f"doc-{len(self.documents) + 1}"
-        self.documents[doc_id] = (json.loads(request.content)["contentType"], None)
-        url = f"https://s3.test/upload?doc={doc_id}&X-Amz-Signature=sig"
-        return json_response(201, {"feedDocumentId": doc_id, "url": url})
-
-    def _upload(self, request: httpx.Request) -> httpx.Response:
-        doc_id = request.url.params["doc"]
-        content_type, _ = self.documents[doc_id]
-        assert request.headers["content-type"] == content_type  # Amazon rejects others
-        if self.upload_answers:
-            return self.upload_answers.pop(0)
-        self.documents[doc_id] = (content_type, request.content)
-        return httpx.Response(200)
-
-    def _create_feed(self, request: httpx.Request) -> httpx.Response:
-        self.feed_attempts += 1
-        if self.create_feed_answers:
-            return self.create_feed_answers.pop(0)
-        self.feeds.append(json.loads(request.content))
-        return json_response(202, {"feedId": f"feed-{len(self.feeds)}"})
-
-    def _create_report(self, request: httpx.Request) -> httpx.Response:
-        self.reports.append(json.loads(request.content))
-        return json_response(202, {"reportId": f"report-{len(self.reports)}"})
-
-    def _search_orders(self, request: httpx.Request) -> httpx.Response:
-        token = request.url.params.get("paginationToken")
-        self.order_tokens.append(token)
-        self.order_queries.append(dict(request.url.params))
-        orders, next_token = self.orders[token]
-        body: dict[str, Any] = {"orders": orders}
-        if next_token is not None:
-            body["pagination"] = {"nextToken": next_token}
-        return json_response(200, body)
-
-    def uploaded(self, document_id: str) -> bytes:
-        _, content = self.documents[document_id]
-        assert content is not None, f"{document_id} was never uploaded"
-        return content
-
-
-@pytest.fixture
-async def seller() -> AsyncIterator[Seller]:
-    fake = FakeAmazon()
-    client, http = make_client(fake)
-    yield Seller(fake, client)
-    await http.aclose()
-
-
-def job(
-    job_type: JobType, items: Sequence[dict[str, Any]] = (), data: dict[str, Any] | None = None
-) -> JobState:
-    """A job in ``processing``, its items in the order they were asked for."""
-    now = datetime(2026, 11, 27, 10, tzinfo=UTC)
-    states = {}
-    for item in items:
-        key = str(item.get("sku") or item["amazon_order_id"])
-        states[key] = ItemState(key=key, request=item)
-    return JobState(
-        job_id="job-1",
-        shop_id=ACCOUNT.shop_id,
-        account_id=ACCOUNT.account_id,
-        job_type=job_type,
-        status=JobStatus.PROCESSING,
-        seq=3,
-        created_at=now,
-        updated_at=now,
-        facts=JobFacts.model_validate(data or {}),
-        items=states,
-    )
-
-
-async def submit_feed(
-    seller: Seller, throttle: FakeThrottle, state: JobState
-) -> tuple[Metered, FeedReady, Submitted]:
-    """The service's path for a feed job: the first token, then prepare, then send."""
-    job_metered = metered(throttle, state.job_type, job_id=state.job_id)
-    await job_metered.first_token(SUBMIT)
-    ready = await prepare(seller.client, job_metered, ACCOUNT, state)
-    assert isinstance(ready, FeedReady), ready
-    submitted = await send(seller.client, job_metered, state, ready)
-    return job_metered, ready, submitted
-
-
-def messages(seller: Seller, document_id: str) -> list[dict[str, Any]]:
-    document: dict[str, Any] = json.loads(seller.uploaded(document_id))
-    return list(document["messages"])
-
+from tests.spapi.fake_amazon import amazon_error
+from tests.submitter.fake_seller import (
+    CATALOG,
+    DE,
+    DOCUMENT,
+    FR,
+    LOOKUP,
+    PAGES,
+    SINCE,
+    SUBMIT,
+    Seller,
+    ean,
+    job,
+    messages,
+    product,
+    run_import,
+    submit_feed,
+)
 
 # ------------------------------------------------------------------ listings feeds
 
@@ -250,14 +106,6 @@ async def test_the_jobs_marketplace_wins_over_the_accounts_first(seller: Seller)
 
 
 # ------------------------------------------------------------------ send_products
-
-
-def product(n: int, **ids: str) -> dict[str, Any]:
-    return {"sku": f"SKU-{n:02}", "quantity": n, "price": "9.99", "currency": "EUR"} | ids
-
-
-def ean(n: int) -> str:
-    return f"40063813{n:05}"
 
 
 async def test_send_products_looks_codes_up_in_batches_of_20_and_sends_only_the_matched(
@@ -460,48 +308,6 @@ async def test_a_report_is_requested_with_the_first_token(seller: Seller) -> Non
 # ------------------------------------------------------------------ orders import
 
 
-def order(order_id: str, sku: str) -> dict[str, Any]:
-    return {
-        "orderId": order_id,
-        "createdTime": "2026-11-26T08:00:00Z",
-        "lastUpdatedTime": "2026-11-26T09:00:00Z",
-        "salesChannel": {"channelName": "AMAZON", "marketplaceId": DE},
-        "proceeds": {"grandTotal": {"amount": "6.00", "currencyCode": "EUR"}},
-        "fulfillment": {"fulfillmentStatus": "UNSHIPPED", "fulfilledBy": "MERCHANT"},
-        "orderItems": [
-            {
-                "orderItemId": f"{order_id}-1",
-                "quantityOrdered": 2,
-                "product": {"asin": "B0SANDBOX2", "sellerSku": sku},
-            }
-        ],
-    }
-
-
-SINCE = "2026-11-01T00:00:00Z"
-PAGES: dict[str | None, tuple[list[dict[str, Any]], str | None]] = {
-    None: ([order("302-0000001-0000001", "PEN-1"), order("302-0000002-0000002", "PEN-2")], "p2"),
-    "p2": ([order("302-0000003-0000003", "INK")], "p3"),
-    "p3": ([order("302-0000004-0000004", "PEN-1")], None),
-}
-
-Published = list[tuple[list[OrderImported], str | None, int]]
-
-
-async def run_import(
-    seller: Seller, throttle: FakeThrottle, state: JobState
-) -> tuple[Finished, Published]:
-    published: Published = []
-
-    async def publish_page(orders: list[OrderImported], cursor: str | None, page: int) -> None:
-        published.append((orders, cursor, page))
-
-    job_metered = metered(throttle, state.job_type)
-    await job_metered.first_token(QuotaClass.ORDERS_PAGE)
-    finished = await import_orders(seller.client, job_metered, ACCOUNT, state, publish_page)
-    return finished, published
-
-
 async def test_orders_import_publishes_each_page_with_its_cursor(seller: Seller) -> None:
     throttle = FakeThrottle()
     seller.orders = PAGES
@@ -582,3 +388,217 @@ async def test_every_sku_carrying_a_code_is_matched_also_past_the_first_page(
     assert {k for k, i in by_key.items() if i.status == "error"} == set()
     assert by_key["SKU-21"].asin == by_key["SKU-03"].asin == "B0EAN00003"
     assert len(messages(seller, ready.document_id)) == 21
+
+
+# ------------------------------------------------------------------ every feed job type
+
+
+# One item of each job type that carries items, and the feed Amazon gets for it
+# (docs/design.md §2).
+FEED_OF: dict[JobType, tuple[str, str, dict[str, Any]]] = {
+    JobType.SEND_PRODUCTS: (
+        listings_feed.FEED_TYPE,
+        listings_feed.CONTENT_TYPE,
+        product(1, asin="B0GIVEN001"),
+    ),
+    JobType.UPDATE_QTY: (
+        listings_feed.FEED_TYPE,
+        listings_feed.CONTENT_TYPE,
+        {"sku": "PEN-1", "quantity": 3},
+    ),
+    JobType.UPDATE_PRICE: (
+        listings_feed.FEED_TYPE,
+        listings_feed.CONTENT_TYPE,
+        {"sku": "PEN-1", "price": "2.50", "currency": "EUR"},
+    ),
+    JobType.UPDATE_QTY_PRICE: (
+        listings_feed.FEED_TYPE,
+        listings_feed.CONTENT_TYPE,
+        {"sku": "PEN-1", "quantity": 3, "price": "2.50", "currency": "EUR"},
+    ),
+    JobType.STOP_PRODUCTS: (listings_feed.FEED_TYPE, listings_feed.CONTENT_TYPE, {"sku": "PEN-1"}),
+    JobType.STOP_REMOVE_PRODUCTS: (
+        listings_feed.FEED_TYPE,
+        listings_feed.CONTENT_TYPE,
+        {"sku": "PEN-1"},
+    ),
+    JobType.ORDERS_FULFILLMENT: (
+        fulfillment_feed.FEED_TYPE,
+        fulfillment_feed.CONTENT_TYPE,
+        shipment("302-0000001-0000001", "line-1"),
+    ),
+}
+
+
+def test_every_job_type_with_items_is_covered_as_a_feed() -> None:
+    assert set(FEED_OF) == {t for t in JobType if t.carries_items}
+    assert fulfillment_feed.FEED_TYPE == "POST_ORDER_FULFILLMENT_DATA"
+
+
+@pytest.mark.parametrize("job_type", list(FEED_OF))
+async def test_each_feed_job_type_is_one_document_and_one_feed_of_its_type(
+    seller: Seller, job_type: JobType
+) -> None:
+    throttle = FakeThrottle()
+    feed_type, content_type, item = FEED_OF[job_type]
+
+    _, ready, submitted = await submit_feed(seller, throttle, job(job_type, [item]))
+
+    assert [content for content, _ in seller.documents.values()] == [content_type]
+    assert seller.feeds == [
+        {"feedType": feed_type, "marketplaceIds": [DE], "inputFeedDocumentId": ready.document_id}
+    ]
+    assert submitted.data.feed_type == feed_type
+    assert throttle.tokens() == {SUBMIT: 1, DOCUMENT: 1}  # an ASIN given: nothing to look up
+    assert seller.lookups == []
+
+
+async def test_update_qty_price_messages_carry_the_quantity_and_the_price(seller: Seller) -> None:
+    state = job(
+        JobType.UPDATE_QTY_PRICE,
+        [
+            {"sku": "PEN-1", "quantity": 4, "price": "2.50", "currency": "EUR"},
+            {"sku": "INK", "quantity": 0, "price": "19.99", "currency": "EUR"},
+        ],
+    )
+
+    _, ready, _ = await submit_feed(seller, FakeThrottle(), state)
+
+    def expected(n: int, sku: str, quantity: int, price: float) -> dict[str, Any]:
+        offer = {
+            "marketplace_id": DE,
+            "currency": "EUR",
+            "audience": "ALL",
+            "our_price": [{"schedule": [{"value_with_tax": price}]}],
+        }
+        return {
+            "messageId": n,
+            "sku": sku,
+            "operationType": "PATCH",
+            "productType": "PRODUCT",
+            "patches": [
+                {
+                    "op": "replace",
+                    "path": "/attributes/fulfillment_availability",
+                    "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": quantity}],
+                },
+                {"op": "replace", "path": "/attributes/purchasable_offer", "value": [offer]},
+            ],
+        }
+
+    assert messages(seller, ready.document_id) == [
+        expected(1, "PEN-1", 4, 2.5),
+        expected(2, "INK", 0, 19.99),  # a quantity of 0 is sent, not dropped
+    ]
+    assert b'"value_with_tax":19.99' in seller.uploaded(ready.document_id)  # not 19.989999…
+
+
+@pytest.mark.parametrize("job_type", [JobType.STOP_PRODUCTS, JobType.STOP_REMOVE_PRODUCTS])
+async def test_stopping_sets_the_quantity_to_zero_and_deletes_nothing_at_amazon(
+    seller: Seller, job_type: JobType
+) -> None:
+    # Both leave the offer at Amazon with nothing to sell; stop & remove takes the listing
+    # off the shop's selling list once the feed succeeds (the applier), never DELETEs it.
+    state = job(job_type, [{"sku": "PEN-1"}, {"sku": "INK"}])
+
+    _, ready, submitted = await submit_feed(seller, FakeThrottle(), state)
+
+    sent = messages(seller, ready.document_id)
+    assert [(m["messageId"], m["sku"], m["operationType"]) for m in sent] == [
+        (1, "PEN-1", "PATCH"),
+        (2, "INK", "PATCH"),
+    ]
+    for m in sent:
+        assert m["patches"] == [
+            {
+                "op": "replace",
+                "path": "/attributes/fulfillment_availability",
+                "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": 0}],
+            }
+        ]
+    assert [line.message for line in submitted.log] == ["feed feed-1 submitted with 2 message(s)"]
+
+
+# ------------------------------------------------------------------ catalog lookups
+
+
+async def test_lookups_ask_the_jobs_marketplace_and_map_answers_back_by_code(
+    seller: Seller,
+) -> None:
+    throttle = FakeThrottle()
+    seller.search_reversed = True
+    seller.catalog = {ean(1): "B0EAN00001", ean(2): "B0EAN00002", ean(3): "B0EAN00003"}
+    items = [product(n, ean=ean(n)) for n in (1, 2, 3, 4)]  # EAN 4 unknown to Amazon
+    state = job(JobType.SEND_PRODUCTS, items, data={"marketplace_id": FR})
+    job_metered = metered(throttle, state.job_type)
+
+    matched, errors = await lookup_asins(seller.client, job_metered, state, FR)
+
+    [query] = [r.url.params for r in seller.fake.api_requests(CATALOG)]
+    assert query["identifiers"] == ",".join(ean(n) for n in (1, 2, 3, 4))
+    assert (query["identifiersType"], query["marketplaceIds"]) == ("EAN", FR)
+    assert query["includedData"] == "identifiers,summaries"
+    assert query["pageSize"] == "20"  # 20 codes can match 20 items: one page, not two
+    assert [(i.key, i.asin) for i in matched] == [
+        ("SKU-01", "B0EAN00001"),
+        ("SKU-02", "B0EAN00002"),
+        ("SKU-03", "B0EAN00003"),
+    ]
+    assert [(i.key, i.status, i.messages) for i in errors] == [
+        ("SKU-04", "error", [f"no Amazon item found for EAN {ean(4)} in {FR}"])
+    ]
+    assert throttle.tokens() == {LOOKUP: 1}
+
+
+async def test_a_job_whose_items_all_name_their_asin_looks_nothing_up(seller: Seller) -> None:
+    throttle = FakeThrottle()
+    items = [product(1, asin="B0GIVEN001", ean=ean(1)), product(2, asin="B0GIVEN002")]
+
+    _, ready, _ = await submit_feed(seller, throttle, job(JobType.SEND_PRODUCTS, items))
+
+    assert seller.fake.api_requests(CATALOG) == []
+    assert LOOKUP not in throttle.tokens()
+    assert [(i.key, i.asin) for i in ready.items] == [
+        ("SKU-01", "B0GIVEN001"),
+        ("SKU-02", "B0GIVEN002"),
+    ]
+
+
+# ------------------------------------------------------------------ report and orders params
+
+
+async def test_an_inventory_report_by_default_asks_for_all_listings_of_the_jobs_marketplace(
+    seller: Seller,
+) -> None:
+    throttle = FakeThrottle()
+    state = job(JobType.INVENTORY_REPORT, data={"marketplace_id": FR})
+    job_metered = metered(throttle, state.job_type)
+    await job_metered.first_token(QuotaClass.REPORT_REQUEST)
+
+    submitted = await request_report(seller.client, job_metered, ACCOUNT, state)
+
+    # Exactly these keys: no data window (a listings report is a snapshot), no options.
+    assert seller.reports == [
+        {"reportType": "GET_MERCHANT_LISTINGS_ALL_DATA", "marketplaceIds": [FR]}
+    ]
+    assert (submitted.data.report_type, submitted.data.marketplace_id) == (
+        "GET_MERCHANT_LISTINGS_ALL_DATA",
+        FR,
+    )
+    assert [line.message for line in submitted.log] == [
+        "report report-1 (GET_MERCHANT_LISTINGS_ALL_DATA) requested"
+    ]
+    assert throttle.tokens() == {QuotaClass.REPORT_REQUEST: 1}
+
+
+async def test_an_import_by_last_update_asks_for_orders_changed_since(seller: Seller) -> None:
+    seller.orders = PAGES
+    state = job(JobType.ORDERS_IMPORT, data={"params": {"since": SINCE, "by": "last_update"}})
+
+    await run_import(seller, FakeThrottle(), state)
+
+    for query in seller.order_queries:  # every page repeats the filters, as Amazon wants
+        assert query["lastUpdatedAfter"] == SINCE
+        assert "createdAfter" not in query
+        assert query["maxResultsPerPage"] == "20"  # the default page size
+    assert [q.get("paginationToken") for q in seller.order_queries] == [None, "p2", "p3"]
