@@ -76,18 +76,24 @@ def _key(item: dict[str, Any]) -> str:
     return str(item.get("sku") or item["amazon_order_id"])
 
 
-def item_state(key: str = "A", *, request: dict[str, Any] | None = None, **over: Any) -> ItemState:
+def item_state(
+    key: str = "A", quantity: int = 1, *, request: dict[str, Any] | None = None, **over: Any
+) -> ItemState:
     """One item of a job; its request is an ``update_qty`` of the key unless given."""
     if request is None:
-        request = {"sku": key, "quantity": 1}
+        request = {"sku": key, "quantity": quantity}
     return ItemState(key=key, request=request, **over)
 
 
-def item_states(
-    job_type: JobType = JobType.UPDATE_QTY, items: int | Sequence[dict[str, Any]] = 1
-) -> list[ItemState]:
-    """The items of a job as the submitter records them: keyed, each with its request."""
-    return [ItemState(key=_key(i), request=i) for i in request_items(job_type, items)]
+Items = int | Sequence[dict[str, Any]] | Sequence[ItemState]
+
+
+def item_states(job_type: JobType = JobType.UPDATE_QTY, items: Items = 1) -> list[ItemState]:
+    """The items of a job as the submitter records them: ``n`` valid ones of the type, or
+    these requests keyed, or these states as they are."""
+    if isinstance(items, int):
+        return item_states(job_type, request_items(job_type, items))
+    return [i if isinstance(i, ItemState) else ItemState(key=_key(i), request=i) for i in items]
 
 
 def job_requested(
@@ -140,7 +146,7 @@ def job_event(
 
 def reserved(
     job_id: str | None = None,
-    items: int | Sequence[dict[str, Any]] | None = 1,
+    items: Items | None = 1,
     *,
     job_type: JobType = JobType.UPDATE_QTY,
     **over: Any,
