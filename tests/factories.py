@@ -204,6 +204,9 @@ def account_registered(
     ``devtools.world.Seller`` registers one; ``account_id`` is ``acc-<name>``."""
     name = account_id.removeprefix("acc-") if account_id else unique("seller")
     seller = Seller(name, shop_id=shop_id)
+    # What the credentials seal too: given here, sealed alike.
+    seller.seller_id = over.pop("seller_id", seller.seller_id)
+    seller.refresh_token = over.pop("refresh_token", seller.refresh_token)
     if account_id is not None and seller.account_id != account_id:
         raise ValueError(f"account ids here read acc-<name>, not {account_id!r}")
     account = seller.account()

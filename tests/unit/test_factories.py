@@ -28,9 +28,9 @@ def test_a_chain_takes_the_next_seq_and_status_and_ids_are_unique() -> None:
 
 
 def test_an_account_carries_credentials_the_stack_key_opens() -> None:
-    account = account_registered("acc-fac", name="Renamed")
-    assert account.name == "Renamed"
+    account = account_registered("acc-fac", name="Renamed", seller_id="AFAC")
+    assert (account.name, account.seller_id) == ("Renamed", "AFAC")
     creds = open_credentials(SECRET_KEY, account.credentials, account_id="acc-fac")
-    assert creds.refresh_token.startswith("Atzr|")
+    assert creds.refresh_token.startswith("Atzr|") and creds.seller_id == "AFAC"
     with pytest.raises(ValueError):
         account_registered("not-an-acc-id")
