@@ -12,22 +12,15 @@ from dataclasses import dataclass, field
 from typing import cast
 
 from shared.accounts import AccountRegistry
-from shared.events import AccountRegistered, EncryptedCredentials
+from shared.events import AccountRegistered
 from shared.jobs import JobType
 from shared.metered import Metered
 from shared.quotas import QuotaClass
 from shared.throttle.client import ThrottleClient
 from shared.throttle.messages import QuotaKey, TokenGranted
+from tests.factories import account_registered
 
-ACCOUNT = AccountRegistered(
-    account_id="acc-de",
-    shop_id="shop1",
-    name="DE",
-    seller_id="A1SELLERTEST",
-    region="EU",
-    marketplace_ids=["A1PA6795UKMFR9"],
-    credentials=EncryptedCredentials(key_id="k", ciphertext="x"),
-)
+ACCOUNT = account_registered("acc-de", shop_id="shop1", name="DE", seller_id="A1SELLERTEST")
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,7 @@ from services.api.projection import (
 )
 from services.api.replays import DeadLetterReplayed
 from shared.events import (
-    AccountRegistered,
     DeadLettered,
-    EncryptedCredentials,
     ItemState,
     JobCreated,
     JobDone,
@@ -35,57 +33,48 @@ from shared.events import (
     JobProcessing,
     JobReserved,
     JobSubmitted,
-    ListingState,
     LogLine,
 )
 from shared.job_state import fold
 from shared.jobs import JobStatus, JobType
 from shared.kafka.dead_letters import dead_letter_for
+from tests.factories import account_registered, item_state, item_states, job_event, listing_state
 
 T0 = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 
 
 def lifecycle(job_id: str = "j1") -> list[JobEvent]:
     """A whole update_qty job, with an annotation while it waits."""
-    common: dict[str, Any] = {
-        "job_id": job_id,
-        "shop_id": "shop1",
-        "account_id": "acc-de",
-        "job_type": JobType.UPDATE_QTY,
-    }
-    pending = [
-        ItemState(key="A.1", request={"sku": "A.1", "quantity": 1}),
-        ItemState(key="$B", request={"sku": "$B", "quantity": 2}),
-    ]
+    pending = [item_state("A.1", 1), item_state("$B", 2)]
     return [
-        JobReserved(
-            **common,
-            seq=1,
-            status=JobStatus.RESERVED,
+        job_event(
+            JobReserved,
+            job_id=job_id,
             occurred_at=T0,
             items=pending,
             log=[LogLine(message="job received with 2 items", at=T0)],
         ),
-        JobCreated(**common, seq=2, status=JobStatus.CREATED, occurred_at=T0 + timedelta(1)),
-        JobProcessing(**common, seq=3, status=JobStatus.PROCESSING, occurred_at=T0 + timedelta(2)),
-        JobSubmitted(
-            **common,
+        job_event(JobCreated, job_id=job_id, seq=2, occurred_at=T0 + timedelta(1)),
+        job_event(JobProcessing, job_id=job_id, seq=3, occurred_at=T0 + timedelta(2)),
+        job_event(
+            JobSubmitted,
+            job_id=job_id,
             seq=4,
-            status=JobStatus.WAITING_FOR_RESULT,
             occurred_at=T0 + timedelta(3),
             data={"feed_id": "50012345"},
         ),
-        JobLogged(
-            **common,
+        job_event(
+            JobLogged,
+            job_id=job_id,
             seq=4,
             status=JobStatus.WAITING_FOR_RESULT,
             occurred_at=T0 + timedelta(4),
             log=[LogLine(level="warning", message="still waiting", at=T0 + timedelta(4))],
         ),
-        JobDone(
-            **common,
+        job_event(
+            JobDone,
+            job_id=job_id,
             seq=5,
-            status=JobStatus.DONE,
             occurred_at=T0 + timedelta(5),
             data={"processed": 2, "accepted": 1, "errors": 1},
             items=[
@@ -153,20 +142,16 @@ def test_any_batching_gives_the_same_documents(cuts: list[int]) -> None:
 
 def test_a_jobs_data_is_what_the_workers_fold_keeps_as_json() -> None:
     events = lifecycle()
-    common = {k: getattr(events[0], k) for k in ("job_id", "shop_id", "account_id", "job_type")}
     processing = [e for e in events if e.seq <= 3]
     marks = [
-        JobLogged(**common, seq=3, status=JobStatus.PROCESSING, data=data)
+        job_event(JobLogged, job_id="j1", seq=3, status=JobStatus.PROCESSING, data=data)
         for data in (
             {"cursor": "p2", "pages": 1, "orders": 5},
             {"cursor": None, "pages": 2},  # said null: replaces the cursor
         )
     ]
-    submitted = JobSubmitted(
-        **common,
-        seq=4,
-        status=JobStatus.WAITING_FOR_RESULT,
-        data={"feed_id": "F1", "submitted_at": T0},
+    submitted = job_event(
+        JobSubmitted, job_id="j1", seq=4, data={"feed_id": "F1", "submitted_at": T0}
     )
     folded = [*processing, *marks, submitted]
     state = None
@@ -217,11 +202,9 @@ def test_an_older_event_than_the_stored_one_is_skipped() -> None:
 def test_an_annotation_touches_items_only_in_its_own_status() -> None:
     events = lifecycle()
     done = fold_in_batches(events, [])["jobs"]
-    late = JobLogged(
+    late = job_event(
+        JobLogged,
         job_id="j1",
-        shop_id="shop1",
-        account_id="acc-de",
-        job_type=JobType.UPDATE_QTY,
         seq=5,
         status=JobStatus.WAITING_FOR_RESULT,  # written before the job was done
         items=[ItemState(key="A.1", status="warning")],
@@ -243,28 +226,23 @@ def test_new_documents_are_named_so_they_can_be_inserted() -> None:
 
 def big_job(n: int, result_cuts: list[int]) -> list[JobEvent]:
     """A job of ``n`` items whose results come in chunks ending at ``result_cuts``."""
-    common: dict[str, Any] = {
-        "job_id": "big",
-        "shop_id": "shop1",
-        "account_id": "acc-de",
-        "job_type": JobType.UPDATE_QTY,
-    }
-    pending = [ItemState(key=f"SKU-{n - i}", request={"sku": f"SKU-{n - i}"}) for i in range(n)]
+    common: dict[str, Any] = {"job_id": "big", "occurred_at": T0}
+    pending = item_states(JobType.UPDATE_QTY, [{"sku": f"SKU-{n - i}"} for i in range(n)])
     events: list[JobEvent] = [
-        JobReserved(**common, seq=1, status=JobStatus.RESERVED, occurred_at=T0, items=pending),
-        JobProcessing(**common, seq=2, status=JobStatus.PROCESSING, occurred_at=T0),
+        job_event(JobReserved, **common, items=pending),
+        job_event(JobProcessing, **common, seq=2),
     ]
     for start, end in itertools.pairwise([0, *result_cuts]):
         events.append(
-            JobItemsRecorded(
+            job_event(
+                JobItemsRecorded,
                 **common,
                 seq=3,
                 status=JobStatus.DONE,
-                occurred_at=T0,
                 items=[i.model_copy(update={"status": "accepted"}) for i in pending[start:end]],
             )
         )
-    events.insert(2, JobDone(**common, seq=3, status=JobStatus.DONE, occurred_at=T0))
+    events.insert(2, job_event(JobDone, **common, seq=3))
     return events
 
 
@@ -286,9 +264,7 @@ def test_an_annotation_for_an_unknown_job_is_kept_only_as_log() -> None:
 
 
 def test_a_tombstone_deletes_and_a_record_is_stored_whole() -> None:
-    listing = ListingState(
-        account_id="acc-de", shop_id="shop1", sku="A.1", status="active", price=Decimal("9.99")
-    )
+    listing = listing_state("A.1", price=Decimal("9.99"), currency=None)
     upsert = record_write("amazon.listings", "acc-de:A.1", listing, 0, 1)
     assert isinstance(upsert, Upsert) and upsert.doc["_id"] == "acc-de:A.1"
     assert upsert.doc["price"] == "9.99"
@@ -300,18 +276,11 @@ def test_a_tombstone_deletes_and_a_record_is_stored_whole() -> None:
 
 
 def test_an_account_is_stored_without_its_credentials() -> None:
-    account = AccountRegistered(
-        account_id="acc-de",
-        shop_id="shop1",
-        name="Shop DE",
-        seller_id="A2EUQ1WTGCTBG2",
-        region="EU",
-        marketplace_ids=["A1PA6795UKMFR9"],
-        credentials=EncryptedCredentials(key_id="k1", ciphertext="c2VjcmV0"),
-    )
+    account = account_registered("acc-de")
     write = record_write("amazon.accounts", "acc-de", account, 0, 1)
-    assert isinstance(write, Upsert)
-    assert "credentials" not in write.doc and "c2VjcmV0" not in str(write.doc)
+    assert isinstance(write, Upsert) and write.doc["name"] == account.name
+    sealed = account.credentials.ciphertext
+    assert "credentials" not in write.doc and sealed not in str(write.doc)
 
 
 def test_a_dead_letter_and_its_replays_merge_in_either_order() -> None:

@@ -21,8 +21,6 @@ from services.api.projector import MONGO_ERRORS, Projector
 from services.api.settings import ApiSettings
 from services.api.store import Database
 from shared.events import (
-    AccountRegistered,
-    EncryptedCredentials,
     Event,
     InventoryRow,
     ItemState,
@@ -30,10 +28,8 @@ from shared.events import (
     JobDone,
     JobProcessing,
     JobReserved,
-    ListingState,
     LogLine,
 )
-from shared.jobs import JobStatus, JobType
 from shared.kafka.producer import EventPublisher
 from shared.mongo import make_mongo_client
 from shared.quotas import QuotaClass
@@ -47,6 +43,8 @@ from shared.topics import (
     TopicSpec,
     listing_key,
 )
+from tests import factories
+from tests.factories import account_registered, item_state, listing_state
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -96,13 +94,12 @@ def job_event(cls: type[JobReserved | JobCreated | JobProcessing], n: int, seq: 
     items = None
     if cls is JobReserved:
         items = [ItemState(key=f"SKU-{n}-{i}", request={"quantity": i}) for i in range(2)]
-    return cls(
+    return factories.job_event(
+        cls,
         job_id=f"pj{RUN}-{n:04d}",
         seq=seq,
         shop_id=SHOP,
         account_id=ACCOUNT,
-        job_type=JobType.UPDATE_QTY,
-        status={JobReserved: "reserved", JobCreated: "created", JobProcessing: "processing"}[cls],
         items=items,
         log=[LogLine(message=f"{cls.__name__} {n}")],
     )
@@ -200,7 +197,7 @@ async def test_tombstones_delete_what_compacted_topics_held(
         (
             LISTINGS,
             listing_key(account, "SKU-1"),
-            ListingState(account_id=account, shop_id=SHOP, sku="SKU-1", status="active"),
+            listing_state("SKU-1", account_id=account, shop_id=SHOP),
             "listings",
         ),
         (
@@ -214,15 +211,7 @@ async def test_tombstones_delete_what_compacted_topics_held(
         (
             ACCOUNTS,
             account,
-            AccountRegistered(
-                account_id=account,
-                shop_id=SHOP,
-                name="Tomb",
-                seller_id="S1",
-                region="EU",
-                marketplace_ids=["A1PA6795UKMFR9"],
-                credentials=EncryptedCredentials(key_id="k", ciphertext="eA=="),
-            ),
+            account_registered(account, shop_id=SHOP),
             "accounts",
         ),
         (
@@ -251,17 +240,12 @@ async def test_a_late_batch_never_takes_a_job_back(
     still holds the job at seq 1) writes seq 2 after the new owner has written seq 3: the
     job's row, item states and items stay at seq 3."""
     job, shop = f"pj{RUN}-late", f"shop-late{RUN}"  # a shop of its own: the others count
-    ident: dict[str, Any] = {
-        "job_id": job,
-        "shop_id": shop,
-        "account_id": ACCOUNT,
-        "job_type": JobType.UPDATE_QTY,
-    }
-    item = ItemState(key="LATE-1", request={"sku": "LATE-1", "quantity": 1})
-    reserved = JobReserved(**ident, seq=1, status=JobStatus.RESERVED, items=[item])
-    created = JobCreated(**ident, seq=2, status=JobStatus.CREATED, items=[item])
+    ident: dict[str, Any] = {"job_id": job, "shop_id": shop, "account_id": ACCOUNT}
+    item = item_state("LATE-1")
+    reserved = factories.job_event(JobReserved, **ident, items=[item])
+    created = factories.job_event(JobCreated, **ident, seq=2, items=[item])
     accepted = item.model_copy(update={"status": "accepted"})
-    done = JobDone(**ident, seq=3, status=JobStatus.DONE, items=[accepted])
+    done = factories.job_event(JobDone, **ident, seq=3, items=[accepted])
     async with projector(topics, publisher, url(ferret, f"late_{RUN}"), f"pj-late-{RUN}") as owner:
         await publish(publisher, JOB_EVENTS, [reserved, created, done])
         await eventually(lambda: _has(owner.db, "jobs", {"_id": job, "seq": 3}, 1), "seq 3")

@@ -16,9 +16,9 @@ import httpx
 import pytest
 
 from devtools.ports import free_port
-from shared.events import AccountRegistered, EncryptedCredentials
 from shared.kafka.producer import EventPublisher
 from shared.topics import ACCOUNTS
+from tests.factories import account_registered
 from tests.stack import Stack
 from tests.waiting import eventually
 
@@ -63,15 +63,7 @@ async def something_to_project(publisher: EventPublisher) -> None:
     await publisher.publish(
         ACCOUNTS,
         account,
-        AccountRegistered(
-            account_id=account,
-            shop_id="shop-death",
-            name="Death",
-            seller_id="A1DEATH",
-            region="EU",
-            marketplace_ids=["A1PA6795UKMFR9"],
-            credentials=EncryptedCredentials(key_id="k", ciphertext="eA=="),
-        ),
+        account_registered(account, shop_id="shop-death"),
     )
 
 

@@ -11,6 +11,7 @@ from services.api.retries import MAX_RETRIES_PER_JOB, NotRetryable, retry_reques
 from shared.events import JobReserved, LogLine
 from shared.job_data import ReservedData
 from shared.jobs import JobStatus, JobType
+from tests import factories
 
 
 def job(status: str, job_type: str = "update_qty", **more: Any) -> dict[str, Any]:
@@ -75,16 +76,7 @@ def test_a_job_without_items_goes_again_with_its_parameters() -> None:
 
 def test_a_retry_links_the_original_and_other_events_do_not() -> None:
     def reserved(data: ReservedData) -> JobReserved:
-        return JobReserved(
-            job_id="j2",
-            seq=1,
-            shop_id="shop1",
-            account_id="acc",
-            job_type=JobType.UPDATE_QTY,
-            status=JobStatus.RESERVED,
-            data=data,
-            log=[LogLine(message="x")],
-        )
+        return factories.reserved("j2", None, data=data, log=[LogLine(message="x")])
 
     link = retry_link(reserved(ReservedData(retry_of="j1")))
     assert link is not None

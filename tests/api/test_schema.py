@@ -47,28 +47,23 @@ from devtools.provision import provision
 from services.api.app import create_app
 from services.api.models import JobCreate
 from services.api.settings import ApiSettings
-from shared.crypto import seal_credentials
 from shared.events import (
-    AccountRegistered,
     DeadLettered,
     Event,
     InventoryRow,
-    ItemState,
     JobCreated,
     JobDone,
     JobReserved,
     JobSubmitted,
-    ListingState,
     LogLine,
     OrderImported,
     OrderLine,
 )
-from shared.jobs import JobStatus, JobType
+from shared.jobs import JobType
 from shared.kafka.admin import ensure_topics
 from shared.kafka.producer import EventPublisher, make_producer
 from shared.quotas import QuotaClass
 from shared.schedules import ScheduleDefined
-from shared.spapi.auth import LwaCredentials
 from shared.throttle.messages import BucketSnapshot, QuotaKey
 from shared.topics import (
     ACCOUNTS,
@@ -82,7 +77,8 @@ from shared.topics import (
     TopicSpec,
     listing_key,
 )
-from tests.stack import ADMIN_KEY, SECRET_KEY, Stack
+from tests.factories import account_registered, item_states, job_event, listing_state
+from tests.stack import ADMIN_KEY, Stack
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -112,43 +108,17 @@ CHECKS = [
 def records() -> list[tuple[TopicSpec, str | None, Event]]:
     """One of everything the read side projects, for ``shop1``'s account."""
     now = datetime.now(UTC)
-    creds = LwaCredentials(
-        client_id="amzn1.application-oa2-client.schema",
-        client_secret="secret",
-        refresh_token="Atzr|schema",
-        seller_id="ASCHEMA",
-    )
-    account = AccountRegistered(
-        account_id=ACCOUNT,
-        shop_id=SHOP,
-        name="Schema DE",
-        seller_id="ASCHEMA",
-        region="EU",
-        marketplace_ids=["A1PA6795UKMFR9"],
-        credentials=seal_credentials(SECRET_KEY, creds, account_id=ACCOUNT),
-    )
-    ident: dict[str, Any] = {
-        "shop_id": SHOP,
-        "account_id": ACCOUNT,
-        "job_type": JobType.UPDATE_QTY,
-    }
-    items = [
-        ItemState(key=f"SKU.{n}", request={"sku": f"SKU.{n}", "quantity": n}) for n in range(3)
-    ]
+    account = account_registered(ACCOUNT, shop_id=SHOP, name="Schema DE", seller_id="ASCHEMA")
+    ident: dict[str, Any] = {"shop_id": SHOP, "account_id": ACCOUNT}
+    items = item_states(JobType.UPDATE_QTY, [{"sku": f"SKU.{n}", "quantity": n} for n in range(3)])
     done = [
-        JobReserved(job_id=DONE_JOB, seq=1, status=JobStatus.RESERVED, items=items, **ident),
-        JobCreated(job_id=DONE_JOB, seq=2, status=JobStatus.CREATED, **ident),
-        JobSubmitted(
-            job_id=DONE_JOB,
-            seq=3,
-            status=JobStatus.WAITING_FOR_RESULT,
-            data={"feed_id": "50012345001"},
-            **ident,
-        ),
-        JobDone(
+        job_event(JobReserved, job_id=DONE_JOB, items=items, **ident),
+        job_event(JobCreated, job_id=DONE_JOB, seq=2, **ident),
+        job_event(JobSubmitted, job_id=DONE_JOB, seq=3, data={"feed_id": "50012345001"}, **ident),
+        job_event(
+            JobDone,
             job_id=DONE_JOB,
             seq=4,
-            status=JobStatus.DONE,
             items=[
                 items[0].model_copy(update={"status": "accepted"}),
                 items[1].model_copy(update={"status": "warning", "messages": ["8541: check"]}),
@@ -159,11 +129,11 @@ def records() -> list[tuple[TopicSpec, str | None, Event]]:
         ),
     ]
     created = [
-        JobReserved(job_id=CREATED_JOB, seq=1, status=JobStatus.RESERVED, items=items, **ident),
-        JobCreated(
+        job_event(JobReserved, job_id=CREATED_JOB, items=items, **ident),
+        job_event(
+            JobCreated,
             job_id=CREATED_JOB,
             seq=2,
-            status=JobStatus.CREATED,
             log=[LogLine(message="queued for a feed_submit quota token")],
             **ident,
         ),
@@ -186,15 +156,13 @@ def records() -> list[tuple[TopicSpec, str | None, Event]]:
         (
             LISTINGS,
             listing_key(ACCOUNT, "SKU.0"),
-            ListingState(
+            listing_state(
+                "SKU.0",
                 account_id=ACCOUNT,
                 shop_id=SHOP,
-                sku="SKU.0",
                 asin="B000000001",
-                status="active",
                 quantity=4,
                 price=Decimal("9.90"),
-                currency="EUR",
                 last_job_id=DONE_JOB,
             ),
         )

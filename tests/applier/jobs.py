@@ -8,13 +8,13 @@ from shared.events import (
     ItemState,
     JobCreated,
     JobProcessing,
-    JobReserved,
     JobResultReady,
     JobSubmitted,
     next_job_event,
 )
 from shared.job_state import JobState, fold
-from shared.jobs import JobStatus, JobType
+from shared.jobs import JobType
+from tests.factories import MARKETPLACE, job_state, reserved
 
 
 def ready_job(
@@ -26,21 +26,14 @@ def ready_job(
     result: dict[str, Any] | None = None,
     job_id: str = "job-1",
 ) -> JobState:
-    state = fold(
-        None,
-        JobReserved(
-            job_id=job_id,
-            seq=1,
-            shop_id="shop1",
-            account_id="acc1",
-            job_type=job_type,
-            status=JobStatus.RESERVED,
-            data={"marketplace_id": "A1PA6795UKMFR9", "listings_marked": listings_marked},
-            items=items,
-        ),
+    first = reserved(
+        job_id,
+        items,
+        job_type=job_type,
+        account_id="acc1",
+        data={"marketplace_id": MARKETPLACE, "listings_marked": listings_marked},
     )
-    for cls in (JobCreated, JobProcessing):
-        state = fold(state, next_job_event(cls, state))
+    state = job_state(first, JobCreated, JobProcessing)
     state = fold(state, next_job_event(JobSubmitted, state, data=submitted))
     ready = result if result is not None else {"result_document_id": "DOC-1"}
     return fold(state, next_job_event(JobResultReady, state, data=ready))

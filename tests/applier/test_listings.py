@@ -14,6 +14,7 @@ from services.applier.listings import NOT_IN_FEED, apply_listings_report, stuck_
 from shared.events import ItemState, ListingState, ListingStatus
 from shared.jobs import JobType
 from tests.applier.jobs import ready_job
+from tests.factories import item_state, listing_state
 
 BEFORE = {
     "asin": "B000000001",
@@ -69,10 +70,7 @@ WARNING = {
 
 
 def _qty_job(**kwargs: Any) -> Any:
-    items = [
-        ItemState(key=sku, request={"sku": sku, "quantity": q}, before=BEFORE)
-        for sku, q in (("GOOD", 7), ("BAD", 1), ("WARN", 0))
-    ]
+    items = [item_state(sku, q, before=BEFORE) for sku, q in (("GOOD", 7), ("BAD", 1), ("WARN", 0))]
     return ready_job(
         JobType.UPDATE_QTY, items, _feed({"1": "GOOD", "2": "BAD", "3": "WARN"}), **kwargs
     )
@@ -88,15 +86,13 @@ def _held(
     price: str = "9.99",
 ) -> ListingState:
     """A listing as amazon.listings holds it now."""
-    return ListingState(
+    return listing_state(
+        sku,
         account_id="acc1",
-        shop_id="shop1",
-        sku=sku,
         asin=asin,
         status=status,
         quantity=quantity,
         price=Decimal(price),
-        currency="EUR",
         last_job_id=job,
     )
 
@@ -225,7 +221,7 @@ def test_automatic_jobs_keep_the_current_listing_values() -> None:
     # Coalesced jobs do not mark listings pending: the current listing is the base.
     state = ready_job(
         JobType.UPDATE_QTY,
-        [ItemState(key="A", request={"sku": "A", "quantity": 4})],
+        [item_state("A", 4)],
         _feed({"1": "A"}),
         listings_marked=False,
     )
@@ -296,7 +292,7 @@ def test_malformed_documents_are_refused_with_a_reason(document: bytes, reason: 
 def test_a_report_cannot_be_matched_to_a_job_whose_feed_carried_none_of_its_items() -> None:
     # A legacy submission with an empty message map, and a send_products job none of whose
     # items was matched to an ASIN: there is nothing to read the report back with.
-    items = [ItemState(key="A", request={"sku": "A", "quantity": 1})]
+    items = [item_state("A", 1)]
     legacy = ready_job(
         JobType.UPDATE_QTY,
         items,
@@ -322,7 +318,7 @@ def test_a_report_cannot_be_matched_to_a_job_whose_feed_carried_none_of_its_item
 
 
 def test_messages_are_read_back_by_the_items_ordinals() -> None:
-    items = [ItemState(key=k, request={"sku": k, "quantity": 1}) for k in ("A", "B", "C")]
+    items = [item_state(k, 1) for k in ("A", "B", "C")]
     state = ready_job(JobType.UPDATE_QTY, items, {"feed_id": "F1"})
     report = json.dumps(
         {
@@ -365,18 +361,16 @@ def test_stuck_listings_of_a_failed_job_go_to_error_once() -> None:
 
 
 def test_an_older_jobs_result_leaves_a_newer_listing_alone() -> None:
-    items = [ItemState(key=k, request={"sku": k, "quantity": 5}) for k in ("A", "B")]
+    items = [item_state(k, 5) for k in ("A", "B")]
     state = ready_job(
         JobType.UPDATE_QTY,
         items,
         {"feed_id": "F1", "submitted_at": "2026-11-27T10:00:00+00:00"},
         listings_marked=False,
     )
-    newer = ListingState(
+    newer = listing_state(
+        "A",
         account_id="acc1",
-        shop_id="shop1",
-        sku="A",
-        status="active",
         quantity=9,
         last_job_id="job-later",
         as_of="2026-11-27T10:05:00+00:00",

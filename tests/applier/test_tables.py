@@ -5,18 +5,14 @@ from __future__ import annotations
 from decimal import Decimal
 
 from services.applier.tables import inventory_table, listings_table
-from shared.events import InventoryRow, ListingState, StockChanged
+from shared.events import InventoryRow, ListingState
 from shared.topics import listing_key
+from tests.factories import listing_state, stock_changed
 
 
 def _listing(account: str, sku: str, quantity: int) -> ListingState:
-    return ListingState(
-        account_id=account,
-        shop_id="s",
-        sku=sku,
-        status="active",
-        quantity=quantity,
-        price=Decimal("1"),
+    return listing_state(
+        sku, account_id=account, shop_id="s", quantity=quantity, price=Decimal("1"), currency=None
     )
 
 
@@ -33,7 +29,7 @@ def test_listings_by_account_latest_wins_and_tombstones_remove() -> None:
     assert {sku: s.quantity for sku, s in table.of_account("a:1").items()} == {"X": 4, "Y": 2}
     table.on_record(listing_key("a:1", "X"), None)
     assert set(table.of_account("a:1")) == {"Y"} and set(table.of_account("b")) == {"X"}
-    table.on_record("stray", StockChanged(shop_id="s", sku="X", quantity=1))  # ignored
+    table.on_record("stray", stock_changed("X", shop_id="s"))  # ignored
     table.on_record("unknown-key", None)  # a tombstone for nothing: nothing happens
     assert table.of_account("nobody") == {}
 

@@ -12,7 +12,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from devtools.topics_read import collect
-from shared.events import DeadLettered, Event, JobRequested, StockChanged
+from shared.events import DeadLettered, Event, StockChanged
 from shared.jobs import JobType
 from shared.kafka.consumer import ConsumerLoop, Message, RejectMessage
 from shared.kafka.producer import EventPublisher
@@ -25,6 +25,7 @@ from shared.topics import (
     JOB_REQUESTS,
     LISTINGS,
 )
+from tests.factories import job_requested, stock_changed
 from tests.integration.consumers import group_consumer
 from tests.waiting import eventually
 
@@ -91,7 +92,7 @@ async def test_malformed_messages_are_dead_lettered_and_the_consumer_keeps_going
         (b"{this is not json", "malformed JSON"),
         (json.dumps({"event_type": "Bogus", "schema_version": 1}).encode(), "unknown event_type"),
         (
-            StockChanged(shop_id=shop, sku="A", quantity=1).model_dump_json().encode(),
+            stock_changed("A", 1, shop_id=shop).model_dump_json().encode(),
             "does not belong on this topic",
         ),
         (
@@ -112,12 +113,8 @@ async def test_malformed_messages_are_dead_lettered_and_the_consumer_keeps_going
     ]
     for value, _ in bad_values:
         await publisher.publish_raw(JOB_REQUESTS.name, marker.encode(), value)
-    good = JobRequested(
-        job_id=f"ok-{marker}",
-        shop_id=shop,
-        account_id="a",
-        job_type=JobType.UPDATE_QTY,
-        items=[{"sku": "A", "quantity": 1}],
+    good = job_requested(
+        JobType.UPDATE_QTY, [{"sku": "A", "quantity": 1}], job_id=f"ok-{marker}", shop_id=shop
     )
     await publisher.publish(JOB_REQUESTS, marker, good)
 
@@ -154,7 +151,7 @@ async def test_malformed_messages_are_dead_lettered_and_the_consumer_keeps_going
 
 async def test_handler_rejection_and_retry(topics: str, publisher: EventPublisher) -> None:
     marker = uuid.uuid4().hex
-    events = [StockChanged(shop_id=marker, sku=f"S{i}", quantity=i) for i in range(3)]
+    events = [stock_changed(f"S{i}", i, shop_id=marker) for i in range(3)]
     for e in events:
         await publisher.publish(CATALOG_EVENTS, marker, e)
     attempts: dict[str, int] = {}
@@ -193,7 +190,7 @@ async def test_committed_offsets_resume_where_the_group_stopped(
 ) -> None:
     marker = uuid.uuid4().hex
     group = f"g-{marker}"
-    first = [StockChanged(shop_id=marker, sku=f"A{i}", quantity=i) for i in range(5)]
+    first = [stock_changed(f"A{i}", i, shop_id=marker) for i in range(5)]
     for e in first:
         await publisher.publish(CATALOG_EVENTS, marker, e)
     seen: list[str] = []
@@ -205,7 +202,7 @@ async def test_committed_offsets_resume_where_the_group_stopped(
     loop, task = await _run_loop(topics, publisher, [CATALOG_EVENTS], handle, group)
     await eventually(lambda: len(seen) >= 5, "the first five handled")
     await _stop(loop, task)
-    second = [StockChanged(shop_id=marker, sku=f"B{i}", quantity=i) for i in range(3)]
+    second = [stock_changed(f"B{i}", i, shop_id=marker) for i in range(3)]
     for e in second:
         await publisher.publish(CATALOG_EVENTS, marker, e)
     loop, task = await _run_loop(topics, publisher, [CATALOG_EVENTS], handle, group)
@@ -218,9 +215,7 @@ async def test_committed_offsets_resume_where_the_group_stopped(
 async def test_raw_consumer_sees_contract_json(topics: str, publisher: EventPublisher) -> None:
     """What PrestaShop reads: flat JSON with the envelope beside the fields."""
     marker = uuid.uuid4().hex
-    await publisher.publish(
-        CATALOG_EVENTS, marker, StockChanged(shop_id=marker, sku="Z", quantity=2)
-    )
+    await publisher.publish(CATALOG_EVENTS, marker, stock_changed("Z", 2, shop_id=marker))
     consumer = AIOKafkaConsumer(
         CATALOG_EVENTS.name,
         bootstrap_servers=topics,

@@ -28,6 +28,7 @@ from shared.kafka.tail import TopicTail
 from shared.supervisor import Supervisor
 from shared.throttle.client import ThrottleClient
 from shared.topics import TopicSpec
+from tests.factories import job_requested
 from tests.waiting import eventually
 
 STALL_S = 1.0
@@ -81,12 +82,12 @@ async def own_topic(bootstrap: str) -> AsyncIterator[str]:
 
 
 def request(job_id: str) -> JobRequested:
-    return JobRequested(
+    return job_requested(
+        JobType.UPDATE_QTY,
+        [{"sku": "A", "quantity": 1}],
         job_id=job_id,
         shop_id="shop-liveness",
         account_id="acc-liveness",
-        job_type=JobType.UPDATE_QTY,
-        items=[{"sku": "A", "quantity": 1}],
     )
 
 

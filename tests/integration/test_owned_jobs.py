@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 import pytest
 
 from shared.events import (
-    ItemState,
     JobCreated,
     JobDone,
     JobEvent,
@@ -22,12 +21,14 @@ from shared.events import (
     next_job_event,
 )
 from shared.job_state import JobState, fold
-from shared.jobs import JobStatus, JobType
+from shared.jobs import JobStatus
 from shared.kafka.admin import ensure_topics
 from shared.kafka.owned_jobs import JobsConsumer
 from shared.kafka.producer import EventPublisher
 from shared.live_jobs import LiveJobs
 from shared.topics import JOB_EVENTS, TopicSpec
+from tests import factories
+from tests.factories import job_events
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -90,15 +91,7 @@ async def worker(
 
 
 def reserved(job_id: str) -> JobReserved:
-    return JobReserved(
-        job_id=job_id,
-        seq=1,
-        shop_id="shop-shell",
-        account_id="acc-shell",
-        job_type=JobType.UPDATE_QTY,
-        status=JobStatus.RESERVED,
-        items=[ItemState(key="A", request={"sku": "A", "quantity": 1})],
-    )
+    return factories.reserved(job_id, [{"sku": "A", "quantity": 1}], shop_id="shop-shell")
 
 
 async def publish_chain(publisher: EventPublisher, *events: JobEvent) -> None:
@@ -115,13 +108,9 @@ async def test_a_restart_restores_live_jobs_and_forgets_finished_ones(
     live, done = f"live-{run}", f"done-{run}"
 
     # Another service writes the jobs' events; this worker folds them.
-    live_state = fold(None, reserved(live))
-    done_state = fold(None, reserved(done))
-    chain: list[JobEvent] = [reserved(live), reserved(done)]
-    for cls in (JobCreated, JobProcessing):
-        e1, e2 = next_job_event(cls, live_state), next_job_event(cls, done_state)
-        live_state, done_state = fold(live_state, e1), fold(done_state, e2)
-        chain += [e1, e2]
+    live_events, live_state = job_events(reserved(live), JobCreated, JobProcessing)
+    done_events, done_state = job_events(reserved(done), JobCreated, JobProcessing)
+    chain = [e for pair in zip(live_events, done_events, strict=True) for e in pair]
     async with worker(topics, publisher, group, changelog) as first:
         await eventually(lambda: len(first.ready) == 12, "all partitions ready")
         await publish_chain(publisher, *chain)

@@ -23,11 +23,9 @@ from services.poller.decision import (
 )
 from shared.accounts import UnknownAccount
 from shared.events import (
-    ItemState,
     JobCreated,
     JobFailed,
     JobProcessing,
-    JobReserved,
     JobResultReady,
     JobSubmitted,
     next_job_event,
@@ -44,6 +42,7 @@ from shared.spapi.errors import (
 )
 from shared.spapi.models.feeds import Feed, ProcessingStatus
 from shared.spapi.models.reports import Report
+from tests.factories import item_state, job_state, reserved
 
 DAY = 24 * 3600.0
 SUBMITTED = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
@@ -53,24 +52,14 @@ ENDED = SUBMITTED + timedelta(minutes=2)
 def _waiting(
     job_type: JobType = JobType.UPDATE_QTY, data: dict[str, object] | None = None
 ) -> JobState:
-    state = fold(
-        None,
-        JobReserved(
-            job_id="j1",
-            seq=1,
-            shop_id="shop1",
-            account_id="acc1",
-            job_type=job_type,
-            status=JobStatus.RESERVED,
-            items=[
-                ItemState(key="A", request={"sku": "A", "quantity": 1}),
-                ItemState(key="B", status="error", messages=["no Amazon item found"]),
-            ],
-        ),
-    )
+    items = [
+        item_state("A"),
+        item_state("B", request={}, status="error", messages=["no Amazon item found"]),
+    ]
     # The lifecycle up to waiting, as the submitter writes it.
-    for cls in (JobCreated, JobProcessing):
-        state = fold(state, next_job_event(cls, state))
+    state = job_state(
+        reserved("j1", items, job_type=job_type, account_id="acc1"), JobCreated, JobProcessing
+    )
     feed = {
         "feed_id": "F1",
         "feed_type": "JSON_LISTINGS_FEED",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from services.submitter.cancel import Canceled, NotFound, Rejected, decide_cancel
 from services.submitter.coalescing import (
@@ -15,53 +16,26 @@ from services.submitter.coalescing import (
 )
 from services.submitter.intake import Intake, accept
 from shared.events import (
-    AccountRegistered,
     CancelRequested,
-    EncryptedCredentials,
     JobFailed,
     JobProcessing,
     JobRequested,
-    ListingState,
     OrderShipped,
     PriceChanged,
     ShippedItem,
-    StockChanged,
     next_job_event,
 )
 from shared.job_state import JobState, fold
 from shared.jobs import JobStatus, JobType
+from tests.factories import account_registered, job_requested, listing_state, stock_changed
 
-ACCOUNT = AccountRegistered(
-    account_id="acc-de",
-    shop_id="shop1",
-    name="DE",
-    seller_id="S1",
-    region="EU",
-    marketplace_ids=["A1PA6795UKMFR9"],
-    credentials=EncryptedCredentials(key_id="k", ciphertext="x"),
-)
-BEFORE = ListingState(
-    account_id="acc-de",
-    shop_id="shop1",
-    sku="A",
-    asin="B000000001",
-    status="active",
-    quantity=3,
-    price=Decimal("9.99"),
-    currency="EUR",
-)
+ACCOUNT = account_registered("acc-de", shop_id="shop1", name="DE")
+BEFORE = listing_state("A", asin="B000000001", quantity=3, price=Decimal("9.99"))
 
 
-def _request(**over: object) -> JobRequested:
-    fields: dict[str, object] = {
-        "job_id": "j1",
-        "shop_id": "shop1",
-        "account_id": "acc-de",
-        "job_type": JobType.UPDATE_QTY,
-        "items": [{"sku": "A", "quantity": 7}, {"sku": "NEW", "quantity": 1}],
-    }
-    fields.update(over)
-    return JobRequested.model_validate(fields)
+def _request(**over: Any) -> JobRequested:
+    items = over.pop("items", [{"sku": "A", "quantity": 7}, {"sku": "NEW", "quantity": 1}])
+    return job_requested(JobType.UPDATE_QTY, items, job_id="j1", **over)
 
 
 def _created() -> JobState:
@@ -137,10 +111,10 @@ def test_cancel_after_processing_is_rejected_and_other_shops_learn_nothing() -> 
 def test_coalescing_newest_wins_and_only_synced_listings() -> None:
     synced = {("acc-de", "A"), ("acc-de", "B")}
     events = [
-        StockChanged(shop_id="shop1", sku="A", quantity=5),
-        StockChanged(shop_id="shop1", sku="B", quantity=1),
-        StockChanged(shop_id="shop1", sku="A", quantity=4),
-        StockChanged(shop_id="shop1", sku="STOPPED", quantity=9),
+        stock_changed("A", 5),
+        stock_changed("B", 1),
+        stock_changed("A", 4),
+        stock_changed("STOPPED", 9),
         PriceChanged(shop_id="shop1", sku="A", price=Decimal("10.50"), currency="EUR"),
     ]
     changes = [

@@ -10,11 +10,10 @@ from shared.events import (
     ItemState,
     JobDone,
     JobItemsRecorded,
-    JobRequested,
-    JobReserved,
 )
 from shared.jobs import JobStatus, JobType
 from shared.limits import MAX_ITEMS, MAX_MESSAGE_BYTES
+from tests.factories import job_event, job_requested, reserved
 
 
 def send_item(n: int) -> dict[str, object]:
@@ -31,9 +30,7 @@ def send_item(n: int) -> dict[str, object]:
 
 def test_a_request_of_25000_of_the_largest_items_goes_in_parts_under_the_bound() -> None:
     items = [send_item(n) for n in range(MAX_ITEMS)]
-    request = JobRequested(
-        job_id="big", shop_id="s", account_id="a", job_type=JobType.SEND_PRODUCTS, items=items
-    )
+    request = job_requested(JobType.SEND_PRODUCTS, items, job_id="big")
     parts = request_parts(request)
     assert len(parts) > 1
     assert all(len(encode(p)) <= MAX_MESSAGE_BYTES for p in parts)
@@ -51,9 +48,7 @@ def test_non_ascii_text_is_counted_as_the_bytes_it_is_on_the_bus() -> None:
         {**send_item(n), "condition": wide * 64, "product_type": wide * 64}
         for n in range(MAX_ITEMS)
     ]
-    request = JobRequested(
-        job_id="wide", shop_id="s", account_id="a", job_type=JobType.SEND_PRODUCTS, items=items
-    )
+    request = job_requested(JobType.SEND_PRODUCTS, items, job_id="wide")
     parts = request_parts(request)
     sizes = [len(encode(p)) for p in parts]
     assert max(sizes) <= MAX_MESSAGE_BYTES
@@ -61,13 +56,7 @@ def test_non_ascii_text_is_counted_as_the_bytes_it_is_on_the_bus() -> None:
 
 
 def test_a_small_request_is_one_plain_message() -> None:
-    request = JobRequested(
-        job_id="s",
-        shop_id="s",
-        account_id="a",
-        job_type=JobType.UPDATE_QTY,
-        items=[{"sku": "A", "quantity": 1}],
-    )
+    request = job_requested(JobType.UPDATE_QTY, [{"sku": "A", "quantity": 1}], job_id="s")
     assert request_parts(request) == [request]
 
 
@@ -76,13 +65,7 @@ def test_a_small_request_is_one_plain_message() -> None:
     [(65, 400_000, "at most 64"), (2, 900_000, "cannot fit in a message")],
 )
 def test_items_no_allowed_parts_can_carry_are_refused(count: int, pad: int, reason: str) -> None:
-    request = JobRequested(
-        job_id="x",
-        shop_id="s",
-        account_id="a",
-        job_type=JobType.UPDATE_QTY,
-        items=[{"sku": "A", "pad": "x" * pad}] * count,
-    )
+    request = job_requested(JobType.UPDATE_QTY, [{"sku": "A", "pad": "x" * pad}] * count)
     with pytest.raises(TooLarge, match=reason):
         request_parts(request)
 
@@ -102,15 +85,7 @@ def results(n: int) -> list[ItemState]:
 
 
 def test_a_first_event_is_followed_by_its_chunks_in_its_own_status() -> None:
-    first = JobReserved(
-        job_id="j",
-        seq=1,
-        shop_id="s",
-        account_id="a",
-        job_type=JobType.UPDATE_QTY,
-        status=JobStatus.RESERVED,
-        items=results(3000),
-    )
+    first = reserved("j", results(3000))
     out = split_items(first, None)
     assert out[0].event_type == "JobReserved" and out[0].items is None
     assert all(isinstance(e, JobItemsRecorded) for e in out[1:])
@@ -120,13 +95,10 @@ def test_a_first_event_is_followed_by_its_chunks_in_its_own_status() -> None:
 
 
 def test_a_later_event_is_preceded_by_its_chunks_in_the_status_before_it() -> None:
-    done = JobDone(
+    done = job_event(
+        JobDone,
         job_id="j",
         seq=7,
-        shop_id="s",
-        account_id="a",
-        job_type=JobType.UPDATE_QTY,
-        status=JobStatus.DONE,
         items=results(MAX_ITEMS),
     )
     out = split_items(done, JobStatus.WAITING_FOR_RESULT)
@@ -139,13 +111,10 @@ def test_a_later_event_is_preceded_by_its_chunks_in_the_status_before_it() -> No
 
 
 def test_an_event_whose_items_fit_stays_whole() -> None:
-    done = JobDone(
+    done = job_event(
+        JobDone,
         job_id="j",
         seq=7,
-        shop_id="s",
-        account_id="a",
-        job_type=JobType.UPDATE_QTY,
-        status=JobStatus.DONE,
         items=results(10),
     )
     assert split_items(done, JobStatus.WAITING_FOR_RESULT) == [done]

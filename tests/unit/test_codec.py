@@ -23,7 +23,6 @@ from shared.events import (
     JobEvent,
     JobFailed,
     JobRequested,
-    ListingState,
     LogLine,
     OrderImported,
     OrderLine,
@@ -48,6 +47,7 @@ from shared.throttle.messages import (
     TokenRequested,
 )
 from shared.topics import JOB_EVENTS, JOB_REQUESTS
+from tests.factories import job_event, job_requested, listing_state, stock_changed
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 
@@ -91,12 +91,10 @@ JOB_DATA: dict[str, dict[str, Any]] = {
 def sample(event_type: str) -> Event:
     cls: Any = EVENT_TYPES[event_type]
     if issubclass(cls, JobEvent):
-        return cls(  # type: ignore[no-any-return]
+        return job_event(
+            cls,
             job_id="ps-shop1-1",
             seq=3,
-            shop_id="shop1",
-            account_id="acc-de",
-            job_type=JobType.UPDATE_QTY,
             status=cls.TARGET or JobStatus.WAITING_FOR_RESULT,
             data=JOB_DATA[event_type],
             log=[LogLine(message="feed 5001 submitted", at=NOW)],
@@ -107,16 +105,11 @@ def sample(event_type: str) -> Event:
             ],
         )
     samples: dict[str, Event] = {
-        "JobRequested": JobRequested(
-            job_id="ps-shop1-1",
-            shop_id="shop1",
-            account_id="acc-de",
-            job_type=JobType.UPDATE_QTY,
-            items=[{"sku": "A", "quantity": 7}],
-            priority=3,
+        "JobRequested": job_requested(
+            JobType.UPDATE_QTY, [{"sku": "A", "quantity": 7}], job_id="ps-shop1-1", priority=3
         ),
         "CancelRequested": CancelRequested(job_id="ps-shop1-1", shop_id="shop1"),
-        "StockChanged": StockChanged(shop_id="shop1", sku="A", quantity=6),
+        "StockChanged": stock_changed("A", 6),
         "PriceChanged": PriceChanged(
             shop_id="shop1", sku="A", price=Decimal("19.99"), currency="EUR"
         ),
@@ -129,16 +122,7 @@ def sample(event_type: str) -> Event:
             shipped_at=NOW,
             items=[ShippedItem(order_item_id="111", quantity=1)],
         ),
-        "ListingState": ListingState(
-            account_id="acc-de",
-            shop_id="shop1",
-            sku="A",
-            asin="B000000001",
-            status="active",
-            quantity=3,
-            price=Decimal("9.50"),
-            currency="EUR",
-        ),
+        "ListingState": listing_state("A", asin="B000000001", quantity=3, price=Decimal("9.50")),
         "InventoryRow": InventoryRow(
             account_id="acc-de", shop_id="shop1", sku="A", quantity=3, report_id="r1", job_id="j1"
         ),

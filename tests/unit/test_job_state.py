@@ -21,18 +21,11 @@ from shared.job_data import JobFacts
 from shared.job_state import fold
 from shared.jobs import JobStatus, JobType
 from shared.state_machine import IllegalTransition
+from tests.factories import item_state, reserved
 
 
 def _reserved() -> JobReserved:
-    return JobReserved(
-        job_id="j1",
-        seq=1,
-        shop_id="s1",
-        account_id="a1",
-        job_type=JobType.UPDATE_QTY,
-        status=JobStatus.RESERVED,
-        items=[ItemState(key="A", request={"sku": "A", "quantity": 1})],
-    )
+    return reserved("j1", [item_state("A")])
 
 
 def test_fold_follows_the_lifecycle_and_ignores_repeats() -> None:
@@ -76,7 +69,7 @@ def test_annotations_keep_status_and_seq() -> None:
         JobLogged,
         state,
         log=[LogLine(message="2 changes coalesced")],
-        items=[ItemState(key="B", request={"sku": "B", "quantity": 4})],
+        items=[item_state("B", 4)],
     )
     assert note.seq == 1
     state = fold(state, note)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from shared.chunking import split_items
 from shared.events import (
     Event,
-    ItemState,
     JobCreated,
     JobDone,
     JobEvent,
@@ -21,21 +20,18 @@ from shared.job_state import JobState
 from shared.jobs import JobStatus, JobType
 from shared.limits import MAX_MESSAGE_BYTES
 from shared.live_jobs import LiveJobs
+from tests import factories
+from tests.factories import item_states, job_event, request_item
 
 
 def reserved(job_id: str, n_items: int = 2) -> JobReserved:
-    return JobReserved(
-        job_id=job_id,
-        seq=1,
-        shop_id="s1",
-        account_id="a1",
-        job_type=JobType.UPDATE_QTY,
-        status=JobStatus.RESERVED,
-        items=[
-            ItemState(key=f"SKU-{n:06d}", request={"sku": f"SKU-{n:06d}", "quantity": n})
-            for n in range(n_items)
-        ],
-    )
+    return factories.reserved(job_id, n_items)
+
+
+def logged(job_id: str, keys: range | list[int], quantity: int) -> JobEvent:
+    """An annotation of a reserved job that changes the quantity of these items."""
+    items = [request_item(JobType.UPDATE_QTY, n, quantity=quantity) for n in keys]
+    return job_event(JobLogged, job_id=job_id, items=item_states(JobType.UPDATE_QTY, items))
 
 
 def record(book: LiveJobs, event: JobEvent, offset: int | None = None) -> JobState:
@@ -78,15 +74,7 @@ def test_a_restore_finds_the_live_jobs_as_folded_and_not_the_finished() -> None:
 def test_events_already_in_the_changelog_change_nothing_when_read_again() -> None:
     book = LiveJobs()
     state = book.record(0, reserved("j"), offset=10)
-    older_items = JobLogged(
-        job_id="j",
-        seq=1,
-        shop_id="s1",
-        account_id="a1",
-        job_type=JobType.UPDATE_QTY,
-        status=JobStatus.RESERVED,
-        items=[ItemState(key="SKU-000000", request={"sku": "SKU-000000", "quantity": 99})],
-    )
+    older_items = logged("j", [0], 99)
     state = book.record(0, older_items, offset=11)
     state = book.record(0, next_job_event(JobCreated, state), offset=12)
     again = LiveJobs()
@@ -159,12 +147,10 @@ def test_a_job_this_worker_finished_stays_finished_while_its_own_events_come_bac
         back = book.record(0, event, offset)
         assert back is not None and back.status is JobStatus.DONE
         assert "mine" not in book.states
-    late = JobLogged(
+    late = job_event(
+        JobLogged,
         job_id="mine",
         seq=5,
-        shop_id="s1",
-        account_id="a1",
-        job_type=JobType.UPDATE_QTY,
         status=JobStatus.DONE,
         log=[LogLine(message="cancel rejected: the job is done")],
     )
@@ -177,20 +163,7 @@ def test_reading_back_its_own_older_change_does_not_undo_a_newer_one() -> None:
     state = book.record(0, reserved("auto", 1), offset=0)
     assert state is not None
 
-    def change(quantity: int) -> JobLogged:
-        return JobLogged(
-            job_id="auto",
-            seq=1,
-            shop_id="s1",
-            account_id="a1",
-            job_type=JobType.UPDATE_QTY,
-            status=JobStatus.RESERVED,
-            items=[
-                ItemState(key="SKU-000000", request={"sku": "SKU-000000", "quantity": quantity})
-            ],
-        )
-
-    first, second = change(5), change(9)
+    first, second = logged("auto", [0], 5), logged("auto", [0], 9)
     book.record(0, first)
     book.record(0, second)
     back = book.record(0, first, offset=1)
@@ -208,19 +181,7 @@ def test_a_growing_job_rewrites_only_the_chunks_its_changes_touch() -> None:
     assert chunk_count > 2
 
     def add(keys: range, quantity: int) -> list[int]:
-        change = JobLogged(
-            job_id="grow",
-            seq=1,
-            shop_id="s1",
-            account_id="a1",
-            job_type=JobType.UPDATE_QTY,
-            status=JobStatus.RESERVED,
-            items=[
-                ItemState(key=f"SKU-{n:06d}", request={"sku": f"SKU-{n:06d}", "quantity": quantity})
-                for n in keys
-            ],
-        )
-        record(book, change)
+        record(book, logged("grow", keys, quantity))
         records = book.changelog(0)
         written.extend(records)
         return [v.chunk for _, v in records if isinstance(v, JobItemsSnapshot)]
@@ -236,16 +197,5 @@ def test_a_growing_job_rewrites_only_the_chunks_its_changes_touch() -> None:
     assert restored["SKU-000001"].request["quantity"] == 7
     assert restored["SKU-006009"].request["quantity"] == 1
     # And the restored layout goes on being written incrementally.
-    record(
-        again,
-        JobLogged(
-            job_id="grow",
-            seq=1,
-            shop_id="s1",
-            account_id="a1",
-            job_type=JobType.UPDATE_QTY,
-            status=JobStatus.RESERVED,
-            items=[ItemState(key="SKU-000002", request={"sku": "SKU-000002", "quantity": 9})],
-        ),
-    )
+    record(again, logged("grow", [2], 9))
     assert [v.chunk for _, v in again.changelog(0) if isinstance(v, JobItemsSnapshot)] == [0]
