@@ -81,7 +81,7 @@ from shared.kafka.tail import TopicTail
 from shared.live_jobs import LiveJobs
 from shared.metered import Metered
 from shared.quotas import BASE_PRIORITY, SUBMIT_CLASS
-from shared.spapi.errors import SpApiError
+from shared.spapi.errors import MaybeAccepted, SpApiError
 from shared.supervisor import Supervisor
 from shared.topics import (
     CATALOG_EVENTS,
@@ -103,7 +103,8 @@ JOBS_SUBMITTED = Counter("submitter_jobs_submitted_total", "Jobs handed to Amazo
 JOBS_FAILED = Counter("submitter_jobs_failed_total", "Jobs failed by the submitter", ["job_type"])
 RESUBMITTED = Counter(
     "submitter_resubmitted_total",
-    "Feeds or reports sent again after a crash while their first sending was unrecorded",
+    "Feeds or reports sent again although Amazon may have the first: a crash while their "
+    "sending was unrecorded, or an answer lost after the request went out",
 )
 COALESCED = Counter("submitter_changes_coalesced_total", "Catalog changes put into auto jobs")
 WAITING = Gauge("submitter_jobs_waiting_for_token", "Jobs waiting for their quota token")
@@ -784,12 +785,12 @@ class SubmitterService:
                         failure="unavailable",
                     )
                 delay = self.settings.retry_base_s * 2 ** (attempt - 1) * (0.5 + random.random())
-                await self._annotate(
-                    job_id,
-                    f"Amazon error, retrying in {delay:.0f}s: {exc}",
-                    level="warning",
-                    owned=owned,
-                )
+                if isinstance(exc, MaybeAccepted):
+                    RESUBMITTED.inc()  # counted and said: Amazon may end up with it twice
+                    said = f"{exc}; sending it again in {delay:.0f}s, so Amazon may hold it twice"
+                else:
+                    said = f"Amazon error, retrying in {delay:.0f}s: {exc}"
+                await self._annotate(job_id, said, level="warning", owned=owned)
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 

@@ -6,6 +6,7 @@ from shared.spapi.endpoints import Endpoints, Region
 from shared.spapi.errors import (
     AuthError,
     MalformedResponse,
+    MaybeAccepted,
     PermanentError,
     SpApiError,
     Throttled,
@@ -21,6 +22,7 @@ __all__ = [
     "LwaCredentials",
     "LwaTokenProvider",
     "MalformedResponse",
+    "MaybeAccepted",
     "PermanentError",
     "Region",
     "RetryPolicy",

@@ -31,6 +31,7 @@ from shared.spapi.auth import LwaCredentials, LwaTokenProvider
 from shared.spapi.errors import (
     AuthError,
     MalformedResponse,
+    MaybeAccepted,
     PermanentError,
     Throttled,
     TransientError,
@@ -331,6 +332,9 @@ class SpApiClient:
                 )
             except httpx.TransportError as exc:
                 failures += 1
+                if operation in CREATING and not isinstance(exc, NOT_SENT):
+                    self._log(operation, path, None, None, failures, started, type(exc).__name__)
+                    raise _maybe_accepted(operation, failures, type(exc).__name__) from exc
                 await self._transport_failed(operation, path, failures, started, exc)
                 continue
 
@@ -357,6 +361,10 @@ class SpApiClient:
                     status=status,
                     request_id=request_id,
                     errors=errors,
+                )
+            if status >= 500 and operation in CREATING:
+                raise _maybe_accepted(
+                    operation, failures + 1, f"HTTP {status}", status=status, request_id=request_id
                 )
             if status >= 500:
                 failures += 1
@@ -484,6 +492,31 @@ class SpApiClient:
 
 
 # ---- helpers (module level: pure, no client state) --------------------------------------
+
+
+# Calls that create something at Amazon: after they are sent, a 5xx or a lost answer may
+# hide a success, and a blind repeat would make a second feed (a shipment confirmed twice)
+# or a second report. createFeedDocument is not among them: an unused document is harmless.
+CREATING = frozenset({"createFeed", "createReport"})
+# Transport failures that happen before the request leaves: safe to repeat.
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+def _maybe_accepted(
+    operation: str,
+    attempts: int,
+    cause: str,
+    *,
+    status: int | None = None,
+    request_id: str | None = None,
+) -> MaybeAccepted:
+    return MaybeAccepted(
+        f"{operation} failed after it was sent ({cause}): Amazon may have accepted it",
+        operation=operation,
+        attempts=attempts,
+        status=status,
+        request_id=request_id,
+    )
 
 
 def _gave_up(

@@ -6,7 +6,8 @@ boundary, with the original kept as ``__cause__``. What the caller does with eac
 - ``Throttled``: report it to the throttle service (which drains the bucket) and wait for
   a new grant. Never retried by the client: a blind retry only burns more quota.
 - ``TransientError``: Amazon or the network failed after the client's bounded retries;
-  the job may try again later.
+  the job may try again later. ``MaybeAccepted``, one of them, at once (no retry) for a
+  call that creates something and failed after it was sent: Amazon may have it.
 - ``PermanentError``: Amazon refused the request as such (4xx); retrying the same request
   cannot succeed. Carries Amazon's ``errors`` list.
 - ``AuthError``: the seller's credentials no longer work; a human must re-authorise.
@@ -79,6 +80,12 @@ class TransientError(SpApiError):
             message, operation=operation, status=status, request_id=request_id, errors=errors
         )
         self.attempts = attempts
+
+
+class MaybeAccepted(TransientError):
+    """A call that creates something at Amazon (a feed, a report) failed after it was sent:
+    a 5xx or a lost answer. Amazon may have carried it out, so the client does not repeat
+    it on its own; whoever sends it again knows (and says) that Amazon may hold it twice."""
 
 
 class PermanentError(SpApiError):

@@ -348,3 +348,39 @@ async def test_bad_input_gets_a_visible_failure_or_a_dead_letter(
     )
     assert isinstance(letters[0], DeadLettered)
     assert letters[0].error == "cancel of unknown job 'ghost-job'"
+
+
+async def test_a_feed_whose_answer_failed_is_sent_again_saying_amazon_may_hold_it_twice(
+    pipeline: Stack, publisher: EventPublisher
+) -> None:
+    # createFeed answered 500: Amazon may have made the feed. The client does not repeat
+    # it on its own; the job sends it again later, and its log says what that may mean.
+    seller = Seller("maybe", shop_id="shop-maybe")
+    await open_shop(pipeline.sandbox_url, publisher, seller)
+    base = pipeline.sandbox_url
+    async with httpx.AsyncClient() as http:
+        fault = {"seller_id": seller.seller_id, "operation": "createFeed", "error_rate": 1.0}
+        (await http.post(f"{base}/_sandbox/faults", json=fault)).raise_for_status()
+        job = seller.request(JobType.UPDATE_QTY, items=[{"sku": seller.sku(0), "quantity": 4}])
+        await submit(publisher, job)
+        await collect(
+            pipeline.bootstrap,
+            JOB_EVENTS.name,
+            lambda found: bool(found),
+            where=lambda e: (
+                isinstance(e, JobEvent)
+                and e.job_id == job.job_id
+                and any("may hold it twice" in line.message for line in e.log)
+            ),
+        )
+        (await http.delete(f"{base}/_sandbox/faults")).raise_for_status()
+        seen = (await job_events(pipeline.bootstrap, {job.job_id}))[job.job_id]
+        query = {"seller_id": seller.seller_id}
+        stats = (await http.get(f"{base}/_sandbox/stats", params=query)).json()["operations"]
+    assert seen[-1].event_type == "JobDone"
+    assert (await sandbox_listings(base, seller))[seller.sku(0)]["quantity"] == 4
+    # Each failed createFeed was one call, said once on the job: the client repeated none.
+    said = [line for e in seen for line in e.log if "may hold it twice" in line.message]
+    create = stats["createFeed"]
+    assert create["errors"] == len(said) >= 1
+    assert create["calls"] == create["errors"] + 1
