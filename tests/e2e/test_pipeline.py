@@ -271,9 +271,11 @@ async def test_cancel_in_created_restores_the_items(
         pipeline.bootstrap,
         THROTTLE_SNAPSHOTS.name,
         lambda found: bool(found),
-        where=lambda e: isinstance(e, BucketSnapshot)
-        and e.quota_key.account_id == seller.account_id
-        and e.queue_depth >= 1,
+        where=lambda e: (
+            isinstance(e, BucketSnapshot)
+            and e.quota_key.account_id == seller.account_id
+            and e.queue_depth >= 1
+        ),
     )
     await publisher.publish(
         JOB_REQUESTS, second.job_id, CancelRequested(job_id=second.job_id, shop_id=seller.shop_id)
