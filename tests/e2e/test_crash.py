@@ -65,13 +65,13 @@ async def test_sigkill_during_a_run_loses_and_repeats_nothing(
     stop = asyncio.Event()
     kills: list[str] = []
     chaos_task = asyncio.create_task(chaos(pipeline, stop, kills, rng))
-    for start in range(0, JOBS - 20, 20):  # a steady stream, so the kills land mid-flight
-        await submit(publisher, *jobs[start : start + 20])
-        await asyncio.sleep(0.3)  # load pacing, not a wait for anything
-    # Each worker dies at least once while jobs are still to come: the last batch waits.
-    await eventually(lambda: len(kills) >= len(VICTIMS), "each worker killed once")
-    await submit(publisher, *jobs[JOBS - 20 :])
     try:
+        for start in range(0, JOBS - 20, 20):  # a steady stream, so the kills land mid-flight
+            await submit(publisher, *jobs[start : start + 20])
+            await asyncio.sleep(0.3)  # load pacing, not a wait for anything
+        # Each worker dies at least once while jobs are still to come: the last batch waits.
+        await eventually(lambda: len(kills) >= len(VICTIMS), "each worker killed once")
+        await submit(publisher, *jobs[JOBS - 20 :])
         events = await job_events(pipeline.bootstrap, {j.job_id for j in jobs}, timeout_s=240)
     finally:
         stop.set()
