@@ -76,13 +76,13 @@ async def records_to_end(bootstrap: str, *topics: str) -> list[RawRecord]:
     )
     await consumer.start()
     try:
-        await consumer.topics()  # metadata, for topics not declared in shared/topics.py
+        # The broker's metadata, for topics not declared in shared/topics.py (consumer.topics()
+        # fetches the same but does not keep it where partitions_for_topic looks).
+        cluster = await consumer._client.fetch_all_metadata()
         tps = [
             TopicPartition(topic, p)
             for topic in topics
-            for p in sorted(
-                consumer.partitions_for_topic(topic) or range(BY_NAME[topic].partitions)
-            )
+            for p in sorted(cluster.partitions_for_topic(topic) or range(BY_NAME[topic].partitions))
         ]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)

@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
 
 from devtools.ports import free_port
+from devtools.topics_read import records_to_end
 from devtools.world import MARKETPLACE, Seller
 from services.api.app import create_app
 from services.api.settings import ApiSettings
@@ -608,26 +609,8 @@ async def every_topic(bootstrap: str) -> bytes:
         names = sorted(await lister.topics())
     finally:
         await lister.stop()
-    consumer = AIOKafkaConsumer(
-        *names,
-        bootstrap_servers=bootstrap,
-        group_id=f"t-{uuid.uuid4()}",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    chunks: list[bytes] = []
-    try:
-        while not consumer.assignment():
-            await consumer.getmany(timeout_ms=200)  # joins the group (and may read some)
-            await consumer.seek_to_beginning()
-        ends = await consumer.end_offsets(list(consumer.assignment()))
-        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
-            for records in (await consumer.getmany(timeout_ms=1000)).values():
-                chunks += [(r.key or b"") + b"\n" + (r.value or b"") for r in records]
-    finally:
-        await consumer.stop()
-    return b"\n".join(chunks)
+    records = await records_to_end(bootstrap, *names)
+    return b"\n".join((r.key or b"") + b"\n" + (r.value or b"") for r in records)
 
 
 async def test_replaying_the_topics_gives_the_same_documents(

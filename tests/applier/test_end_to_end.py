@@ -9,7 +9,6 @@ the applier write back: job events, listing states, inventory rows.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -44,6 +43,7 @@ from shared.formats import fulfillment_feed, listings_feed
 from shared.job_data import said
 from shared.job_items import FulfillmentItem, QtyItem, ShippedLine
 from shared.jobs import JobStatus, JobType
+from shared.kafka.partitions import colocated_id
 from shared.kafka.producer import EventPublisher
 from shared.spapi.auth import LwaCredentials
 from shared.spapi.client import SpApiClient
@@ -638,10 +638,19 @@ async def test_a_killed_poller_loses_no_job_and_writes_its_result_once(
 
     final = await _until_final(stack.bootstrap, job_id)
     assert isinstance(final[-1], JobDone) and said(final[-1].data)["accepted"] == 1
-    # TODO(issue 16): a positive marker instead. The poller group's committed offset does
-    # not reach the end in this module's shared stack (other tests leave jobs open), so it
-    # cannot say "all handled"; a per-job "concluded" signal from the poller could.
-    await asyncio.sleep(2)  # time for a duplicate to show up, if there were one
+    # A later job on the same partition of amazon.job-events, through the same poller and
+    # applier: both read a partition in order, so once it is done, whatever the restarted
+    # poller was going to write again for the first job has been written.
+    marker_feed = await _qty_feed(seller, {"K-1": 6})
+    marker_id = colocated_id(f"e2e-marker-{uuid.uuid4().hex[:8]}", job_id, JOB_EVENTS.partitions)
+    await _publish_job(
+        publisher,
+        _job_events(
+            seller, JobType.UPDATE_QTY, _qty_items({"K-1": 6}), marker_feed, job_id=marker_id
+        ),
+    )
+    marker = await _until_final(stack.bootstrap, marker_id)
+    assert isinstance(marker[-1], JobDone)
     everything = await read_to_end(stack.bootstrap, JOB_EVENTS.name)
     kinds = [
         type(e).__name__

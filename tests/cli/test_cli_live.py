@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -16,6 +15,7 @@ import pytest
 from devtools.world import MARKETPLACE, Seller
 from tests.api.conftest import SHOP1_KEY
 from tests.stack import ADMIN_KEY, Stack
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -71,10 +71,11 @@ async def test_cli_registers_an_account_runs_and_shows_a_job(system: Stack, tmp_
     )
     assert added.returncode == 0, added.stderr
     assert secret not in added.stdout + added.stderr
-    deadline = time.monotonic() + 60
-    while SELLER.account_id not in (await cli(system, SHOP1_KEY, "accounts", "list")).stdout:
-        assert time.monotonic() < deadline
-        await asyncio.sleep(0.5)
+
+    async def account_listed() -> bool:
+        return SELLER.account_id in (await cli(system, SHOP1_KEY, "accounts", "list")).stdout
+
+    await eventually(account_listed, "the new account in `accounts list`", every_s=0.5)
 
     items = tmp_path / "items.json"
     items.write_text(json.dumps([{"sku": SELLER.sku(1), "quantity": 4}]))
@@ -93,10 +94,12 @@ async def test_cli_registers_an_account_runs_and_shows_a_job(system: Stack, tmp_
         "cli-job-1",
     )
     assert created.returncode == 0, created.stderr
-    deadline = time.monotonic() + 60
-    while "Done" not in (shown := await cli(system, SHOP1_KEY, "jobs", "show", "cli-job-1")).stdout:
-        assert time.monotonic() < deadline, shown.stdout + shown.stderr
-        await asyncio.sleep(0.5)
+
+    async def shown_done() -> list[subprocess.CompletedProcess[str]]:
+        shown = await cli(system, SHOP1_KEY, "jobs", "show", "cli-job-1")
+        return [shown] if "Done" in shown.stdout else []
+
+    (shown,) = await eventually(shown_done, "`jobs show` to say Done", every_s=0.5)
     assert "Update Products QTY" in shown.stdout and SELLER.sku(1) in shown.stdout
     listed = await cli(system, SHOP1_KEY, "jobs", "list", "--status", "done")
     assert listed.returncode == 0 and "cli-job-1" in listed.stdout

@@ -107,7 +107,7 @@ async def test_a_broker_killed_mid_run_loses_and_repeats_no_job(
     try:
         for start in range(10, JOBS, 5):  # the rest arrives while the broker is dead
             await submit(publisher, *jobs[start : start + 5])
-            await asyncio.sleep(0.3)
+            await asyncio.sleep(0.3)  # load pacing, not a wait for anything
         events = await job_events(pipeline.bootstrap, ids, timeout_s=300)
         assert not cluster.node(victim).running(), "the broker stayed dead for the whole run"
         dead = [n for n, s in pipeline.services.items() if not s.alive()]

@@ -15,6 +15,7 @@ from shared.events import JobEvent
 from shared.jobs import JobType
 from shared.kafka.producer import EventPublisher
 from tests.stack import Stack
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -27,6 +28,8 @@ async def chaos(stack: Stack, stop: asyncio.Event, log: list[str], rng: random.R
     """Kill one worker at a random moment, restart it, repeat; each of them at least once."""
     order = [*VICTIMS, *rng.sample(VICTIMS, len(VICTIMS))]
     for victim in order:
+        # Random moments are the point here (no race is guarded): a random wait before
+        # each kill, and a random downtime before the restart.
         try:
             await asyncio.wait_for(stop.wait(), timeout=rng.uniform(1.0, 4.0))
             return
@@ -62,10 +65,13 @@ async def test_sigkill_during_a_run_loses_and_repeats_nothing(
     stop = asyncio.Event()
     kills: list[str] = []
     chaos_task = asyncio.create_task(chaos(pipeline, stop, kills, rng))
-    for start in range(0, JOBS, 20):  # a steady stream, so the kills land mid-flight
-        await submit(publisher, *jobs[start : start + 20])
-        await asyncio.sleep(0.3)
     try:
+        for start in range(0, JOBS - 20, 20):  # a steady stream, so the kills land mid-flight
+            await submit(publisher, *jobs[start : start + 20])
+            await asyncio.sleep(0.3)  # load pacing, not a wait for anything
+        # Each worker dies at least once while jobs are still to come: the last batch waits.
+        await eventually(lambda: len(kills) >= len(VICTIMS), "each worker killed once")
+        await submit(publisher, *jobs[JOBS - 20 :])
         events = await job_events(pipeline.bootstrap, {j.job_id for j in jobs}, timeout_s=240)
     finally:
         stop.set()

@@ -114,7 +114,8 @@ async def test_an_account_registered_just_before_its_first_request_is_found(
     for n, seller in enumerate(sellers):
         await open_shop(pipeline.sandbox_url, publisher, seller)
         if n:
-            # Registered 100 ms before: the submitter's registry may not have read it yet.
+            # The scenario, not a wait: registered 100 ms before (the first one: not at
+            # all), the registry may not have read it yet; either way the request is found.
             await asyncio.sleep(0.1)
         request = seller.request(JobType.UPDATE_QTY, items=[{"sku": seller.sku(0), "quantity": 2}])
         await submit(publisher, request)

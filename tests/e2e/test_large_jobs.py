@@ -24,9 +24,13 @@ from shared.limits import MAX_ITEMS, MAX_MESSAGE_BYTES
 from shared.topics import CATALOG_EVENTS, LISTINGS, listing_key
 from tests.e2e.conftest import PIPELINE, make_stack
 from tests.stack import ADMIN_KEY, Stack
+from tests.waiting import eventually
 
 # Four 25,000-item jobs share the stack; the first test's setup waits for all of them.
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1200)]
+
+# Jobs of 25,000 items side by side on a shared machine: waits end a hung run only.
+HUNG_S = 900.0
 
 N = MAX_ITEMS
 
@@ -60,10 +64,7 @@ async def wait_done(http: httpx.AsyncClient, job_id: str) -> dict[str, Any]:
         job = answer.json() if answer.status_code == 200 else {}
         return job.get("status") in ("done", "error", "canceled")
 
-    for _ in range(2400):
-        if await check():
-            break
-        await asyncio.sleep(0.5)
+    await eventually(check, f"job {job_id} to end", every_s=0.5, timeout_s=HUNG_S)
     assert job.get("status") == "done", job
     return job
 
@@ -116,11 +117,18 @@ async def through_the_api(stack: Stack, publisher: EventPublisher, job_type: Job
             "job_type": job_type.value,
             "items": [request_item(job_type, seller, n) for n in range(N)],
         }
-        for _ in range(240):  # until the account reaches the projection
+
+        async def accepted_or_refused() -> list[httpx.Response]:
             answer = await http.post("/v1/jobs", json=body)
-            if answer.status_code != 404:
-                break
-            await asyncio.sleep(0.5)
+            # 404 until the account reaches the projection; nothing is created meanwhile.
+            return [] if answer.status_code == 404 else [answer]
+
+        (answer,) = await eventually(
+            accepted_or_refused,
+            "the account to reach the projection",
+            every_s=0.5,
+            timeout_s=HUNG_S,
+        )
         assert answer.status_code == 202, answer.text
         job = await wait_done(http, answer.json()["job_id"])
         return [job], await item_pages(http, job["id"])
@@ -138,10 +146,13 @@ async def coalesced(stack: Stack, publisher: EventPublisher) -> Outcome:
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.mongo_url)
     try:
         listings = client.get_default_database()["listings"]
-        for _ in range(1200):
-            if await listings.count_documents({"account_id": seller.account_id}) >= N:
-                break
-            await asyncio.sleep(0.5)
+
+        async def all_projected() -> bool:
+            return await listings.count_documents({"account_id": seller.account_id}) >= N
+
+        await eventually(
+            all_projected, "the projection to hold every listing", every_s=0.5, timeout_s=HUNG_S
+        )
     finally:
         await client.close()
     await publisher.publish_many(
@@ -167,10 +178,7 @@ async def coalesced(stack: Stack, publisher: EventPublisher) -> Outcome:
                 j["status"] == "done" for j in jobs
             )
 
-        for _ in range(2400):
-            if await all_done():
-                break
-            await asyncio.sleep(0.5)
+        await eventually(all_done, "every coalesced job to be done", every_s=0.5, timeout_s=HUNG_S)
         return jobs, [r for j in jobs for r in await item_pages(http, j["id"])]
 
 

@@ -3,7 +3,6 @@ the real broker and the real sandbox (time-scaled)."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -38,7 +37,16 @@ from shared.events import (
 from shared.job_data import said
 from shared.jobs import JobStatus, JobType
 from shared.kafka.producer import EventPublisher
-from shared.topics import DEAD_LETTERS, INVENTORY, JOB_EVENTS, JOB_REQUESTS, LISTINGS, ORDERS
+from shared.throttle.messages import BucketSnapshot
+from shared.topics import (
+    DEAD_LETTERS,
+    INVENTORY,
+    JOB_EVENTS,
+    JOB_REQUESTS,
+    LISTINGS,
+    ORDERS,
+    THROTTLE_SNAPSHOTS,
+)
 from tests.stack import Stack
 
 pytestmark = pytest.mark.integration
@@ -258,7 +266,17 @@ async def test_cancel_in_created_restores_the_items(
         lambda found: bool(found),
         where=lambda e: isinstance(e, JobCreated) and e.job_id == second.job_id,
     )
-    await asyncio.sleep(0.5)  # queued at the throttle, no token in sight
+    # Queued at the throttle, no token in sight: its snapshot shows the request waiting.
+    await collect(
+        pipeline.bootstrap,
+        THROTTLE_SNAPSHOTS.name,
+        lambda found: bool(found),
+        where=lambda e: (
+            isinstance(e, BucketSnapshot)
+            and e.quota_key.account_id == seller.account_id
+            and e.queue_depth >= 1
+        ),
+    )
     await publisher.publish(
         JOB_REQUESTS, second.job_id, CancelRequested(job_id=second.job_id, shop_id=seller.shop_id)
     )

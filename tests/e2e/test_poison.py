@@ -8,11 +8,10 @@ process, the API too (its projector is the owner that dead-letters ``amazon.acco
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ from shared.topics import ACCOUNTS, CATALOG_EVENTS, JOB_REQUESTS
 from tests.e2e.conftest import PIPELINE, make_stack
 from tests.kafka_helpers import dead_letters_of
 from tests.stack import ADMIN_KEY, Stack
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -89,14 +89,6 @@ async def assert_dead_lettered(
     assert letter.raw_sha256 == hashlib.sha256(value).hexdigest()
     assert letter.raw_head is not None and value.startswith(letter.raw_head.encode())
     return letter
-
-
-async def until(check: Callable[[], Awaitable[bool]], timeout_s: float = 90.0) -> None:
-    """Ask ``check`` until it says yes (it asks a service over HTTP)."""
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, f"timed out: {check.__name__}"
-        await asyncio.sleep(0.3)
 
 
 def assert_all_alive(stack: Stack) -> None:
@@ -202,7 +194,7 @@ async def test_a_huge_account_nobody_can_read_is_dead_lettered_and_the_next_one_
             rows = (await api.get("/v1/accounts", params={"limit": 500})).json()["data"]
             return LATE.account_id in {r["id"] for r in rows}
 
-        await until(projected)
+        await eventually(projected, "the late account in the projection")
     job = LATE.request(JobType.UPDATE_QTY, items=[{"sku": LATE.sku(1), "quantity": 2}])
     await submit(publisher, job)
     events = await job_events(pipeline.bootstrap, {job.job_id})

@@ -11,7 +11,6 @@ messages near the broker's size limit; this module has the values.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -20,8 +19,9 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 
+from devtools.topics_read import records_to_end
 from devtools.world import TERMINAL, Seller, open_shop, submit
 from shared.chunking import request_parts
 from shared.codec import decode
@@ -31,6 +31,7 @@ from shared.kafka.producer import EventPublisher
 from shared.topics import CATALOG_EVENTS, DEAD_LETTERS, JOB_EVENTS, JOB_REQUESTS
 from tests.e2e.conftest import PIPELINE, make_stack
 from tests.stack import ADMIN_KEY, Stack
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -65,20 +66,23 @@ async def api(pipeline: Stack) -> AsyncIterator[httpx.AsyncClient]:
 async def shop(pipeline: Stack, publisher: EventPublisher, api: httpx.AsyncClient) -> Seller:
     """The shop the API cases name, its account projected (else every case is a 404)."""
     await open_shop(pipeline.sandbox_url, publisher, SHOP, range(SHOP.listed))
-    while True:
+
+    async def projected() -> bool:
         reply = await api.get(f"/v1/accounts/{SHOP.account_id}/listings")
-        if reply.status_code == 200:
-            return SHOP
-        await asyncio.sleep(0.2)
+        return reply.status_code == 200
+
+    await eventually(projected, f"account {SHOP.account_id} in the projection")
+    return SHOP
 
 
 async def until_status(api: httpx.AsyncClient, job_id: str, status: str) -> None:
-    """Until the API shows the job in ``status`` (asked again every 0.3 s)."""
-    while True:
+    """Until the API shows the job in ``status``."""
+
+    async def shown() -> bool:
         reply = await api.get(f"/v1/jobs/{job_id}")
-        if reply.status_code == 200 and reply.json()["status"] == status:
-            return
-        await asyncio.sleep(0.3)
+        return reply.status_code == 200 and reply.json()["status"] == status
+
+    await eventually(shown, f"job {job_id} {status} in the API")
 
 
 def envelope(event_type: str) -> dict[str, Any]:
@@ -418,28 +422,12 @@ async def ended_jobs(bootstrap: str, job_ids: set[str]) -> dict[str, list[JobEve
 
 
 async def events_now(bootstrap: str, job_id: str) -> list[JobEvent]:
-    """Every event of the job on amazon.job-events up to its end now."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(JOB_EVENTS.name, p) for p in range(JOB_EVENTS.partitions)]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        pending = {tp for tp, end in ends.items() if end > 0}
-        found: list[JobEvent] = []
-        while pending:
-            for tp, records in (await consumer.getmany(timeout_ms=200)).items():
-                for rec in records:
-                    if rec.key == job_id.encode():
-                        event = decode(rec.value)
-                        assert isinstance(event, JobEvent)
-                        found.append(event)
-                    if rec.offset + 1 >= ends[tp]:
-                        pending.discard(tp)
-        return found
-    finally:
-        await consumer.stop()
+    """Every event of the job on amazon.job-events up to its end now (the poison on the
+    topic is keyed otherwise, so it is never decoded)."""
+    records = await records_to_end(bootstrap, JOB_EVENTS.name)
+    events = [decode(r.value) for r in records if r.key == job_id.encode() and r.value]
+    assert all(isinstance(e, JobEvent) for e in events), events
+    return [e for e in events if isinstance(e, JobEvent)]
 
 
 async def test_values_at_the_edge_on_the_bus_are_dead_letters_or_failed_jobs_and_the_next_shop_runs(

@@ -6,7 +6,6 @@ import asyncio
 import os
 import re
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,9 @@ import pytest
 from devtools.demo import DEMO_SHOP
 from devtools.world import Seller, open_shop, sandbox_listings
 from shared.kafka.producer import EventPublisher
+from tests.e2e.synced import until_listings_known
 from tests.stack import Stack
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -33,7 +34,7 @@ async def test_kcat_stock_change_reaches_the_sandbox_listing(
 ) -> None:
     seller = Seller("DEMO", shop_id=DEMO_SHOP, listed=3)  # lists DEMO-SKU-0 … DEMO-SKU-2
     await open_shop(pipeline.sandbox_url, publisher, seller, synced_skus=range(3))
-    await asyncio.sleep(1.0)
+    await until_listings_known(pipeline.bootstrap, publisher, seller, range(3))
     block = readme_block("kcat-stock-changed")
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": pipeline.bootstrap}
     done = await asyncio.to_thread(
@@ -45,7 +46,9 @@ async def test_kcat_stock_change_reaches_the_sandbox_listing(
         timeout=60,
     )
     assert done.returncode == 0, done.stderr
-    deadline = time.monotonic() + 60
-    while (await sandbox_listings(pipeline.sandbox_url, seller))["DEMO-SKU-1"]["quantity"] != 6:
-        assert time.monotonic() < deadline, "the stock change did not reach the sandbox"
-        await asyncio.sleep(0.3)
+
+    async def reached_the_sandbox() -> bool:
+        listings = await sandbox_listings(pipeline.sandbox_url, seller)
+        return bool(listings["DEMO-SKU-1"]["quantity"] == 6)
+
+    await eventually(reached_the_sandbox, "the stock change to reach the sandbox listing")

@@ -115,7 +115,8 @@ async def test_scaling_every_worker_one_three_one_loses_and_repeats_nothing(
                 for service in SCALED:
                     stopped += scaling.scale(service, 1)
             await submit(publisher, *jobs[start : start + 20])
-            await asyncio.sleep(0.4)  # a steady stream, so the rebalances land mid-flight
+            # Load pacing (a steady stream, so the rebalances land mid-flight), not a wait.
+            await asyncio.sleep(0.4)
         events = await job_events(scaling.bootstrap, job_ids, timeout_s=300)
         try:
             await eventually(

@@ -3,11 +3,9 @@ ordinary job, also through a kill and restart of the scheduler (docs/design.md Â
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -63,13 +61,6 @@ async def shops(system: Stack, publisher: EventPublisher) -> AsyncIterator[dict[
         await client.aclose()
 
 
-async def until(check: Callable[[], Awaitable[bool]], what: str, timeout_s: float = 45) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not await check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.2)
-
-
 async def until_ok(client: httpx.AsyncClient, path: str) -> dict[str, Any]:
     """GET ``path`` until it answers 200 (the projection has caught up)."""
     answer: dict[str, Any] = {}
@@ -79,7 +70,7 @@ async def until_ok(client: httpx.AsyncClient, path: str) -> dict[str, Any]:
         answer["body"] = r.json()
         return r.status_code == 200
 
-    await until(fetch, f"{path} to answer 200")
+    await eventually(fetch, f"{path} to answer 200")
     return dict(answer["body"])
 
 
@@ -104,7 +95,7 @@ async def wait_for_slots(system: Stack, schedule_id: str, at_least: int) -> list
         found[:] = await reserved_of(system, schedule_id)
         return len({e.job_id for e in found}) >= at_least
 
-    await until(enough, f"{at_least} jobs of schedule {schedule_id}")
+    await eventually(enough, f"{at_least} jobs of schedule {schedule_id}")
     return found
 
 
@@ -163,7 +154,7 @@ async def test_a_schedule_runs_each_slot_once_through_a_scheduler_restart(
         r = await shops["shop1"].get("/v1/jobs/" + f"sched-{sid}-1-0")
         return r.status_code == 200 and r.json()["status"] == "done"
 
-    await until(listed_and_done, "the first run to be done")
+    await eventually(listed_and_done, "the first run to be done")
     assert (await shops["shop1"].delete(f"/v1/schedules/{sid}")).status_code == 204
 
 
@@ -229,4 +220,4 @@ async def test_schedules_are_validated_and_each_shop_sees_only_its_own(
     async def gone() -> bool:
         return (await two.get(f"/v1/schedules/{sid}")).status_code == 404
 
-    await until(gone, "the deleted schedule to leave the list")
+    await eventually(gone, "the deleted schedule to leave the list")

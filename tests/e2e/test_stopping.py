@@ -3,7 +3,6 @@ what it finished, and once it is back every job of the burst ends, once."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections import Counter
 from collections.abc import Iterator
@@ -96,8 +95,7 @@ async def test_sigterm_mid_burst_stops_promptly_and_loses_nothing(
                         found.add(job.job_id)
                 return found
 
-            for _ in range(240):
-                if await projected() == {j.job_id for j in jobs}:
-                    break
-                await asyncio.sleep(0.5)
-            assert await projected() == {j.job_id for j in jobs}
+            async def all_projected() -> bool:
+                return await projected() == {j.job_id for j in jobs}
+
+            await eventually(all_projected, "every job projected as done")

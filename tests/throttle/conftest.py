@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from devtools.processes import ChildProcess
+from devtools.topics_read import records_to_end
 from services.throttle.service import ThrottleService
 from services.throttle.settings import ThrottleSettings
 from shared.codec import decode
@@ -186,26 +186,12 @@ def throttle_process(
 async def grants_on_topic(bootstrap: str, key: QuotaKey) -> list[tuple[float, TokenGranted]]:
     """Every grant of ``key`` the throttle ever published, with its (wall-clock) send time:
     the ground truth, including grants no requester was waiting for any more."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        tps = [TopicPartition(THROTTLE_GRANTS.name, p) for p in range(THROTTLE_GRANTS.partitions)]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        end = await consumer.end_offsets(tps)
-        found: list[tuple[float, TokenGranted]] = []
-        async with asyncio.timeout(30):
-            while [tp for tp in tps if await consumer.position(tp) < end[tp]]:
-                for records in (await consumer.getmany(timeout_ms=200)).values():
-                    for record in records:
-                        event = decode(record.value)
-                        if isinstance(event, TokenGranted) and event.quota_key == key:
-                            found.append((record.timestamp / 1000, event))
-        return sorted(found, key=lambda item: item[0])
-    finally:
-        await consumer.stop()
+    found: list[tuple[float, TokenGranted]] = []
+    for record in await records_to_end(bootstrap, THROTTLE_GRANTS.name):
+        event = decode(record.value) if record.value is not None else None
+        if isinstance(event, TokenGranted) and event.quota_key == key:
+            found.append((record.timestamp_ms / 1000, event))
+    return sorted(found, key=lambda item: item[0])
 
 
 def assert_grants_within_bucket(

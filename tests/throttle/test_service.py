@@ -126,6 +126,7 @@ async def test_a_429_empties_the_bucket(run_inprocess: Any, client_factory: Any)
         await client.acquire(key, request_id="first", timeout=60, **ask)
         # Near the next refill (1.2 s after the token was taken), Amazon says 429: the
         # bucket restores one whole interval from the 429, not at the refill it was due.
+        # The pause places the 429 in the refill cycle (the scenario); it awaits nothing.
         await asyncio.sleep(max(0.0, 1.0 - (time.monotonic() - taken)))
         await client.report_throttled(key)
         started = time.monotonic()
