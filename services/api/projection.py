@@ -357,22 +357,14 @@ def record_write(
     if event is None:
         collection = COMPACTED_COLLECTION.get(topic)
         return Delete(collection, key) if collection and key is not None else None
-    if isinstance(event, ListingState):
+    if isinstance(event, ListingState | InventoryRow):  # one row per account and SKU
         doc = event.model_dump(mode="python", exclude={"event_id", "event_type", "schema_version"})
         doc.update(
             _id=f"{event.account_id}:{event.sku}",
             updated_at=event.occurred_at,
             price=str(event.price) if event.price is not None else None,
         )
-        return Upsert("listings", doc)
-    if isinstance(event, InventoryRow):
-        doc = event.model_dump(mode="python", exclude={"event_id", "event_type", "schema_version"})
-        doc.update(
-            _id=f"{event.account_id}:{event.sku}",
-            updated_at=event.occurred_at,
-            price=str(event.price) if event.price is not None else None,
-        )
-        return Upsert("inventory", doc)
+        return Upsert("listings" if isinstance(event, ListingState) else "inventory", doc)
     if isinstance(event, OrderImported):
         doc = event.model_dump(mode="json", exclude={"event_id", "event_type", "schema_version"})
         doc.update(
