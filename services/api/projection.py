@@ -59,6 +59,23 @@ ITEMS_PER_PAGE = 200
 Doc = dict[str, Any]
 
 
+def schedule_doc(event: ScheduleDefined) -> Doc:
+    """A schedule as the ``schedules`` collection (and the API's answers) hold it."""
+    return {
+        "_id": event.schedule_id,
+        "shop_id": event.shop_id,
+        "account_id": event.account_id,
+        "job_type": event.job_type,
+        "interval_s": event.interval_s,
+        "paused": event.paused,
+        "params": event.params,
+        "anchor": event.anchor,
+        "revision": event.revision,
+        "created_at": event.created_at,
+        "updated_at": event.occurred_at,
+    }
+
+
 def page_id(job_id: str, n: int) -> str:
     """The ``_id`` of page ``n`` (from 0) of a job's items."""
     return f"{job_id}|{n:05d}"
@@ -389,22 +406,7 @@ def record_write(
             },
         )
     if isinstance(event, ScheduleDefined):
-        return Upsert(
-            "schedules",
-            {
-                "_id": event.schedule_id,
-                "shop_id": event.shop_id,
-                "account_id": event.account_id,
-                "job_type": event.job_type,
-                "interval_s": event.interval_s,
-                "paused": event.paused,
-                "params": event.params,
-                "anchor": event.anchor,
-                "revision": event.revision,
-                "created_at": event.created_at,
-                "updated_at": event.occurred_at,
-            },
-        )
+        return Upsert("schedules", schedule_doc(event))
     if isinstance(event, DeadLettered):
         letter = {
             "original_topic": event.original_topic,

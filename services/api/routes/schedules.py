@@ -17,6 +17,7 @@ from services.api.deps import Caller, Db, Publisher, visible_account
 from services.api.errors import ApiError, not_found
 from services.api.models import ErrorBody, Page, ScheduleCreate, SchedulePatch, ScheduleRow
 from services.api.pagination import Keyset, read_page
+from services.api.projection import schedule_doc
 from shared.events import utcnow
 from shared.job_items import InvalidJobPayload
 from shared.jobs import JobType
@@ -47,19 +48,8 @@ def _row(doc: dict[str, Any]) -> ScheduleRow:
 
 
 def _event_row(event: ScheduleDefined) -> ScheduleRow:
-    return ScheduleRow(
-        id=event.schedule_id,
-        shop_id=event.shop_id,
-        account_id=event.account_id,
-        job_type=event.job_type,
-        interval_s=event.interval_s,
-        paused=event.paused,
-        params=event.params,
-        anchor=event.anchor,
-        revision=event.revision,
-        created_at=event.created_at,
-        updated_at=event.occurred_at,
-    )
+    """What the API answers for a schedule it just published (before its projection)."""
+    return _row(schedule_doc(event))
 
 
 def _check(job_type: JobType, interval_s: int, params: dict[str, Any] | None) -> None:
