@@ -9,10 +9,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, Self, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    model_validator,
+)
 
 from shared.jobs import JobStatus, JobType
 from shared.limits import MAX_ITEMS, Identifier, JobId, Name, Priority, Secret
+from shared.schedules import MAX_INTERVAL_S, MIN_INTERVAL_S
 
 T = TypeVar("T")
 # How many jobs one bulk action may act on (docs/design.md §6): each is a read and a
@@ -640,6 +648,11 @@ class Health(BaseModel):
     checks: dict[str, str] = Field(default_factory=dict)
 
 
+# The schema carries the bounds common to every scheduled type (the route checks the
+# type's own minimum); strict, so that "900" or 0.0 is refused, not read as 900 or False.
+IntervalS = Annotated[int, Field(ge=min(MIN_INTERVAL_S.values()), le=MAX_INTERVAL_S, strict=True)]
+
+
 class ScheduleCreate(BaseModel):
     """The body of ``POST /v1/schedules``: a recurring orders import or inventory report."""
 
@@ -660,7 +673,7 @@ class ScheduleCreate(BaseModel):
 
     account_id: Identifier
     job_type: Literal["orders_import", "inventory_report"]
-    interval_s: int = Field(
+    interval_s: IntervalS = Field(
         description="Seconds between runs; at least 300 for orders_import and 900 for "
         "inventory_report (what the seller's quota allows), at most 31 days."
     )
@@ -669,7 +682,7 @@ class ScheduleCreate(BaseModel):
         description="The job's params: `report_type` of a report, `page_size` of an "
         "import (whose `since` each run sets: orders updated since the run before).",
     )
-    paused: bool = False
+    paused: StrictBool = False
 
 
 class SchedulePatch(BaseModel):
@@ -679,8 +692,8 @@ class SchedulePatch(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"paused": True}, {"interval_s": 1800}]}
     )
 
-    paused: bool | None = None
-    interval_s: int | None = Field(
+    paused: StrictBool | None = None
+    interval_s: IntervalS | None = Field(
         default=None, description="A new interval counts its runs afresh from now."
     )
 

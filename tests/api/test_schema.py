@@ -290,16 +290,19 @@ async def api(seeded: str, mongo_url: str, test_output_dir: Path) -> AsyncIterat
 
 
 def known_path_values(context: Any, path_parameters: dict[str, Any]) -> Any:
-    """Often a path names a job, account or dead letter that exists."""
+    """Mostly a path names a job, account, schedule or dead letter that exists: a random
+    id only ever reaches the 404, so the operation would seldom run (a PATCH of a
+    schedule had no 2xx in one run of 40 examples). Hypothesis favours the first of a
+    sampled list, so the known ones come first."""
     if not path_parameters:
         return st.just(path_parameters)
-    options = [path_parameters]
+    known = [{**path_parameters, "letter_id": LETTER_ID}] if "letter_id" in path_parameters else []
     for name, values in KNOWN_PATH_VALUES.items():
         if name in path_parameters:
-            options += [{**path_parameters, name: v} for v in values]
-    if "letter_id" in path_parameters:
-        options.append({**path_parameters, "letter_id": LETTER_ID})
-    return st.sampled_from(options)
+            known += [{**path_parameters, name: v} for v in values]
+    if not known:
+        return st.just(path_parameters)
+    return st.sampled_from([*known, path_parameters])
 
 
 def known_body(context: Any, body: Any) -> Any:
@@ -313,7 +316,7 @@ def known_body(context: Any, body: Any) -> Any:
     mine = {**body, "account_id": ACCOUNT, "shop_id": SHOP}
     valid = {**mine, "job_type": "update_qty", "items": [{"sku": "SKU.0", "quantity": 3}]}
     valid.pop("params", None)
-    return st.sampled_from([body, mine, valid])
+    return st.sampled_from([valid, mine, body])  # favoured first, as above
 
 
 # The schema is the app's own, built at import so pytest can list one test per
