@@ -10,11 +10,13 @@ import asyncio
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
+from services.api.auth import ADMIN, KeyRing
 from shared.jobs import JobStatus, JobType
 
 DEMO_SHOP = "demo-shop"
@@ -24,6 +26,32 @@ MARKETPLACE_DE = "A1PA6795UKMFR9"
 ADMIN_KEY = "demo-admin-key"
 SHOP_KEY = "demo-shop-key"
 DEMO_API_KEYS = f"*:{ADMIN_KEY},{DEMO_SHOP}:{SHOP_KEY}"
+
+
+@dataclass(frozen=True)
+class DemoKeys:
+    admin: str  # registers the demo account
+    shop: str  # creates and watches its jobs: the demo shop's own key, else the admin key
+    printable: bool  # the demo's own well-known keys; an operator's are never logged
+
+
+def demo_keys(spec: str) -> DemoKeys | str:
+    """The keys the demo signs in with, read from ``AMAZON_JOBS_API_KEYS`` as the API reads
+    it; or, when it cannot run on the operator's keys, the plain reason why."""
+    if spec == DEMO_API_KEYS:
+        return DemoKeys(ADMIN_KEY, SHOP_KEY, printable=True)
+    try:
+        ring = KeyRing(spec)
+    except ValueError as error:
+        return f"AMAZON_JOBS_API_KEYS is not valid ({error})"
+    admins = [key for key, shop_id in ring.keys if shop_id == ADMIN]
+    if not admins:
+        return (
+            "AMAZON_JOBS_API_KEYS has no admin key ('*:<key>'), which the demo needs to "
+            "register its account; add one, or set AMAZON_JOBS_DEMO=0"
+        )
+    shops = [key for key, shop_id in ring.keys if shop_id == DEMO_SHOP]
+    return DemoKeys(admins[0], shops[0] if shops else admins[0], printable=False)
 
 
 def _ean(n: int) -> str:
@@ -148,6 +176,10 @@ async def _wait_ok(http: httpx.AsyncClient, url: str, within_s: float = 120.0) -
 async def run_demo(env: dict[str, str], say: Callable[[str], None]) -> None:
     api = f"http://127.0.0.1:{env.get('API_PORT', '8080')}"
     sandbox = env["SPAPI_ENDPOINT"]
+    keys = demo_keys(env.get("AMAZON_JOBS_API_KEYS", ""))
+    if isinstance(keys, str):
+        say(f"demo: not run: {keys}")
+        return
     run = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
     started = time.monotonic()
     async with httpx.AsyncClient(timeout=15) as http:
@@ -157,8 +189,8 @@ async def run_demo(env: dict[str, str], say: Callable[[str], None]) -> None:
         (
             await http.post(f"{sandbox}/_sandbox/sellers", json=seller_payload(refresh_token))
         ).raise_for_status()
-        admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
-        shop = {"Authorization": f"Bearer {SHOP_KEY}"}
+        admin = {"Authorization": f"Bearer {keys.admin}"}
+        shop = {"Authorization": f"Bearer {keys.shop}"}
         account = {
             "account_id": DEMO_ACCOUNT,
             "shop_id": DEMO_SHOP,
@@ -185,10 +217,13 @@ async def run_demo(env: dict[str, str], say: Callable[[str], None]) -> None:
         for body in jobs:
             (await http.post(f"{api}/v1/jobs", json=body, headers=shop)).raise_for_status()
         say(f"demo: {len(jobs)} jobs submitted for shop {DEMO_SHOP!r}")
-        say(
-            f"demo: open {api}/ and log in with the shop key {SHOP_KEY!r} "
-            f"(admin key: {ADMIN_KEY!r})"
-        )
+        if keys.printable:
+            say(
+                f"demo: open {api}/ and log in with the shop key {SHOP_KEY!r} "
+                f"(admin key: {ADMIN_KEY!r})"
+            )
+        else:
+            say(f"demo: open {api}/ and log in with your key for {DEMO_SHOP!r} or an admin key")
         ids = {b["job_id"] for b in jobs}
         terminal = {JobStatus.DONE.value, JobStatus.ERROR.value, JobStatus.CANCELED.value}
         last: dict[str, str] = {}
