@@ -29,14 +29,16 @@ MAX_BULK_JOBS = 1_000
 
 
 def _iso_only(value: object) -> object:
-    """Dates as ISO-8601 text only: pydantic would read "0.5" as a Unix time."""
+    """Dates as ISO-8601 text only: pydantic would read "0.5" in a query, or 0.5 in a
+    JSON body, as a Unix time."""
+    if isinstance(value, datetime):
+        return value
     if isinstance(value, str):
         try:
             float(value)
         except ValueError:
             return value
-        raise ValueError("expected an ISO-8601 date-time such as 2026-11-27T10:00:00Z")
-    return value
+    raise ValueError("expected an ISO-8601 date-time such as 2026-11-27T10:00:00Z")
 
 
 IsoDateTime = Annotated[datetime, BeforeValidator(_iso_only)]
