@@ -11,11 +11,24 @@ from pymongo.uri_parser import parse_uri
 DEFAULT_DATABASE = "amazon_jobs"
 
 
-def make_mongo_client(url: str, **kwargs: Any) -> AsyncMongoClient[dict[str, Any]]:
+# Every operation's deadline unless the URL sets its own ``timeoutMS``: a server that
+# takes connections and never answers (a hung disk, a half-open proxy) must end an API
+# request as a 503 and a projector batch as a retry, not hang them forever (PyMongo's
+# default socket timeout is none). Far longer than the projector's largest batch takes on
+# FerretDB under load (a batch that timed out is written again whole); each API request
+# has its own, shorter deadline (services/api/deadline.py).
+OPERATION_TIMEOUT_MS = 120_000
+
+
+def make_mongo_client(
+    url: str, *, timeout_ms: int = OPERATION_TIMEOUT_MS, **kwargs: Any
+) -> AsyncMongoClient[dict[str, Any]]:
     # Short server selection: a missing database must surface as "unavailable" quickly
     # (the API answers 503) instead of hanging a request for 30 s.
     kwargs.setdefault("serverSelectionTimeoutMS", 5_000)
     kwargs.setdefault("tz_aware", True)
+    if "timeoutms" not in {k.lower() for k in parse_uri(url)["options"]}:
+        kwargs.setdefault("timeoutMS", timeout_ms)
     return AsyncMongoClient(url, **kwargs)
 
 
