@@ -27,6 +27,8 @@ class Fault:
     fatal_feeds: bool = False
     storm_until: float | None = None  # monotonic instant the throttle storm ends
     malformed_reports: bool = False
+    # Reports' documents end in this many zero bytes: a few KiB of GZIP that inflate far.
+    report_bomb_bytes: int = 0
 
     def matches(self, seller_id: str, operation: str) -> bool:
         return (self.seller_id is None or self.seller_id == seller_id) and (
@@ -43,6 +45,7 @@ class Fault:
             "latency_ms": round(self.latency_s * 1000),
             "fatal_feeds": self.fatal_feeds,
             "malformed_reports": self.malformed_reports,
+            "report_bomb_bytes": self.report_bomb_bytes,
         }
 
 
@@ -96,6 +99,12 @@ class Faults:
         return any(
             f.malformed_reports and f.matches(seller_id, "createReport") for f in self._faults
         )
+
+    def report_bomb_bytes(self, seller_id: str) -> int:
+        matching = [
+            f.report_bomb_bytes for f in self._faults if f.matches(seller_id, "createReport")
+        ]
+        return max(matching, default=0)
 
 
 @dataclass

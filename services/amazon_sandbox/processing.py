@@ -192,4 +192,6 @@ def _finish_report(state: SandboxState, seller: Seller, job: Job, at: float) -> 
     tsv = build_report(job.job_type, seller.listings.values())
     if tsv is None:
         return _Outcome(ProcessingStatus.CANCELLED)
+    if job.bomb_bytes:
+        tsv += bytes(job.bomb_bytes)
     return _Outcome(ProcessingStatus.DONE, tsv, TSV_CONTENT_TYPE, corrupt=job.sabotaged)

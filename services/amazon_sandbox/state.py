@@ -70,6 +70,7 @@ class Job:
     result_document_id: str | None = None
     # A fault decided at creation: the feed ends FATAL / the report document is corrupt.
     sabotaged: bool = False
+    bomb_bytes: int = 0  # zero bytes the report document ends in (report_bomb_bytes fault)
 
 
 @dataclass

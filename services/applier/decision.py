@@ -18,10 +18,15 @@ from shared.failures import Failure, failure_of
 from shared.job_data import DoneData, FailedData
 from shared.job_state import JobState
 from shared.jobs import JobType
-from shared.spapi.errors import MalformedResponse, PermanentError, SpApiError
+from shared.spapi.documents import DOWNLOAD
+from shared.spapi.errors import (
+    DocumentTooLarge,
+    MalformedResponse,
+    PermanentError,
+    SpApiError,
+)
 
 Kind = Literal["feed", "report"]
-DOWNLOAD = "downloadDocument"  # the client's name for the presigned-URL download
 
 
 def result_kind(state: JobState) -> Kind:
@@ -68,6 +73,12 @@ def error_failure(exc: Exception) -> tuple[Failure, str] | None:
     if isinstance(exc, ResultError):
         return "malformed_result", str(exc)
     if exc_operation(exc) == DOWNLOAD:
+        if isinstance(exc, DocumentTooLarge):  # a report too big to hold, or a GZIP bomb
+            return (
+                "malformed_result",
+                f"the result document was not read: {exc} (the applier reads at most "
+                "APPLIER_MAX_DOCUMENT_BYTES)",
+            )
         if isinstance(exc, MalformedResponse):  # e.g. a truncated GZIP
             return "malformed_result", f"the result document cannot be read: {exc}"
         if isinstance(exc, PermanentError):

@@ -248,7 +248,9 @@ class ApplierService:
             )
             meta = report_doc.value
         client = self.runtime.clients.for_account(state.account_id)
-        content = (await client.download_document(meta)).value
+        content = (
+            await client.download_document(meta, max_bytes=self.settings.max_document_bytes)
+        ).value
         metrics.DOCUMENT_BYTES.labels(result_kind(state)).observe(len(content))
         return content
 

@@ -10,6 +10,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
+from shared.spapi.documents import MAX_DOCUMENT_BYTES
 
 
 class ApplierSettings(ServiceSettings):
@@ -23,3 +24,7 @@ class ApplierSettings(ServiceSettings):
     token_wait_s: float = Field(default=60.0, gt=0)
     # Results downloaded and applied at once, over all accounts.
     concurrency: int = Field(default=8, ge=1)
+    # The largest result or report document read (compressed as sent, and inflated); a
+    # larger one fails its job with the reason. Up to `concurrency` documents are held at
+    # once, and a parsed report takes a few times its size: raise both with the memory.
+    max_document_bytes: int = Field(default=MAX_DOCUMENT_BYTES, ge=1024)

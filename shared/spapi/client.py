@@ -14,7 +14,6 @@ One class around an injected ``httpx.AsyncClient`` (tests pass one built on
 
 from __future__ import annotations
 
-import gzip
 import logging
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -28,6 +27,7 @@ from pydantic import BaseModel, ValidationError
 from shared.quotas import OPERATION_CLASS
 from shared.spapi import redaction
 from shared.spapi.auth import LwaCredentials, LwaTokenProvider
+from shared.spapi.documents import DOWNLOAD, MAX_DOCUMENT_BYTES, DocumentReader
 from shared.spapi.errors import (
     AuthError,
     MalformedResponse,
@@ -68,7 +68,6 @@ M = TypeVar("M", bound=BaseModel)
 USER_AGENT = "amazon-jobs/0.1 (Language=Python)"
 RATE_LIMIT_HEADER = "x-amzn-RateLimit-Limit"
 REQUEST_ID_HEADER = "x-amzn-RequestId"
-GZIP_MAGIC = b"\x1f\x8b"
 
 FEEDS = "/feeds/2021-06-30"
 REPORTS = "/reports/2021-06-30"
@@ -180,24 +179,15 @@ class SpApiClient:
         response = await self._call("getFeedDocument", "GET", path)
         return self._result("getFeedDocument", response, FeedDocument)
 
-    async def download_document(self, document: FeedDocument | ReportDocument) -> ApiResult[bytes]:
-        """The document's bytes, decompressed.
-
-        Decompression follows the content rather than only ``compressionAlgorithm``: when
-        the storage also sets ``Content-Encoding: gzip``, httpx has already inflated it.
-        """
-        response = await self._presigned("downloadDocument", "GET", document.url)
-        content = response.content
-        if content[:2] == GZIP_MAGIC:
-            try:
-                content = gzip.decompress(content)
-            except (OSError, EOFError) as exc:
-                raise MalformedResponse(
-                    "document is not valid GZIP",
-                    operation="downloadDocument",
-                    status=response.status_code,
-                ) from exc
-        return ApiResult(content, None, _request_id(response), response.status_code)
+    async def download_document(
+        self, document: FeedDocument | ReportDocument, *, max_bytes: int = MAX_DOCUMENT_BYTES
+    ) -> ApiResult[bytes]:
+        """The document's bytes, inflated when they are GZIP, read as they arrive and
+        refused with :class:`DocumentTooLarge` as soon as they pass ``max_bytes``
+        (shared/spapi/documents.py)."""
+        reader = DocumentReader(max_bytes)
+        response = await self._presigned(DOWNLOAD, "GET", document.url, reader=reader)
+        return ApiResult(reader.finish(), None, _request_id(response), response.status_code)
 
     # ---- Reports 2021-06-30 -----------------------------------------------------------
 
@@ -394,9 +384,12 @@ class SpApiClient:
         *,
         content: bytes | None = None,
         content_type: str | None = None,
+        reader: DocumentReader | None = None,
     ) -> httpx.Response:
         """A document transfer to a presigned URL: no access token (the URL is the
-        credential, and the token must not travel to the storage host), same retries."""
+        credential, and the token must not travel to the storage host), same retries.
+        With ``reader``, a 2xx body goes to it raw as it arrives (never whole in memory
+        first, nor inflated by httpx); a retry starts it afresh."""
         headers = {"user-agent": USER_AGENT}
         if content_type is not None:
             headers["content-type"] = content_type
@@ -407,7 +400,7 @@ class SpApiClient:
         while True:
             started = time.perf_counter()
             try:
-                response = await self._http.request(method, url, content=content, headers=headers)
+                response = await self._transfer(method, url, content, headers, reader)
             except httpx.TransportError as exc:
                 failures += 1
                 await self._transport_failed(operation, where, failures, started, exc)
@@ -427,6 +420,23 @@ class SpApiClient:
                 operation=operation,
                 status=status,
             )
+
+    async def _transfer(
+        self,
+        method: str,
+        url: str,
+        content: bytes | None,
+        headers: dict[str, str],
+        reader: DocumentReader | None,
+    ) -> httpx.Response:
+        async with self._http.stream(method, url, content=content, headers=headers) as response:
+            if reader is not None and 200 <= response.status_code < 300:
+                reader.restart()
+                async for chunk in response.aiter_raw():
+                    reader.feed(chunk)
+            else:
+                await response.aread()
+        return response
 
     async def _transport_failed(
         self, operation: str, where: str, failures: int, started: float, exc: Exception

@@ -96,6 +96,11 @@ class MalformedResponse(PermanentError):
     """Amazon answered 2xx with a body that does not match its published model."""
 
 
+class DocumentTooLarge(MalformedResponse):
+    """A document (compressed, or once inflated) larger than the reader takes: a report
+    too big for one worker's memory, or a GZIP bomb. The same the next time: no retry."""
+
+
 class AuthError(SpApiError):
     """The seller's credentials are rejected: LWA ``invalid_grant``/``invalid_client``, or a
     403 Unauthorized that persists after a fresh access token."""

@@ -67,6 +67,9 @@ TIMEOUT_S = 30.0
 # ---------------------------------------------------------------- the running system
 
 
+MAX_DOCUMENT = 4 << 20  # the applier's bound on one document, in this module
+
+
 @pytest.fixture(scope="module")
 def stack(topics: str, test_output_dir: Path) -> Iterator[Stack]:
     run = uuid.uuid4().hex[:8]
@@ -79,6 +82,7 @@ def stack(topics: str, test_output_dir: Path) -> Iterator[Stack]:
             "POLLER_CONSUMER_GROUP": f"test-poller-{run}",
             "APPLIER_CONSUMER_GROUP": f"test-applier-{run}",
             "THROTTLE_CONSUMER_GROUP": f"test-throttle-{run}",
+            "APPLIER_MAX_DOCUMENT_BYTES": str(MAX_DOCUMENT),
         },
     )
     try:
@@ -494,6 +498,25 @@ async def test_a_corrupt_report_document_fails_the_job_with_the_reason(
     assert [type(e) for e in final] == [JobResultReady, JobFailed]
     assert said(final[1].data)["failure"] == "malformed_result"
     assert "GZIP" in said(final[1].data)["error"]
+    assert stack.services["applier"].alive()
+
+
+async def test_a_report_that_inflates_past_the_bound_fails_the_job_not_the_applier(
+    stack: Stack, http: httpx.AsyncClient, publisher: EventPublisher
+) -> None:
+    """A GZIP bomb (kilobytes at Amazon, 16 times the bound once inflated) ends its job in
+    error with the reason; the applier reads no further and goes on with other jobs."""
+    seller = await _seller(stack, http, publisher, [_listing("B-1")])
+    await _fault(stack, http, seller_id=seller.seller_id, report_bomb_bytes=16 * MAX_DOCUMENT)
+    job_id = await _publish_job(
+        publisher, _job_events(seller, JobType.INVENTORY_REPORT, [], await _report(seller))
+    )
+    final = [e for e in await _until_final(stack.bootstrap, job_id) if not e.IS_ANNOTATION]
+    assert [type(e) for e in final] == [JobResultReady, JobFailed]
+    failed = said(final[1].data)
+    assert failed["failure"] == "malformed_result"
+    assert "inflates to more than 4 MiB" in failed["error"]
+    assert "APPLIER_MAX_DOCUMENT_BYTES" in failed["error"]
     assert stack.services["applier"].alive()
 
 

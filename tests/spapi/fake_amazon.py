@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
@@ -85,6 +85,20 @@ def lost_answer() -> Fault:
     return Fault(error=httpx.ReadTimeout, reached=True)
 
 
+def _as_sent(response: httpx.Response) -> httpx.Response:
+    """The response as a network transport hands it over: its raw body not read yet. (One
+    made from bytes is read, and inflated per ``Content-Encoding``, as it is built; a
+    client streaming the raw bytes could not read it.)"""
+    if not isinstance(response.stream, httpx.ByteStream):
+        return response
+    raw = b"".join(response.stream)
+
+    async def body() -> AsyncIterator[bytes]:
+        yield raw
+
+    return httpx.Response(response.status_code, headers=response.headers, content=body())
+
+
 @dataclass
 class FakeAmazon:
     routes: dict[tuple[str, str], Handler] = field(default_factory=dict)
@@ -126,7 +140,7 @@ class FakeAmazon:
             if isinstance(response, Awaitable):
                 response = await response
             if fault is None or fault.none:
-                return response
+                return _as_sent(response)
         if fault.response is not None:
             return fault.response
         assert fault.error is not None, "a fault answers or raises"

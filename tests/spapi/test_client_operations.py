@@ -10,6 +10,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
+from shared.spapi.errors import DocumentTooLarge
 from shared.spapi.models import (
     CompressionAlgorithm,
     FeedDocument,
@@ -299,3 +300,30 @@ async def test_search_orders_time_filters_are_validated(api: Api) -> None:
         await api.client.search_orders(created_after=moment, last_updated_after=moment)
     with pytest.raises(ValueError):
         await api.client.search_orders(created_after=moment, last_updated_before=moment)
+
+
+async def test_download_inflates_what_storage_sends_with_content_encoding_once(api: Api) -> None:
+    """Storage may label a GZIP document ``Content-Encoding: gzip``: the raw bytes are read
+    and inflated once here (httpx does not inflate them first, unbounded)."""
+    rows = b"sku\tasin\n" * 100
+    api.fake.route(
+        "GET",
+        "/encoded",
+        lambda _: httpx.Response(
+            200, content=gzip.compress(rows), headers={"Content-Encoding": "gzip"}
+        ),
+    )
+    doc = ReportDocument(
+        report_document_id="d",
+        url="https://s3.test/encoded",
+        compression_algorithm=CompressionAlgorithm.GZIP,
+    )
+    assert (await api.client.download_document(doc)).value == rows
+
+
+async def test_download_of_a_gzip_bomb_is_refused_past_the_bound(api: Api) -> None:
+    bomb = gzip.compress(b"\0" * (16 << 20))
+    api.fake.route("GET", "/bomb", lambda _: httpx.Response(200, content=bomb))
+    doc = ReportDocument(report_document_id="d", url="https://s3.test/bomb")
+    with pytest.raises(DocumentTooLarge, match="inflates to more than 1 MiB"):
+        await api.client.download_document(doc, max_bytes=1 << 20)

@@ -82,6 +82,7 @@ class FaultRequest(_Strict):
     fatal_feeds: bool = False
     throttle_storm_s: float = Field(default=0, ge=0)
     malformed_reports: bool = False
+    report_bomb_bytes: int = Field(default=0, ge=0, le=1 << 30)
 
     @field_validator("operation")
     @classmethod
@@ -212,6 +213,7 @@ async def add_fault(request: Request) -> Response:
         # Storms are Amazon time, like every other duration of the sandbox.
         storm_until=state.clock.now() + state.clock.duration(storm) if storm else None,
         malformed_reports=spec.malformed_reports,
+        report_bomb_bytes=spec.report_bomb_bytes,
     )
     state.faults.add(fault)
     return JSONResponse({"fault": fault.to_json()}, status_code=201)

@@ -57,6 +57,7 @@ def create_report(call: Call) -> Response:
         data_start_time=times.get("dataStartTime"),
         data_end_time=times.get("dataEndTime"),
         sabotaged=call.state.faults.malformed_reports(call.seller.seller_id),
+        bomb_bytes=call.state.faults.report_bomb_bytes(call.seller.seller_id),
     )
     return REPORTS.enqueue(call, report)
 
