@@ -4,11 +4,28 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 from typing import Any
 
 _RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+# The password of a URL's user (mongodb://user:password@host), and query values named as
+# secrets (?tlsCertificateKeyFilePassword=…, ?token=…); in a URL either is percent-encoded,
+# so '@', '&' and whitespace end it.
+_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^\s:@/]*:)[^\s@/]+(?=@)")
+_SECRET_QUERY = re.compile(
+    r"(?P<head>[?&][^\s=&]*(?:password|secret|token)[^\s=&]*=)[^\s&\"]+", re.IGNORECASE
+)
+REDACTED = "***"
+
+
+def redact_urls(text: str) -> str:
+    """``text`` with the passwords and secret query values of the URLs in it replaced."""
+    if "://" not in text:
+        return text
+    text = _URL_PASSWORD.sub(rf"\g<head>{REDACTED}", text)
+    return _SECRET_QUERY.sub(rf"\g<head>{REDACTED}", text)
 
 
 class JsonFormatter(logging.Formatter):
@@ -29,7 +46,8 @@ class JsonFormatter(logging.Formatter):
                 line[key] = value
         if record.exc_info:
             line["exc"] = self.formatException(record.exc_info)
-        return json.dumps(line, default=str)
+        # Whatever a line says (a setting, an error naming its URL), no password leaves.
+        return redact_urls(json.dumps(line, default=str))
 
 
 def setup_logging(service: str, level: str = "INFO") -> None:

@@ -7,10 +7,12 @@ skips fields with an alias), and every setting can be given by field name in cod
 
 from __future__ import annotations
 
-from typing import Self
+from typing import ClassVar, Self
 
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.logs import redact_urls
 
 SANDBOX_ENDPOINT = "http://127.0.0.1:8700"
 
@@ -108,6 +110,13 @@ class ServiceSettings(KafkaTopicSettings):
         default=4.5, gt=0, validation_alias=AliasChoices("STOP_TIMEOUT_S", "stop_timeout_s")
     )
 
+    # Settings that are secrets as a whole: never in the start line.
+    SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset({"secret_key"})
+
     def safe_summary(self) -> dict[str, object]:
-        """Settings for the start log line, secrets left out."""
-        return self.model_dump(exclude={"secret_key"})
+        """Settings for the start log line: secrets left out, URLs without passwords
+        (``MONGO_URL`` may carry one)."""
+        return {
+            name: redact_urls(value) if isinstance(value, str) else value
+            for name, value in self.model_dump(exclude=set(self.SECRET_FIELDS)).items()
+        }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -38,5 +40,4 @@ class ApiSettings(ServiceSettings):
     # Seconds a client is told to wait when MongoDB is unavailable (503 Retry-After).
     retry_after_s: int = Field(default=5, ge=1)
 
-    def safe_summary(self) -> dict[str, object]:
-        return self.model_dump(exclude={"secret_key", "api_keys"})
+    SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset({"secret_key", "api_keys"})
