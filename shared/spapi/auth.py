@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import httpx
 from pydantic import ValidationError
 
+from shared.spapi.deadline import CALL_DEADLINE_S, within
 from shared.spapi.errors import AuthError, MalformedResponse, PermanentError, TransientError
 from shared.spapi.models.lwa import LwaErrorResponse, LwaTokenResponse
 from shared.spapi.retry import RetryPolicy
@@ -65,8 +66,10 @@ class LwaTokenProvider:
         retry: RetryPolicy | None = None,
         refresh_margin_s: float = DEFAULT_REFRESH_MARGIN_S,
         clock: Callable[[], float] = time.monotonic,
+        deadline_s: float = CALL_DEADLINE_S,
     ) -> None:
         self.lwa_url = lwa_url
+        self._deadline_s = deadline_s
         self._http = http
         self._retry = retry or RetryPolicy()
         self._margin = refresh_margin_s
@@ -116,8 +119,11 @@ class LwaTokenProvider:
             attempt += 1
             requested_at = self._clock()
             try:
-                response = await self._http.post(
-                    self.lwa_url, data=form, headers={"accept": "application/json"}
+                response = await within(
+                    self._deadline_s,
+                    self._http.post(
+                        self.lwa_url, data=form, headers={"accept": "application/json"}
+                    ),
                 )
             except httpx.TransportError as exc:
                 logger.warning(

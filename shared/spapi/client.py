@@ -27,6 +27,7 @@ from pydantic import BaseModel, ValidationError
 from shared.quotas import OPERATION_CLASS
 from shared.spapi import redaction
 from shared.spapi.auth import LwaCredentials, LwaTokenProvider
+from shared.spapi.deadline import CALL_DEADLINE_S, DOCUMENT_DEADLINE_S, within
 from shared.spapi.documents import DOWNLOAD, MAX_DOCUMENT_BYTES, DocumentReader
 from shared.spapi.errors import (
     AuthError,
@@ -90,13 +91,19 @@ class SpApiClient:
         lwa_endpoint: str,
         retry: RetryPolicy | None = None,
         token_provider: LwaTokenProvider | None = None,
+        deadline_s: float = CALL_DEADLINE_S,
+        document_deadline_s: float = DOCUMENT_DEADLINE_S,
     ) -> None:
         self._http = http
+        self._deadline_s = deadline_s
+        self._document_deadline_s = document_deadline_s
         self._credentials = credentials
         self._base = endpoint.rstrip("/")
         self._retry = retry or RetryPolicy()
         if token_provider is None:
-            token_provider = LwaTokenProvider(http, lwa_endpoint, retry=self._retry)
+            token_provider = LwaTokenProvider(
+                http, lwa_endpoint, retry=self._retry, deadline_s=deadline_s
+            )
         elif token_provider.lwa_url != lwa_endpoint:
             raise ValueError("token_provider talks to another LWA endpoint than lwa_endpoint")
         self._tokens = token_provider
@@ -317,8 +324,9 @@ class SpApiClient:
             }
             started = time.perf_counter()
             try:
-                response = await self._http.request(
-                    method, url, params=params, json=json, headers=headers
+                response = await within(
+                    self._deadline_s,
+                    self._http.request(method, url, params=params, json=json, headers=headers),
                 )
             except httpx.TransportError as exc:
                 failures += 1
@@ -400,7 +408,10 @@ class SpApiClient:
         while True:
             started = time.perf_counter()
             try:
-                response = await self._transfer(method, url, content, headers, reader)
+                response = await within(
+                    self._document_deadline_s,
+                    self._transfer(method, url, content, headers, reader),
+                )
             except httpx.TransportError as exc:
                 failures += 1
                 await self._transport_failed(operation, where, failures, started, exc)
