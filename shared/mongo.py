@@ -15,8 +15,8 @@ DEFAULT_DATABASE = "amazon_jobs"
 # takes connections and never answers (a hung disk, a half-open proxy) must end an API
 # request as a 503 and a projector batch as a retry, not hang them forever (PyMongo's
 # default socket timeout is none). Far longer than the projector's largest batch takes on
-# FerretDB under load (a batch that timed out is written again whole); each API request
-# has its own, shorter deadline (services/api/deadline.py).
+# FerretDB under load (a batch that timed out is written again whole); the API's requests
+# use a client with a shorter one (API_MONGO_TIMEOUT_S).
 OPERATION_TIMEOUT_MS = 120_000
 
 

@@ -16,7 +16,6 @@ from fastapi.staticfiles import StaticFiles
 from services.api import errors
 from services.api.auth import KeyRing
 from services.api.bodies import BodyLimit
-from services.api.deadline import MongoDeadline
 from services.api.projector import Projector
 from services.api.replays import REPLAYS
 from services.api.routes import accounts, bulk_jobs, jobs, operations, schedules
@@ -49,15 +48,25 @@ def create_app(settings: ApiSettings, *, run_projector: bool | None = None) -> F
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await ensure_topics(settings.kafka_bootstrap_servers, [*ALL_TOPICS, REPLAYS])
-        app.state.mongo = make_mongo_client(settings.mongo_url, serverSelectionTimeoutMS=2_000)
+        # Requests' operations get the API's short deadline; the embedded projector has a
+        # client of its own with the long default, for its large batches (§17).
+        app.state.mongo = make_mongo_client(
+            settings.mongo_url,
+            timeout_ms=round(settings.mongo_timeout_s * 1000),
+            serverSelectionTimeoutMS=2_000,
+        )
         app.state.db = get_database(app.state.mongo, settings.mongo_url)
+        projector_mongo = make_mongo_client(settings.mongo_url) if projector_on else None
         producer = make_producer(settings.kafka_bootstrap_servers, client_id="api")
         await producer.start()
         app.state.publisher = EventPublisher(producer)
         stop = asyncio.Event()
         task = None
         if projector_on:
-            app.state.projector = Projector(settings, app.state.db, app.state.publisher)
+            assert projector_mongo is not None
+            app.state.projector = Projector(
+                settings, get_database(projector_mongo, settings.mongo_url), app.state.publisher
+            )
             # Supervised (docs/design.md §17): a projector that dies turns /healthz and
             # /readyz red and, under run_service, stops the process with exit 1.
             # Ending once the lifespan's own stop is set is no failure.
@@ -71,6 +80,8 @@ def create_app(settings: ApiSettings, *, run_projector: bool | None = None) -> F
                     await asyncio.wait_for(task, 20)
             await producer.stop()
             await app.state.mongo.close()
+            if projector_mongo is not None:
+                await projector_mongo.close()
 
     app = FastAPI(
         title="Amazon Jobs API",
@@ -83,7 +94,6 @@ def create_app(settings: ApiSettings, *, run_projector: bool | None = None) -> F
     app.state.keys = KeyRing(settings.api_keys)
     errors.install(app, settings.retry_after_s)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(MongoDeadline, seconds=settings.mongo_request_timeout_s)
     # Before the jobs router: "/v1/jobs/bulk/cancel" is not the cancel of a job "bulk".
     app.include_router(bulk_jobs.router)
     app.include_router(jobs.router)

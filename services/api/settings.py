@@ -35,8 +35,8 @@ class ApiSettings(ServiceSettings):
     max_body_bytes: int = Field(default=MAX_BODY_BYTES, ge=1024)
     # After a part of the process died, seconds /readyz answers 503 before the port closes.
     failure_drain_s: float = Field(default=1.0, ge=0)
-    # Seconds all MongoDB operations of one request may take together before it is a 503.
-    mongo_request_timeout_s: float = Field(default=10.0, gt=0)
+    # Seconds one MongoDB operation of a request may take before the answer is a 503.
+    mongo_timeout_s: float = Field(default=10.0, gt=0)
     # Seconds a client is told to wait when MongoDB is unavailable (503 Retry-After).
     retry_after_s: int = Field(default=5, ge=1)
 
