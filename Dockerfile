@@ -3,12 +3,15 @@ FROM python:3.11-slim AS build
 WORKDIR /src
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
+# The runtime lock only (no test or lint tools in the image), then the project itself.
+COPY requirements.lock ./
+RUN pip install --no-cache-dir --require-hashes -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY shared shared
 COPY services services
 COPY cli cli
 COPY devtools devtools
-RUN pip install --no-cache-dir .
+RUN pip install --no-cache-dir --no-deps .
 
 FROM python:3.11-slim AS runtime
 RUN useradd --system --uid 10001 --home /app amazonjobs

@@ -5,15 +5,25 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: up test lint fmt schemas check-schemas bench provision install system-deps infra clean
+.PHONY: up test lint fmt schemas check-schemas bench provision install lock system-deps infra clean
 
-$(STAMP): pyproject.toml
+# Exactly the versions (and hashes) of requirements-dev.lock, then the project itself
+# without resolving anything again.
+$(STAMP): pyproject.toml requirements-dev.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q --require-hashes -r requirements-dev.lock
+	$(PY) -m pip install -q --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)
+
+## After changing dependencies in pyproject.toml: pin them again (both lock files).
+lock: install
+	$(VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+	    pyproject.toml -o requirements.lock
+	$(VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+	    --extra dev pyproject.toml -o requirements-dev.lock
 
 # Debian packages the tests use (headless Chromium for the page, kcat for the README);
 # skipped when already there.
