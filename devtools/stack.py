@@ -35,7 +35,8 @@ def base_name(instance: str) -> str:
     return instance.split(".", 1)[0]
 
 
-SECRET_KEY = "test-secret-key-for-the-suite-only"
+# 32 bytes as base64, for the suite only (shared/crypto.py takes no passphrase).
+SECRET_KEY = "YK/DnzI0c5gqZW21WOaX0bvVjQlDG0DNjVWrk2wC1DU="
 ADMIN_KEY = "admin-test-key"
 
 

@@ -13,8 +13,10 @@ has run for a minute; the console says so, with the exit code and the new pid.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import os
+import secrets
 import signal
 import sys
 import time
@@ -171,16 +173,35 @@ async def _stop_children(children: list[Child]) -> None:
             task.cancel()
 
 
+LEGACY_LOCAL_PASSPHRASE = "local-development-secret-key-change-me"
+
+
+def local_secret_key(path: Path) -> str:
+    """The local system's credentials key: made once (32 random bytes), kept beside its
+    data so the accounts it sealed open after a restart; readable by this user only."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(key + "\n")
+    return key
+
+
 async def run() -> int:
     env = dict(os.environ)
     env.setdefault("AMAZON_JOBS_TIME_SCALE", "1")
-    env.setdefault("AMAZON_JOBS_SECRET_KEY", "local-development-secret-key-change-me")
     env.setdefault("PYTHONUNBUFFERED", "1")
     if env.get("AMAZON_JOBS_DEMO", "1") != "0":
         from devtools.demo import DEMO_API_KEYS
 
         env.setdefault("AMAZON_JOBS_API_KEYS", DEMO_API_KEYS)
     data = Path(env.get("AMAZON_JOBS_DATA", REPO_ROOT / ".local" / "data"))
+    if "AMAZON_JOBS_SECRET_KEY" not in env:
+        env["AMAZON_JOBS_SECRET_KEY"] = local_secret_key(data / "secret-key")
+        # What `make up` used before keys had to be random: its data still opens.
+        env.setdefault("AMAZON_JOBS_OLD_SECRET_KEYS", LEGACY_LOCAL_PASSPHRASE)
     servers: list[KafkaServer | FerretDBServer] = []
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -1,20 +1,29 @@
-"""Seller credentials at rest: AES-256-GCM under a key derived from AMAZON_JOBS_SECRET_KEY.
+"""Seller credentials at rest: AES-256-GCM under ``AMAZON_JOBS_SECRET_KEY`` (docs/design.md §17).
 
-The account id is bound as associated data, so a sealed blob copied onto another account
-does not open. ``key_id`` names the derived key (not the key itself), so a service with
-the wrong secret says so instead of failing with an opaque authentication error.
+The key is 32 random bytes (base64 or hex), not a passphrase: a human-chosen secret could
+be guessed offline from any sealed blob, whatever the key derivation. Nothing derived
+from the key is stored beside the ciphertext (``key_id`` is ``"v2"``, the format): the
+AES-GCM tag alone says whether a key opens a blob, so no fast check of guesses exists.
+The account id is bound as associated data, so a blob copied onto another account does
+not open.
 
-Rotation: seal with the new secret; open with the new secret and the ones before it
-(``open_credentials([new, old], ...)``): the sealed blob's ``key_id`` picks the one that
-sealed it, so accounts registered under the old secret keep working until re-registered.
+Rotation: seal with the current key; open with it and then with each of
+``AMAZON_JOBS_OLD_SECRET_KEYS`` in turn. ``python -m services.api.reseal`` re-seals every
+account with the current key, after which the old ones can go.
+
+Blobs of the first format (``key_id`` = 16 hex digits, sealed under a passphrase through
+HKDF) still open when that passphrase is among the old keys, so a deployment moves to a
+random key without re-registering its sellers.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import json
 import os
+import re
 from collections.abc import Sequence
 
 from cryptography.exceptions import InvalidTag
@@ -25,30 +34,60 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from shared.events import EncryptedCredentials
 from shared.spapi.auth import LwaCredentials
 
-_INFO = b"amazon-jobs/lwa-credentials/v1"
+KEY_BYTES = 32
+FORMAT = "v2"  # the key_id of every blob sealed now: names the format, not the key
+_INFO = b"amazon-jobs/lwa-credentials/v2"
+_LEGACY_INFO = b"amazon-jobs/lwa-credentials/v1"
 _NONCE_BYTES = 12
+_HEX_KEY = re.compile(r"[0-9a-fA-F]{64}")
+KEY_ADVICE = (
+    "AMAZON_JOBS_SECRET_KEY must be 32 random bytes as base64 or hex "
+    "(`openssl rand -base64 32`); a passphrase may only be one of "
+    "AMAZON_JOBS_OLD_SECRET_KEYS, to open what it sealed"
+)
 
 
 class CredentialsError(ValueError):
-    """Sealed credentials that cannot be opened with this service's secret."""
+    """Sealed credentials that cannot be opened with this service's keys."""
 
 
-def _derive(secret_key: str) -> bytes:
-    if len(secret_key) < 16:
-        raise CredentialsError("AMAZON_JOBS_SECRET_KEY must be at least 16 characters")
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO).derive(
-        secret_key.encode("utf-8")
+def parse_key(secret_key: str) -> bytes:
+    """The 32 bytes of a key given as base64 (standard or URL-safe, padding optional) or
+    as 64 hex digits; CredentialsError for anything else (a passphrase)."""
+    text = secret_key.strip()
+    if _HEX_KEY.fullmatch(text):
+        return bytes.fromhex(text)
+    padded = text + "=" * (-len(text) % 4)
+    try:
+        raw = base64.b64decode(padded.replace("-", "+").replace("_", "/"), validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != KEY_BYTES:
+        raise CredentialsError(KEY_ADVICE)
+    return raw
+
+
+def _aead(key: bytes) -> AESGCM:
+    return AESGCM(HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO).derive(key))
+
+
+def _legacy_aead(passphrase: str) -> AESGCM:
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_LEGACY_INFO).derive(
+        passphrase.encode("utf-8")
     )
+    return AESGCM(derived)
 
 
-def key_id(secret_key: str) -> str:
-    return hashlib.sha256(b"key-id:" + _derive(secret_key)).hexdigest()[:16]
+def legacy_key_id(passphrase: str) -> str:
+    """The key id blobs of the first format carry (kept only to pick the passphrase)."""
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_LEGACY_INFO).derive(
+        passphrase.encode("utf-8")
+    )
+    return hashlib.sha256(b"key-id:" + derived).hexdigest()[:16]
 
 
-def seal_credentials(
-    secret_key: str, credentials: LwaCredentials, *, account_id: str
-) -> EncryptedCredentials:
-    plain = json.dumps(
+def _plain(credentials: LwaCredentials) -> bytes:
+    return json.dumps(
         {
             "client_id": credentials.client_id,
             "client_secret": credentials.client_secret,
@@ -56,35 +95,66 @@ def seal_credentials(
             "seller_id": credentials.seller_id,
         }
     ).encode("utf-8")
+
+
+def seal_credentials(
+    secret_key: str, credentials: LwaCredentials, *, account_id: str
+) -> EncryptedCredentials:
     nonce = os.urandom(_NONCE_BYTES)
-    sealed = AESGCM(_derive(secret_key)).encrypt(nonce, plain, account_id.encode("utf-8"))
+    sealed = _aead(parse_key(secret_key)).encrypt(
+        nonce, _plain(credentials), account_id.encode("utf-8")
+    )
     return EncryptedCredentials(
-        key_id=key_id(secret_key), ciphertext=base64.b64encode(nonce + sealed).decode("ascii")
+        key_id=FORMAT, ciphertext=base64.b64encode(nonce + sealed).decode("ascii")
+    )
+
+
+def seal_with_passphrase(
+    passphrase: str, credentials: LwaCredentials, *, account_id: str
+) -> EncryptedCredentials:
+    """A blob of the first format, as deployments before v2 sealed them (for tests of the
+    move to a random key)."""
+    nonce = os.urandom(_NONCE_BYTES)
+    sealed = _legacy_aead(passphrase).encrypt(
+        nonce, _plain(credentials), account_id.encode("utf-8")
+    )
+    return EncryptedCredentials(
+        key_id=legacy_key_id(passphrase),
+        ciphertext=base64.b64encode(nonce + sealed).decode("ascii"),
     )
 
 
 def open_credentials(
-    secret_key: str | Sequence[str], sealed: EncryptedCredentials, *, account_id: str
+    keys: str | Sequence[str], sealed: EncryptedCredentials, *, account_id: str
 ) -> LwaCredentials:
-    """Open with ``secret_key``, or with whichever of several keys sealed it (rotation)."""
-    keys = [secret_key] if isinstance(secret_key, str) else list(secret_key)
-    chosen = next((k for k in keys if key_id(k) == sealed.key_id), None)
-    if chosen is None:
-        raise CredentialsError(
-            f"credentials of account {account_id!r} were sealed with another "
-            "AMAZON_JOBS_SECRET_KEY (key id differs): give every service the same key"
-        )
+    """Open with the first of ``keys`` (current key first, then old ones) that opens it."""
+    candidates = [keys] if isinstance(keys, str) else list(keys)
     try:
         raw = base64.b64decode(sealed.ciphertext, validate=True)
-        plain = AESGCM(_derive(chosen)).decrypt(
-            raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], account_id.encode("utf-8")
+    except (binascii.Error, ValueError) as exc:
+        raise CredentialsError(f"credentials of account {account_id!r} are not base64") from exc
+    nonce, body, bound = raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], account_id.encode("utf-8")
+    aeads: list[AESGCM] = []
+    if sealed.key_id == FORMAT:
+        for key in candidates:
+            try:
+                aeads.append(_aead(parse_key(key)))
+            except CredentialsError:
+                continue  # a passphrase: it only ever sealed the first format
+    else:
+        aeads = [_legacy_aead(k) for k in candidates if legacy_key_id(k) == sealed.key_id]
+    for aead in aeads:
+        try:
+            fields = json.loads(aead.decrypt(nonce, body, bound))
+        except InvalidTag:
+            continue
+        return LwaCredentials(
+            client_id=fields["client_id"],
+            client_secret=fields["client_secret"],
+            refresh_token=fields["refresh_token"],
+            seller_id=fields["seller_id"],
         )
-        fields = json.loads(plain)
-    except (InvalidTag, ValueError) as exc:
-        raise CredentialsError(f"credentials of account {account_id!r} do not open") from exc
-    return LwaCredentials(
-        client_id=fields["client_id"],
-        client_secret=fields["client_secret"],
-        refresh_token=fields["refresh_token"],
-        seller_id=fields["seller_id"],
+    raise CredentialsError(
+        f"credentials of account {account_id!r} open with none of AMAZON_JOBS_SECRET_KEY "
+        "and AMAZON_JOBS_OLD_SECRET_KEYS: give every service the key that sealed them"
     )

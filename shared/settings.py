@@ -12,6 +12,7 @@ from typing import ClassVar, Self
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.crypto import parse_key
 from shared.logs import redact_urls
 
 SANDBOX_ENDPOINT = "http://127.0.0.1:8700"
@@ -82,10 +83,19 @@ class ServiceSettings(KafkaTopicSettings):
     time_scale: float = Field(
         default=1.0, gt=0, validation_alias=AliasChoices("AMAZON_JOBS_TIME_SCALE", "time_scale")
     )
+    # 32 random bytes, base64 or hex (shared/crypto.py): seals and opens credentials.
     secret_key: str | None = Field(
         default=None,
         repr=False,  # never in logs or tracebacks
         validation_alias=AliasChoices("AMAZON_JOBS_SECRET_KEY", "secret_key"),
+    )
+    # Keys that sealed credentials before the current one (comma-separated; a passphrase
+    # of the first format too): they open, never seal. Empty once every account is
+    # re-sealed (python -m services.api.reseal).
+    old_secret_keys: str = Field(
+        default="",
+        repr=False,
+        validation_alias=AliasChoices("AMAZON_JOBS_OLD_SECRET_KEYS", "old_secret_keys"),
     )
     log_level: str = Field(
         default="INFO", validation_alias=AliasChoices("AMAZON_JOBS_LOG_LEVEL", "log_level")
@@ -111,7 +121,19 @@ class ServiceSettings(KafkaTopicSettings):
     )
 
     # Settings that are secrets as a whole: never in the start line.
-    SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset({"secret_key"})
+    SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset({"secret_key", "old_secret_keys"})
+
+    @model_validator(mode="after")
+    def _a_real_key(self) -> Self:
+        if self.secret_key:
+            parse_key(self.secret_key)  # a passphrase stops the service here, saying why
+        return self
+
+    @property
+    def opening_keys(self) -> list[str]:
+        """The current key, then the old ones: what opens sealed credentials."""
+        old = [k.strip() for k in self.old_secret_keys.split(",") if k.strip()]
+        return [self.secret_key, *old] if self.secret_key else old
 
     def safe_summary(self) -> dict[str, object]:
         """Settings for the start log line: secrets left out, URLs without passwords

@@ -160,5 +160,5 @@ class WorkerRuntime:
         if not self.settings.secret_key:
             raise RuntimeError("AMAZON_JOBS_SECRET_KEY is not set: cannot open credentials")
         return open_credentials(
-            self.settings.secret_key, account.credentials, account_id=account.account_id
+            self.settings.opening_keys, account.credentials, account_id=account.account_id
         )

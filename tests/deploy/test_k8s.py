@@ -285,7 +285,8 @@ def effective_env(objects: list[Obj], c: Obj) -> dict[str, str]:
         value_from = var["valueFrom"]
         if "secretKeyRef" in value_from:
             ref = value_from["secretKeyRef"]
-            assert ref["key"] in secret_keys(objects, ref["name"]), ref
+            # An optional key (the old keys, only while rotating) may be absent.
+            assert ref.get("optional") or ref["key"] in secret_keys(objects, ref["name"]), ref
             env[var["name"]] = f"secret/{ref['name']}/{ref['key']}"
         else:
             ref = value_from["configMapKeyRef"]

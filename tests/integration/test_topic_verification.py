@@ -23,6 +23,7 @@ from devtools.provision import provision
 from shared.kafka.admin import TopicMismatch, TopicSetupError, ensure_topics
 from shared.settings import KafkaTopicSettings
 from shared.topics import DAY_MS, INTERNAL_PREFIX, JOB_EVENTS, THROTTLE_REQUESTS, TopicSpec
+from tests.stack import SECRET_KEY
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -197,7 +198,7 @@ async def test_services_refuse_to_start_on_mismatched_topics(
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "KAFKA_"))},
         "KAFKA_BOOTSTRAP_SERVERS": broken_broker,
-        "AMAZON_JOBS_SECRET_KEY": "test-secret-key-for-the-suite-only",
+        "AMAZON_JOBS_SECRET_KEY": SECRET_KEY,
         "AMAZON_JOBS_INSTANCE_ID": f"verify-{uuid.uuid4().hex[:6]}",
         "AMAZON_JOBS_API_KEYS": "*:verify-admin-key",
         "API_PORT": str(free_port()),

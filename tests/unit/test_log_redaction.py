@@ -51,7 +51,7 @@ def test_a_log_line_naming_a_url_with_a_password_keeps_the_rest() -> None:
 def test_the_start_line_has_no_secret_setting() -> None:
     settings = ApiSettings(
         mongo_url="mongodb://app:hunter2@db/jobs",
-        secret_key="k" * 32,
+        secret_key="k" * 43 + "=",
         api_keys="*:admin-key",
     )
     summary = settings.safe_summary()
