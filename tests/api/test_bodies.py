@@ -129,3 +129,19 @@ def test_the_schema_documents_413_where_a_body_is_taken() -> None:
         assert answer["content"]["application/json"]["schema"] == {
             "$ref": "#/components/schemas/ErrorBody"
         }
+
+
+@pytest.mark.parametrize("priority", [-1, 1001, 10**12, 2.5, "5"])
+async def test_a_priority_outside_0_to_1000_is_422_naming_it(
+    api: httpx.AsyncClient, priority: object
+) -> None:
+    """Above the range a caller would jump every other shop's queue (docs/design.md §10)."""
+    body = {
+        "account_id": "acc-any",
+        "job_type": "update_qty",
+        "items": [{"sku": "A", "quantity": 1}],
+        "priority": priority,
+    }
+    reply = await api.post("/v1/jobs", json=body, headers=HEADERS)
+    assert reply.status_code == 422, reply.text
+    assert "priority" in reply.json()["error"]["message"]
