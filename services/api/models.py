@@ -688,15 +688,28 @@ class ScheduleCreate(BaseModel):
 
 
 class SchedulePatch(BaseModel):
-    """The body of ``PATCH /v1/schedules/{id}``: pause, resume, or a new interval."""
+    """The body of ``PATCH /v1/schedules/{id}``: pause, resume, a new interval or new job
+    params; what is left out stays as it is."""
 
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"paused": True}, {"interval_s": 1800}]}
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"paused": True},
+                {"interval_s": 1800},
+                {"params": {"report_type": "GET_FLAT_FILE_OPEN_LISTINGS_DATA"}},
+            ]
+        },
     )
 
     paused: StrictBool | None = None
     interval_s: IntervalS | None = Field(
         default=None, description="A new interval counts its runs afresh from now."
+    )
+    params: dict[str, Any] | None = Field(
+        default=None,
+        description="The jobs' params from the next run on (as in the schedule's creation); "
+        "null clears them.",
     )
 
 

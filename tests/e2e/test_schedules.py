@@ -212,6 +212,12 @@ async def test_schedules_are_validated_and_each_shop_sees_only_its_own(
     assert resumed.status_code == 202 and resumed.json()["paused"] is False
     slower = await two.patch(f"/v1/schedules/{sid}", json={"interval_s": 60})
     assert slower.status_code == 422
+    open_only = {"report_type": "GET_FLAT_FILE_OPEN_LISTINGS_DATA"}
+    changed = await two.patch(f"/v1/schedules/{sid}", json={"params": open_only})
+    assert changed.status_code == 202, changed.text
+    assert changed.json()["params"] == open_only and changed.json()["interval_s"] == 3600
+    unknown = await two.patch(f"/v1/schedules/{sid}", json={"params": {"report_type": "NOPE"}})
+    assert unknown.status_code == 422 and "report_type" in unknown.text
     # Resumed, it runs at once (its first slot): a report job naming the schedule.
     jobs = await wait_for_slots(system, sid, 1)
     assert jobs[0].job_type.value == "inventory_report"

@@ -123,15 +123,17 @@ async def get_schedule(schedule_id: str, db: Db, who: Caller) -> ScheduleRow:
 async def update_schedule(
     schedule_id: str, body: SchedulePatch, db: Db, who: Caller, publisher: Publisher
 ) -> ScheduleRow:
-    """Pause or resume (a resumed schedule runs at once if a run fell in the pause), or
-    change the interval (runs are counted afresh from now)."""
+    """Pause or resume (a resumed schedule runs at once if a run fell in the pause),
+    change the interval (runs are counted afresh from now), or the jobs' params (from
+    the next run on)."""
     doc = await _visible(db, who, schedule_id)
     current = _row(doc)
     now = utcnow()
     anchor, revision, interval_s = current.anchor, current.revision, current.interval_s
+    params = body.params if "params" in body.model_fields_set else current.params
     if body.interval_s is not None and body.interval_s != current.interval_s:
-        _check(JobType(current.job_type), body.interval_s, current.params)
         anchor, revision, interval_s = now, current.revision + 1, body.interval_s
+    _check(JobType(current.job_type), interval_s, params)
     event = ScheduleDefined(
         schedule_id=schedule_id,
         shop_id=current.shop_id,
@@ -139,7 +141,7 @@ async def update_schedule(
         job_type=current.job_type,
         interval_s=interval_s,
         paused=current.paused if body.paused is None else body.paused,
-        params=current.params,
+        params=params,
         anchor=anchor,
         revision=revision,
         created_at=current.created_at,
