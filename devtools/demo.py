@@ -217,6 +217,11 @@ async def run_demo(env: dict[str, str], say: Callable[[str], None]) -> None:
         for body in jobs:
             (await http.post(f"{api}/v1/jobs", json=body, headers=shop)).raise_for_status()
         say(f"demo: {len(jobs)} jobs submitted for shop {DEMO_SHOP!r}")
+        # A schedule as a merchant would keep one: the orders updated since the run
+        # before, every 15 minutes (its first run now, as an ordinary job).
+        schedule = {"account_id": DEMO_ACCOUNT, "job_type": "orders_import", "interval_s": 900}
+        (await http.post(f"{api}/v1/schedules", json=schedule, headers=shop)).raise_for_status()
+        say("demo: orders imported every 15 minutes by a schedule (see Schedules on the page)")
         if keys.printable:
             say(
                 f"demo: open {api}/ and log in with the shop key {SHOP_KEY!r} "
