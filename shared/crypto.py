@@ -71,19 +71,16 @@ def _aead(key: bytes) -> AESGCM:
     return AESGCM(HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO).derive(key))
 
 
-def _legacy_aead(passphrase: str) -> AESGCM:
-    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_LEGACY_INFO).derive(
+def _legacy_key(passphrase: str) -> bytes:
+    """The first format's key: HKDF over the passphrase."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_LEGACY_INFO).derive(
         passphrase.encode("utf-8")
     )
-    return AESGCM(derived)
 
 
-def legacy_key_id(passphrase: str) -> str:
+def _legacy_key_id(key: bytes) -> str:
     """The key id blobs of the first format carry (kept only to pick the passphrase)."""
-    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_LEGACY_INFO).derive(
-        passphrase.encode("utf-8")
-    )
-    return hashlib.sha256(b"key-id:" + derived).hexdigest()[:16]
+    return hashlib.sha256(b"key-id:" + key).hexdigest()[:16]
 
 
 def _plain(credentials: LwaCredentials) -> bytes:
@@ -114,12 +111,11 @@ def seal_with_passphrase(
 ) -> EncryptedCredentials:
     """A blob of the first format, as deployments before v2 sealed them (for tests of the
     move to a random key)."""
+    key = _legacy_key(passphrase)
     nonce = os.urandom(_NONCE_BYTES)
-    sealed = _legacy_aead(passphrase).encrypt(
-        nonce, _plain(credentials), account_id.encode("utf-8")
-    )
+    sealed = AESGCM(key).encrypt(nonce, _plain(credentials), account_id.encode("utf-8"))
     return EncryptedCredentials(
-        key_id=legacy_key_id(passphrase),
+        key_id=_legacy_key_id(key),
         ciphertext=base64.b64encode(nonce + sealed).decode("ascii"),
     )
 
@@ -142,7 +138,8 @@ def open_credentials(
             except CredentialsError:
                 continue  # a passphrase: it only ever sealed the first format
     else:
-        aeads = [_legacy_aead(k) for k in candidates if legacy_key_id(k) == sealed.key_id]
+        legacy = (_legacy_key(k) for k in candidates)
+        aeads = [AESGCM(key) for key in legacy if _legacy_key_id(key) == sealed.key_id]
     for aead in aeads:
         try:
             fields = json.loads(aead.decrypt(nonce, body, bound))

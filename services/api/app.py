@@ -56,14 +56,14 @@ def create_app(settings: ApiSettings, *, run_projector: bool | None = None) -> F
             serverSelectionTimeoutMS=2_000,
         )
         app.state.db = get_database(app.state.mongo, settings.mongo_url)
-        projector_mongo = make_mongo_client(settings.mongo_url) if projector_on else None
+        projector_mongo = None
         producer = make_producer(settings.kafka_bootstrap_servers, client_id="api")
         await producer.start()
         app.state.publisher = EventPublisher(producer)
         stop = asyncio.Event()
         task = None
         if projector_on:
-            assert projector_mongo is not None
+            projector_mongo = make_mongo_client(settings.mongo_url)
             app.state.projector = Projector(
                 settings, get_database(projector_mongo, settings.mongo_url), app.state.publisher
             )

@@ -46,10 +46,7 @@ class DocumentReader:
     def feed(self, chunk: bytes) -> None:
         self.raw_bytes += len(chunk)
         if self.raw_bytes > self.max_bytes:
-            raise DocumentTooLarge(
-                f"the document is larger than {_mib(self.max_bytes)} as sent",
-                operation=DOWNLOAD,
-            )
+            raise self._too_large("is larger than {} as sent")
         if self._gzip is None:
             self._head += chunk
             if len(self._head) < len(GZIP_MAGIC):
@@ -92,9 +89,11 @@ class DocumentReader:
     def _keep(self, data: bytes) -> None:
         self._size += len(data)
         if self._size > self.max_bytes:
-            raise DocumentTooLarge(
-                f"the document inflates to more than {_mib(self.max_bytes)}",
-                operation=DOWNLOAD,
-            )
+            raise self._too_large("inflates to more than {}")
         if data:
             self._parts.append(data)
+
+    def _too_large(self, what: str) -> DocumentTooLarge:
+        return DocumentTooLarge(
+            "the document " + what.format(_mib(self.max_bytes)), operation=DOWNLOAD
+        )
