@@ -234,7 +234,7 @@ async def bench(args: argparse.Namespace) -> dict[str, object]:
             publisher = EventPublisher(producer)
             client = ThrottleClient(bootstrap, publisher, f"bench-{uuid.uuid4().hex[:8]}")
             await client.start()
-            key = QuotaKey(account_id="acc-bench", region="EU", quota_class=QuotaClass.FEED_SUBMIT)
+            key = QuotaKey(seller_id="acc-bench", region="EU", quota_class=QuotaClass.FEED_SUBMIT)
             run = Run()
             try:
                 with throttle(bootstrap, scale, workdir / "throttle.log"):

@@ -487,14 +487,17 @@ def _read_params(text: str) -> dict[str, Any]:
 @app.command("throttle")
 def throttle(
     ctx: typer.Context,
-    account: Annotated[str | None, typer.Option("--account", help="Only this account.")] = None,
+    seller: Annotated[
+        str | None, typer.Option("--seller", help="Only this seller id (all its accounts).")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Quota buckets: tokens, restore rate, queue depth and next grant per quota key."""
+    """Quota buckets per seller (every account of one seller shares them): tokens, restore
+    rate, queue depth and next grant per quota key."""
     with _client(ctx) as client:
         buckets = client.buckets()
-    if account:
-        buckets = [b for b in buckets if b.quota_key.account_id == account]
+    if seller:
+        buckets = [b for b in buckets if b.quota_key.seller_id == seller]
     _show(as_json, buckets, lambda: render.buckets_table(buckets))
 
 

@@ -144,16 +144,16 @@ class BulkResults(ReadModel):
 
 
 class QuotaKey(ReadModel):
-    account_id: str
+    seller_id: str
     region: str
     quota_class: str
 
     @classmethod
     def parse(cls, value: Any) -> Any:
-        """``"acc|EU|feed_submit"`` (shared.topics.quota_key) or the object itself."""
+        """``"A2SELLER|EU|feed_submit"`` (shared.topics.quota_key) or the object itself."""
         if isinstance(value, str) and value.count("|") == 2:
-            account_id, region, quota_class = value.split("|")
-            return {"account_id": account_id, "region": region, "quota_class": quota_class}
+            seller_id, region, quota_class = value.split("|")
+            return {"seller_id": seller_id, "region": region, "quota_class": quota_class}
         return value
 
 

@@ -226,8 +226,8 @@ def log_table(entries: Iterable[LogEntry]) -> Table:
 
 
 def buckets_table(buckets: Sequence[Bucket]) -> Table:
-    table = Table(title="Quota buckets", title_justify="left")
-    table.add_column("Amazon Account")
+    table = Table(title="Quota buckets (per seller)", title_justify="left")
+    table.add_column("Seller")
     table.add_column("Region", no_wrap=True)
     table.add_column("Quota class", no_wrap=True)
     table.add_column("Tokens / burst", justify="right", no_wrap=True)
@@ -237,7 +237,7 @@ def buckets_table(buckets: Sequence[Bucket]) -> Table:
     table.add_column("Next grant (UTC)", no_wrap=True)
     ordered = sorted(
         buckets,
-        key=lambda b: (b.quota_key.account_id, b.quota_key.region, b.quota_key.quota_class),
+        key=lambda b: (b.quota_key.seller_id, b.quota_key.region, b.quota_key.quota_class),
     )
     for b in ordered:
         tokens = Text(f"{b.tokens:.1f} / {b.burst}")
@@ -245,7 +245,7 @@ def buckets_table(buckets: Sequence[Bucket]) -> Table:
             tokens.stylize("yellow")
         hourly = NONE if b.hourly_cap is None else f"{b.used_last_hour or 0} / {b.hourly_cap}"
         table.add_row(
-            b.quota_key.account_id,
+            b.quota_key.seller_id,
             b.quota_key.region,
             b.quota_key.quota_class,
             tokens,

@@ -114,13 +114,14 @@ class InventoryReportParams(_Item):
 
 class OrdersImportParams(_Item):
     since: ZonedDatetime
-    # "created" (or absent): orders created since; "last_update": orders changed since
-    # (a new status, a cancellation), what a schedule imports.
-    # Left out of the wire when absent: imports from before it read the same.
+    # "last_update" (or absent): orders changed since — new ones, a new status, a
+    # cancellation — so an import misses nothing; "created": only orders created since.
+    # Absent reads as "last_update", a superset of what "created" finds (an order created
+    # since was also last updated since), so imports from before the field stay complete.
     by: Literal["created", "last_update"] | None = Field(
         default=None, exclude_if=lambda v: v is None
     )
-    page_size: Annotated[int, Field(ge=1, le=100)] = 20
+    page_size: Annotated[int, Field(ge=1, le=100)] = 100
 
 
 JobItem = SendProductItem | QtyItem | PriceItem | QtyPriceItem | SkuItem | FulfillmentItem

@@ -1,6 +1,6 @@
 """One SP-API call under a quota token, the same way in every worker.
 
-Take a token for the job's (account, region, quota class) → call Amazon → on 429 tell the
+Take a token for the job's (seller, region, quota class) → call Amazon → on 429 tell the
 throttle (it drains the bucket) and wait for a fresh token → tell the throttle a rate
 Amazon states that differs from what it knows. Request ids are the job's, the purpose's,
 a number, and this process's nonce: unique for ever, so a grant is never handed out twice
@@ -70,13 +70,15 @@ class Metered:
         self.priority = priority
         self.wait_s = wait_s
         self.max_throttles = max_throttles
-        self.region = accounts.get(account_id).region
+        account = accounts.get(account_id)
+        # Amazon counts per selling partner: every account of one seller shares its buckets.
+        self.seller_id, self.region = account.seller_id, account.region
         # The job's first token (asked for before it turns processing), kept for the call
         # it was asked for (``have_token``) or given back if the job is canceled.
         self.first: TokenGranted | None = None
 
     def key(self, quota_class: QuotaClass) -> QuotaKey:
-        return QuotaKey(account_id=self.account_id, region=self.region, quota_class=quota_class)
+        return QuotaKey(seller_id=self.seller_id, region=self.region, quota_class=quota_class)
 
     def request_id(self, purpose: str) -> str:
         return f"{self.job_id}:{purpose}:{next(self._numbers)}@{self._nonce}"

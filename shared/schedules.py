@@ -33,13 +33,14 @@ SCHEDULED_TYPES: tuple[JobType, ...] = (JobType.ORDERS_IMPORT, JobType.INVENTORY
 QUOTA_SHARE = 0.2
 # The shortest interval per job type, in Amazon seconds. Each is at least what
 # QUOTA_SHARE allows (quota_floor_s; tests/unit/test_schedules.py checks it):
-# - orders_import: searchOrders restores 1 token a minute (burst 6) → 1 / (0.2 / 60 s)
-#   = 5 minutes; a run of one page costs one token.
+# - orders_import: searchOrders restores 0.0056 tokens a second (one per ~3 minutes,
+#   burst 20) → 1 / (0.2 * 0.0056/s) ≈ 893 s: every 15 minutes; a run of one page (up to
+#   100 orders) costs one token.
 # - inventory_report: createReport restores 1 a minute (60 an hour); the floor would be
 #   5 minutes, but a listings report takes Amazon minutes to build and a report's rows
 #   are all re-applied: every 15 minutes (4 an hour) is the useful minimum.
 MIN_INTERVAL_S: dict[JobType, int] = {
-    JobType.ORDERS_IMPORT: 5 * 60,
+    JobType.ORDERS_IMPORT: 15 * 60,
     JobType.INVENTORY_REPORT: 15 * 60,
 }
 MAX_INTERVAL_S = 31 * 24 * 3600  # a month: longer is not a schedule anyone watches

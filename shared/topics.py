@@ -262,5 +262,5 @@ def order_key(account_id: str, amazon_order_id: str) -> str:
     return f"{account_id}:{amazon_order_id}"
 
 
-def quota_key(account_id: str, region: str, quota_class: str) -> str:
-    return f"{account_id}|{region}|{quota_class}"
+def quota_key(seller_id: str, region: str, quota_class: str) -> str:
+    return f"{seller_id}|{region}|{quota_class}"

@@ -519,7 +519,7 @@ class OrderRow(BaseModel):
 class QuotaRow(BaseModel):
     model_config = example(
         {
-            "account_id": "acc-de",
+            "seller_id": "A2EUQ1WTGCTBG2",
             "region": "EU",
             "quota_class": "report_request",
             "tokens": 0.25,
@@ -534,7 +534,7 @@ class QuotaRow(BaseModel):
         }
     )
 
-    account_id: str
+    seller_id: str  # Amazon counts per selling partner: every account of it shares the row
     region: str
     quota_class: str
     tokens: float

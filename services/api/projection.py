@@ -433,7 +433,7 @@ def record_write(
             "quotas",
             {
                 "_id": str(key_),
-                "account_id": key_.account_id,
+                "seller_id": key_.seller_id,
                 "region": key_.region,
                 "quota_class": key_.quota_class.value,
                 "tokens": event.tokens,

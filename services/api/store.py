@@ -40,7 +40,7 @@ INDEXES: dict[str, list[IndexModel]] = {
     "schedules": [IndexModel([("shop_id", ASCENDING), ("_id", ASCENDING)], name="shop")],
     "dead_letters": [IndexModel([("occurred_at", DESCENDING), ("_id", DESCENDING)], name="newest")],
     "quotas": [
-        IndexModel([("account_id", ASCENDING), ("quota_class", ASCENDING)], name="account_class")
+        IndexModel([("seller_id", ASCENDING), ("quota_class", ASCENDING)], name="seller_class")
     ],
 }
 

@@ -254,7 +254,7 @@ class PollerService:
         try:
             result = await self._metered(
                 lead,
-                QuotaClass.FEED_STATUS,
+                QuotaClass.FEED_LIST,
                 "getFeeds",
                 lambda client: client.get_feeds(
                     feed_types=query.feed_types,
@@ -262,7 +262,6 @@ class PollerService:
                     page_size=PAGE_SIZE,
                     created_since=query.created_since,
                 ),
-                report_rate=False,  # getFeeds' own rate, not the feed_status bucket's
             )
         except Exception as exc:  # the due jobs are asked one by one instead
             log.warning(

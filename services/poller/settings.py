@@ -23,8 +23,9 @@ class PollerSettings(ServiceSettings):
     # are due together.
     batch_min_feeds: int = Field(default=2, ge=2)
     # Amazon limits getFeeds to 0.0222 calls/s (one per 45 s, burst 10) per seller, far
-    # below getFeed's 2/s, although both count against feed_status here: the poller spaces
-    # its getFeeds calls per account itself.
+    # below getFeed's 2/s. The throttle meters it (quota class feed_list, per seller); the
+    # poller also spaces its own getFeeds per account, so that a batch rarely waits in the
+    # throttle's queue while single getFeed tokens are plentiful.
     get_feeds_interval_s: float = Field(default=45.0, ge=0)
     # One wait for a quota token, in real seconds; a longer wait is renewed (same request
     # id), so this only bounds how long a silent throttle service goes unnoticed.

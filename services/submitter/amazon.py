@@ -319,8 +319,8 @@ async def import_orders(
             QuotaClass.ORDERS_PAGE,
             "searchOrders",
             lambda c=cursor: client.search_orders(  # type: ignore[misc]
-                created_after=params.since if params.by != "last_update" else None,
-                last_updated_after=params.since if params.by == "last_update" else None,
+                created_after=params.since if params.by == "created" else None,
+                last_updated_after=params.since if params.by != "created" else None,
                 marketplace_ids=account.marketplace_ids,
                 max_results_per_page=params.page_size,
                 pagination_token=c,

@@ -1,4 +1,4 @@
-"""The limits of one quota key: a token bucket plus an optional rolling-hour cap.
+"""The limits of one quota key: a token bucket plus optional rolling-window caps.
 
 Pure arithmetic: every method takes ``now`` (seconds on the caller's clock), so tests drive
 it with a fake clock and the service with its own. Rates here are tokens per second of
@@ -107,27 +107,41 @@ class TokenBucket:
         self.tokens = min(self.tokens, float(burst))
 
 
+# Caps up to this many grants per window keep one timestamp per grant (exact); larger
+# ones count in sixtieths of the window. A slot makes a grant count up to one slot longer,
+# which on "30 per hour" would lose a feed an hour.
+EXACT_CAP_MAX = 600
+
+
 @dataclass(slots=True)
 class RollingCap:
-    """At most ``cap`` tokens in any window of ``window_s`` (Amazon's "N per hour").
+    """At most ``cap`` tokens in any window of ``window_s`` ("N per hour", "5 per 5
+    minutes").
 
-    Grants are counted in slots of ``slot_s`` (a sixtieth of the window by default), so
-    18,000 grants an hour cost 60 numbers, not 18,000 timestamps. A grant counts until one
-    window after the *end* of its slot: up to one slot longer than Amazon counts it, never
-    shorter.
+    Small caps count each grant at its instant; large ones in slots of ``slot_s`` (a
+    sixtieth of the window), so 18,000 grants an hour cost 60 numbers, not 18,000
+    timestamps. A grant counts until one window (plus ``margin_s``) after the *end* of its
+    slot: never shorter than Amazon counts it. ``margin_s`` covers a call that reaches
+    Amazon later after its grant than an earlier call did, for a cap Amazon enforces.
     """
 
     cap: int
     window_s: float
     slot_s: float
+    margin_s: float = 0.0
     slots: list[tuple[float, int]] = field(default_factory=list)  # (slot start, count), ascending
 
     @classmethod
+    def over(cls, cap: int, window_s: float, margin_s: float = 0.0) -> RollingCap:
+        slot_s = 0.0 if cap <= EXACT_CAP_MAX else window_s / 60
+        return cls(cap=cap, window_s=window_s, slot_s=slot_s, margin_s=margin_s)
+
+    @classmethod
     def hourly(cls, cap: int, hour_s: float) -> RollingCap:
-        return cls(cap=cap, window_s=hour_s, slot_s=hour_s / 60)
+        return cls.over(cap, hour_s)
 
     def _expires_at(self, slot_start: float) -> float:
-        return slot_start + self.slot_s + self.window_s
+        return slot_start + self.slot_s + self.window_s + self.margin_s
 
     def _expire(self, now: float) -> None:
         while self.slots and self._expires_at(self.slots[0][0]) <= now:
@@ -151,7 +165,7 @@ class RollingCap:
 
     def record(self, cost: int, now: float) -> None:
         self._expire(now)
-        start = math.floor(now / self.slot_s) * self.slot_s
+        start = math.floor(now / self.slot_s) * self.slot_s if self.slot_s else now
         if self.slots and self.slots[-1][0] >= start:
             # Same slot (or a clock step backwards): count it in the newest slot, which
             # expires no earlier than the slot this grant belongs to.
@@ -166,22 +180,26 @@ class Limiter:
     """Everything that limits one quota key; a grant needs all of it."""
 
     bucket: TokenBucket
-    cap: RollingCap | None = None
+    cap: RollingCap | None = None  # the hourly cap
+    window: RollingCap | None = None  # a shorter window Amazon enforces (e.g. 5 per 5 min)
+
+    def _caps(self) -> list[RollingCap]:
+        return [c for c in (self.cap, self.window) if c is not None]
 
     def ready_at(self, cost: int, now: float) -> float:
         at = self.bucket.ready_at(cost, now)
-        if self.cap is not None:
-            at = max(at, self.cap.ready_at(cost, now))
+        for cap in self._caps():
+            at = max(at, cap.ready_at(cost, now))
         return at
 
     def take(self, cost: int, now: float) -> None:
         if self.ready_at(cost, now) > now:
             raise ValueError(f"{cost} token(s) are not available yet")
         self.bucket.take(cost, now)
-        if self.cap is not None:
-            self.cap.record(cost, now)
+        for cap in self._caps():
+            cap.record(cost, now)
 
     def give_back(self, cost: int, now: float) -> None:
-        # The rolling cap keeps counting a released token: Amazon never saw the call, but
+        # The rolling caps keep counting a released token: Amazon never saw the call, but
         # un-counting it would need to know its slot, and erring late is always safe.
         self.bucket.give_back(cost, now)

@@ -107,9 +107,8 @@ class KeyState:
             now,
             refill_delay_s=config.refill_delay_s(spec.rate_per_s),
         )
-        cap = RollingCap.hourly(spec.hourly_cap, config.hour_clock_s) if spec.hourly_cap else None
         return cls(
-            key, partition, config, Limiter(bucket, cap), KeyQueue(config.ageing_step_clock_s)
+            key, partition, config, _limiter(bucket, config), KeyQueue(config.ageing_step_clock_s)
         )
 
     @classmethod
@@ -145,16 +144,17 @@ class KeyState:
                 refill_delay_s=config.refill_delay_s(rate),
             )
             bucket.resize(spec.burst, now)  # the configuration may have changed meanwhile
-            cap = None
-            if spec.hourly_cap:
-                cap = RollingCap.hourly(spec.hourly_cap, config.hour_clock_s)
-                cap.slots = [(start, count) for start, count in record.cap_slots]
+            limiter = _limiter(bucket, config)
+            if limiter.cap is not None:
+                limiter.cap.slots = [(start, count) for start, count in record.cap_slots]
+            if limiter.window is not None:
+                limiter.window.slots = [(start, count) for start, count in record.window_slots]
             fairness = FairShare(record.virtual_time, dict(record.finish))
             state = cls(
                 key,
                 record.partition,
                 config,
-                Limiter(bucket, cap),
+                limiter,
                 KeyQueue(config.ageing_step_clock_s, fairness),
                 grant_seq=record.grant_seq,
                 observed_rate_per_s=record.observed_rate_per_s,
@@ -172,7 +172,7 @@ class KeyState:
         return state, repaired
 
     def record(self) -> KeyRecord:
-        bucket, cap = self.limiter.bucket, self.limiter.cap
+        bucket, cap, window = self.limiter.bucket, self.limiter.cap, self.limiter.window
         return KeyRecord(
             quota_key=self.key,
             partition=self.partition,
@@ -181,6 +181,7 @@ class KeyState:
             hold_until=bucket.hold_until,
             observed_rate_per_s=self.observed_rate_per_s,
             cap_slots=list(cap.slots) if cap is not None else [],
+            window_slots=list(window.slots) if window is not None else [],
             virtual_time=self.queue.fairness.virtual_time,
             finish=dict(self.queue.fairness.finish),
             grant_seq=self.grant_seq,
@@ -343,3 +344,20 @@ class KeyState:
         self.requests[record.request_id] = record
         out.upserts.append(record)
         return record
+
+
+def _limiter(bucket: TokenBucket, config: KeyConfig) -> Limiter:
+    """The bucket with the caps the key's spec sets: the hourly cap is ours (Amazon never
+    sees it, so it is counted exactly); a shorter window is Amazon's, and counts each
+    grant a margin longer, as the bucket delays its refill (``refill_delay_s``)."""
+    spec = config.spec
+    cap = RollingCap.hourly(spec.hourly_cap, config.hour_clock_s) if spec.hourly_cap else None
+    window = None
+    if spec.window_cap:
+        window_s = spec.window_s / config.time_scale
+        # Capped at a tenth of the window, so that a high time scale (a 5-minute window
+        # of a fraction of a second) does not turn the margin into the limit.
+        window = RollingCap.over(
+            spec.window_cap, window_s, min(config.latency_margin_s, window_s / 10)
+        )
+    return Limiter(bucket, cap, window)

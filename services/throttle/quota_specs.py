@@ -19,24 +19,27 @@ LIFTED = QuotaSpec(burst=1_000_000_000, rate_per_s=1e9, hourly_cap=None)
 
 class QuotaOverride(BaseModel):
     """One entry of ``THROTTLE_QUOTA_OVERRIDES``; fields left out keep the class default,
-    ``"hourly_cap": null`` removes the cap."""
+    ``"hourly_cap": null`` (``"window_cap": null``) removes that cap."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     burst: int | None = Field(default=None, ge=1)
     rate_per_s: float | None = Field(default=None, gt=0)
     hourly_cap: int | None = Field(default=None, ge=1)
+    window_cap: int | None = Field(default=None, ge=1)
+    window_s: float | None = Field(default=None, gt=0)
 
     def apply(self, spec: QuotaSpec) -> QuotaSpec:
+        given = self.model_fields_set
         return QuotaSpec(
             burst=self.burst if self.burst is not None else spec.burst,
             rate_per_s=self.rate_per_s if self.rate_per_s is not None else spec.rate_per_s,
-            hourly_cap=self.hourly_cap
-            if "hourly_cap" in self.model_fields_set
-            else spec.hourly_cap,
+            hourly_cap=self.hourly_cap if "hourly_cap" in given else spec.hourly_cap,
+            window_cap=self.window_cap if "window_cap" in given else spec.window_cap,
+            window_s=self.window_s if self.window_s is not None else spec.window_s,
         )
 
 
-# account id (or "*" for every account) -> quota class -> override
+# seller id (or "*" for every seller) -> quota class -> override
 QuotaOverrides = dict[str, dict[QuotaClass, QuotaOverride]]
 
 
@@ -84,8 +87,8 @@ class QuotaPolicy:
         if self.lifted:
             return LIFTED
         spec = DEFAULT_QUOTAS[key.quota_class]
-        for account in ("*", key.account_id):  # the account's own entry wins
-            override = self.overrides.get(account, {}).get(key.quota_class)
+        for seller in ("*", key.seller_id):  # the seller's own entry wins
+            override = self.overrides.get(seller, {}).get(key.quota_class)
             if override is not None:
                 spec = override.apply(spec)
         return spec

@@ -57,7 +57,8 @@ class KeyRecord(BaseModel):
     # The rate Amazon announced in x-amzn-RateLimit-Limit (per Amazon second), if any;
     # it wins over the configured rate.
     observed_rate_per_s: float | None = None
-    cap_slots: list[tuple[float, int]] = Field(default_factory=list)
+    cap_slots: list[tuple[float, int]] = Field(default_factory=list)  # the hourly cap's
+    window_slots: list[tuple[float, int]] = Field(default_factory=list)  # a shorter window's
     virtual_time: float = 0.0
     finish: dict[str, float] = Field(default_factory=dict)
     grant_seq: int = 0  # grants ever made for this key

@@ -16,8 +16,8 @@ class ThrottleSettings(ServiceSettings):
 
     # The faust app id: consumer group of the requests topic and prefix of the state topics.
     consumer_group: str = "amazon-jobs-throttle"
-    # {"acc-de": {"feed_submit": {"burst": 30, "rate_per_s": 0.1, "hourly_cap": null}}};
-    # account "*" applies to every account (the account's own entry wins).
+    # {"A2SELLER": {"feed_submit": {"burst": 30, "rate_per_s": 0.1, "hourly_cap": null}}}
+    # by seller id; "*" applies to every seller (the seller's own entry wins).
     quota_overrides: QuotaOverrides = Field(default_factory=dict)
     # Benchmarks of other services: every bucket practically unlimited.
     quotas_lifted: bool = Field(default=False, validation_alias="THROTTLE_LIFT_QUOTAS")

@@ -17,15 +17,16 @@ from shared.topics import quota_key
 
 
 class QuotaKey(BaseModel):
-    """(seller account, region, quota class): the unit Amazon limits."""
+    """(seller id, region, quota class): the unit Amazon limits. Every account, shop and
+    marketplace of one selling partner shares it (docs/design.md §3)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    account_id: str
+    seller_id: str
     region: str
     quota_class: QuotaClass
 
     def __str__(self) -> str:
-        return quota_key(self.account_id, self.region, self.quota_class.value)
+        return quota_key(self.seller_id, self.region, self.quota_class.value)
 
 
 @event

@@ -66,7 +66,7 @@ class NamedSeller(Seller):
 DE = NamedSeller(f"pg{RUN}-de", shop_id="shop1", label="Shop DE", orders=0)
 FR = NamedSeller(f"pg{RUN}-fr", shop_id="shop1", label="Boutique FR", orders=0)
 SLOW_FEEDS: dict[str, object] = {
-    FR.account_id: {"feed_submit": {"burst": 1, "rate_per_s": 0.000001}}
+    FR.seller_id: {"feed_submit": {"burst": 1, "rate_per_s": 0.000001}}
 }
 
 
@@ -258,7 +258,7 @@ async def test_the_table_has_the_manuals_columns_and_wording(page: Page, jobs: N
 
     # The quota panel shows FR's closed feed bucket with the jobs waiting for it.
     fr_feeds = page.locator(
-        f'[data-testid="quota-row"][data-account="{FR.account_id}"][data-class="feed_submit"]'
+        f'[data-testid="quota-row"][data-seller="{FR.seller_id}"][data-class="feed_submit"]'
     )
     await expect(fr_feeds).to_be_visible()
     await expect(fr_feeds.get_by_test_id("quota-tokens")).to_contain_text("/ 1")

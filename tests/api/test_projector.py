@@ -192,7 +192,7 @@ async def test_tombstones_delete_what_compacted_topics_held(
     topics: str, publisher: EventPublisher, ferret: FerretDBServer
 ) -> None:
     account = f"acc-tomb{RUN}"
-    key = QuotaKey(account_id=account, region="EU", quota_class=QuotaClass.FEED_SUBMIT)
+    key = QuotaKey(seller_id=account, region="EU", quota_class=QuotaClass.FEED_SUBMIT)
     records: list[tuple[TopicSpec, str, Event, str]] = [
         (
             LISTINGS,

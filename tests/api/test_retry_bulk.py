@@ -36,7 +36,7 @@ HELD_JOBS = 51
 def system(topics: str, mongo_url: str, test_output_dir: Path) -> Iterator[Stack]:
     db_url = mongo_url.rsplit("/", 1)[0] + f"/retry_{uuid.uuid4().hex[:8]}"
     # One token, restored once in tens of years of Amazon time: HELD's jobs stay created.
-    held: dict[str, object] = {HELD.account_id: {"feed_submit": {"burst": 1, "rate_per_s": 1e-9}}}
+    held: dict[str, object] = {HELD.seller_id: {"feed_submit": {"burst": 1, "rate_per_s": 1e-9}}}
     stack = make_stack(topics, db_url, test_output_dir / "retry", overrides=held)
     try:
         stack.start(["amazon_sandbox", "throttle", "submitter", "poller", "applier", "api"])

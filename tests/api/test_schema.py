@@ -219,7 +219,7 @@ def records() -> list[tuple[TopicSpec, str | None, Event]]:
             ),
         )
     )
-    key = QuotaKey(account_id=ACCOUNT, region="EU", quota_class=QuotaClass.FEED_SUBMIT)
+    key = QuotaKey(seller_id=ACCOUNT, region="EU", quota_class=QuotaClass.FEED_SUBMIT)
     out.append(
         (
             THROTTLE_SNAPSHOTS,

@@ -26,7 +26,7 @@ CRASH = "submitter:cancel-after-restore"
 @pytest.fixture(scope="module")
 def crashing(topics: str, mongo_url: str, test_output_dir: Path) -> Iterator[Stack]:
     overrides: dict[str, object] = {
-        "acc-undo": {"feed_submit": {"burst": 1, "rate_per_s": 0.000001}}
+        "A2UNDOSELLER": {"feed_submit": {"burst": 1, "rate_per_s": 0.000001}}
     }
     stack = make_stack(
         topics, mongo_url, test_output_dir / "e2e", overrides, AMAZON_JOBS_CRASH_AT=CRASH
@@ -41,7 +41,7 @@ def crashing(topics: str, mongo_url: str, test_output_dir: Path) -> Iterator[Sta
 async def test_a_kill_between_restore_and_cancel_still_ends_restored(
     crashing: Stack, publisher: EventPublisher
 ) -> None:
-    seller = Seller("undo", shop_id="shop-undo")
+    seller = Seller("undo", shop_id="shop-undo", seller_id="A2UNDOSELLER")
     await open_shop(crashing.sandbox_url, publisher, seller, synced_skus=range(2))
     first = seller.request(JobType.UPDATE_QTY, items=[{"sku": seller.sku(0), "quantity": 1}])
     await submit(publisher, first)

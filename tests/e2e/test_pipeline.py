@@ -51,8 +51,8 @@ from tests.stack import Stack
 
 pytestmark = pytest.mark.integration
 
-# acc-slow gets one feed token and practically no restore: its second job stays created.
-THROTTLE_OVERRIDES = {"acc-slow": {"feed_submit": {"burst": 1, "rate_per_s": 0.000001}}}
+# The slow seller gets one feed token and practically no restore: its second job stays created.
+THROTTLE_OVERRIDES = {"A2SLOWSELLER": {"feed_submit": {"burst": 1, "rate_per_s": 0.000001}}}
 
 
 def statuses(events: list[JobEvent]) -> list[str]:
@@ -253,7 +253,7 @@ async def test_a_fatal_feed_fails_the_job(pipeline: Stack, publisher: EventPubli
 async def test_cancel_in_created_restores_the_items(
     pipeline: Stack, publisher: EventPublisher
 ) -> None:
-    seller = Seller("slow", shop_id="shop-slow")
+    seller = Seller("slow", shop_id="shop-slow", seller_id="A2SLOWSELLER")
     await open_shop(pipeline.sandbox_url, publisher, seller, synced_skus=range(3))
     first = seller.request(JobType.UPDATE_QTY, items=[{"sku": seller.sku(0), "quantity": 1}])
     second = seller.request(JobType.UPDATE_QTY, items=[{"sku": seller.sku(1), "quantity": 99}])
@@ -273,7 +273,7 @@ async def test_cancel_in_created_restores_the_items(
         lambda found: bool(found),
         where=lambda e: (
             isinstance(e, BucketSnapshot)
-            and e.quota_key.account_id == seller.account_id
+            and e.quota_key.seller_id == seller.seller_id
             and e.queue_depth >= 1
         ),
     )

@@ -24,9 +24,9 @@ from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
-# 300 Amazon seconds (the shortest orders import interval) are 2 real seconds.
-TIME_SCALE = 150.0
-INTERVAL_S = 300
+# 900 Amazon seconds (the shortest orders import interval) are 2 real seconds.
+TIME_SCALE = 450.0
+INTERVAL_S = 900
 SLOT_REAL_S = INTERVAL_S / TIME_SCALE
 ONE = Seller("sched1", shop_id="shop1")
 TWO = Seller("sched2", shop_id="shop2")
@@ -173,19 +173,19 @@ async def test_schedules_are_validated_and_each_shop_sees_only_its_own(
         json={
             "account_id": ONE.account_id,
             "job_type": "orders_import",
-            "interval_s": 600,
+            "interval_s": 1800,
             "params": {"since": "2026-01-01T00:00:00Z"},
         },
     )
     assert own_since.status_code == 422 and "since" in own_since.text
     wrong_type = await one.post(
         "/v1/schedules",
-        json={"account_id": ONE.account_id, "job_type": "update_qty", "interval_s": 600},
+        json={"account_id": ONE.account_id, "job_type": "update_qty", "interval_s": 1800},
     )
     assert wrong_type.status_code == 422
     others_account = await one.post(
         "/v1/schedules",
-        json={"account_id": TWO.account_id, "job_type": "orders_import", "interval_s": 600},
+        json={"account_id": TWO.account_id, "job_type": "orders_import", "interval_s": 1800},
     )
     assert others_account.status_code == 404
 

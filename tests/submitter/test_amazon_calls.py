@@ -311,7 +311,9 @@ async def test_a_report_is_requested_with_the_first_token(seller: Seller) -> Non
 async def test_orders_import_publishes_each_page_with_its_cursor(seller: Seller) -> None:
     throttle = FakeThrottle()
     seller.orders = PAGES
-    state = job(JobType.ORDERS_IMPORT, data={"params": {"since": SINCE, "page_size": 2}})
+    state = job(
+        JobType.ORDERS_IMPORT, data={"params": {"since": SINCE, "page_size": 2, "by": "created"}}
+    )
 
     finished, published = await run_import(seller, throttle, state)
 
@@ -591,14 +593,20 @@ async def test_an_inventory_report_by_default_asks_for_all_listings_of_the_jobs_
     assert throttle.tokens() == {QuotaClass.REPORT_REQUEST: 1}
 
 
-async def test_an_import_by_last_update_asks_for_orders_changed_since(seller: Seller) -> None:
+@pytest.mark.parametrize("by", ["last_update", None])
+async def test_an_import_by_default_asks_for_orders_changed_since_in_pages_of_100(
+    seller: Seller, by: str | None
+) -> None:
+    """New orders, status changes and cancellations: an import misses none unless it asks
+    only for orders created since; Amazon's largest page keeps the scarce tokens few."""
     seller.orders = PAGES
-    state = job(JobType.ORDERS_IMPORT, data={"params": {"since": SINCE, "by": "last_update"}})
+    params = {"since": SINCE} | ({"by": by} if by else {})
+    state = job(JobType.ORDERS_IMPORT, data={"params": params})
 
     await run_import(seller, FakeThrottle(), state)
 
     for query in seller.order_queries:  # every page repeats the filters, as Amazon wants
         assert query["lastUpdatedAfter"] == SINCE
         assert "createdAfter" not in query
-        assert query["maxResultsPerPage"] == "20"  # the default page size
+        assert query["maxResultsPerPage"] == "100"  # the default page size
     assert [q.get("paginationToken") for q in seller.order_queries] == [None, "p2", "p3"]

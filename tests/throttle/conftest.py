@@ -39,7 +39,7 @@ def unique(prefix: str) -> str:
 
 
 def feed_key(account_id: str) -> QuotaKey:
-    return QuotaKey(account_id=account_id, region="EU", quota_class=QuotaClass.FEED_SUBMIT)
+    return QuotaKey(seller_id=account_id, region="EU", quota_class=QuotaClass.FEED_SUBMIT)
 
 
 @dataclass

@@ -5,6 +5,10 @@ from __future__ import annotations
 import pytest
 
 from services.throttle.buckets import NEVER, Limiter, RollingCap, TokenBucket
+from services.throttle.keystate import KeyState
+from services.throttle.quota_specs import KeyConfig
+from shared.quotas import DEFAULT_QUOTAS, QuotaClass
+from shared.throttle.messages import QuotaKey
 
 
 def test_a_new_bucket_holds_its_burst_and_refills_at_its_rate() -> None:
@@ -81,18 +85,38 @@ def test_resize_never_adds_tokens() -> None:
     assert bucket.available(0.0) == 1.0
 
 
-def test_rolling_cap_counts_an_hour_and_frees_late_never_early() -> None:
-    cap = RollingCap.hourly(cap=60, hour_s=3600.0)  # slots of a minute
-    for i in range(60):
-        assert cap.ready_at(1, i * 30.0) == i * 30.0
-        cap.record(1, i * 30.0)  # two per minute for the first half hour
-    assert cap.used(1799.0) == 60
-    free_at = cap.ready_at(1, 1800.0)
-    # The first grant was at t=0 in the slot [0, 60): Amazon forgets it at 3600, we at 3660.
-    assert free_at == 3660.0
-    assert cap.ready_at(3, 1800.0) == 3720.0
-    assert cap.used(3660.0) == 58
-    assert cap.ready_at(61, 0.0) == NEVER
+def test_a_small_rolling_cap_counts_each_grant_exactly_an_hour() -> None:
+    """30 feeds an hour: counted to the second, or a feed an hour would be lost."""
+    cap = RollingCap.hourly(cap=30, hour_s=3600.0)
+    for i in range(30):
+        assert cap.ready_at(1, i * 60.0 + 7) == i * 60.0 + 7
+        cap.record(1, i * 60.0 + 7)  # one a minute for the first half hour
+    assert cap.used(1799.0) == 30
+    assert cap.ready_at(1, 1800.0) == 3607.0  # the first grant leaves the window
+    assert cap.ready_at(3, 1800.0) == 3727.0
+    assert cap.used(3667.0) == 28
+    assert cap.ready_at(31, 0.0) == NEVER
+
+
+def test_a_window_amazon_enforces_counts_each_grant_a_margin_longer() -> None:
+    """5 per 5 minutes: the sixth only once the first has left Amazon's window too, even
+    if it reached Amazon up to the margin after its grant."""
+    window = RollingCap.over(5, 300.0, margin_s=2.0)
+    for i in range(5):
+        window.record(1, float(i))
+    assert window.ready_at(1, 10.0) == 302.0
+    assert window.ready_at(2, 10.0) == 303.0
+    assert window.used(302.0) == 4
+
+
+def test_a_large_rolling_cap_counts_in_slots_and_frees_late_never_early() -> None:
+    cap = RollingCap.hourly(cap=1200, hour_s=3600.0)  # slots of a minute
+    for i in range(1200):
+        cap.record(1, i * 1.5)  # forty per minute for the first half hour
+    assert cap.used(1799.0) == 1200
+    # The first grants were in the slot [0, 60): Amazon forgets them from 3600 on, we at 3660.
+    assert cap.ready_at(1, 1800.0) == 3660.0
+    assert cap.used(3660.0) == 1160
 
 
 def test_rolling_cap_keeps_few_numbers_for_many_grants() -> None:
@@ -122,6 +146,27 @@ def test_limiter_needs_both_the_bucket_and_the_cap() -> None:
         limiter.take(1, now)
     with pytest.raises(ValueError):
         limiter.take(1, now)
+
+
+def test_feed_submissions_by_default_use_the_seeds_30_an_hour_to_the_last_one() -> None:
+    """createFeed's defaults over six Amazon hours, granted as soon as allowed: exactly
+    the 180 the seed's cap allows, never 6 in 5 minutes (JSON_LISTINGS_FEED), never more
+    than Amazon's own bucket (15, 0.0083/s) holds."""
+    spec = DEFAULT_QUOTAS[QuotaClass.FEED_SUBMIT]
+    key = QuotaKey(seller_id="A1SELLER", region="EU", quota_class=QuotaClass.FEED_SUBMIT)
+    limiter = KeyState.new(key, 0, KeyConfig(spec), 0.0).limiter
+    now, granted = 0.0, []
+    while True:
+        now = limiter.ready_at(1, now)
+        if now >= 6 * 3600:
+            break
+        limiter.take(1, now)
+        granted.append(now)
+    assert len(granted) == 180
+    for i, t in enumerate(granted):
+        assert sum(1 for g in granted[: i + 1] if g > t - 3600) <= 30
+        assert sum(1 for g in granted[: i + 1] if g > t - 300) <= 5
+        assert i + 1 <= 15 + t * 0.0083 + 1e-9
 
 
 def test_a_full_bucket_that_gives_a_token_starts_refilling_after_the_delay() -> None:

@@ -35,7 +35,16 @@ async def test_sigkill_and_restart_lose_no_request_and_grant_nothing_twice(
     throttle = throttle_process(
         {
             "THROTTLE_QUOTA_OVERRIDES": json.dumps(
-                {key.account_id: {"feed_submit": {"burst": BURST, "rate_per_s": RATE}}}
+                {
+                    key.seller_id: {
+                        "feed_submit": {
+                            "burst": BURST,
+                            "rate_per_s": RATE,
+                            "hourly_cap": None,
+                            "window_cap": None,
+                        }
+                    }
+                }
             ),
             "THROTTLE_RESEND_ON_RECOVERY_S": "60",
         }

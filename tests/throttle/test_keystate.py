@@ -12,7 +12,7 @@ from shared.jobs import JobType
 from shared.quotas import QuotaClass, QuotaSpec
 from shared.throttle.messages import QuotaKey, TokenRequested
 
-KEY = QuotaKey(account_id="acc-de", region="EU", quota_class=QuotaClass.FEED_SUBMIT)
+KEY = QuotaKey(seller_id="acc-de", region="EU", quota_class=QuotaClass.FEED_SUBMIT)
 FEEDS = KeyConfig(QuotaSpec(burst=2, rate_per_s=1 / 120), time_scale=1.0)
 
 

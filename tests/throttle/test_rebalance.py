@@ -28,7 +28,7 @@ async def test_a_rebalance_between_live_instances_grants_nothing_extra(
 ) -> None:
     group = unique("throttle-rebalance")
     keys = [
-        QuotaKey(account_id=unique("acc"), region="EU", quota_class=QuotaClass.FEED_SUBMIT)
+        QuotaKey(seller_id=unique("acc"), region="EU", quota_class=QuotaClass.FEED_SUBMIT)
         for _ in range(6)  # spread over both instances' partitions
     ]
     # "earliest": the joining instance must read what the first one had not committed

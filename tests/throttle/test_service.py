@@ -26,8 +26,10 @@ from tests.throttle.conftest import (
 )
 from tests.waiting import eventually
 
-TIME_SCALE = 600.0  # feed_submit: 15 burst, then 1 token per 120 s / 600 = every 0.2 s
-RATE = TIME_SCALE / 120
+TIME_SCALE = 600.0  # feed_submit: 15 burst, then 0.0083 tokens/s x 600 (about every 0.2 s)
+RATE = TIME_SCALE * 0.0083
+# The bucket alone: these tests are about granting, not about feed_submit's own caps.
+NO_CAPS = {"hourly_cap": None, "window_cap": None}
 
 
 async def test_concurrent_requesters_never_get_more_than_the_bucket_allows(
@@ -35,7 +37,9 @@ async def test_concurrent_requesters_never_get_more_than_the_bucket_allows(
 ) -> None:
     account = unique("acc")
     key = feed_key(account)
-    service = await run_inprocess(time_scale=TIME_SCALE)
+    service = await run_inprocess(
+        time_scale=TIME_SCALE, quota_overrides={key.seller_id: {"feed_submit": NO_CAPS}}
+    )
     since = time.time()
     received = Received()
     until = received.t0 + 6.0
@@ -78,7 +82,9 @@ async def test_a_repeated_request_gets_the_same_grant_and_a_release_gives_the_to
 ) -> None:
     key = feed_key(unique("acc"))
     service = await run_inprocess(
-        quota_overrides={key.account_id: {"feed_submit": {"burst": 1, "rate_per_s": 0.01}}}
+        quota_overrides={
+            key.seller_id: {"feed_submit": {"burst": 1, "rate_per_s": 0.01, **NO_CAPS}}
+        }
     )
     async with client_factory() as client, client_factory() as restarted:
         ask: dict[str, Any] = dict(job_id="j1", job_type=JobType.UPDATE_QTY, shop_id="s1")
@@ -103,7 +109,7 @@ async def test_a_released_token_is_granted_again(run_inprocess: Any, client_fact
     key = feed_key(unique("acc"))
     await run_inprocess(
         time_scale=1.0,  # one token per 120 s of real time: none refills during this test
-        quota_overrides={key.account_id: {"feed_submit": {"burst": 1}}},
+        quota_overrides={key.seller_id: {"feed_submit": {"burst": 1, **NO_CAPS}}},
     )
     ask: dict[str, Any] = dict(job_id="j", job_type=JobType.UPDATE_QTY, shop_id="s1")
     async with client_factory() as client:
@@ -118,7 +124,7 @@ async def test_a_429_empties_the_bucket(run_inprocess: Any, client_factory: Any)
     key = feed_key(unique("acc"))
     await run_inprocess(
         time_scale=100.0,  # one token per 1.2 s of real time
-        quota_overrides={key.account_id: {"feed_submit": {"burst": 1}}},
+        quota_overrides={key.seller_id: {"feed_submit": {"burst": 1, **NO_CAPS}}},
     )
     ask: dict[str, Any] = dict(job_id="j", job_type=JobType.UPDATE_QTY, shop_id="s1")
     async with client_factory() as client:
@@ -141,7 +147,7 @@ async def test_timeout_withdraws_and_asking_again_keeps_the_place(
     key = feed_key(unique("acc"))
     service = await run_inprocess(
         time_scale=60.0,  # one token per 2 s
-        quota_overrides={key.account_id: {"feed_submit": {"burst": 1}}},
+        quota_overrides={key.seller_id: {"feed_submit": {"burst": 1, **NO_CAPS}}},
     )
     ask: dict[str, Any] = dict(job_type=JobType.UPDATE_QTY, shop_id="s1")
     async with client_factory() as client:

@@ -166,7 +166,7 @@ def sample(event_type: str) -> Event:
             consumer_group="g",
         ),
     }
-    key = QuotaKey(account_id="acc-de", region="EU", quota_class=QuotaClass.FEED_SUBMIT)
+    key = QuotaKey(seller_id="acc-de", region="EU", quota_class=QuotaClass.FEED_SUBMIT)
     samples |= {
         "TokenRequested": TokenRequested(
             request_id="j1:submit",

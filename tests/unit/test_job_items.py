@@ -38,7 +38,7 @@ def test_valid_items_parse_to_typed_models() -> None:
     items, _ = parse_request_payload(JobType.ORDERS_FULFILLMENT, [FULFILMENT], None)
     assert isinstance(items[0], FulfillmentItem)
     _, params = parse_request_payload(JobType.ORDERS_IMPORT, None, {"since": "2026-11-01T00:00Z"})
-    assert isinstance(params, OrdersImportParams) and params.page_size == 20
+    assert isinstance(params, OrdersImportParams) and params.page_size == 100
 
 
 @pytest.mark.parametrize(

@@ -51,7 +51,7 @@ from shared.throttle.messages import (
 NOW = datetime(2026, 12, 2, tzinfo=UTC)
 ID64 = "i" * 64
 JOB_ID = "j" * 128
-KEY = QuotaKey(account_id=ID64, region="EU", quota_class="feed_submit")
+KEY = QuotaKey(seller_id=ID64, region="EU", quota_class="feed_submit")
 AMAZON_ID = "a" * 256
 COUNT = 2**31 - 1
 # Every key a job event's data may carry, at its largest. JobSubmitted's legacy maps

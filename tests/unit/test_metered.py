@@ -12,7 +12,8 @@ from shared.quotas import QuotaClass
 from shared.spapi.errors import PermanentError, Throttled, TransientError
 from shared.spapi.result import ApiResult
 from shared.throttle.messages import QuotaKey, TokenGranted
-from tests.fake_throttle import FakeThrottle, metered
+from tests.factories import account_registered
+from tests.fake_throttle import ACCOUNT, FakeThrottle, metered
 
 FEED = QuotaClass.FEED_SUBMIT
 
@@ -87,15 +88,15 @@ async def test_a_wait_without_a_grant_is_renewed_with_the_same_request_id() -> N
     assert {t.timeout for t in throttle.taken} == {30.0}  # the job's wait_s each time
 
 
-async def test_tokens_are_asked_for_the_jobs_account_region_and_priority() -> None:
+async def test_tokens_are_asked_for_the_jobs_seller_region_and_priority() -> None:
     throttle = FakeThrottle()
     job = metered(throttle, JobType.SEND_PRODUCTS, priority=700)
 
     await job.call(QuotaClass.ASIN_LOOKUP, "searchCatalogItems", Amazon())
 
     [taken] = throttle.taken
-    assert (taken.key.account_id, taken.key.region, taken.key.quota_class) == (
-        "acc-de",
+    assert (taken.key.seller_id, taken.key.region, taken.key.quota_class) == (
+        "A1SELLERTEST",
         "EU",
         QuotaClass.ASIN_LOOKUP,
     )
@@ -105,6 +106,22 @@ async def test_tokens_are_asked_for_the_jobs_account_region_and_priority() -> No
         "shop1",
         700,
     )
+
+
+async def test_accounts_of_one_seller_share_its_buckets_and_other_sellers_do_not() -> None:
+    """A multistore: two shops, two accounts, one Amazon seller — one bucket, as Amazon
+    counts; another seller (or the same seller in another region) has its own."""
+    throttle = FakeThrottle()
+    same = account_registered("acc-fr", shop_id="shop2", seller_id="A1SELLERTEST")
+    other = account_registered("acc-it", shop_id="shop2", seller_id="A2OTHERSELLER")
+    in_na = account_registered("acc-us", shop_id="shop2", seller_id="A1SELLERTEST", region="NA")
+    for account in (ACCOUNT, same, other, in_na):
+        job = metered(throttle, JobType.UPDATE_QTY, account=account)
+        await job.call(FEED, "createFeed", Amazon())
+
+    keys = [taken.key for taken in throttle.taken]
+    assert keys[0] == keys[1]
+    assert len({str(k) for k in keys}) == 3
 
 
 async def test_the_first_token_is_spent_by_the_call_that_has_it_and_not_asked_again() -> None:

@@ -65,26 +65,40 @@ REPLAY_ERRORS: dict[int | str, dict[str, Any]] = {
 async def list_quotas(
     db: Db,
     who: Caller,
+    seller_id: Annotated[str | None, Query(min_length=1)] = None,
     account_id: Annotated[str | None, Query(min_length=1)] = None,
     quota_class: QuotaClass | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
     cursor: str | None = None,
 ) -> Page[QuotaRow]:
-    """The quota buckets of the caller's accounts (tokens, queue, next grant), by
-    account, region and quota class."""
-    query: dict[str, Any] = {}
+    """The quota buckets of the sellers of the caller's accounts (tokens, queue, next
+    grant), by seller, region and quota class. Amazon counts calls per selling partner, so
+    every account (and shop) of one seller shares its buckets; ``account_id`` selects the
+    buckets of that account's seller and region."""
+    clauses: list[dict[str, Any]] = []
     if not who.is_admin:
-        mine = [d["_id"] async for d in db.accounts.find({"shop_id": who.shop_id}, {"_id": 1})]
-        query["account_id"] = {"$in": mine}
+        clauses.append(await _sellers_of(db, {"shop_id": who.shop_id}))
     if account_id:
-        query = (
-            {"$and": [query, {"account_id": account_id}]} if query else {"account_id": account_id}
-        )
+        clauses.append(await _sellers_of(db, {"_id": account_id}))
+    if seller_id:
+        clauses.append({"seller_id": seller_id})
     if quota_class:
-        query["quota_class"] = quota_class.value
-    # The _id is the quota key "account|region|class": its order is account, region, class.
+        clauses.append({"quota_class": quota_class.value})
+    query: dict[str, Any] = {"$and": clauses} if clauses else {}
+    # The _id is the quota key "seller|region|class": its order is seller, region, class.
     docs, next_cursor = await read_page(db.quotas, query, BY_ID, limit, cursor)
     return Page[QuotaRow](data=[QuotaRow(**d) for d in docs], next_cursor=next_cursor)
+
+
+async def _sellers_of(db: Any, accounts: dict[str, Any]) -> dict[str, Any]:
+    """A filter on the (seller, region) pairs of the accounts ``accounts`` selects."""
+    pairs = {
+        (d["seller_id"], d["region"])
+        async for d in db.accounts.find(accounts, {"seller_id": 1, "region": 1})
+    }
+    if not pairs:
+        return {"_id": {"$in": []}}  # no account: no bucket
+    return {"$or": [{"seller_id": s, "region": r} for s, r in sorted(pairs)]}
 
 
 @router.get("/v1/dead-letters", response_model=Page[DeadLetterRow], responses=ERRORS)

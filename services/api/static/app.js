@@ -199,6 +199,14 @@
       .join(", ");
   }
 
+  // Amazon counts quotas per seller: a bucket row names the seller's accounts we know.
+  function sellerAccounts(sellerId, region) {
+    const names = [...state.accounts.values()]
+      .filter((a) => a.seller_id === sellerId && a.region === region)
+      .map((a) => a.name);
+    return names.length ? names.join(", ") : sellerId;
+  }
+
   function accountName(id, name) {
     if (name) return name;
     const known = state.accounts.get(id);
@@ -974,8 +982,8 @@
         const drained = q.drained_until && new Date(q.drained_until).getTime() > Date.now();
         return el(
           "tr",
-          { "data-testid": "quota-row", "data-account": q.account_id, "data-class": q.quota_class },
-          el("td", {}, accountName(q.account_id, null), el("span", { class: "sub", text: q.account_id })),
+          { "data-testid": "quota-row", "data-seller": q.seller_id, "data-class": q.quota_class },
+          el("td", {}, sellerAccounts(q.seller_id, q.region), el("span", { class: "sub", text: q.seller_id })),
           el("td", { text: q.region }),
           el("td", { title: q.quota_class, text: QUOTAS[q.quota_class] || q.quota_class }),
           el(
