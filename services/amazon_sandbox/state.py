@@ -20,10 +20,11 @@ from enum import StrEnum
 from services.amazon_sandbox.buckets import BucketRegistry
 from services.amazon_sandbox.clock import Clock
 from services.amazon_sandbox.errors import unauthorized
-from services.amazon_sandbox.faults import CallStats, Faults
+from services.amazon_sandbox.faults import Faults
 from services.amazon_sandbox.listings import Catalog, Listing
 from services.amazon_sandbox.orders import Order
 from services.amazon_sandbox.settings import SandboxSettings
+from services.amazon_sandbox.stats import CallStats
 from shared.quotas import QuotaSpec, operation_quota
 
 

@@ -9,7 +9,7 @@ import signal
 import httpx
 
 from devtools.sandbox_process import running_sandbox
-from tests.sandbox.conftest import JSON_TYPE, MARKETPLACE, REFRESH_TOKEN, seller_body
+from tests.sandbox.conftest import JSON_TYPE, MARKETPLACE, REFRESH_TOKEN, SELLER, seller_body
 from tests.waiting import eventually
 
 
@@ -81,9 +81,10 @@ async def test_concurrent_create_feed_hits_the_bucket_and_tokens_return_at_the_s
             await eventually(accepted, "a restored createFeed token")
             assert (await create_feed()).status_code == 429
 
-            stats = (await client.get("/_sandbox/stats")).json()["operations"]
+            stats = (await client.get("/_sandbox/stats")).json()["sellers"][SELLER]
             assert stats["createFeed"] == {
                 "calls": 16 + attempts + 1,
+                "accepted": 16,
                 "throttled": 1 + (attempts - 1) + 1,
                 "errors": 0,
             }
