@@ -24,20 +24,24 @@ TERMINAL = {"JobDone", "JobFailed", "JobCanceled"}
 
 
 # A seller's quotas at the sandbox with every operation the workers call unthrottled:
-# benchmarks of the pipeline's own speed, not Amazon's limits.
-LIFTED_SANDBOX_QUOTAS = {
-    op: {"burst": 100_000, "rate_per_s": 100_000.0, "hourly_cap": None}
-    for op in (
-        "createFeedDocument",
-        "createFeed",
-        "getFeed",
-        "getFeeds",
-        "getFeedDocument",
-        "createReport",
-        "getReport",
-        "getReportDocument",
-        "searchCatalogItems",
-    )
+# benchmarks of the pipeline's own speed, not Amazon's limits. JSON_LISTINGS_FEED is
+# the sandbox's rolling limit of listings feeds (5 per 5 minutes), on top of createFeed.
+LIFTED_SANDBOX_QUOTAS: dict[str, dict[str, float]] = {
+    **{
+        op: {"burst": 100_000, "rate_per_s": 100_000.0}
+        for op in (
+            "createFeedDocument",
+            "createFeed",
+            "getFeed",
+            "getFeeds",
+            "getFeedDocument",
+            "createReport",
+            "getReport",
+            "getReportDocument",
+            "searchCatalogItems",
+        )
+    },
+    "JSON_LISTINGS_FEED": {"max_calls": 100_000, "window_s": 300.0},
 }
 
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
-from shared.quotas import QuotaSpec
-
 
 class Clock:
     """The real clock, with a time scale."""
@@ -37,10 +35,6 @@ class Clock:
     def duration(self, amazon_seconds: float) -> float:
         """Real seconds that ``amazon_seconds`` of Amazon time last in the sandbox."""
         return amazon_seconds / self.time_scale
-
-    def quota(self, spec: QuotaSpec) -> QuotaSpec:
-        """A bucket in real seconds: restore rates multiplied by the time scale."""
-        return spec.scaled(self.time_scale)
 
 
 class ManualClock(Clock):

@@ -1,4 +1,4 @@
-"""Injected faults (POST /_sandbox/faults) and per-operation call statistics.
+"""Injected faults (POST /_sandbox/faults).
 
 A fault matches calls by seller and operation (either may be left open) and can add
 latency, fail a share of calls with a given status, answer 429 to everything for a while
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,43 +104,3 @@ class Faults:
             f.report_bomb_bytes for f in self._faults if f.matches(seller_id, "createReport")
         ]
         return max(matching, default=0)
-
-
-@dataclass
-class OperationStats:
-    calls: int = 0
-    throttled: int = 0  # answered 429
-    errors: int = 0  # answered any other 4xx/5xx
-
-    def to_json(self) -> dict[str, int]:
-        return {"calls": self.calls, "throttled": self.throttled, "errors": self.errors}
-
-
-class CallStats:
-    """Calls, 429s and other errors per (seller, operation)."""
-
-    def __init__(self) -> None:
-        self._stats: defaultdict[tuple[str, str], OperationStats] = defaultdict(OperationStats)
-
-    def record(self, seller_id: str, operation: str, status: int) -> None:
-        entry = self._stats[(seller_id, operation)]
-        entry.calls += 1
-        if status == 429:
-            entry.throttled += 1
-        elif status >= 400:
-            entry.errors += 1
-
-    def snapshot(self, seller_id: str | None = None) -> dict[str, Any]:
-        """``{"operations": {operationId: {calls, throttled, errors}}}``, one seller or all."""
-        totals: dict[str, OperationStats] = {}
-        for (seller, operation), entry in sorted(self._stats.items()):
-            if seller_id is not None and seller != seller_id:
-                continue
-            total = totals.setdefault(operation, OperationStats())
-            total.calls += entry.calls
-            total.throttled += entry.throttled
-            total.errors += entry.errors
-        return {"operations": {op: entry.to_json() for op, entry in totals.items()}}
-
-    def clear(self) -> None:
-        self._stats.clear()

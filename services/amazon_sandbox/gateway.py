@@ -1,5 +1,6 @@
 """The front door of every SP-API operation, as Amazon's API gateway behaves:
-access token → injected faults → token bucket → the operation → rate-limit header.
+access token → injected faults → Amazon's limits (limits.py) → the operation →
+rate-limit header.
 
 Operations are plain functions of a ``Call``; they run under the seller's lock, after the
 seller's feeds and reports were brought up to date, and raise ``ApiError`` for 4xx.
@@ -17,6 +18,7 @@ from starlette.responses import Response
 
 from services.amazon_sandbox import errors
 from services.amazon_sandbox.errors import ApiError
+from services.amazon_sandbox.limits import UsagePlan, rolling_limits_of
 from services.amazon_sandbox.processing import advance
 from services.amazon_sandbox.state import SandboxState, Seller
 
@@ -61,18 +63,17 @@ def sp_api(operation_id: str, operation: Operation) -> Endpoint:
             seller = state.seller_for_token(request.headers.get("x-amz-access-token"))
         except ApiError as error:
             return error.response()  # no seller to count the call against
-        spec = seller.quota(operation_id)
+        plan = seller.usage_plan(operation_id)
         decision = state.faults.decide(seller.seller_id, operation_id, state.clock.now())
         if decision.latency_s > 0:
             await asyncio.sleep(decision.latency_s)
-        if decision.throttle or not state.buckets.try_take(
-            seller.seller_id, operation_id, state.clock.quota(spec), state.clock.now()
-        ):
+        # Read before the limits: a createFeed's feed type decides which limits it meets.
+        body = await request.body()
+        if decision.throttle or not _admit(state, seller, operation_id, plan, body):
             response: Response = errors.throttled_response()
         elif decision.error_status is not None:
             response = errors.for_status(decision.error_status).response()
         else:
-            body = await request.body()
             async with seller.lock:
                 advance(state, seller)
                 try:
@@ -85,11 +86,26 @@ def sp_api(operation_id: str, operation: Operation) -> Endpoint:
         state.stats.record(seller.seller_id, operation_id, response.status_code)
         if response.status_code in _RATE_HEADER_STATUSES:
             # Amazon's rate, not the scaled one: the client applies the same time scale.
-            response.headers["x-amzn-RateLimit-Limit"] = rate_header(spec.rate_per_s)
+            response.headers["x-amzn-RateLimit-Limit"] = rate_header(plan.rate_per_s)
         return response
 
     endpoint.__name__ = operation_id
     return endpoint
+
+
+def _admit(
+    state: SandboxState, seller: Seller, operation_id: str, plan: UsagePlan, body: bytes
+) -> bool:
+    """Take what the call needs from every limit it meets, scaled to real seconds."""
+    scale = state.clock.time_scale
+    windows = [
+        (name, seller.rolling_limit(name).scaled(scale))
+        for name in rolling_limits_of(operation_id, body)
+    ]
+    refused_by = state.limiters.admit(
+        seller.seller_id, operation_id, plan.scaled(scale), windows, state.clock.now()
+    )
+    return refused_by is None
 
 
 def rate_header(rate_per_s: float) -> str:

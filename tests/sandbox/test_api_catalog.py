@@ -23,7 +23,7 @@ async def test_search_by_ean_returns_amazons_item_shape(
         headers=auth,
     )
     assert response.status_code == 200, response.text
-    assert response.headers["x-amzn-RateLimit-Limit"] == "5.0"
+    assert response.headers["x-amzn-RateLimit-Limit"] == "2.0"
     body = response.json()
     assert body["numberOfResults"] == 2
     assert body["pagination"] == {}
@@ -59,6 +59,7 @@ async def test_default_dataset_is_summaries_and_other_identifier_types(
     )
     [item] = by_upc.json()["items"]
     assert set(item) == {"asin", "summaries"}
+    sandbox.clock.advance(0.5)  # searchCatalogItems: burst 2, 2 tokens back a second
     by_asin = await sandbox.client.get(
         PATH,
         params={
@@ -69,6 +70,7 @@ async def test_default_dataset_is_summaries_and_other_identifier_types(
         headers=auth,
     )
     assert [i["asin"] for i in by_asin.json()["items"]] == ["B000HAT001"]
+    sandbox.clock.advance(0.5)
     by_sku = await sandbox.client.get(
         PATH,
         params={
@@ -80,6 +82,7 @@ async def test_default_dataset_is_summaries_and_other_identifier_types(
         headers=auth,
     )
     assert [i["asin"] for i in by_sku.json()["items"]] == ["B000PEN001"]
+    sandbox.clock.advance(0.5)
     by_keyword = await sandbox.client.get(
         PATH, params={"keywords": "mug", "marketplaceIds": MARKETPLACE}, headers=auth
     )

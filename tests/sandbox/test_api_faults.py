@@ -27,8 +27,9 @@ async def test_error_status_for_one_operation_of_one_seller(
     reports = await sandbox.client.get("/reports/2021-06-30/reports/1", headers=auth)
     assert reports.status_code == 404
     stats = await sandbox.stats()
-    assert stats["getFeed"] == {"calls": 1, "throttled": 0, "errors": 1}
-    assert stats["getReport"] == {"calls": 1, "throttled": 0, "errors": 1}  # the 404
+    assert stats["getFeed"] == {"calls": 1, "accepted": 0, "throttled": 0, "errors": 1}
+    # getReport answered 404: an error too.
+    assert stats["getReport"] == {"calls": 1, "accepted": 0, "throttled": 0, "errors": 1}
 
     assert (await sandbox.client.delete("/_sandbox/faults")).status_code == 204
     assert (await sandbox.client.get("/feeds/2021-06-30/feeds/1", headers=auth)).status_code == 404
@@ -79,3 +80,35 @@ async def test_faults_are_validated(sandbox: Sandbox) -> None:
     for fault in ({"operation": "makeCoffee"}, {"error_rate": 2}, {"status": 200}, {"oops": 1}):
         response = await sandbox.client.post("/_sandbox/faults", json=fault)
         assert response.status_code == 400, fault
+
+
+async def test_stats_count_each_sellers_calls_by_outcome(
+    sandbox: Sandbox, auth: dict[str, str]
+) -> None:
+    await sandbox.register(seller_id="A3OTHER", refresh_token="Atzr|other")
+    other = await sandbox.login("Atzr|other")
+    document = {"contentType": "text/xml"}
+    for headers in (auth, auth, other):
+        created = await sandbox.client.post(
+            "/feeds/2021-06-30/documents", json=document, headers=headers
+        )
+        assert created.status_code == 201
+    assert (await sandbox.client.get("/feeds/2021-06-30/feeds/1", headers=auth)).status_code == 404
+    await add_fault(sandbox, seller_id="A2SELLER", operation="getFeed", throttle_storm_s=10)
+    assert (await sandbox.client.get("/feeds/2021-06-30/feeds/1", headers=auth)).status_code == 429
+    await sandbox.client.get("/feeds/2021-06-30/feeds/1")  # no token: no seller to count
+
+    mine = {
+        "createFeedDocument": {"calls": 2, "accepted": 2, "throttled": 0, "errors": 0},
+        "getFeed": {"calls": 2, "accepted": 0, "throttled": 1, "errors": 1},
+    }
+    theirs = {"createFeedDocument": {"calls": 1, "accepted": 1, "throttled": 0, "errors": 0}}
+    assert (await sandbox.client.get("/_sandbox/stats")).json() == {
+        "operations": {
+            "createFeedDocument": {"calls": 3, "accepted": 3, "throttled": 0, "errors": 0},
+            "getFeed": mine["getFeed"],
+        },
+        "sellers": {"A2SELLER": mine, "A3OTHER": theirs},
+    }
+    one = await sandbox.client.get("/_sandbox/stats", params={"seller_id": "A3OTHER"})
+    assert one.json() == {"operations": theirs, "sellers": {"A3OTHER": theirs}}

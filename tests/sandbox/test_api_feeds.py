@@ -218,7 +218,12 @@ async def test_create_feed_rejects_bad_input(
 
 
 async def test_get_feeds_filters_and_pages(sandbox: Sandbox, auth: dict[str, str]) -> None:
-    await sandbox.register(quotas={"createFeed": {"burst": 100, "rate_per_s": 1}})
+    await sandbox.register(
+        quotas={
+            "createFeed": {"burst": 100, "rate_per_s": 1},
+            "JSON_LISTINGS_FEED": {"max_calls": 100, "window_s": 300},
+        }
+    )
     document = await sandbox.upload(auth, listings_feed(quantity_message(1, "PEN", 1)))
     ids = []
     for _ in range(25):

@@ -111,7 +111,7 @@ async def test_get_orders_parameter_rules(
     assert response.json()["errors"][0]["code"] == "InvalidInput"
 
 
-async def test_orders_page_quota_is_six_then_one_a_minute(
+async def test_get_orders_quota_is_twenty_then_one_a_minute(
     sandbox: Sandbox, orders_auth: dict[str, str]
 ) -> None:
     params = {"MarketplaceIds": MARKETPLACE, "CreatedAfter": "2025-11-01T00:00:00Z"}
@@ -119,10 +119,13 @@ async def test_orders_page_quota_is_six_then_one_a_minute(
         (
             await sandbox.client.get("/orders/v0/orders", params=params, headers=orders_auth)
         ).status_code
-        for _ in range(7)
+        for _ in range(21)
     ]
-    assert codes == [200] * 6 + [429]
-    sandbox.clock.advance(60)
+    assert codes == [200] * 20 + [429]
+    sandbox.clock.advance(59)  # 0.0167/s: not yet a whole token
+    early = await sandbox.client.get("/orders/v0/orders", params=params, headers=orders_auth)
+    assert early.status_code == 429
+    sandbox.clock.advance(1)
     again = await sandbox.client.get("/orders/v0/orders", params=params, headers=orders_auth)
     assert again.status_code == 200
     assert again.headers["x-amzn-RateLimit-Limit"] == "0.0167"

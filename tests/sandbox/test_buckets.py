@@ -1,15 +1,24 @@
-"""Token buckets on a fake clock: burst, restore rate, hourly cap, scaling."""
+"""Amazon's limits on a fake clock: burst, restore rate, rolling windows, all-or-none."""
 
 from __future__ import annotations
 
-from services.amazon_sandbox.buckets import BucketRegistry, TokenBucket
+import pytest
+
+from services.amazon_sandbox.buckets import Limiters, RollingWindow, TokenBucket
 from services.amazon_sandbox.clock import ManualClock
-from services.amazon_sandbox.operations import OPERATIONS
-from shared.quotas import QuotaSpec, operation_quota
+from services.amazon_sandbox.limits import (
+    JSON_LISTINGS_FEED,
+    ROLLING_LIMITS,
+    USAGE_PLANS,
+    RollingLimit,
+    UsagePlan,
+)
+
+LISTINGS_WINDOW = [(JSON_LISTINGS_FEED, ROLLING_LIMITS[JSON_LISTINGS_FEED])]
 
 
 def test_burst_then_one_token_per_restore_period() -> None:
-    bucket = TokenBucket(operation_quota("createFeed"), updated=0.0)  # 15, 1 per 120 s
+    bucket = TokenBucket(UsagePlan(1 / 120, 15), updated=0.0)
     assert all(bucket.try_take(0.0) for _ in range(15))
     assert not bucket.try_take(0.0)
     assert not bucket.try_take(119.0)
@@ -19,54 +28,103 @@ def test_burst_then_one_token_per_restore_period() -> None:
 
 
 def test_tokens_never_exceed_burst() -> None:
-    bucket = TokenBucket(QuotaSpec(2, 1.0), updated=0.0)
+    bucket = TokenBucket(UsagePlan(1.0, 2), updated=0.0)
     assert bucket.available(1_000.0) == 2.0
     assert bucket.try_take(1_000.0) and bucket.try_take(1_000.0)
     assert not bucket.try_take(1_000.0)
 
 
-def test_hourly_cap_binds_before_the_bucket() -> None:
-    # createReport: burst 15, 1 per 60 s, at most 60 per rolling hour. The bucket alone
-    # would grant 15 + 59 in the first hour; the cap stops it at 60.
-    bucket = TokenBucket(operation_quota("createReport"), updated=0.0)
-    granted = [t for t in range(3600) if bucket.try_take(float(t))]
-    assert len(granted) == 60
-    assert bucket.available(3599.0) >= 1.0  # tokens are there, the cap says no
-    assert not bucket.try_take(3599.0)
-    # The first 15 grants were at t=0; the window drops them at t=3600.
-    assert bucket.try_take(3600.0)
+def test_no_hourly_cap_a_full_hour_of_restores_is_granted() -> None:
+    # createReport at Amazon: 15 at once, then 0.0167/s for the rest of the hour; the
+    # project's own 60 per hour belongs to the throttle, not to Amazon.
+    bucket = TokenBucket(USAGE_PLANS["createReport"], updated=0.0)
+    granted = sum(bucket.try_take(float(t)) for t in range(3600))
+    assert granted == 15 + 60  # 3599 s x 0.0167/s = 60.1 restored tokens
 
 
-def test_hourly_cap_window_follows_the_time_scale() -> None:
-    spec = QuotaSpec(5, 100.0, hourly_cap=5)
-    bucket = TokenBucket(spec, updated=0.0, hour_s=60.0)  # an Amazon hour at scale 60
-    assert all(bucket.try_take(0.0) for _ in range(5))
-    assert not bucket.try_take(59.9)
-    assert bucket.try_take(60.0)
+def test_rolling_window_admits_five_per_five_minutes() -> None:
+    window = RollingWindow(RollingLimit(5, 300.0))
+    for t in (0.0, 10.0, 20.0, 30.0, 40.0):
+        assert window.try_take(t)
+    assert not window.try_take(40.0)
+    assert not window.try_take(299.9)  # the grant at 0 still counts
+    assert window.try_take(300.0)  # one window after the first grant, it no longer does
+    assert not window.try_take(305.0)
+    assert window.try_take(310.0)  # the grant at 10 has left the window
 
 
-def test_scaled_quota_restores_time_scale_times_faster() -> None:
+def test_rolling_window_rolls_rather_than_resetting() -> None:
+    window = RollingWindow(RollingLimit(5, 300.0))
+    assert all(window.try_take(250.0) for _ in range(5))
+    # A fixed five-minute slot would start afresh at 300; the rolling window waits for
+    # the grants of 250 to be 300 s old.
+    assert not window.try_take(300.0)
+    assert not window.try_take(549.0)
+    assert window.try_take(550.0)
+
+
+def test_a_call_needs_room_in_every_limit_and_a_refusal_takes_nothing() -> None:
+    limiters = Limiters()
+    plan = USAGE_PLANS["createFeed"]  # burst 15
+    for _ in range(5):
+        assert limiters.admit("S", "createFeed", plan, LISTINGS_WINDOW, 0.0) is None
+    # The window refuses the 6th listings feed although createFeed's bucket has 10 left...
+    assert limiters.admit("S", "createFeed", plan, LISTINGS_WINDOW, 0.0) == JSON_LISTINGS_FEED
+    # ...and the refusal took none of them: ten other feeds still go through.
+    for _ in range(10):
+        assert limiters.admit("S", "createFeed", plan, [], 0.0) is None
+    assert limiters.admit("S", "createFeed", plan, [], 0.0) == "createFeed"
+
+
+def test_a_call_the_bucket_refuses_takes_no_place_in_the_window() -> None:
+    limiters = Limiters()
+    plan = UsagePlan(1.0, 1)
+    window = [(JSON_LISTINGS_FEED, RollingLimit(1, 300.0))]
+    assert limiters.admit("S", "createFeed", plan, [], 0.0) is None  # the bucket is empty
+    assert limiters.admit("S", "createFeed", plan, window, 0.0) == "createFeed"
+    assert limiters.admit("S", "createFeed", plan, window, 1.0) is None  # the place was free
+    assert limiters.admit("S", "createFeed", plan, window, 2.0) == JSON_LISTINGS_FEED
+
+
+def test_limits_are_per_seller_and_operation_and_restart_on_new_limits() -> None:
+    limiters = Limiters()
+    one = UsagePlan(0.001, 1)
+    assert limiters.admit("A", "getFeed", one, [], 0.0) is None
+    assert limiters.admit("A", "getFeed", one, [], 0.0) == "getFeed"
+    assert limiters.admit("B", "getFeed", one, [], 0.0) is None  # another seller
+    assert limiters.admit("A", "getFeeds", one, [], 0.0) is None  # another operation
+    assert limiters.admit("A", "getFeed", UsagePlan(1.0, 5), [], 0.0) is None  # overridden
+    lifted = [(JSON_LISTINGS_FEED, RollingLimit(100, 300.0))]
+    many = UsagePlan(1.0, 100)
+    assert all(limiters.admit("A", "createFeed", many, lifted, 0.0) is None for _ in range(50))
+
+
+def test_forgetting_a_seller_fills_its_limits_again() -> None:
+    limiters = Limiters()
+    plan = UsagePlan(0.001, 1)
+    assert limiters.admit("A", "getFeed", plan, LISTINGS_WINDOW, 0.0) is None
+    assert limiters.admit("B", "getFeed", plan, [], 0.0) is None
+    limiters.forget_seller("A")
+    assert limiters.admit("A", "getFeed", plan, LISTINGS_WINDOW, 0.0) is None
+    assert limiters.admit("B", "getFeed", plan, [], 0.0) == "getFeed"
+
+
+def test_time_scale_multiplies_rates_and_divides_windows() -> None:
     clock = ManualClock(time_scale=60)
-    registry = BucketRegistry(hour_s=clock.duration(3600))
-    spec = clock.quota(operation_quota("createFeed"))  # 1 per 2 real seconds
-    assert all(registry.try_take("S", "createFeed", spec, clock.now()) for _ in range(15))
-    assert not registry.try_take("S", "createFeed", spec, clock.now())
-    clock.advance(2.0)
-    assert registry.try_take("S", "createFeed", spec, clock.now())
-    assert not registry.try_take("S", "createFeed", spec, clock.now())
-
-
-def test_registry_keys_by_seller_and_operation_and_restarts_on_new_spec() -> None:
-    registry = BucketRegistry()
-    one = QuotaSpec(1, 0.001)
-    assert registry.try_take("A", "getFeed", one, 0.0)
-    assert not registry.try_take("A", "getFeed", one, 0.0)
-    assert registry.try_take("B", "getFeed", one, 0.0)  # another seller
-    assert registry.try_take("A", "getFeeds", one, 0.0)  # another operation
-    assert registry.try_take("A", "getFeed", QuotaSpec(5, 1.0), 0.0)  # quotas overridden
-
-
-def test_every_served_operation_has_a_default_quota() -> None:
-    for operation in OPERATIONS:
-        spec = operation_quota(operation)
-        assert spec.burst >= 1 and spec.rate_per_s > 0, operation
+    limiters = Limiters()
+    plan = USAGE_PLANS["searchCatalogItems"].scaled(clock.time_scale)  # 2/s → 120/s
+    window = [(JSON_LISTINGS_FEED, ROLLING_LIMITS[JSON_LISTINGS_FEED].scaled(60))]  # 5 s
+    assert window[0][1].window_s == pytest.approx(5.0)
+    assert limiters.admit("S", "searchCatalogItems", plan, [], clock.now()) is None
+    assert limiters.admit("S", "searchCatalogItems", plan, [], clock.now()) is None
+    assert limiters.admit("S", "searchCatalogItems", plan, [], clock.now()) is not None
+    clock.advance(1 / 120)
+    assert limiters.admit("S", "searchCatalogItems", plan, [], clock.now()) is None
+    feeds = UsagePlan(1e6, 100)
+    assert all(
+        limiters.admit("S", "createFeed", feeds, window, clock.now()) is None for _ in range(5)
+    )
+    clock.advance(4.9)
+    assert limiters.admit("S", "createFeed", feeds, window, clock.now()) is not None
+    clock.advance(0.1)
+    assert limiters.admit("S", "createFeed", feeds, window, clock.now()) is None

@@ -16,13 +16,13 @@ from services.amazon_sandbox.clock import isoformat
 from services.amazon_sandbox.errors import ApiError, invalid_input, not_found
 from services.amazon_sandbox.faults import Fault
 from services.amazon_sandbox.gateway import sandbox_state
+from services.amazon_sandbox.limits import ROLLING_LIMITS, USAGE_PLANS, RollingLimit, UsagePlan
 from services.amazon_sandbox.listings import Catalog, CatalogItem, Listing
 from services.amazon_sandbox.operations import OPERATIONS
 from services.amazon_sandbox.orders import InvalidOrder, order_admin, order_from_admin
 from services.amazon_sandbox.params import json_object
 from services.amazon_sandbox.processing import advance
 from services.amazon_sandbox.state import SandboxState, Seller
-from shared.quotas import QuotaSpec
 
 PREFIX = "/_sandbox"
 
@@ -49,10 +49,18 @@ class ListingEntry(_Strict):
     title: str | None = None
 
 
-class QuotaOverride(_Strict):
+class UsagePlanOverride(_Strict):
+    """An operation's bucket, in Amazon time."""
+
     burst: int = Field(ge=1)
     rate_per_s: float = Field(gt=0)
-    hourly_cap: int | None = Field(default=None, ge=1)
+
+
+class RollingLimitOverride(_Strict):
+    """A rolling limit such as JSON_LISTINGS_FEED's, in Amazon time."""
+
+    max_calls: int = Field(ge=1)
+    window_s: float = Field(gt=0)
 
 
 class SellerRegistration(_Strict):
@@ -62,14 +70,22 @@ class SellerRegistration(_Strict):
     catalog: list[CatalogEntry] = []
     listings: list[ListingEntry] = []
     orders: list[dict[str, Any]] = []
-    quotas: dict[str, QuotaOverride] = {}
+    # Keys: an operation id (its bucket) or a rolling limit's name (limits.py).
+    quotas: dict[str, UsagePlanOverride | RollingLimitOverride] = {}
 
     @field_validator("quotas")
     @classmethod
-    def _known_operations(cls, quotas: dict[str, QuotaOverride]) -> dict[str, QuotaOverride]:
-        unknown = sorted(set(quotas) - OPERATIONS)
+    def _known_limits(
+        cls, quotas: dict[str, UsagePlanOverride | RollingLimitOverride]
+    ) -> dict[str, UsagePlanOverride | RollingLimitOverride]:
+        unknown = sorted(set(quotas) - set(USAGE_PLANS) - set(ROLLING_LIMITS))
         if unknown:
-            raise ValueError(f"unknown operation(s): {', '.join(unknown)}")
+            raise ValueError(f"unknown operation(s) or limit(s): {', '.join(unknown)}")
+        for name, override in quotas.items():
+            if name in USAGE_PLANS and not isinstance(override, UsagePlanOverride):
+                raise ValueError(f"{name} is an operation: give burst and rate_per_s")
+            if name in ROLLING_LIMITS and not isinstance(override, RollingLimitOverride):
+                raise ValueError(f"{name} is a rolling limit: give max_calls and window_s")
         return quotas
 
 
@@ -156,9 +172,15 @@ def _seller(state: SandboxState, spec: SellerRegistration) -> Seller:
         catalog=Catalog(CatalogItem(**entry.model_dump()) for entry in spec.catalog),
         listings=listings,
         orders=orders,
-        quotas={
-            operation: QuotaSpec(q.burst, q.rate_per_s, q.hourly_cap)
-            for operation, q in spec.quotas.items()
+        usage_plans={
+            name: UsagePlan(q.rate_per_s, q.burst)
+            for name, q in spec.quotas.items()
+            if isinstance(q, UsagePlanOverride)
+        },
+        rolling_limits={
+            name: RollingLimit(q.max_calls, q.window_s)
+            for name, q in spec.quotas.items()
+            if isinstance(q, RollingLimitOverride)
         },
     )
 
