@@ -1,11 +1,23 @@
 """One SP-API call under a quota token, the same way in every worker.
 
-Take a token for the job's (seller, region, quota class) → call Amazon → on 429 tell the
-throttle (it drains the bucket) and wait for a fresh token → tell the throttle a rate
-Amazon states that differs from what it knows. Request ids are the job's, the purpose's,
-a number, and this process's nonce: unique for ever, so a grant is never handed out twice
-(docs/design.md §15). After ``max_throttles`` 429s in a row on fresh tokens the call is a
-transient failure (:class:`StillThrottled`), retried by its caller like a 5xx.
+Take a token for the job's (seller, region, quota class) → call Amazon → tell the
+throttle a rate Amazon states that differs from what it knows. **One token, one
+request**: the SP-API client sends each call once, and every try here spends a grant of
+its own, never one already spent (docs/design.md §15):
+
+- 429: tell the throttle (it drains the bucket), wait for a fresh token, call again;
+  after ``max_throttles`` more the call is a transient failure (:class:`StillThrottled`),
+  retried by its caller like a 5xx;
+- 5xx, timeout, lost connection: back off (the jittered ``RetryPolicy``), wait for a fresh
+  token, call again, up to the policy's attempts. A request that never left
+  (``NotSent``) gives its grant back: Amazon spent nothing on it;
+- ``MaybeAccepted`` (``createFeed``/``createReport`` that may have been carried out) is
+  never sent again from here: it goes to the caller, who decides and says so;
+- a rejected access token: one more try on a fresh grant (the client has forgotten the
+  token); refused again, it is an ``AuthError``.
+
+Request ids are the job's, the purpose's, a number, and this process's nonce: unique for
+ever, so a grant is never handed out twice.
 """
 
 from __future__ import annotations
@@ -21,8 +33,15 @@ from prometheus_client import Counter
 from shared.accounts import AccountRegistry
 from shared.jobs import JobType
 from shared.quotas import QuotaClass
-from shared.spapi.errors import Throttled, TransientError
+from shared.spapi.errors import (
+    AccessTokenRejected,
+    MaybeAccepted,
+    NotSent,
+    Throttled,
+    TransientError,
+)
 from shared.spapi.result import ApiResult
+from shared.spapi.retry import RetryPolicy
 from shared.throttle.client import ThrottleClient
 from shared.throttle.messages import QuotaKey, TokenGranted
 
@@ -60,6 +79,7 @@ class Metered:
         priority: int | None = None,
         wait_s: float = 300.0,
         max_throttles: int = 10,
+        retry: RetryPolicy | None = None,
     ) -> None:
         self.throttle = throttle
         self.observe_rate = observe_rate
@@ -70,6 +90,7 @@ class Metered:
         self.priority = priority
         self.wait_s = wait_s
         self.max_throttles = max_throttles
+        self.retry = retry or RetryPolicy()
         account = accounts.get(account_id)
         # Amazon counts per selling partner: every account of one seller shares its buckets.
         self.seller_id, self.region = account.seller_id, account.region
@@ -126,21 +147,49 @@ class Metered:
         have_token: bool = False,
         report_rate: bool = True,
     ) -> ApiResult[T]:
-        """``call`` under a token of ``quota_class`` (``have_token``: the one already held)."""
+        """``call`` under a token of ``quota_class``, each try on a grant of its own
+        (``have_token``: the first try spends the one already held)."""
         key = self.key(quota_class)
-        for attempt in range(self.max_throttles + 1):
-            if have_token and attempt == 0 and self.first is not None:
-                self.first = None  # the call spends it, whatever comes back
+        throttles = failures = 0
+        token_refused = False
+        held = self.first if have_token else None
+        while True:
+            if held is not None:
+                grant, held, self.first = held, None, None  # the call spends it, whatever comes
             else:
-                await self._take(quota_class, operation)
+                grant = await self._take(quota_class, operation)
             try:
                 result = await call()
-            except Throttled:
+            except Throttled as exc:
                 CALLS.labels(operation, "throttled").inc()
                 log.warning(
                     "throttled by Amazon", extra={"job_id": self.job_id, "quota_key": str(key)}
                 )
                 await self.throttle.report_throttled(key)
+                throttles += 1
+                if throttles > self.max_throttles:
+                    raise StillThrottled(
+                        f"{operation}: Amazon answered 429 {throttles} times in a row",
+                        operation=operation,
+                        attempts=throttles,
+                        status=429,
+                    ) from exc
+                continue
+            except MaybeAccepted:
+                CALLS.labels(operation, "maybe_accepted").inc()
+                raise  # a repeat could make a second feed: the caller's decision
+            except TransientError as exc:
+                CALLS.labels(operation, "transient").inc()
+                if isinstance(exc, NotSent):
+                    await self.throttle.release(grant)
+                failures += 1
+                await self._again_or_raise(operation, key, failures, exc)
+                continue
+            except AccessTokenRejected as exc:
+                CALLS.labels(operation, "token_rejected").inc()
+                if token_refused:
+                    raise exc.persisting() from exc
+                token_refused = True
                 continue
             except Exception:
                 CALLS.labels(operation, "failed").inc()
@@ -149,9 +198,28 @@ class Metered:
             if report_rate and result.rate_limit is not None:
                 await self.observe_rate(key, result.rate_limit)
             return result
-        raise StillThrottled(
-            f"{operation}: Amazon answered 429 {self.max_throttles + 1} times in a row",
+
+    async def _again_or_raise(
+        self, operation: str, key: QuotaKey, failures: int, exc: TransientError
+    ) -> None:
+        """The backoff before the next try, or a ``TransientError`` when the retry policy's
+        attempts are spent (the caller tries the job again later)."""
+        gave_up = TransientError(
+            f"{operation} failed {failures} times in a row; last: {exc}",
             operation=operation,
-            attempts=self.max_throttles + 1,
-            status=429,
+            attempts=failures,
+            status=exc.status,
+            request_id=exc.request_id,
+            errors=exc.errors,
         )
+        if failures < self.retry.max_attempts:
+            log.warning(
+                "transient failure; trying again on a fresh token",
+                extra={
+                    "job_id": self.job_id,
+                    "quota_key": str(key),
+                    "attempt": failures,
+                    "error": str(exc),
+                },
+            )
+        await self.retry.again_or_raise(failures, gave_up, exc)

@@ -1,8 +1,10 @@
 """What :class:`~shared.metered.Metered` talks to, in memory: the throttle client's
-``acquire`` / ``release`` / ``report_throttled`` and the worker's ``observe_rate``.
+``acquire`` / ``release`` / ``report_throttled``, the worker's ``observe_rate``, and the
+sleep of its backoff between tries.
 
-Every token taken, given back or reported is recorded, so a test can count the tokens a
-job spent per quota class. No broker: a token is granted at once.
+Every token taken, given back or reported is recorded, and every backoff (recorded, not
+slept), so a test can count the tokens a job spent per quota class. No broker: a token is
+granted at once.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from shared.events import AccountRegistered
 from shared.jobs import JobType
 from shared.metered import Metered
 from shared.quotas import QuotaClass
+from shared.spapi.retry import RetryPolicy
 from shared.throttle.client import ThrottleClient
 from shared.throttle.messages import QuotaKey, TokenGranted
 from tests.factories import account_registered
@@ -42,6 +45,7 @@ class FakeThrottle:
     released: list[TokenGranted] = field(default_factory=list)
     throttled: list[QuotaKey] = field(default_factory=list)
     rates: list[tuple[QuotaKey, float]] = field(default_factory=list)
+    backoffs: list[float] = field(default_factory=list)
 
     async def acquire(
         self,
@@ -72,6 +76,9 @@ class FakeThrottle:
     async def observe_rate(self, key: QuotaKey, rate: float) -> None:
         self.rates.append((key, rate))
 
+    async def sleep(self, seconds: float) -> None:
+        self.backoffs.append(seconds)
+
     def tokens(self) -> Counter[QuotaClass]:
         """Tokens taken per quota class."""
         return Counter(t.key.quota_class for t in self.taken)
@@ -86,7 +93,8 @@ def metered(
     priority: int | None = None,
     max_throttles: int = 10,
 ) -> Metered:
-    """A job's real Metered, its throttle and token source faked."""
+    """A job's real Metered, its throttle and token source faked. Its retry policy is the
+    default one with the jitter drawn at 0.5: backoffs of 0.25, 0.5 and 1.0 s (recorded)."""
     accounts = AccountRegistry()
     accounts.on_record(account.account_id, account)
     return Metered(
@@ -101,4 +109,5 @@ def metered(
         priority=priority,
         wait_s=30.0,
         max_throttles=max_throttles,
+        retry=RetryPolicy(sleep=throttle.sleep, random=lambda: 0.5),
     )

@@ -4,9 +4,11 @@ from shared.spapi.auth import LwaCredentials, LwaTokenProvider
 from shared.spapi.client import SpApiClient
 from shared.spapi.endpoints import Endpoints, Region
 from shared.spapi.errors import (
+    AccessTokenRejected,
     AuthError,
     MalformedResponse,
     MaybeAccepted,
+    NotSent,
     PermanentError,
     SpApiError,
     Throttled,
@@ -16,6 +18,7 @@ from shared.spapi.result import ApiResult
 from shared.spapi.retry import RetryPolicy
 
 __all__ = [
+    "AccessTokenRejected",
     "ApiResult",
     "AuthError",
     "Endpoints",
@@ -23,6 +26,7 @@ __all__ = [
     "LwaTokenProvider",
     "MalformedResponse",
     "MaybeAccepted",
+    "NotSent",
     "PermanentError",
     "Region",
     "RetryPolicy",

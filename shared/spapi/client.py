@@ -1,15 +1,23 @@
 """``SpApiClient``: every SP-API operation the system calls, for one seller.
 
 One class around an injected ``httpx.AsyncClient`` (tests pass one built on
-``httpx.MockTransport``). Each call:
+``httpx.MockTransport``). Each SP-API operation is **one** request to Amazon: every
+request must be paid for by a quota token of its own (docs/design.md §15), so the client
+never repeats one; it raises a typed error and the caller holding the tokens
+(shared/metered.py) decides on another try under a fresh one. Each call:
 
-- sends the seller's LWA access token as ``x-amz-access-token``; a 403 Unauthorized gets
-  one fresh token and one more try, a second 403 becomes ``AuthError``;
-- turns 429 into ``Throttled`` at once (the caller reports it to the throttle service);
-- retries 5xx, timeouts and connection errors with jittered backoff, then gives up with
-  ``TransientError``; any other 4xx is ``PermanentError`` with Amazon's ``errors``;
+- sends the seller's LWA access token as ``x-amz-access-token``; a 403 Unauthorized
+  forgets that token and raises ``AccessTokenRejected`` (a fresh try is worth it);
+- turns 429 into ``Throttled`` (the caller reports it to the throttle service);
+- turns a 5xx, timeout or lost connection into ``TransientError``: ``NotSent`` when the
+  request never left (connection refused, LWA unreachable), ``MaybeAccepted`` when a
+  call that creates something (``createFeed``, ``createReport``) may have been carried
+  out; any other 4xx is ``PermanentError`` with Amazon's ``errors``;
 - returns ``ApiResult`` with the typed model, ``x-amzn-RateLimit-Limit`` and the request id;
 - logs operation, status, request id and seller, never a token, secret or presigned URL.
+
+LWA token requests and document transfers to presigned URLs are not SP-API quota: they
+keep bounded retries of their own (``RetryPolicy``).
 """
 
 from __future__ import annotations
@@ -30,9 +38,10 @@ from shared.spapi.auth import LwaCredentials, LwaTokenProvider
 from shared.spapi.deadline import CALL_DEADLINE_S, DOCUMENT_DEADLINE_S, within
 from shared.spapi.documents import DOWNLOAD, MAX_DOCUMENT_BYTES, DocumentReader
 from shared.spapi.errors import (
-    AuthError,
+    AccessTokenRejected,
     MalformedResponse,
     MaybeAccepted,
+    NotSent,
     PermanentError,
     Throttled,
     TransientError,
@@ -80,7 +89,9 @@ QueryValue = str | int | bool | datetime | Sequence[str] | None
 
 class SpApiClient:
     """SP-API for one seller account. Cheap to create; share the ``httpx.AsyncClient`` and,
-    across clients of one seller, the ``LwaTokenProvider``."""
+    across clients of one seller, the ``LwaTokenProvider``. ``retry`` bounds the retries
+    of what is not SP-API quota: LWA (when the provider is made here) and presigned
+    document transfers."""
 
     def __init__(
         self,
@@ -311,78 +322,68 @@ class SpApiClient:
         params: Mapping[str, str] | None = None,
         json: Mapping[str, object] | None = None,
     ) -> httpx.Response:
-        """One SP-API operation, with the token, retry and error policy of this module."""
-        url = self._base + path
-        refreshed = False
-        failures = 0  # transient failures so far; bounded by the retry policy
-        while True:
+        """One SP-API request, sent once, with the token and error policy of this module."""
+        try:
             token = await self._tokens.access_token(self._credentials)
-            headers = {
-                "x-amz-access-token": token,
-                "accept": "application/json",
-                "user-agent": USER_AGENT,
-            }
-            started = time.perf_counter()
-            try:
-                response = await within(
-                    self._deadline_s,
-                    self._http.request(method, url, params=params, json=json, headers=headers),
-                )
-            except httpx.TransportError as exc:
-                failures += 1
-                if operation in CREATING and not isinstance(exc, NOT_SENT):
-                    self._log(operation, path, None, None, failures, started, type(exc).__name__)
-                    raise _maybe_accepted(operation, failures, type(exc).__name__) from exc
-                await self._transport_failed(operation, path, failures, started, exc)
-                continue
+        except TransientError as exc:
+            # LWA stayed unreachable through its own retries: Amazon never saw the call.
+            raise NotSent(f"{operation} not sent: {exc}", operation=operation, attempts=1) from exc
+        headers = {
+            "x-amz-access-token": token,
+            "accept": "application/json",
+            "user-agent": USER_AGENT,
+        }
+        started = time.perf_counter()
+        try:
+            response = await within(
+                self._deadline_s,
+                self._http.request(
+                    method, self._base + path, params=params, json=json, headers=headers
+                ),
+            )
+        except httpx.TransportError as exc:
+            self._log(operation, path, None, None, 1, started, type(exc).__name__)
+            raise _lost(operation, exc) from exc
 
-            status = response.status_code
-            request_id = _request_id(response)
-            self._log(operation, path, status, request_id, failures + 1, started, None)
-            if 200 <= status < 300:
-                return response
-            errors = _errors(response)
-            if status == 429:
-                raise Throttled(
-                    operation, OPERATION_CLASS.get(operation), request_id=request_id, errors=errors
-                )
-            if _is_unauthorized(status, errors):
-                if not refreshed:
-                    # The token expired early or was revoked: one fresh token, one more try.
-                    refreshed = True
-                    self._tokens.invalidate(self._credentials, token)
-                    continue
-                raise AuthError(
-                    self.seller_id,
-                    _describe(errors) or f"HTTP {status}",
-                    operation=operation,
-                    status=status,
-                    request_id=request_id,
-                    errors=errors,
-                )
-            if status >= 500 and operation in CREATING:
-                raise _maybe_accepted(
-                    operation, failures + 1, f"HTTP {status}", status=status, request_id=request_id
-                )
-            if status >= 500:
-                failures += 1
-                gave_up = _gave_up(
-                    operation,
-                    failures,
-                    f"HTTP {status}",
-                    status=status,
-                    request_id=request_id,
-                    errors=errors,
-                )
-                await self._retry.again_or_raise(failures, gave_up)
-                continue
-            raise PermanentError(
-                f"Amazon refused {operation} (HTTP {status}): {_describe(errors) or 'no details'}",
+        status = response.status_code
+        request_id = _request_id(response)
+        self._log(operation, path, status, request_id, 1, started, None)
+        if 200 <= status < 300:
+            return response
+        errors = _errors(response)
+        if status == 429:
+            raise Throttled(
+                operation, OPERATION_CLASS.get(operation), request_id=request_id, errors=errors
+            )
+        if _is_unauthorized(status, errors):
+            # Expired early or revoked: the next call fetches a new token.
+            self._tokens.invalidate(self._credentials, token)
+            raise AccessTokenRejected(
+                self.seller_id,
+                _describe(errors) or f"HTTP {status}",
                 operation=operation,
                 status=status,
                 request_id=request_id,
                 errors=errors,
             )
+        if status >= 500 and operation in CREATING:
+            raise _maybe_accepted(operation, f"HTTP {status}", status=status, request_id=request_id)
+        if status >= 500:
+            raise TransientError(
+                f"{operation} failed: HTTP {status}",
+                operation=operation,
+                attempts=1,
+                status=status,
+                request_id=request_id,
+                errors=errors,
+            )
+        raise PermanentError(
+            f"Amazon refused {operation} (HTTP {status}): {_describe(errors) or 'no details'}",
+            operation=operation,
+            status=status,
+            request_id=request_id,
+            errors=errors,
+        )
 
     async def _presigned(
         self,
@@ -395,7 +396,8 @@ class SpApiClient:
         reader: DocumentReader | None = None,
     ) -> httpx.Response:
         """A document transfer to a presigned URL: no access token (the URL is the
-        credential, and the token must not travel to the storage host), same retries.
+        credential, and the token must not travel to the storage host). Not SP-API quota,
+        so a 5xx, a 429 or a lost connection is retried here, within ``retry``'s bound.
         With ``reader``, a 2xx body goes to it raw as it arrives (never whole in memory
         first, nor inflated by httpx); a retry starts it afresh."""
         headers = {"user-agent": USER_AGENT}
@@ -414,7 +416,9 @@ class SpApiClient:
                 )
             except httpx.TransportError as exc:
                 failures += 1
-                await self._transport_failed(operation, where, failures, started, exc)
+                self._log(operation, where, None, None, failures, started, type(exc).__name__)
+                gave_up = _gave_up(operation, failures, type(exc).__name__)
+                await self._retry.again_or_raise(failures, gave_up, exc)
                 continue
             status = response.status_code
             self._log(operation, where, status, _request_id(response), failures + 1, started, None)
@@ -448,14 +452,6 @@ class SpApiClient:
             else:
                 await response.aread()
         return response
-
-    async def _transport_failed(
-        self, operation: str, where: str, failures: int, started: float, exc: Exception
-    ) -> None:
-        """A request lost or timed out: logged, then the backoff or ``TransientError``."""
-        self._log(operation, where, None, None, failures, started, type(exc).__name__)
-        gave_up = _gave_up(operation, failures, type(exc).__name__)
-        await self._retry.again_or_raise(failures, gave_up, exc)
 
     def _result(self, operation: str, response: httpx.Response, model: type[M]) -> ApiResult[M]:
         try:
@@ -523,39 +519,36 @@ CREATING = frozenset({"createFeed", "createReport"})
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
+def _lost(operation: str, exc: httpx.TransportError) -> TransientError:
+    """A request that got no answer: never sent, maybe carried out, or just failed."""
+    cause = type(exc).__name__
+    if isinstance(exc, NOT_SENT):
+        return NotSent(f"{operation} not sent: {cause}", operation=operation, attempts=1)
+    if operation in CREATING:
+        return _maybe_accepted(operation, cause)
+    return TransientError(f"{operation} failed: {cause}", operation=operation, attempts=1)
+
+
 def _maybe_accepted(
-    operation: str,
-    attempts: int,
-    cause: str,
-    *,
-    status: int | None = None,
-    request_id: str | None = None,
+    operation: str, cause: str, *, status: int | None = None, request_id: str | None = None
 ) -> MaybeAccepted:
     return MaybeAccepted(
         f"{operation} failed after it was sent ({cause}): Amazon may have accepted it",
         operation=operation,
-        attempts=attempts,
+        attempts=1,
         status=status,
         request_id=request_id,
     )
 
 
 def _gave_up(
-    operation: str,
-    failures: int,
-    cause: str,
-    *,
-    status: int | None = None,
-    request_id: str | None = None,
-    errors: Sequence[ErrorDetail] = (),
+    operation: str, failures: int, cause: str, *, status: int | None = None
 ) -> TransientError:
     return TransientError(
         f"{operation} failed after {failures} attempts: {cause}",
         operation=operation,
         attempts=failures,
         status=status,
-        request_id=request_id,
-        errors=errors,
     )
 
 

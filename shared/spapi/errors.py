@@ -1,13 +1,20 @@
 """The one exception hierarchy of the SP-API client.
 
 Library errors (httpx, pydantic) never leave the client: they are translated here, at the
-boundary, with the original kept as ``__cause__``. What the caller does with each:
+boundary, with the original kept as ``__cause__``. The client sends each SP-API call once
+and never repeats it, since every request to Amazon must be paid for by a quota token of
+its own; whoever holds the tokens (shared/metered.py) decides on another try. What the
+caller does with each:
 
-- ``Throttled``: report it to the throttle service (which drains the bucket) and wait for
-  a new grant. Never retried by the client: a blind retry only burns more quota.
-- ``TransientError``: Amazon or the network failed after the client's bounded retries;
-  the job may try again later. ``MaybeAccepted``, one of them, at once (no retry) for a
-  call that creates something and failed after it was sent: Amazon may have it.
+- ``Throttled``: report it to the throttle service (which drains the bucket) and call
+  again on a new grant.
+- ``TransientError``: a 5xx, a timeout or a lost connection; worth another try on a fresh
+  token after a backoff. ``NotSent``, one of them: the request never left, so no quota
+  was spent and even ``createFeed`` may be sent again. ``MaybeAccepted``, another: a call
+  that creates something failed after it was sent; Amazon may have it, so it is never
+  repeated blindly.
+- ``AccessTokenRejected``: Amazon refused the access token (expired early, revoked); the
+  client forgot it, so one more try (with a new token) is worth it.
 - ``PermanentError``: Amazon refused the request as such (4xx); retrying the same request
   cannot succeed. Carries Amazon's ``errors`` list.
 - ``AuthError``: the seller's credentials no longer work; a human must re-authorise.
@@ -64,7 +71,8 @@ class Throttled(SpApiError):
 
 
 class TransientError(SpApiError):
-    """5xx, timeout or connection failure that outlasted the bounded retries."""
+    """5xx, timeout or connection failure: this try failed, a later one may pass.
+    ``attempts`` counts the tries made (1 from the client, which never repeats a call)."""
 
     def __init__(
         self,
@@ -82,10 +90,55 @@ class TransientError(SpApiError):
         self.attempts = attempts
 
 
+class NotSent(TransientError):
+    """The request never reached Amazon: the connection was refused or never made, or no
+    access token could be had. Amazon spent no quota on it, and repeating it is safe for
+    any operation, ``createFeed`` included."""
+
+
 class MaybeAccepted(TransientError):
     """A call that creates something at Amazon (a feed, a report) failed after it was sent:
-    a 5xx or a lost answer. Amazon may have carried it out, so the client does not repeat
-    it on its own; whoever sends it again knows (and says) that Amazon may hold it twice."""
+    a 5xx or a lost answer. Amazon may have carried it out, so it is never sent again on
+    the spot (neither by the client nor by Metered); whoever sends it again later knows
+    (and says) that Amazon may hold it twice."""
+
+
+class AccessTokenRejected(SpApiError):
+    """Amazon refused the access token (403 Unauthorized: it expired early or was
+    revoked). The client has forgotten that token, so a fresh attempt fetches a new one
+    and is worth making once; if Amazon refuses the new token too, the credentials are
+    bad (:meth:`persisting`)."""
+
+    def __init__(
+        self,
+        seller_id: str,
+        detail: str,
+        *,
+        operation: str,
+        status: int | None = None,
+        request_id: str | None = None,
+        errors: Sequence[ErrorDetail] = (),
+    ) -> None:
+        super().__init__(
+            f"Amazon refused the access token of seller {seller_id} for {operation} ({detail})",
+            operation=operation,
+            status=status,
+            request_id=request_id,
+            errors=errors,
+        )
+        self.seller_id = seller_id
+        self.detail = detail
+
+    def persisting(self) -> AuthError:
+        """The error to raise when a fresh token was refused as well."""
+        return AuthError(
+            self.seller_id,
+            self.detail,
+            operation=self.operation,
+            status=self.status,
+            request_id=self.request_id,
+            errors=self.errors,
+        )
 
 
 class PermanentError(SpApiError):

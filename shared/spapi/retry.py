@@ -1,4 +1,6 @@
-"""Bounded retries with jittered exponential backoff, for 5xx, timeouts and lost connections.
+"""Bounded retries with jittered exponential backoff, for 5xx, timeouts and lost connections:
+between SP-API tries, each on a fresh quota token (shared/metered.py), and inside LWA
+token requests and presigned document transfers, which are not SP-API quota.
 
 Never used for 429: a throttled call goes back to the throttle service, which knows when
 the bucket refills; sleeping here would only hide the quota from it.

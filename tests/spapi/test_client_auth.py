@@ -1,4 +1,5 @@
-"""LWA tokens: caching, refresh before expiry, one refresh under concurrency, 403 handling."""
+"""LWA tokens: caching, refresh before expiry, one refresh under concurrency, 403 handling
+(the client forgets a refused token; the fresh try, on a grant of its own, is Metered's)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,17 @@ import asyncio
 import httpx
 import pytest
 
-from shared.spapi import AuthError, LwaTokenProvider, RetryPolicy, TransientError
+from shared.jobs import JobType
+from shared.quotas import QuotaClass
+from shared.spapi import (
+    AccessTokenRejected,
+    AuthError,
+    LwaTokenProvider,
+    NotSent,
+    RetryPolicy,
+    TransientError,
+)
+from tests.fake_throttle import FakeThrottle, metered
 from tests.spapi.conftest import Api
 from tests.spapi.fake_amazon import (
     CLIENT_SECRET,
@@ -43,7 +54,9 @@ async def test_the_token_is_fetched_once_and_sent_as_x_amz_access_token(api: Api
     assert "authorization" not in api.fake.requests[0].headers
 
 
-async def test_an_expired_token_403_is_refreshed_once_transparently(api: Api) -> None:
+async def test_an_expired_token_403_forgets_the_token_and_the_next_call_has_a_fresh_one(
+    api: Api,
+) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         if request.headers["x-amz-access-token"] == "token-1":
             return amazon_error(403, "Unauthorized", "The access token you provided has expired.")
@@ -51,25 +64,51 @@ async def test_an_expired_token_403_is_refreshed_once_transparently(api: Api) ->
 
     api.fake.route("GET", FEED_PATH, handler)
 
-    result = await api.client.get_feed("50012345")
+    with pytest.raises(AccessTokenRejected) as caught:
+        await api.client.get_feed("50012345")
+    result = await api.client.get_feed("50012345")  # the caller's fresh try
 
+    assert not isinstance(caught.value, AuthError)  # worth another try, not re-authorising
+    assert "has expired" in str(caught.value)
     assert result.value.feed_id == "50012345"
     assert len(api.fake.lwa_requests) == 2
     assert [r.headers["x-amz-access-token"] for r in api.fake.requests] == ["token-1", "token-2"]
     assert api.sleep.delays == []  # a refresh is not a backoff
 
 
-async def test_a_403_that_persists_after_one_refresh_is_an_auth_error(api: Api) -> None:
+async def test_through_metered_an_expired_token_costs_one_more_grant_and_succeeds(
+    api: Api,
+) -> None:
+    api.fake.sequence(
+        "GET", FEED_PATH, amazon_error(403, "Unauthorized", "expired"), json_response(200, FEED)
+    )
+    throttle = FakeThrottle()
+    job = metered(throttle, JobType.UPDATE_QTY)
+
+    result = await job.call(
+        QuotaClass.FEED_STATUS, "getFeed", lambda: api.client.get_feed("50012345")
+    )
+
+    assert result.value.feed_id == "50012345"
+    assert [r.headers["x-amz-access-token"] for r in api.fake.requests] == ["token-1", "token-2"]
+    assert throttle.tokens() == {QuotaClass.FEED_STATUS: 2}  # one grant per request
+
+
+async def test_a_403_that_persists_after_one_fresh_token_is_an_auth_error(api: Api) -> None:
     api.fake.sequence("GET", FEED_PATH, amazon_error(403, "Unauthorized", "Access denied."))
+    throttle = FakeThrottle()
+    job = metered(throttle, JobType.UPDATE_QTY)
 
     with pytest.raises(AuthError) as caught:
-        await api.client.get_feed("50012345")
+        await job.call(QuotaClass.FEED_STATUS, "getFeed", lambda: api.client.get_feed("50012345"))
 
     message = str(caught.value)
     assert "Amazon rejected the credentials of seller A1SELLERTEST: re-authorise the app" in message
+    assert "Access denied." in message
     assert caught.value.seller_id == "A1SELLERTEST"
     assert len(api.fake.lwa_requests) == 2  # exactly one refresh
     assert len(api.fake.requests) == 2
+    assert throttle.tokens() == {QuotaClass.FEED_STATUS: 2}
 
 
 async def test_lwa_invalid_grant_is_an_auth_error(api: Api) -> None:
@@ -84,6 +123,19 @@ async def test_lwa_invalid_grant_is_an_auth_error(api: Api) -> None:
     assert "re-authorise the app" in str(caught.value)
     assert "invalid_grant" in str(caught.value)
     assert api.fake.requests == []  # SP-API never called without a token
+
+
+async def test_an_lwa_outage_sends_no_sp_api_request(api: Api) -> None:
+    api.fake.lwa_handler = lambda _: httpx.Response(503, text="unavailable")
+    api.fake.sequence("GET", FEED_PATH, json_response(200, FEED))
+
+    with pytest.raises(NotSent) as caught:
+        await api.client.get_feed("50012345")
+
+    assert caught.value.operation == "getFeed"
+    assert "Login with Amazon" in str(caught.value)
+    assert api.fake.requests == []  # no quota spent at Amazon: the grant can go back
+    assert len(api.fake.lwa_requests) == 4  # LWA is not SP-API quota: its own retries
 
 
 async def test_lwa_outage_is_retried_then_transient() -> None:
@@ -121,8 +173,13 @@ async def test_concurrent_403s_on_one_expired_token_cause_one_refresh(api: Api) 
 
     api.fake.route("GET", FEED_PATH, handler)
 
-    await asyncio.gather(*(api.client.get_feed("50012345") for _ in range(10)))
+    refused = await asyncio.gather(
+        *(api.client.get_feed("50012345") for _ in range(10)), return_exceptions=True
+    )
+    again = await asyncio.gather(*(api.client.get_feed("50012345") for _ in range(10)))
 
+    assert all(isinstance(r, AccessTokenRejected) for r in refused)
+    assert all(r.value.feed_id == "50012345" for r in again)
     assert len(api.fake.lwa_requests) == 2  # the first fetch and one refresh
 
 

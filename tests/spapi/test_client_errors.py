@@ -1,4 +1,5 @@
-"""Error policy of SpApiClient: 429, 5xx, network failures, other 4xx, malformed bodies."""
+"""Error policy of SpApiClient: 429, 5xx, network failures, other 4xx, malformed bodies.
+Each SP-API call is one request: the client never repeats one on its own."""
 
 from __future__ import annotations
 
@@ -6,9 +7,16 @@ import httpx
 import pytest
 
 from shared.quotas import QuotaClass
-from shared.spapi import MalformedResponse, PermanentError, Throttled, TransientError
+from shared.spapi import (
+    MalformedResponse,
+    MaybeAccepted,
+    NotSent,
+    PermanentError,
+    Throttled,
+    TransientError,
+)
 from tests.spapi.conftest import Api
-from tests.spapi.fake_amazon import amazon_error, json_response
+from tests.spapi.fake_amazon import Fault, amazon_error, json_response, lost_answer, server_error
 from tests.spapi.payloads import FEED
 
 FEED_PATH = "/feeds/2021-06-30/feeds/50012345"
@@ -30,66 +38,83 @@ async def test_429_raises_throttled_with_operation_and_quota_class_without_retry
     assert api.sleep.delays == []
 
 
-async def test_5xx_is_retried_with_jittered_backoff_then_succeeds(api: Api) -> None:
+async def test_a_5xx_is_one_request_and_a_transient_error(api: Api) -> None:
+    # Every request to Amazon must be paid for by a quota token of its own: a repeat is
+    # the caller's (shared/metered.py), on a fresh token.
     api.fake.sequence(
-        "GET",
-        FEED_PATH,
-        amazon_error(503, "ServiceUnavailable"),
-        amazon_error(500, "InternalFailure"),
-        json_response(200, FEED),
+        "GET", FEED_PATH, amazon_error(503, "ServiceUnavailable", "down"), json_response(200, FEED)
     )
 
-    result = await api.client.get_feed("50012345")
-
-    assert result.value.feed_id == "50012345"
-    assert len(api.fake.api_requests(FEED_PATH)) == 3
-    # base 0.5 s doubling, full jitter with random() = 0.5 → half of each ceiling
-    assert api.sleep.delays == [0.25, 0.5]
-
-
-async def test_5xx_gives_up_after_the_bounded_attempts(api: Api) -> None:
-    api.fake.sequence("GET", FEED_PATH, amazon_error(503, "ServiceUnavailable", "down"))
-
     with pytest.raises(TransientError) as caught:
         await api.client.get_feed("50012345")
 
-    assert caught.value.attempts == 4
-    assert caught.value.status == 503
+    assert not isinstance(caught.value, NotSent | MaybeAccepted)
+    assert (caught.value.operation, caught.value.status, caught.value.attempts) == (
+        "getFeed",
+        503,
+        1,
+    )
+    assert caught.value.request_id == "req-1"
     assert [(e.code, e.message) for e in caught.value.errors] == [("ServiceUnavailable", "down")]
-    assert len(api.fake.api_requests(FEED_PATH)) == 4
-    assert len(api.sleep.delays) == 3
+    assert len(api.fake.api_requests(FEED_PATH)) == 1
+    assert api.sleep.delays == []
+    # Amazon recovered: the next call (on its own token) gets the answer.
+    assert (await api.client.get_feed("50012345")).value.feed_id == "50012345"
 
 
-async def test_timeouts_are_retried_and_then_succeed(api: Api) -> None:
-    calls = 0
+async def test_a_timeout_on_a_read_is_one_request_and_a_transient_error(api: Api) -> None:
+    def slow(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("slow", request=request)
 
-    def flaky(request: httpx.Request) -> httpx.Response:
-        nonlocal calls
-        calls += 1
-        if calls == 1:
-            raise httpx.ReadTimeout("slow", request=request)
-        return json_response(200, FEED)
-
-    api.fake.route("GET", FEED_PATH, flaky)
-
-    result = await api.client.get_feed("50012345")
-
-    assert result.status == 200
-    assert calls == 2
-    assert len(api.sleep.delays) == 1
-
-
-async def test_connection_errors_become_transient_error_with_the_cause(api: Api) -> None:
-    def refuse(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("refused", request=request)
-
-    api.fake.route("GET", FEED_PATH, refuse)
+    api.fake.route("GET", FEED_PATH, slow)
 
     with pytest.raises(TransientError) as caught:
         await api.client.get_feed("50012345")
 
-    assert isinstance(caught.value.__cause__, httpx.ConnectError)
-    assert caught.value.attempts == 4
+    assert not isinstance(caught.value, NotSent | MaybeAccepted)  # sent, maybe answered
+    assert isinstance(caught.value.__cause__, httpx.ReadTimeout)
+    assert "ReadTimeout" in str(caught.value)
+    assert len(api.fake.api_requests(FEED_PATH)) == 1
+    assert api.sleep.delays == []
+
+
+@pytest.mark.parametrize("error", [httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout])
+async def test_a_request_that_never_left_is_not_sent(
+    api: Api, error: type[httpx.TransportError]
+) -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise error("refused", request=request)
+
+    api.fake.route("POST", CREATE_FEED_PATH, refuse)
+
+    with pytest.raises(NotSent) as caught:
+        await api.client.create_feed("JSON_LISTINGS_FEED", ["A1PA6795UKMFR9"], "doc-1")
+
+    # Even createFeed: Amazon never saw it, so sending it again makes no second feed.
+    assert not isinstance(caught.value, MaybeAccepted)
+    assert isinstance(caught.value, TransientError)
+    assert isinstance(caught.value.__cause__, error)
+    assert len(api.fake.api_requests(CREATE_FEED_PATH)) == 1
+    assert api.sleep.delays == []
+
+
+@pytest.mark.parametrize(
+    ("fault", "cause"),
+    [(server_error(500), "HTTP 500"), (lost_answer(), "ReadTimeout")],
+    ids=["500", "lost answer"],
+)
+async def test_a_create_that_failed_after_it_was_sent_may_have_been_accepted(
+    api: Api, fault: Fault, cause: str
+) -> None:
+    api.fake.sequence("POST", CREATE_FEED_PATH, json_response(202, {"feedId": "50012345"}))
+    api.fake.inject("POST", CREATE_FEED_PATH, fault)
+
+    with pytest.raises(MaybeAccepted) as caught:
+        await api.client.create_feed("JSON_LISTINGS_FEED", ["A1PA6795UKMFR9"], "doc-1")
+
+    assert (caught.value.operation, caught.value.attempts) == ("createFeed", 1)
+    assert cause in str(caught.value) and "may have accepted" in str(caught.value)
+    assert len(api.fake.api_requests(CREATE_FEED_PATH)) == 1
 
 
 async def test_jitter_stays_within_the_exponential_ceiling() -> None:
@@ -145,3 +170,4 @@ async def test_non_json_error_bodies_are_tolerated(api: Api) -> None:
         await api.client.get_feed("50012345")
 
     assert caught.value.errors == ()
+    assert caught.value.status == 502

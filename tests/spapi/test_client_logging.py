@@ -7,7 +7,14 @@ import logging
 import httpx
 import pytest
 
-from shared.spapi import AuthError, PermanentError, SpApiError, Throttled, TransientError
+from shared.spapi import (
+    AccessTokenRejected,
+    AuthError,
+    PermanentError,
+    SpApiError,
+    Throttled,
+    TransientError,
+)
 from tests.spapi.conftest import Api
 from tests.spapi.fake_amazon import (
     CLIENT_SECRET,
@@ -56,7 +63,7 @@ async def test_a_planted_secret_never_appears_in_logs_or_errors(
     path = "/feeds/2021-06-30/feeds/1"
     errors: list[SpApiError] = []
 
-    # expired token → refresh → 5xx → success
+    # expired token → refresh → 5xx → success, each a call of its own
     api.fake.sequence(
         "GET",
         path,
@@ -64,17 +71,24 @@ async def test_a_planted_secret_never_appears_in_logs_or_errors(
         amazon_error(503, "ServiceUnavailable"),
         json_response(200, FEED),
     )
+    for first in (AccessTokenRejected, TransientError):
+        with pytest.raises(first) as failed:
+            await api.client.get_feed("1")
+        errors.append(failed.value)
     await api.client.get_feed("1")
-    # throttled, refused, persistent 403
+    # throttled, refused, the token refused again (and what Metered makes of that)
     for response, expected in (
         (amazon_error(429, "QuotaExceeded"), Throttled),
         (amazon_error(400, "InvalidInput"), PermanentError),
-        (amazon_error(403, "Unauthorized"), AuthError),
+        (amazon_error(403, "Unauthorized"), AccessTokenRejected),
     ):
         api.fake.sequence("GET", path, response)
         with pytest.raises(expected) as caught:
             await api.client.get_feed("1")
         errors.append(caught.value)
+    rejected = errors[-1]
+    assert isinstance(rejected, AccessTokenRejected)
+    errors.append(rejected.persisting())
     # presigned transfers, whose query string is a credential too
     api.fake.route("PUT", "/upload", lambda _: httpx.Response(500))
     with pytest.raises(TransientError) as failed_upload:
@@ -82,8 +96,7 @@ async def test_a_planted_secret_never_appears_in_logs_or_errors(
             f"https://s3.test/upload?{SIGNATURE}", b"{}", "application/json"
         )
     errors.append(failed_upload.value)
-    # LWA refuses the refresh token
-    api.fake.sequence("GET", path, amazon_error(403, "Unauthorized"))
+    # LWA refuses the refresh token (the last 403 made the client forget its token)
     api.fake.lwa_handler = lambda _: httpx.Response(400, json={"error": "invalid_grant"})
     with pytest.raises(AuthError) as refused:
         await api.client.get_feed("1")

@@ -13,7 +13,7 @@ from tests.submitter.fake_seller import Seller
 @pytest.fixture
 async def seller() -> AsyncIterator[Seller]:
     fake = FakeAmazon()
-    sleep = RecordingSleep()  # the client's backoffs, recorded instead of slept
+    sleep = RecordingSleep()  # the client's own backoffs (LWA, uploads), recorded not slept
     client, http = make_client(fake, sleep=sleep)
     yield Seller(fake, client, sleep)
     await http.aclose()

@@ -42,7 +42,7 @@ class Seller:
 
     fake: FakeAmazon
     client: SpApiClient
-    sleep: RecordingSleep  # the client's backoffs between its own retries
+    sleep: RecordingSleep  # the client's backoffs: LWA and document uploads (not SP-API quota)
     catalog: dict[str, str] = field(default_factory=dict)  # EAN or UPC → ASIN
     orders: dict[str | None, tuple[list[dict[str, Any]], str | None]] = field(
         default_factory=dict

@@ -4,10 +4,11 @@ refusals), against the fake SP-API's injected faults.
 What a merchant cares about: a refusal fails the job with a reason; a failure that may
 pass is transient (the service tries the job again later), never a failed job; and how
 often a call with a lasting effect reaches Amazon. The client (shared/spapi/client.py)
-retries a read on a 5xx, a timeout or a lost connection; ``createFeed`` and
-``createReport`` only when the request never left (a refused connection): after it was
-sent, a 5xx or a lost answer may hide a success, so it is ``MaybeAccepted`` at once and
-whoever sends it again says so (the submitter's log line and resubmission counter).
+sends each call once; the job's Metered tries a 5xx, a timeout or a lost connection again
+after a backoff, each time on a fresh token; ``createFeed`` and ``createReport`` only when
+the request never left (a refused connection, whose token goes back): after it was sent,
+a 5xx or a lost answer may hide a success, so it is ``MaybeAccepted`` at once and whoever
+sends it again says so (the submitter's log line and resubmission counter).
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ from tests.submitter.fake_seller import (
     submit_feed,
 )
 
-# The seller fixture's client: 4 attempts in all, backoff 0.5 s doubling, jitter drawn 0.5.
+# The jobs' Metered (tests/fake_throttle.py): 4 attempts in all, backoff 0.5 s doubling,
+# jitter drawn 0.5, each backoff recorded in ``throttle.backoffs``.
 ATTEMPTS = 4
 BACKOFFS = [0.25, 0.5, 1.0]
 
@@ -137,7 +139,7 @@ async def test_a_call_with_a_lasting_effect_is_not_repeated_once_it_was_sent(
     # Still a failure that may pass (the job is tried again, saying so), not a failed job.
     assert isinstance(caught.value, TransientError)
     assert failure_of(caught.value, "send the request to Amazon") is None
-    assert seller.sleep.delays == []
+    assert seller.sleep.delays == [] and throttle.backoffs == []
     assert throttle.tokens()[call.quota_class] == 1
 
 
@@ -151,7 +153,10 @@ async def test_a_call_that_never_left_is_retried_into_one(seller: Seller, call: 
     assert len(seller.fake.api_requests(call.path)) == 2
     assert len(call.carried_out(seller)) == 1
     assert call.recorded(submitted) == f"{call.kind}-1"
-    assert throttle.tokens()[call.quota_class] == 1
+    # The first token bought nothing at Amazon and went back; the repeat had its own.
+    assert throttle.tokens()[call.quota_class] == 2
+    assert [g.quota_key.quota_class for g in throttle.released] == [call.quota_class]
+    assert throttle.backoffs == BACKOFFS[:1]
 
 
 @pytest.mark.parametrize("call", LASTING, ids=str)
@@ -168,8 +173,9 @@ async def test_a_call_whose_connection_fails_every_attempt_is_transient_not_a_fa
     assert failure_of(caught.value, "send the request to Amazon") is None  # tried again later
     assert (caught.value.operation, caught.value.attempts) == (call.operation, ATTEMPTS)
     assert len(seller.fake.api_requests(call.path)) == ATTEMPTS
-    assert seller.sleep.delays == BACKOFFS
-    assert throttle.tokens()[call.quota_class] == 1
+    assert throttle.backoffs == BACKOFFS
+    assert throttle.tokens()[call.quota_class] == ATTEMPTS  # each try on its own token…
+    assert len(throttle.released) == ATTEMPTS  # …given back, since none left
 
 
 @pytest.mark.parametrize("call", LASTING, ids=str)
@@ -198,7 +204,8 @@ async def test_amazon_refusing_the_call_fails_the_job_as_refused_without_a_retry
 async def test_a_lost_feed_document_answer_is_retried_and_its_document_left_unused(
     seller: Seller,
 ) -> None:
-    # A second feed document costs nothing: Amazon drops unused ones. The feed is sent once.
+    # A second feed document costs nothing but its token: Amazon drops unused ones. The
+    # feed is sent once.
     throttle = FakeThrottle()
     seller.fake.inject("POST", f"{FEEDS}/documents", lost_answer())
 
@@ -207,7 +214,8 @@ async def test_a_lost_feed_document_answer_is_retried_and_its_document_left_unus
     assert seller.documents["doc-1"][1] is None  # created, its answer lost, never uploaded
     assert submitted.data.input_document_id == "doc-2"
     assert [f["inputFeedDocumentId"] for f in seller.feeds] == ["doc-2"]
-    assert throttle.tokens() == {SUBMIT: 1, DOCUMENT: 1}
+    assert throttle.tokens() == {SUBMIT: 1, DOCUMENT: 2}  # one per createFeedDocument
+    assert throttle.backoffs == BACKOFFS[:1]
 
 
 async def test_a_5xx_on_prepare_sends_no_feed_and_keeps_the_first_token_for_later(
@@ -225,6 +233,8 @@ async def test_a_5xx_on_prepare_sends_no_feed_and_keeps_the_first_token_for_late
     assert failure_of(caught.value, "prepare the feed") is None
     assert seller.fake.api_requests(f"{FEEDS}/feeds") == []
     assert job_metered.first is first  # createFeed never ran: its token is unspent
+    assert len(seller.fake.api_requests(f"{FEEDS}/documents")) == ATTEMPTS
+    assert throttle.tokens() == {SUBMIT: 1, DOCUMENT: ATTEMPTS}
 
 
 # ------------------------------------------------------------------ 429 on fresh tokens
@@ -242,7 +252,8 @@ async def test_throttled_lookups_are_asked_again_on_fresh_tokens(seller: Seller)
     assert len(seller.fake.api_requests(CATALOG)) == 3
     assert throttle.throttled == [job_metered.key(LOOKUP)] * 2
     assert throttle.tokens() == {SUBMIT: 1, LOOKUP: 3, DOCUMENT: 1}
-    assert seller.sleep.delays == []  # a 429 waits for the throttle, not in the client
+    # A 429 waits for the throttle's next token, not for a backoff.
+    assert seller.sleep.delays == [] and throttle.backoffs == []
     assert [(i.key, i.asin) for i in ready.items] == [("SKU-01", "B0EAN00001")]
 
 

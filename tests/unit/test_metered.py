@@ -1,7 +1,11 @@
-"""Metered: one SP-API call under a quota token (shared/metered.py), with its ports faked."""
+"""Metered: one SP-API call under a quota token (shared/metered.py), with its ports faked.
+
+One token, one request: every try (after a 429, a 5xx, a lost connection, a refused
+access token) spends a grant of its own, never one already spent."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -9,7 +13,15 @@ import pytest
 from shared.jobs import JobType
 from shared.metered import StillThrottled
 from shared.quotas import QuotaClass
-from shared.spapi.errors import PermanentError, Throttled, TransientError
+from shared.spapi.errors import (
+    AccessTokenRejected,
+    AuthError,
+    MaybeAccepted,
+    NotSent,
+    PermanentError,
+    Throttled,
+    TransientError,
+)
 from shared.spapi.result import ApiResult
 from shared.throttle.messages import QuotaKey, TokenGranted
 from tests.factories import account_registered
@@ -234,3 +246,177 @@ async def test_the_observed_rate_is_reported_only_when_amazon_states_one() -> No
     await job.call(FEED, "createFeed", Amazon(rate_limit=5.0), report_rate=False)
 
     assert throttle.rates == [(job.key(FEED), 0.0083)]
+
+
+# ------------------------------------------------------------------ retries on fresh tokens
+
+
+def server_error(operation: str = "getFeed") -> TransientError:
+    return TransientError(
+        f"{operation} failed: HTTP 503", operation=operation, attempts=1, status=503
+    )
+
+
+def refused_connection(operation: str = "getFeed") -> NotSent:
+    return NotSent(f"{operation} not sent: ConnectError", operation=operation, attempts=1)
+
+
+def rejected_token(operation: str = "getFeed") -> AccessTokenRejected:
+    return AccessTokenRejected(
+        "A1SELLERTEST", "Unauthorized: expired", operation=operation, status=403
+    )
+
+
+def throttled(operation: str = "getFeed") -> Throttled:
+    return Throttled(operation, QuotaClass.FEED_STATUS)
+
+
+class Script:
+    """An SP-API call whose tries go as scripted (an error to raise, or ``None``: the
+    answer), then succeed. Counts the tries Amazon received: a ``NotSent`` never left."""
+
+    def __init__(self, *outcomes: Exception | None) -> None:
+        self.outcomes = list(outcomes)
+        self.tries = 0
+        self.received = 0
+
+    async def __call__(self) -> ApiResult[str]:
+        self.tries += 1
+        outcome = self.outcomes.pop(0) if self.outcomes else None
+        if not isinstance(outcome, NotSent):
+            self.received += 1
+        if outcome is not None:
+            raise outcome
+        return ApiResult("answer", None, "amzn-ok", 200)
+
+
+STATUS = QuotaClass.FEED_STATUS
+
+
+async def test_a_5xx_is_tried_again_after_a_backoff_on_a_fresh_token() -> None:
+    throttle = FakeThrottle()
+    job = metered(throttle, JobType.UPDATE_QTY)
+    amazon = Script(server_error(), server_error())
+
+    result = await job.call(STATUS, "getFeed", amazon)
+
+    assert result.value == "answer"
+    assert amazon.received == 3
+    assert throttle.tokens() == {STATUS: 3}  # one grant per request Amazon received
+    assert len({t.request_id for t in throttle.taken}) == 3
+    assert throttle.backoffs == [0.25, 0.5]  # jittered, doubling, before each fresh token
+    assert throttle.throttled == []  # a 5xx says nothing about the bucket
+
+
+async def test_5xx_on_every_attempt_is_transient_after_the_policys_attempts() -> None:
+    throttle = FakeThrottle()
+    job = metered(throttle, JobType.UPDATE_QTY)
+    amazon = Script(*(server_error() for _ in range(10)))
+
+    with pytest.raises(TransientError) as caught:
+        await job.call(STATUS, "getFeed", amazon)
+
+    assert not isinstance(caught.value, MaybeAccepted)
+    assert (caught.value.attempts, caught.value.status) == (4, 503)
+    assert "failed 4 times in a row" in str(caught.value)
+    assert amazon.received == 4
+    assert throttle.tokens() == {STATUS: 4}
+    assert throttle.backoffs == [0.25, 0.5, 1.0]
+
+
+async def test_the_held_first_token_serves_the_first_try_only() -> None:
+    throttle = FakeThrottle()
+    job = metered(throttle, JobType.ORDERS_IMPORT)
+    first = await job.first_token(QuotaClass.ORDERS_PAGE)
+    amazon = Script(server_error("searchOrders"))
+
+    await job.call(QuotaClass.ORDERS_PAGE, "searchOrders", amazon, have_token=True)
+
+    assert amazon.received == 2
+    assert throttle.taken[0].request_id == first.request_id
+    assert throttle.tokens() == {QuotaClass.ORDERS_PAGE: 2}  # the retry took a fresh one
+    await job.give_back()
+    assert throttle.released == []  # the first token was spent by the first try
+
+
+async def test_a_request_that_never_left_gives_its_grant_back_and_goes_on_a_fresh_one() -> None:
+    throttle = FakeThrottle()
+    job = metered(throttle, JobType.UPDATE_QTY)
+    first = await job.first_token(FEED)
+    amazon = Script(refused_connection("createFeed"))
+
+    await job.call(FEED, "createFeed", amazon, have_token=True)
+
+    assert (amazon.tries, amazon.received) == (2, 1)
+    assert throttle.released == [first]  # Amazon never saw the first try
+    assert throttle.tokens() == {FEED: 2}
+    assert throttle.backoffs == [0.25]
+
+
+async def test_maybe_accepted_is_raised_at_once_and_never_sent_again() -> None:
+    throttle = FakeThrottle()
+    job = metered(throttle, JobType.UPDATE_QTY)
+    await job.first_token(FEED)
+    maybe = MaybeAccepted("createFeed failed after it was sent", operation="createFeed", attempts=1)
+    amazon = Script(maybe)
+
+    with pytest.raises(MaybeAccepted):
+        await job.call(FEED, "createFeed", amazon, have_token=True)
+
+    assert amazon.received == 1  # a second createFeed could be a second feed
+    assert throttle.tokens() == {FEED: 1}
+    assert throttle.released == [] and throttle.backoffs == []
+
+
+async def test_a_rejected_access_token_gets_one_more_try_on_a_fresh_grant() -> None:
+    throttle = FakeThrottle()
+    job = metered(throttle, JobType.UPDATE_QTY)
+    amazon = Script(rejected_token())
+
+    result = await job.call(STATUS, "getFeed", amazon)
+
+    assert result.value == "answer"
+    assert amazon.received == 2
+    assert throttle.tokens() == {STATUS: 2}
+    assert throttle.backoffs == []  # a new access token is no reason to wait
+
+
+async def test_an_access_token_rejected_twice_is_an_auth_error() -> None:
+    throttle = FakeThrottle()
+    job = metered(throttle, JobType.UPDATE_QTY)
+    amazon = Script(rejected_token(), rejected_token())
+
+    with pytest.raises(AuthError) as caught:
+        await job.call(STATUS, "getFeed", amazon)
+
+    assert "re-authorise the app" in str(caught.value)
+    assert caught.value.seller_id == "A1SELLERTEST"
+    assert amazon.received == 2
+    assert throttle.tokens() == {STATUS: 2}
+
+
+@pytest.mark.parametrize(
+    "outcomes",
+    [
+        (throttled(), server_error(), throttled(), None),
+        (refused_connection(), server_error(), refused_connection(), None),
+        (rejected_token(), throttled(), server_error(), server_error()),
+        (server_error(), rejected_token(), refused_connection(), throttled(), throttled()),
+    ],
+    ids=["429 and 5xx", "refused and 5xx", "token, 429, 5xx", "all of them"],
+)
+async def test_every_request_amazon_receives_spends_a_grant_of_its_own(
+    outcomes: Sequence[Exception | None],
+) -> None:
+    throttle = FakeThrottle()
+    job = metered(throttle, JobType.UPDATE_QTY)
+    await job.first_token(STATUS)
+    amazon = Script(*outcomes)
+
+    await job.call(STATUS, "getFeed", amazon, have_token=True)
+
+    grants = {(t.request_id, n) for n, t in enumerate(throttle.taken, start=1)}
+    released = {(g.request_id, g.grant_seq) for g in throttle.released}
+    assert released <= grants
+    assert amazon.received == len(grants) - len(released)
+    assert amazon.tries == len(grants)  # no grant served two tries
