@@ -29,6 +29,9 @@ from shared.jobs import JobType
 from shared.metered import Metered
 from shared.quotas import QuotaClass, QuotaSpec
 from shared.spapi.client import SpApiClient
+from shared.spapi.errors import Throttled
+from shared.spapi.models.feeds import CreateFeedResponse
+from shared.spapi.result import ApiResult
 from shared.throttle.client import ThrottleClient
 from shared.throttle.messages import QuotaKey, TokenGranted
 
@@ -64,7 +67,7 @@ def possible_grants(spec: QuotaSpec, time_scale: float, span_s: float) -> list[f
     now = 0.0
     while True:
         now = limiter.ready_at(1, now)
-        if now > span_s:
+        if now >= span_s:  # half open, like the rolling hour: [0, span)
             return instants
         limiter.take(1, now)
         instants.append(now)
@@ -82,6 +85,8 @@ class Use:
 class Load:
     accounts: list[AccountRegistered]
     uses: list[Use] = field(default_factory=list)
+    # Every createFeed sent: (wall clock sent, answered, HTTP status), to explain a 429.
+    calls: list[tuple[float, float, int]] = field(default_factory=list)
 
     @property
     def first_grant(self) -> float:
@@ -93,7 +98,7 @@ class Load:
         return [
             u
             for u in self.uses
-            if u.accepted and u.grant.granted_at and u.grant.granted_at.timestamp() <= t0 + span_s
+            if u.accepted and u.grant.granted_at and u.grant.granted_at.timestamp() < t0 + span_s
         ]
 
     def jain(self, uses: list[Use]) -> float:
@@ -141,10 +146,16 @@ async def shop_worker(
             await job.give_back()
             return
         feed_id = document.feed_document_id
-        await job.call(
-            QuotaClass.FEED_SUBMIT,
-            "createFeed",
-            lambda f=feed_id: spapi.create_feed("JSON_LISTINGS_FEED", [MARKETPLACE], f),  # type: ignore[misc]
-            have_token=True,
-        )
+
+        async def create_feed(feed_id: str = feed_id) -> ApiResult[CreateFeedResponse]:
+            sent = time.time()
+            try:
+                result = await spapi.create_feed("JSON_LISTINGS_FEED", [MARKETPLACE], feed_id)
+            except Throttled:
+                load.calls.append((sent, time.time(), 429))
+                raise
+            load.calls.append((sent, time.time(), 202))
+            return result
+
+        await job.call(QuotaClass.FEED_SUBMIT, "createFeed", create_feed, have_token=True)
         load.uses.append(Use(account.shop_id, grant, arrived, accepted=True))

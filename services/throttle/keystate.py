@@ -355,9 +355,11 @@ def _limiter(bucket: TokenBucket, config: KeyConfig) -> Limiter:
     window = None
     if spec.window_cap:
         window_s = spec.window_s / config.time_scale
-        # Capped at a tenth of the window, so that a high time scale (a 5-minute window
-        # of a fraction of a second) does not turn the margin into the limit.
+        # Capped at half the window, so that a high time scale (a 5-minute window of a
+        # fraction of a second) does not make the margin the limit: 5 per 450 s still
+        # allows more than the 30 feeds an hour the hourly cap lets through. (At scale 1
+        # the margin is THROTTLE_LATENCY_MARGIN_S, 2 s, far below that.)
         window = RollingCap.over(
-            spec.window_cap, window_s, min(config.latency_margin_s, window_s / 10)
+            spec.window_cap, window_s, min(config.latency_margin_s, window_s / 2)
         )
     return Limiter(bucket, cap, window)

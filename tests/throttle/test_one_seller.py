@@ -27,9 +27,14 @@ from tests.throttle.conftest import ThrottleProcess, grants_on_topic
 
 pytestmark = pytest.mark.integration
 
-TIME_SCALE = 720.0  # six Amazon hours in 30 s
+# Six Amazon hours in 60 s. Amazon's 5-minute window is then 0.83 s, and the throttle
+# counts each grant in it 0.42 s longer (half the window, its latency margin's cap): a
+# grant that reaches its requester late (Kafka, a busy machine) must still be counted.
+TIME_SCALE = 360.0
 HOURS = 6.0
-WORKERS = {"shop-a": 6, "shop-b": 3, "shop-c": 1}  # pressure must not buy a larger share
+# Every shop keeps feeds waiting (saturated), the first three times as many as the last:
+# pressure must not buy a larger share.
+WORKERS = {"shop-a": 6, "shop-b": 3, "shop-c": 2}
 
 
 async def test_shops_of_one_seller_share_its_feed_quota_fairly_and_to_the_last_token(
@@ -94,7 +99,10 @@ async def test_shops_of_one_seller_share_its_feed_quota_fairly_and_to_the_last_t
             ).json()
 
     create_feed = stats["operations"]["createFeed"]
-    assert create_feed.get("throttled", 0) == 0, create_feed  # Amazon never said 429
+    # Amazon never said 429 (what was sent around one, if it did).
+    throttled = [c for c in load.calls if c[2] == 429]
+    near = [c for c in load.calls for t in throttled if abs(c[0] - t[0]) < 1.0]
+    assert create_feed.get("throttled", 0) == 0, (create_feed, sorted(near))
     # One bucket for the three accounts: every grant of the seller's key, one numbering.
     [key] = {u.grant.quota_key for u in load.uses}
     assert key.seller_id == seller_id
