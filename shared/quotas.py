@@ -22,6 +22,7 @@ class QuotaClass(StrEnum):
     REPORT_RESULT = "report_result"  # getReportDocument
     ORDERS_PAGE = "orders_page"  # one page of orders
     ASIN_LOOKUP = "asin_lookup"  # searchCatalogItems by EAN/UPC
+    LISTING_PATCH = "listing_patch"  # patchListingsItem: one SKU at once, no feed
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,7 @@ DEFAULT_QUOTAS: dict[QuotaClass, QuotaSpec] = {
     QuotaClass.REPORT_RESULT: QuotaSpec(15, 1 / 60),
     QuotaClass.ORDERS_PAGE: QuotaSpec(6, 1 / 60),
     QuotaClass.ASIN_LOOKUP: QuotaSpec(20, 5.0, hourly_cap=18_000),
+    QuotaClass.LISTING_PATCH: QuotaSpec(5, 5.0),
 }
 
 # SP-API operation ids (as in Amazon's models) that a quota class limits together.
@@ -60,6 +62,7 @@ OPERATION_CLASS: dict[str, QuotaClass] = {
     "getOrders": QuotaClass.ORDERS_PAGE,
     "searchOrders": QuotaClass.ORDERS_PAGE,
     "searchCatalogItems": QuotaClass.ASIN_LOOKUP,
+    "patchListingsItem": QuotaClass.LISTING_PATCH,
 }
 
 # Operations the system calls rarely or not under a class: SP-API's published defaults.
