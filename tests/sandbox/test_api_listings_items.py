@@ -235,3 +235,12 @@ async def test_five_a_second_burst_five_then_429(sandbox: Sandbox, auth: dict[st
     assert (await patch(sandbox, auth, "PEN", quantity(7))).status_code == 200
     assert (await patch(sandbox, auth, "PEN", quantity(8))).status_code == 429
     assert (await sandbox.listings())["PEN"]["quantity"] == 7
+
+
+async def test_admin_reads_one_listing_by_sku(sandbox: Sandbox, auth: dict[str, str]) -> None:
+    await patch(sandbox, auth, "PEN", quantity(0))
+    one = await sandbox.client.get(f"/_sandbox/sellers/{SELLER}/listings/PEN")
+    missing = await sandbox.client.get(f"/_sandbox/sellers/{SELLER}/listings/GHOST")
+    assert one.status_code == 200 and one.json() == (await sandbox.listings())["PEN"]
+    assert one.json()["quantity"] == 0
+    assert missing.status_code == 404
