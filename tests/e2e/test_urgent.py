@@ -93,6 +93,7 @@ async def test_a_stock_out_goes_by_patch_with_no_feed_and_the_listing_synced(
     listing = await eventually(
         lambda: _listing(pipeline, seller, sku), f"{sku}'s listing state to be written"
     )
+    assert listing is not None
     assert (listing.status, listing.quantity, listing.last_job_id) == ("active", 0, job_id)
     assert listing.as_of is not None
     stats = await sandbox_stats(pipeline.sandbox_url, seller)
@@ -109,6 +110,7 @@ async def test_a_stock_out_goes_by_patch_with_no_feed_and_the_listing_synced(
     stop_listing = await eventually(
         lambda: _stopped(pipeline, seller, seller.sku(4)), "the stopped listing state"
     )
+    assert stop_listing is not None
     assert (stop_listing.quantity, stop_listing.last_job_id) == (0, stop.job_id)
     assert (await sandbox_stats(pipeline.sandbox_url, seller))["createFeed"][
         "calls"
