@@ -58,6 +58,7 @@ class Submitted:
 class Finished:
     data: DoneData
     log: list[LogLine] = field(default_factory=list)
+    items: list[ItemState] = field(default_factory=list)  # every item's final state
 
 
 @dataclass
@@ -320,6 +321,7 @@ def patched(state: JobState) -> Finished:
                 f"{data.errors} in error; no feed",
             )
         ],
+        list(state.items.values()),  # as a feed's JobDone carries them
     )
 
 

@@ -900,7 +900,15 @@ class SubmitterService:
                     )
                 ]
             if isinstance(outcome, amazon.Finished):
-                return [next_job_event(JobDone, current, data=outcome.data, log=outcome.log)]
+                return [
+                    next_job_event(
+                        JobDone,
+                        current,
+                        data=outcome.data,
+                        log=outcome.log,
+                        items=outcome.items or None,
+                    )
+                ]
             JOBS_FAILED.labels(current.job_type.value).inc()
             decided = {i.key: i for i in outcome.items}
             items = [

@@ -90,6 +90,7 @@ async def test_a_stock_out_goes_by_patch_with_no_feed_and_the_listing_synced(
     ]
     recorded = [i for e in events if isinstance(e, JobLogged) for i in e.items or []]
     assert [(i.key, i.status) for i in recorded] == [(sku, "accepted")]
+    assert [(i.key, i.status) for i in done.items or []] == [(sku, "accepted")]
     listing = await eventually(
         lambda: _listing(pipeline, seller, sku), f"{sku}'s listing state to be written"
     )
