@@ -94,6 +94,9 @@ class ReservedData(JobData):
 
     marketplace_id: Identifier | None = None  # the marketplace its feed or report is for
     automatic: bool | None = None  # opened by catalog changes (coalescing), not a request
+    # An automatic job of urgent changes only (stock to 0): served before the others, by
+    # patchListingsItem while it is small (services/submitter/routing.py).
+    urgent: bool | None = None
     listings_marked: bool | None = None  # its listings were marked pending on intake
     params: JobParams | None = None  # inventory_report / orders_import parameters
     priority: Priority | None = None  # the caller's priority, when given

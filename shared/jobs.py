@@ -26,6 +26,12 @@ class JobType(StrEnum):
         return self is not JobType.ORDERS_IMPORT
 
     @property
+    def may_finish_in_call(self) -> bool:
+        """Whether a job may end with its calls, no result to wait for: an orders import
+        always; a small stock-to-zero job sent by ``patchListingsItem`` (docs/design.md §2)."""
+        return self in (JobType.ORDERS_IMPORT, JobType.UPDATE_QTY, JobType.STOP_PRODUCTS)
+
+    @property
     def carries_items(self) -> bool:
         return self not in (JobType.INVENTORY_REPORT, JobType.ORDERS_IMPORT)
 

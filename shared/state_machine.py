@@ -36,12 +36,13 @@ class IllegalTransition(ValueError):
 def can_transition(job_type: JobType, current: JobStatus | None, target: JobStatus) -> bool:
     if target not in ALLOWED[current]:
         return False
-    # Only jobs with an asynchronous Amazon result wait for one; only jobs without one
+    # Only jobs with an asynchronous Amazon result wait for one; only jobs that may end
+    # with their calls (an orders import, a stock-to-zero job sent by patchListingsItem)
     # go straight from processing to done.
     if S.WAITING_FOR_RESULT in (current, target):
         return job_type.has_async_result
     if current is S.PROCESSING and target is S.DONE:
-        return not job_type.has_async_result
+        return job_type.may_finish_in_call
     return True
 
 

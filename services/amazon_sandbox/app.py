@@ -17,7 +17,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.amazon_sandbox.clock import Clock
 from services.amazon_sandbox.errors import ApiError
-from services.amazon_sandbox.routes import admin, auth, catalog, documents, feeds, orders, reports
+from services.amazon_sandbox.routes import (
+    admin,
+    auth,
+    catalog,
+    documents,
+    feeds,
+    listings_items,
+    orders,
+    reports,
+)
 from services.amazon_sandbox.settings import SandboxSettings
 from services.amazon_sandbox.state import SandboxState
 
@@ -105,6 +114,7 @@ def create_app(
             *feeds.routes,
             *reports.routes,
             *catalog.routes,
+            *listings_items.routes,
             *orders.routes,
             *documents.routes,
             *admin.routes,

@@ -2,7 +2,9 @@
 
 Pure: ``process_listings_feed`` takes the uploaded bytes and the seller's listings and
 returns the new listings plus the processing report (listings-feed-processing-report
-schema v2: header {sellerId, version, feedId}, issues[], summary{...}).
+schema v2: header {sellerId, version, feedId}, issues[], summary{...}). ``patch_listing``
+is one PATCH message on its own, for the Listings Items API's ``patchListingsItem``: the
+same checks and the same application, so both ways of changing a SKU agree.
 
 What Amazon does and the sandbox copies:
 - a document that is not JSON, or whose header is wrong (sellerId of another seller,
@@ -100,6 +102,12 @@ class FeedContext:
 
 
 @dataclass(frozen=True, slots=True)
+class PatchOutcome:
+    listing: Listing | None  # the SKU's listing after the patch (unchanged when issues)
+    issues: list[Issue]  # empty when the patch was applied
+
+
+@dataclass(frozen=True, slots=True)
 class ListingsFeedResult:
     fatal: bool
     report: dict[str, Any]
@@ -163,6 +171,33 @@ def process_listings_feed(
         accepted=accepted,
     )
     return ListingsFeedResult(fatal=False, report=report, listings=current)
+
+
+def patch_listing(
+    sku: str,
+    product_type: str,
+    patches: list[Any],
+    existing: Listing | None,
+    context: FeedContext,
+) -> PatchOutcome:
+    """The PATCH message a feed would carry for ``sku``, checked and applied alone. Only
+    this SKU's listing is touched (a seller of a million listings is not copied)."""
+    message = {
+        "messageId": 1,
+        "sku": sku,
+        "operationType": "PATCH",
+        "productType": product_type,
+        "patches": patches,
+    }
+    issues = _schema_issues(message)
+    if issues:
+        return PatchOutcome(existing, issues)
+    current = {sku: existing} if existing is not None else {}
+    try:
+        _apply(message, current, context)
+    except _MessageInvalid as invalid:
+        return PatchOutcome(existing, invalid.issues)
+    return PatchOutcome(current[sku], [])
 
 
 # --- whole-document checks -------------------------------------------------------------

@@ -13,5 +13,6 @@ FEEDS = (
 REPORTS = ("createReport", "getReport", "getReports", "cancelReport", "getReportDocument")
 CATALOG = ("searchCatalogItems",)
 ORDERS = ("getOrders", "getOrderItems", "confirmShipment", "searchOrders")
+LISTINGS = ("patchListingsItem",)
 
-OPERATIONS = frozenset(FEEDS + REPORTS + CATALOG + ORDERS)
+OPERATIONS = frozenset(FEEDS + REPORTS + CATALOG + ORDERS + LISTINGS)

@@ -12,12 +12,13 @@ from typing import Literal
 from services.applier.applied import Applied, ResultError
 from services.applier.fulfillment import apply_fulfillment_report
 from services.applier.inventory import apply_inventory_report
-from services.applier.listings import APPLIED_STATUS, apply_listings_report
+from services.applier.listings import apply_listings_report
 from shared.events import JobDone, JobFailed, ListingState, LogLine, next_job_event
 from shared.failures import Failure, failure_of
 from shared.job_data import DoneData, FailedData
 from shared.job_state import JobState
 from shared.jobs import JobType
+from shared.listing_sync import APPLIED_STATUS
 from shared.spapi.documents import DOWNLOAD
 from shared.spapi.errors import (
     DocumentTooLarge,

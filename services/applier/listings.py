@@ -33,21 +33,11 @@ from services.applier.applied import (
     summary_line,
     warning_lines,
 )
-from shared.events import ItemState, ListingState, ListingStatus, LogLine
+from shared.events import ListingState, LogLine
 from shared.formats.processing_report import parse_processing_report
 from shared.job_state import JobState
-from shared.jobs import JobType
+from shared.listing_sync import APPLIED_STATUS, listing_after, newer_than
 
-# The listing status an applied item of each job type ends in.
-APPLIED_STATUS: dict[JobType, ListingStatus] = {
-    JobType.SEND_PRODUCTS: "active",
-    JobType.UPDATE_QTY: "active",
-    JobType.UPDATE_PRICE: "active",
-    JobType.UPDATE_QTY_PRICE: "active",
-    JobType.STOP_PRODUCTS: "stopped",
-    JobType.STOP_REMOVE_PRODUCTS: "removed",
-}
-ZERO_QUANTITY = frozenset({JobType.STOP_PRODUCTS, JobType.STOP_REMOVE_PRODUCTS})
 NOT_IN_FEED = "the feed carried no message for this item, so Amazon did not process it"
 
 
@@ -102,62 +92,6 @@ def apply_listings_report(
             )
         )
     return Applied(items=items, counts=counts, log=log, listings=listings)
-
-
-def newer_than(state: JobState, listing: ListingState | None) -> bool:
-    """Whether the job's result may set ``listing``: Amazon applies one seller's feeds in
-    the order they were submitted, so a result older than the listing's is stale."""
-    if listing is None or listing.as_of is None:
-        return True
-    when = state.facts.submitted_at
-    return when is None or when >= listing.as_of
-
-
-def listing_after(
-    state: JobState, item: ItemState, current: ListingState | None, asin: object = None
-) -> ListingState:
-    """The listing's sync state once the job's outcome for ``item`` is known.
-
-    ``current`` is the listing as ``amazon.listings`` holds it now. Values the job does
-    not change come from the listing as it was before the job when the job marked it
-    pending (``ItemState.before``; the pending state carries the requested values), else
-    from the current listing (automatic jobs do not mark listings).
-    """
-    marked_by_job = bool(state.facts.listings_marked) and (
-        current is None or current.last_job_id == state.job_id
-    )
-    base: Mapping[str, Any]
-    if marked_by_job:
-        base = item.before or {}
-    elif current is not None:
-        base = current.model_dump(mode="json")
-    else:
-        base = item.before or {}
-    request = item.request
-    applied = item.status in ("accepted", "warning")
-    values: dict[str, Any] = {
-        "asin": asin or request.get("asin") or base.get("asin"),
-        "quantity": base.get("quantity"),
-        "price": base.get("price"),
-        "currency": base.get("currency"),
-    }
-    if applied:
-        for name in ("quantity", "price", "currency"):
-            if name in request:
-                values[name] = request[name]
-        if state.job_type in ZERO_QUANTITY:
-            values["quantity"] = 0
-    as_of = state.facts.submitted_at if applied else base.get("as_of")
-    return ListingState(
-        account_id=state.account_id,
-        shop_id=state.shop_id,
-        sku=item.key,
-        status=APPLIED_STATUS[state.job_type] if applied else "error",
-        last_job_id=state.job_id,
-        issues=list(item.messages),
-        as_of=as_of,
-        **values,
-    )
 
 
 def stuck_listings(state: JobState, current: Mapping[str, ListingState]) -> list[ListingState]:

@@ -5,7 +5,8 @@ when repeated: ASIN lookups, building the document, uploading it. ``send`` is th
 with a lasting effect (``createFeed``): the service runs it in a critical section, so a
 rebalance waits for it to be recorded and a feed is sent twice only if a process dies in
 between (docs/design.md §15). Reports are one call (``request_report``); orders import is
-pages of reads, each published with its cursor (``import_orders``).
+pages of reads, each published with its cursor (``import_orders``); a small urgent job is
+one ``patchListingsItem`` per item (``patch_item``), each recorded before the next.
 
 Every call goes through the job's :class:`~shared.metered.Metered` (token, call, 429,
 observed rate). A feed's messages are numbered by their items' ordinals in the job
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TypeVar
 
+from services.submitter import patching
 from shared.events import AccountRegistered, ItemState, LogLine, OrderImported, OrderLine
 from shared.failures import Failure
 from shared.formats import fulfillment_feed, listings_feed
@@ -37,7 +39,7 @@ from shared.jobs import JobType
 from shared.metered import Metered
 from shared.quotas import QuotaClass
 from shared.spapi.client import SpApiClient
-from shared.spapi.errors import PermanentError
+from shared.spapi.errors import MalformedResponse, PermanentError
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,7 @@ class Submitted:
 class Finished:
     data: DoneData
     log: list[LogLine] = field(default_factory=list)
+    items: list[ItemState] = field(default_factory=list)  # every item's final state
 
 
 @dataclass
@@ -262,6 +265,64 @@ async def lookup_asins(
                 )
             )
     return matched, errors
+
+
+# ------------------------------------------------------------------ patches
+
+
+@dataclass
+class Patched:
+    """One item sent by patchListingsItem and Amazon's answer."""
+
+    item: ItemState  # accepted, warning or error, with Amazon's issues
+    at: datetime  # when Amazon answered: the listing's as_of
+    submission_id: str | None = None
+
+
+async def patch_item(
+    client: SpApiClient,
+    metered: Metered,
+    account: AccountRegistered,
+    state: JobState,
+    key: str,
+) -> Patched:
+    """One item by ``patchListingsItem`` under a ``listing_patch`` token (the job's first
+    grant for its first call). A 400 is this item's error, not the job's: the next SKU
+    may pass."""
+    item = state.items[key]
+    request = patching.patch_request(state.job_type, item, marketplace_of(state, account))
+    try:
+        answer = await metered.call(
+            QuotaClass.LISTING_PATCH,
+            "patchListingsItem",
+            lambda: client.patch_listings_item(
+                request.sku, [marketplace_of(state, account)], request.product_type, request.patches
+            ),
+            have_token=True,
+        )
+    except PermanentError as exc:
+        if isinstance(exc, MalformedResponse):
+            raise  # an answer we cannot read: worth another try, as for any call
+        return Patched(patching.item_refused(item, str(exc)), datetime.now(UTC))
+    return Patched(
+        patching.item_after(item, answer.value), datetime.now(UTC), answer.value.submission_id
+    )
+
+
+def patched(state: JobState) -> Finished:
+    """The job once every item has its answer."""
+    data = patching.done_data(state.items.values())
+    return Finished(
+        data,
+        [
+            LogLine(
+                level="warning" if data.errors else "info",
+                message=f"patchListingsItem: {data.processed} item(s), {data.accepted} accepted, "
+                f"{data.errors} in error; no feed",
+            )
+        ],
+        list(state.items.values()),  # as a feed's JobDone carries them
+    )
 
 
 # ------------------------------------------------------------------ reports

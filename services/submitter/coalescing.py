@@ -2,7 +2,11 @@
 
 While an automatic job of a kind is still ``reserved`` for a shop's account, new changes go
 into it and the newest value per key wins, so one feed carries as many items as possible.
-Pure: the caller gives the open jobs and which listings are synced.
+Urgent changes (stock to 0, services/submitter/routing.py) gather in an automatic job of
+their own, so they never wait in the large job that waits for a scarce feed token; an
+urgent change also replaces its SKU's older value in that large job, which would
+otherwise send the older quantity again after it. Pure: the caller gives the open jobs
+and which listings are synced.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from services.submitter.routing import is_urgent
 from shared.events import (
     AccountRegistered,
     Event,
@@ -25,7 +30,7 @@ from shared.job_data import ReservedData
 from shared.job_state import JobState
 from shared.jobs import JobStatus, JobType
 
-AutoKey = tuple[str, str, JobType]  # shop, account, job type
+AutoKey = tuple[str, str, JobType, bool]  # shop, account, job type, urgent
 
 
 @dataclass(frozen=True)
@@ -46,19 +51,17 @@ def changes_for(
 ) -> list[Change]:
     """The job items one catalog event asks for; empty when nothing of it is synced."""
     if isinstance(event, StockChanged):
+        request = {"sku": event.sku, "quantity": event.quantity}
+        urgent = is_urgent(JobType.UPDATE_QTY, request)
         return [
-            Change(
-                (event.shop_id, a.account_id, JobType.UPDATE_QTY),
-                event.sku,
-                {"sku": event.sku, "quantity": event.quantity},
-            )
+            Change((event.shop_id, a.account_id, JobType.UPDATE_QTY, urgent), event.sku, request)
             for a in accounts_of_shop(event.shop_id)
             if is_synced(a.account_id, event.sku)
         ]
     if isinstance(event, PriceChanged):
         return [
             Change(
-                (event.shop_id, a.account_id, JobType.UPDATE_PRICE),
+                (event.shop_id, a.account_id, JobType.UPDATE_PRICE, False),
                 event.sku,
                 {"sku": event.sku, "price": str(event.price), "currency": event.currency},
             )
@@ -78,7 +81,7 @@ def changes_for(
         )
         return [
             Change(
-                (event.shop_id, event.account_id, JobType.ORDERS_FULFILLMENT),
+                (event.shop_id, event.account_id, JobType.ORDERS_FULFILLMENT, False),
                 event.amazon_order_id,
                 request,
             )
@@ -87,17 +90,25 @@ def changes_for(
 
 
 def merge(changes: Iterable[Change]) -> dict[AutoKey, dict[str, dict[str, Any]]]:
-    """Group by automatic job; within one, the newest value per item wins."""
-    merged: dict[AutoKey, dict[str, dict[str, Any]]] = {}
+    """Group by automatic job; the newest value per item wins, and it alone decides
+    whether the item is urgent (a stock of 0 then 5 is 5, in the ordinary job)."""
+    newest: dict[tuple[str, str, JobType, str], Change] = {}
     for change in changes:
+        shop_id, account_id, job_type, _ = change.key
+        where = (shop_id, account_id, job_type, change.item_key)
+        newest.pop(where, None)  # re-inserted: the later change keeps the later place
+        newest[where] = change
+    merged: dict[AutoKey, dict[str, dict[str, Any]]] = {}
+    for change in newest.values():
         merged.setdefault(change.key, {})[change.item_key] = change.request
     return merged
 
 
 def open_auto_jobs(states: Iterable[JobState]) -> dict[AutoKey, JobState]:
-    """The automatic jobs still taking changes (reserved), by shop, account and kind."""
+    """The automatic jobs still taking changes (reserved), by shop, account, kind and
+    urgency."""
     return {
-        (s.shop_id, s.account_id, s.job_type): s
+        (s.shop_id, s.account_id, s.job_type, bool(s.facts.urgent)): s
         for s in states
         if s.status is JobStatus.RESERVED and s.facts.automatic
     }
@@ -120,6 +131,13 @@ def plan(
     result = Plan()
     for key, requests in merged.items():
         items = [ItemState(key=k, request=r) for k, r in requests.items()]
+        shop_id, account_id, job_type, urgent = key
+        ordinary = open_jobs.get((shop_id, account_id, job_type, False)) if urgent else None
+        if ordinary is not None:
+            # The ordinary job would send its older value after the urgent one.
+            superseded = [i for i in items if i.key in ordinary.items]
+            if superseded:
+                result.add.append((ordinary, superseded))
         current = open_jobs.get(key)
         if current is not None:
             room = [i for i in items if i.key in current.items]  # updates take no room
@@ -131,7 +149,6 @@ def plan(
                 result.add.append((current, room))
         while items:
             chunk, items = items[:max_items], items[max_items:]
-            shop_id, account_id, job_type = key
             result.open.append(
                 JobReserved(
                     job_id=new_job_id(key),
@@ -144,11 +161,13 @@ def plan(
                         automatic=True,
                         listings_marked=False,
                         marketplace_id=marketplace_of(account_id),
+                        **({"urgent": True} if urgent else {}),
                     ),
                     items=chunk,
                     log=[
                         LogLine(
-                            message=f"automatic job opened with {len(chunk)} change(s); "
+                            message=f"automatic job opened with {len(chunk)} "
+                            f"{'urgent ' if urgent else ''}change(s); "
                             "more changes join it until its quota token comes"
                         )
                     ],

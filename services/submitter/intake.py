@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import uuid4
 
+from services.submitter.routing import first_class
 from shared.events import (
     AccountRegistered,
     ItemState,
@@ -25,7 +26,6 @@ from shared.job_data import FailedData, ReservedData
 from shared.job_items import InvalidJobPayload, item_key, parse_request_payload
 from shared.jobs import JobStatus, JobType
 from shared.limits import MAX_LOG_MESSAGE, clip
-from shared.quotas import SUBMIT_CLASS
 
 LISTING_JOBS = frozenset(
     {
@@ -92,8 +92,11 @@ def accept(
     request: JobRequested,
     account: AccountRegistered | None,
     listings: dict[str, ListingState],
+    patch_max_items: int = 0,
 ) -> Intake | JobFailed:
-    """Validate a request; ``listings`` are the account's current states of its SKUs."""
+    """Validate a request; ``listings`` are the account's current states of its SKUs;
+    ``patch_max_items``: the largest urgent job sent by patchListingsItem (the quota
+    class its log names)."""
     if account is None:
         return reject(request, f"account {request.account_id!r} is not registered")
     if account.shop_id != request.shop_id:
@@ -148,11 +151,12 @@ def accept(
             *([LogLine(message=f"retry of job {request.retry_of}")] if request.retry_of else []),
         ],
     )
+    quota_class = first_class(request.job_type, states, patch_max_items)
     created = JobCreated(
         **job,
         seq=2,
         status=JobStatus.CREATED,
-        log=[LogLine(message=f"queued for a {SUBMIT_CLASS[request.job_type].value} quota token")],
+        log=[LogLine(message=f"queued for a {quota_class.value} quota token")],
     )
     marked = (
         [

@@ -35,7 +35,7 @@ from typing import TypeVar
 
 from prometheus_client import Counter, Gauge
 
-from services.submitter import amazon
+from services.submitter import amazon, patching, routing
 from services.submitter.assembly import Assembler, Dropped, Refused
 from services.submitter.cancel import Canceled, NotFound, Rejected, decide_cancel
 from services.submitter.coalescing import (
@@ -48,10 +48,12 @@ from services.submitter.coalescing import (
 )
 from services.submitter.intake import accept, reject
 from services.submitter.listings import ListingStates
+from services.submitter.routing import Route
 from services.submitter.settings import SubmitterSettings
 from shared import faults
 from shared.accounts import UnknownAccount
 from shared.events import (
+    AccountRegistered,
     CancelRequested,
     JobCreated,
     JobDone,
@@ -80,7 +82,8 @@ from shared.kafka.stores import IdStore
 from shared.kafka.tail import TopicTail
 from shared.live_jobs import LiveJobs
 from shared.metered import Metered
-from shared.quotas import BASE_PRIORITY, SUBMIT_CLASS
+from shared.quotas import QuotaClass
+from shared.spapi.client import SpApiClient
 from shared.spapi.errors import MaybeAccepted, SpApiError
 from shared.supervisor import Supervisor
 from shared.topics import (
@@ -345,7 +348,7 @@ class SubmitterService:
                 sku = item.get("sku") if isinstance(item, dict) else None
                 if isinstance(sku, str) and (found := self.listings.get(account.account_id, sku)):
                     listings[sku] = found
-        outcome = accept(request, account, listings)
+        outcome = accept(request, account, listings, self.settings.patch_max_items)
         if isinstance(outcome, JobFailed):
             await self._refuse_event(outcome, messages)
             return
@@ -582,9 +585,10 @@ class SubmitterService:
         counter = iter(range(1_000_000))
 
         def new_job_id(key: AutoKey) -> str:
-            shop_id, account_id, job_type = key
+            shop_id, account_id, job_type, urgent = key
             origin = f"{first.partition}.{first.offset}.{next(counter)}"
-            base = f"auto-{shop_id}-{account_id}-{job_type.value}-{origin}"
+            kind = f"{job_type.value}-urgent" if urgent else job_type.value
+            base = f"auto-{shop_id}-{account_id}-{kind}-{origin}"
             return colocated_id(base, shop_id, CATALOG_EVENTS.partitions)
 
         result = plan(
@@ -635,22 +639,35 @@ class SubmitterService:
         metered: Metered | None = None
         try:
             state = self.book.states[job_id]
-            priority = state.facts.priority
             metered = self.metered[job_id] = self.runtime.metered(
-                state,
-                wait_s=self.settings.token_wait_s,
-                priority=BASE_PRIORITY[state.job_type] if priority is None else priority,
+                state, wait_s=self.settings.token_wait_s, priority=routing.priority_of(state)
             )
-            if state.facts.automatic and state.status is JobStatus.RESERVED:
+            # Urgent changes do not wait for company: each goes out alone by patch anyway.
+            if (
+                state.facts.automatic
+                and not state.facts.urgent
+                and state.status is JobStatus.RESERVED
+            ):
                 await asyncio.sleep(self.settings.coalesce_window_s)
-            WAITING.inc()
-            try:
-                await metered.first_token(SUBMIT_CLASS[state.job_type])
-            finally:
-                WAITING.dec()
-            async with self.consumer.owning(partition), self.consumer.lock:
-                if not await self._to_processing(job_id, metered):
+            while True:
+                # The route's class, from the items as they are now (an automatic job
+                # takes changes until its token comes); checked again once it is here.
+                current = self.book.states.get(job_id)
+                if current is None:
+                    return  # gone elsewhere: its new owner drives it
+                quota_class = routing.first_class_of(current, self.settings.patch_max_items)
+                WAITING.inc()
+                try:
+                    await metered.first_token(quota_class)
+                finally:
+                    WAITING.dec()
+                async with self.consumer.owning(partition), self.consumer.lock:
+                    went = await self._to_processing(job_id, metered, quota_class)
+                if went is None:
+                    continue  # its route changed while it waited: the other class's token
+                if not went:
                     return
+                break
             await self._submit(job_id, metered)
         except PartitionLost:
             return  # the job's new owner drives it
@@ -672,28 +689,39 @@ class SubmitterService:
                 with contextlib.suppress(Exception):
                     await asyncio.shield(metered.give_back())
 
-    async def _to_processing(self, job_id: str, metered: Metered) -> bool:
+    async def _to_processing(
+        self, job_id: str, metered: Metered, quota_class: QuotaClass
+    ) -> bool | None:
         """``reserved``/``created`` → ``processing`` now the token is here; False when the
-        job is no longer this driver's (canceled, gone elsewhere)."""
+        job is no longer this driver's (canceled, gone elsewhere); None, with the token
+        given back, when the job's route needs a token of another class now (an urgent
+        automatic job grown past the patch size while it waited)."""
         state = self.book.states.get(job_id)
         if state is None:
             return False  # another instance owns it now and asks for the same grant
         if state.status is JobStatus.CANCELED:
             await metered.give_back()
             return False
+        if (
+            state.status in (JobStatus.RESERVED, JobStatus.CREATED)
+            and routing.first_class_of(state, self.settings.patch_max_items) is not quota_class
+        ):
+            await metered.give_back()
+            return None
         events: list[JobEvent] = []
         if state.status is JobStatus.RESERVED:
             closed = f"closed with {len(state.items)} item(s), token granted"
             events.append(next_job_event(JobCreated, state, log=[LogLine(message=closed)]))
             state = replace(state, status=JobStatus.CREATED, seq=state.seq + 1)
         if state.status is JobStatus.CREATED:
-            events.append(
-                next_job_event(
-                    JobProcessing,
-                    state,
-                    log=[LogLine(message="token granted; building and sending the request")],
-                )
+            by_patch = routing.route_of(state, self.settings.patch_max_items) is Route.PATCH
+            said = (
+                f"token granted; sending {len(state.items)} urgent item(s) by "
+                "patchListingsItem, no feed"
+                if by_patch
+                else "token granted; building and sending the request"
             )
+            events.append(next_job_event(JobProcessing, state, log=[LogLine(message=said)]))
         elif state.status is not JobStatus.PROCESSING:
             return False
         if events:
@@ -720,6 +748,9 @@ class SubmitterService:
             )
             await self._finish(job_id, outcome)
             return
+        if routing.route_of(state, self.settings.patch_max_items) is Route.PATCH:
+            await self._patch(job_id, client, metered, account)
+            return
         if state.job_type.value == "inventory_report":
             async with self.consumer.owning(partition):
                 await self._mark_sending(job_id)
@@ -743,6 +774,59 @@ class SubmitterService:
                 job_id, lambda: amazon.send(client, metered, state, ready), owned=True
             )
             await self._finish(job_id, outcome, owned=True)
+
+    async def _patch(
+        self, job_id: str, client: SpApiClient, metered: Metered, account: AccountRegistered
+    ) -> None:
+        """Each item not answered yet by ``patchListingsItem``, then ``done``. Each call and
+        its record (listing, then the item) are one critical section: a rebalance waits
+        for them, and a new owner goes on with the items still pending. Only a process
+        dying between a call and its record sends that one item again, which sets the
+        same value (a patch replaces the attribute)."""
+        partition = self.consumer.partition_of(job_id)
+        pending = [i.key for i in self.book.states[job_id].items.values() if i.status == "pending"]
+        for key in pending:
+            async with self.consumer.owning(partition):
+                state = self.book.states.get(job_id)
+                if state is None or state.status is not JobStatus.PROCESSING:
+                    raise PartitionLost(f"job {job_id} is no longer this driver's")
+                outcome = await self._attempts(
+                    job_id,
+                    lambda s=state, k=key: amazon.patch_item(client, metered, account, s, k),  # type: ignore[misc]
+                    owned=True,
+                )
+                if isinstance(outcome, amazon.Aborted):
+                    await self._finish(job_id, outcome, owned=True)
+                    return
+                await self._record_patched(job_id, outcome)
+        await self._finish(job_id, amazon.patched(self.book.states[job_id]))
+
+    async def _record_patched(self, job_id: str, patched: amazon.Patched) -> None:
+        """The item's listing, then the item (the job's checkpoint): a crash in between
+        sends the item again and writes the listing again, never loses it."""
+        async with self.consumer.lock:
+            state = self.book.states.get(job_id)
+            if state is None or state.status is not JobStatus.PROCESSING:
+                raise PartitionLost(f"job {job_id} is no longer this driver's")
+            item = patched.item
+            current = self.listings.get(state.account_id, item.key)
+            listing = patching.listing_of(state, item, current, patched.at)
+            if listing is not None:
+                await self._publish_listings([(listing_key(state.account_id, item.key), listing)])
+            faults.crash_point("submitter:patch-before-record")
+            words = f"{item.key}: {item.status} by patchListingsItem"
+            if patched.submission_id:
+                words += f" (submission {patched.submission_id})"
+            if item.messages:
+                words += ": " + " | ".join(item.messages)
+            level: LogLevel = "warning" if item.status == "error" else "info"
+            await self.consumer.emit(
+                [
+                    next_job_event(
+                        JobLogged, state, items=[item], log=[LogLine(level=level, message=words)]
+                    )
+                ]
+            )
 
     async def _mark_sending(self, job_id: str) -> None:
         """Written before the call that cannot be taken back: a new owner after a crash
@@ -816,7 +900,15 @@ class SubmitterService:
                     )
                 ]
             if isinstance(outcome, amazon.Finished):
-                return [next_job_event(JobDone, current, data=outcome.data, log=outcome.log)]
+                return [
+                    next_job_event(
+                        JobDone,
+                        current,
+                        data=outcome.data,
+                        log=outcome.log,
+                        items=outcome.items or None,
+                    )
+                ]
             JOBS_FAILED.labels(current.job_type.value).inc()
             decided = {i.key: i for i in outcome.items}
             items = [

@@ -24,6 +24,13 @@ class SubmitterSettings(ServiceSettings):
     # a burst of shop events (an import, a stock sync) then goes out as one feed instead
     # of spending scarce feed_submit tokens on its first few changes.
     coalesce_window_s: float = Field(default=2.0, ge=0)
+    # Jobs of at most this many items, all urgent (stock to 0), go item by item by
+    # patchListingsItem instead of a feed (services/submitter/routing.py); 0 never. 5 is
+    # the operation's burst: such a job goes out at once without waiting for a refill,
+    # and the bucket is full again for the next one a second later. A larger urgent job
+    # would hold the seller's patch bucket a second per 5 items, and every stock-out
+    # behind it would wait; as one feed (served first among feeds) it costs one token.
+    patch_max_items: int = Field(default=5, ge=0, le=25_000)
     # Requests in parts (docs/design.md §11): how many are assembled at once, and for how
     # long their parts may take to come before the request is refused.
     assembling_max: int = Field(default=64, ge=1)

@@ -61,6 +61,11 @@ from shared.spapi.models.feeds import (
     FeedDocument,
     GetFeedsResponse,
 )
+from shared.spapi.models.listings import (
+    ListingsItemPatchRequest,
+    ListingsItemSubmissionResponse,
+    PatchOperation,
+)
 from shared.spapi.models.orders_2026 import SearchOrdersResponse
 from shared.spapi.models.reports import (
     CreateReportResponse,
@@ -82,6 +87,7 @@ REQUEST_ID_HEADER = "x-amzn-RequestId"
 FEEDS = "/feeds/2021-06-30"
 REPORTS = "/reports/2021-06-30"
 CATALOG = "/catalog/2022-04-01"
+LISTINGS = "/listings/2021-08-01"
 ORDERS_2026 = "/orders/2026-01-01"
 
 QueryValue = str | int | bool | datetime | Sequence[str] | None
@@ -271,6 +277,41 @@ class SpApiClient:
         )
         response = await self._call("searchCatalogItems", "GET", f"{CATALOG}/items", params=params)
         return self._result("searchCatalogItems", response, ItemSearchResults)
+
+    # ---- Listings Items 2021-08-01 ----------------------------------------------------
+
+    async def patch_listings_item(
+        self,
+        sku: str,
+        marketplace_ids: Sequence[str],
+        product_type: str,
+        patches: Sequence[PatchOperation | Mapping[str, object]],
+        *,
+        validation_preview: bool = False,
+        included_data: Sequence[str] | None = None,
+        issue_locale: str | None = None,
+    ) -> ApiResult[ListingsItemSubmissionResponse]:
+        """Patch one SKU of this seller at once (no feed). The answer is 200 whether Amazon
+        took it or not: ``status`` ACCEPTED, INVALID (``issues`` say why) or, with
+        ``validation_preview``, VALID. A patch replaces attributes, so sending it again
+        sets the same values: it is retried on a 5xx like a read."""
+        if not marketplace_ids:
+            raise ValueError("patchListingsItem needs at least one marketplace")
+        body = ListingsItemPatchRequest(
+            product_type=product_type,
+            patches=[PatchOperation.model_validate(p) for p in patches],
+        )
+        params = _query(
+            marketplaceIds=marketplace_ids,
+            includedData=included_data,
+            mode="VALIDATION_PREVIEW" if validation_preview else None,
+            issueLocale=issue_locale,
+        )
+        path = f"{LISTINGS}/items/{_segment(self.seller_id)}/{_segment(sku)}"
+        response = await self._call(
+            "patchListingsItem", "PATCH", path, params=params, json=body.to_wire()
+        )
+        return self._result("patchListingsItem", response, ListingsItemSubmissionResponse)
 
     # ---- Orders 2026-01-01 ------------------------------------------------------------
 

@@ -121,6 +121,9 @@ async def test_every_job_type_reaches_done_and_amazon_shows_it(
         expected = ["JobReserved", "JobCreated", "JobProcessing"]
         if job_type is JobType.ORDERS_IMPORT:
             assert [s for s in statuses(seen) if s != "JobLogged"] == [*expected, "JobDone"]
+        elif job_type is JobType.STOP_PRODUCTS:
+            # One SKU to stop: by patchListingsItem, its answer recorded, no feed.
+            assert statuses(seen) == [*expected, "JobLogged", "JobDone"]
         else:
             # One log line between processing and submitted: "sending the request to
             # Amazon", the mark a new owner after a crash reads (docs/design.md §15).

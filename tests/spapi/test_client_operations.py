@@ -17,9 +17,10 @@ from shared.spapi.models import (
     IdentifiersType,
     ProcessingStatus,
     ReportDocument,
+    SubmissionStatus,
 )
 from tests.spapi.conftest import Api
-from tests.spapi.fake_amazon import json_response
+from tests.spapi.fake_amazon import json_response, server_error
 from tests.spapi.payloads import (
     CATALOG_SEARCH,
     FEED,
@@ -327,3 +328,118 @@ async def test_download_of_a_gzip_bomb_is_refused_past_the_bound(api: Api) -> No
     doc = ReportDocument(report_document_id="d", url="https://s3.test/bomb")
     with pytest.raises(DocumentTooLarge, match="inflates to more than 1 MiB"):
         await api.client.download_document(doc, max_bytes=1 << 20)
+
+
+PATCH_PATH = "/listings/2021-08-01/items/A1SELLERTEST/A/B 1"
+
+
+async def test_patch_listings_item_sends_amazons_shape(api: Api) -> None:
+    api.fake.sequence(
+        "PATCH",
+        PATCH_PATH,
+        json_response(
+            200,
+            {"sku": "A/B 1", "status": "ACCEPTED", "submissionId": "sub-1", "issues": []},
+            headers={"x-amzn-RateLimit-Limit": "5.0"},
+        ),
+    )
+
+    result = await api.client.patch_listings_item(
+        "A/B 1",
+        [MARKETPLACE],
+        "PRODUCT",
+        [
+            {
+                "op": "replace",
+                "path": "/attributes/fulfillment_availability",
+                "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": 0}],
+            },
+            {"op": "delete", "path": "/attributes/purchasable_offer"},
+        ],
+        validation_preview=True,
+        included_data=["identifiers", "issues"],
+    )
+
+    assert result.value.status is SubmissionStatus.ACCEPTED
+    assert result.value.submission_id == "sub-1"
+    assert result.rate_limit == 5.0
+    sent = api.fake.requests[0]
+    assert sent.method == "PATCH"
+    assert sent.url.raw_path.startswith(b"/listings/2021-08-01/items/A1SELLERTEST/A%2FB%201?")
+    assert dict(sent.url.params) == {
+        "marketplaceIds": MARKETPLACE,
+        "includedData": "identifiers,issues",
+        "mode": "VALIDATION_PREVIEW",
+    }
+    assert body(sent) == {
+        "productType": "PRODUCT",
+        "patches": [
+            {
+                "op": "replace",
+                "path": "/attributes/fulfillment_availability",
+                "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": 0}],
+            },
+            {"op": "delete", "path": "/attributes/purchasable_offer"},
+        ],
+    }
+
+
+async def test_patch_listings_item_invalid_is_an_answer_with_issues(api: Api) -> None:
+    api.fake.sequence(
+        "PATCH",
+        PATCH_PATH,
+        json_response(
+            200,
+            {
+                "sku": "A/B 1",
+                "status": "INVALID",
+                "submissionId": "sub-2",
+                "issues": [
+                    {
+                        "code": "90220",
+                        "message": "'quantity' is required but not supplied.",
+                        "severity": "ERROR",
+                        "attributeNames": ["fulfillment_availability"],
+                        "categories": ["MISSING_ATTRIBUTE"],
+                    }
+                ],
+            },
+        ),
+    )
+
+    result = await api.client.patch_listings_item(
+        "A/B 1", [MARKETPLACE], "PRODUCT", [{"op": "delete", "path": "/attributes/x"}]
+    )
+
+    assert result.value.status is SubmissionStatus.INVALID
+    [issue] = result.value.issues
+    assert issue.describe() == (
+        "90220: 'quantity' is required but not supplied. [fulfillment_availability]"
+    )
+
+
+async def test_patch_listings_item_is_repeated_after_a_5xx(api: Api) -> None:
+    """A patch sets values: sent twice it sets the same ones, so unlike createFeed it is
+    retried on a 5xx."""
+    answer = {"sku": "A/B 1", "status": "ACCEPTED", "submissionId": "s"}
+    api.fake.route("PATCH", PATCH_PATH, lambda _: json_response(200, answer))
+    api.fake.inject("PATCH", PATCH_PATH, server_error(reached=True))
+
+    result = await api.client.patch_listings_item(
+        "A/B 1", [MARKETPLACE], "PRODUCT", [{"op": "delete", "path": "/attributes/x"}]
+    )
+
+    assert result.value.status is SubmissionStatus.ACCEPTED
+    assert len(api.fake.api_requests(PATCH_PATH)) == 2
+
+
+async def test_patch_listings_item_checks_its_arguments(api: Api) -> None:
+    with pytest.raises(ValueError, match="marketplace"):
+        await api.client.patch_listings_item("S", [], "PRODUCT", [{"op": "delete", "path": "/x"}])
+    with pytest.raises(ValueError):
+        await api.client.patch_listings_item("S", [MARKETPLACE], "PRODUCT", [])
+    with pytest.raises(ValueError):
+        await api.client.patch_listings_item(
+            "S", [MARKETPLACE], "PRODUCT", [{"op": "move", "path": "/attributes/x"}]
+        )
+    assert api.fake.requests == []

@@ -24,18 +24,30 @@ from shared.formats.fulfillment_report import parse_fulfillment_report
 from shared.formats.inventory_report import parse_inventory_report
 from shared.formats.orders_page import SEARCH_INCLUDED_DATA, page_from_search
 from shared.formats.processing_report import MessageOutcome, parse_processing_report
-from shared.job_items import FulfillmentItem, QtyPriceItem, SendProductItem, ShippedLine
+from shared.job_items import (
+    FulfillmentItem,
+    QtyItem,
+    QtyPriceItem,
+    SendProductItem,
+    ShippedLine,
+)
 from shared.jobs import JobType
 from shared.quotas import QuotaClass
 from shared.spapi import (
     AuthError,
     LwaCredentials,
+    PermanentError,
     RetryPolicy,
     SpApiClient,
     Throttled,
 )
 from shared.spapi.endpoints import sandbox
-from shared.spapi.models import IdentifiersType, ProcessingStatus
+from shared.spapi.models import (
+    IdentifiersType,
+    IssueSeverity,
+    ProcessingStatus,
+    SubmissionStatus,
+)
 from tests.waiting import eventually
 
 SELLER = "A1SANDBOXCLIENT"
@@ -292,3 +304,48 @@ async def test_sandbox_rejects_an_unknown_refresh_token_as_auth_error(sandbox_ur
         with pytest.raises(AuthError) as caught:
             await stranger.get_feed("1")
     assert "re-authorise the app" in str(caught.value)
+
+
+async def test_patch_listings_item_sets_one_sku_at_once(
+    client: SpApiClient, sandbox_url: str
+) -> None:
+    message = listings_feed.listing_message(
+        JobType.UPDATE_QTY, QtyItem(sku="PEN-1", quantity=0), DE, 1
+    )
+    preview = await client.patch_listings_item(
+        "PEN-1",
+        [DE],
+        message["productType"],
+        message["patches"],
+        validation_preview=True,
+        included_data=["identifiers", "issues"],
+    )
+    accepted = await client.patch_listings_item(
+        "PEN-1", [DE], message["productType"], message["patches"]
+    )
+    unknown = await client.patch_listings_item(
+        "NO-SUCH-SKU", [DE], message["productType"], message["patches"]
+    )
+
+    assert preview.value.status is SubmissionStatus.VALID
+    assert preview.value.identifiers and preview.value.identifiers[0].asin == "B0SANDBOX2"
+    assert accepted.value.status is SubmissionStatus.ACCEPTED
+    assert accepted.value.issues == []
+    assert accepted.rate_limit == 5.0
+    assert unknown.value.status is SubmissionStatus.INVALID
+    [issue] = unknown.value.issues
+    assert issue.severity is IssueSeverity.ERROR and "NO-SUCH-SKU" in issue.describe()
+    async with httpx.AsyncClient() as http:
+        rows = (await http.get(f"{sandbox_url}/_sandbox/sellers/{SELLER}/listings")).json()
+    assert {r["sku"]: r["quantity"] for r in rows["listings"]}["PEN-1"] == 0
+
+
+async def test_patch_listings_item_refused_by_the_model_is_permanent(
+    client: SpApiClient,
+) -> None:
+    with pytest.raises(PermanentError) as caught:
+        await client.patch_listings_item(
+            "PEN-1", ["ATVPDKIKX0DER"], "PRODUCT", [{"op": "delete", "path": "/attributes/x"}]
+        )
+    assert caught.value.status == 400
+    assert "not registered" in str(caught.value)

@@ -125,9 +125,9 @@ def test_coalescing_newest_wins_and_only_synced_listings() -> None:
         )
     ]
     merged = merge(changes)
-    qty = merged[("shop1", "acc-de", JobType.UPDATE_QTY)]
+    qty = merged[("shop1", "acc-de", JobType.UPDATE_QTY, False)]
     assert qty == {"A": {"sku": "A", "quantity": 4}, "B": {"sku": "B", "quantity": 1}}
-    assert merged[("shop1", "acc-de", JobType.UPDATE_PRICE)] == {
+    assert merged[("shop1", "acc-de", JobType.UPDATE_PRICE, False)] == {
         "A": {"sku": "A", "price": "10.50", "currency": "EUR"}
     }
 
@@ -137,11 +137,11 @@ def test_coalescing_newest_wins_and_only_synced_listings() -> None:
     assert sorted(len(j.items or []) for j in first.open) == [1, 1, 1]
     state = fold(None, first.open[0])
     opened = open_auto_jobs([state])
-    assert list(opened) == [(state.shop_id, state.account_id, state.job_type)]
+    assert list(opened) == [(state.shop_id, state.account_id, state.job_type, False)]
     again = plan(
         {
-            (state.shop_id, state.account_id, state.job_type): {
-                next(iter(state.items)): {"sku": "A", "quantity": 0}
+            (state.shop_id, state.account_id, state.job_type, False): {
+                next(iter(state.items)): {"sku": "A", "quantity": 2}
             }
         },
         opened,

@@ -206,6 +206,20 @@ async def seller_listings(request: Request) -> Response:
     return JSONResponse({"listings": [listing.to_admin() for listing in listings]})
 
 
+async def seller_listing(request: Request) -> Response:
+    """One SKU: what a benchmark polls for a seller of a million listings."""
+    try:
+        seller = await _current_seller(request)
+    except ApiError as error:
+        return error.response()
+    listing = seller.listings.get(request.path_params["sku"])
+    if listing is None:
+        return not_found(
+            f"Seller {seller.seller_id} has no listing {request.path_params['sku']}."
+        ).response()
+    return JSONResponse(listing.to_admin())
+
+
 async def seller_orders(request: Request) -> Response:
     try:
         seller = await _current_seller(request)
@@ -264,6 +278,7 @@ async def health(request: Request) -> Response:
 routes = [
     Route(f"{PREFIX}/sellers", register_seller, methods=["POST"]),
     Route(f"{PREFIX}/sellers/{{seller_id}}/listings", seller_listings, methods=["GET"]),
+    Route(f"{PREFIX}/sellers/{{seller_id}}/listings/{{sku:path}}", seller_listing, methods=["GET"]),
     Route(f"{PREFIX}/sellers/{{seller_id}}/orders", seller_orders, methods=["GET"]),
     Route(f"{PREFIX}/faults", add_fault, methods=["POST"]),
     Route(f"{PREFIX}/faults", clear_faults, methods=["DELETE"]),

@@ -28,6 +28,16 @@ from shared.spapi.models.feeds import (
     GetFeedsResponse,
     ProcessingStatus,
 )
+from shared.spapi.models.listings import (
+    IssueSeverity,
+    ListingsItemIdentifier,
+    ListingsItemIssue,
+    ListingsItemPatchRequest,
+    ListingsItemSubmissionResponse,
+    PatchOp,
+    PatchOperation,
+    SubmissionStatus,
+)
 from shared.spapi.models.lwa import LwaErrorResponse, LwaTokenResponse
 from shared.spapi.models.orders_2026 import (
     FulfillmentStatus,
@@ -63,6 +73,7 @@ __all__ = [
     "FulfillmentStatus",
     "GetFeedsResponse",
     "IdentifiersType",
+    "IssueSeverity",
     "Item",
     "ItemIdentifier",
     "ItemIdentifiersByMarketplace",
@@ -70,15 +81,22 @@ __all__ = [
     "ItemProductTypeByMarketplace",
     "ItemSearchResults",
     "ItemSummaryByMarketplace",
+    "ListingsItemIdentifier",
+    "ListingsItemIssue",
+    "ListingsItemPatchRequest",
+    "ListingsItemSubmissionResponse",
     "LwaErrorResponse",
     "LwaTokenResponse",
     "Money2026",
     "Order2026",
     "OrderItem2026",
     "OrdersPagination",
+    "PatchOp",
+    "PatchOperation",
     "ProcessingStatus",
     "Refinements",
     "Report",
     "ReportDocument",
     "SearchOrdersResponse",
+    "SubmissionStatus",
 ]
