@@ -294,7 +294,8 @@ class SpApiClient:
         """Patch one SKU of this seller at once (no feed). The answer is 200 whether Amazon
         took it or not: ``status`` ACCEPTED, INVALID (``issues`` say why) or, with
         ``validation_preview``, VALID. A patch replaces attributes, so sending it again
-        sets the same values: it is retried on a 5xx like a read."""
+        sets the same values: a 5xx is a plain transient error (``Metered`` sends it again
+        under a fresh grant), not "may have been accepted" as for createFeed."""
         if not marketplace_ids:
             raise ValueError("patchListingsItem needs at least one marketplace")
         body = ListingsItemPatchRequest(

@@ -80,7 +80,7 @@ async def test_stock_to_zero_is_applied_at_once_without_a_feed(
     assert listings["PEN"]["status"] == "Inactive"  # priced, nothing to sell
     assert listings["MUG"]["quantity"] == 2  # only the SKU named
     stats = await sandbox.stats()
-    assert stats["patchListingsItem"] == {"calls": 1, "throttled": 0, "errors": 0}
+    assert stats["patchListingsItem"] == {"calls": 1, "accepted": 1, "throttled": 0, "errors": 0}
     assert "createFeed" not in stats
 
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from shared.spapi.errors import DocumentTooLarge
+from shared.spapi.errors import DocumentTooLarge, MaybeAccepted, TransientError
 from shared.spapi.models import (
     CompressionAlgorithm,
     FeedDocument,
@@ -418,19 +418,27 @@ async def test_patch_listings_item_invalid_is_an_answer_with_issues(api: Api) ->
     )
 
 
-async def test_patch_listings_item_is_repeated_after_a_5xx(api: Api) -> None:
-    """A patch sets values: sent twice it sets the same ones, so unlike createFeed it is
-    retried on a 5xx."""
+async def test_patch_listings_item_after_a_5xx_is_worth_another_try_not_maybe_accepted(
+    api: Api,
+) -> None:
+    """A patch sets values: sent twice it sets the same ones, so unlike createFeed a 5xx
+    is a plain transient error (sent again by Metered, under a fresh grant); the client
+    itself sends it once."""
     answer = {"sku": "A/B 1", "status": "ACCEPTED", "submissionId": "s"}
     api.fake.route("PATCH", PATCH_PATH, lambda _: json_response(200, answer))
     api.fake.inject("PATCH", PATCH_PATH, server_error(reached=True))
 
-    result = await api.client.patch_listings_item(
+    with pytest.raises(TransientError) as raised:
+        await api.client.patch_listings_item(
+            "A/B 1", [MARKETPLACE], "PRODUCT", [{"op": "delete", "path": "/attributes/x"}]
+        )
+
+    assert not isinstance(raised.value, MaybeAccepted)
+    assert len(api.fake.api_requests(PATCH_PATH)) == 1
+    again = await api.client.patch_listings_item(
         "A/B 1", [MARKETPLACE], "PRODUCT", [{"op": "delete", "path": "/attributes/x"}]
     )
-
-    assert result.value.status is SubmissionStatus.ACCEPTED
-    assert len(api.fake.api_requests(PATCH_PATH)) == 2
+    assert again.value.status is SubmissionStatus.ACCEPTED
 
 
 async def test_patch_listings_item_checks_its_arguments(api: Api) -> None:

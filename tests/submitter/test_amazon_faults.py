@@ -322,7 +322,7 @@ async def test_an_orders_import_cut_by_a_5xx_resumes_at_its_last_published_curso
     asked = [r.url.params for r in seller.fake.api_requests(ORDERS)]
     assert [q.get("paginationToken") for q in asked] == [None, *["p2"] * ATTEMPTS, "p2", "p3"]
     # A resumed page repeats the import's filters, as Amazon wants with a token.
-    assert {(q["createdAfter"], q["maxResultsPerPage"]) for q in asked} == {(SINCE, "2")}
+    assert {(q["lastUpdatedAfter"], q["maxResultsPerPage"]) for q in asked} == {(SINCE, "2")}
     assert [([o.amazon_order_id for o in orders], c, n) for orders, c, n in published] == [
         (["302-0000003-0000003"], "p3", 2),
         (["302-0000004-0000004"], None, 3),

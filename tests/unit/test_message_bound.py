@@ -60,6 +60,7 @@ LARGEST_DATA: dict[str, Any] = {
     "marketplace_id": ID64,
     "automatic": True,
     "listings_marked": True,
+    "urgent": True,
     "params": {"since": NOW.isoformat(), "page_size": 100},
     "priority": 1_000,
     "retry_of": JOB_ID,
