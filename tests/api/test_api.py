@@ -254,7 +254,7 @@ async def test_tenant_isolation_on_every_path(
     assert {r["id"] for r in (await shop2.get("/v1/jobs")).json()["data"]} == {world["shop2_job"]}
     assert [a["id"] for a in (await shop2.get("/v1/accounts")).json()["data"]] == [TWO.account_id]
     quotas = (await shop2.get("/v1/throttle")).json()["data"]
-    assert {q["account_id"] for q in quotas} <= {TWO.account_id}
+    assert {q["seller_id"] for q in quotas} <= {TWO.seller_id}  # buckets are the seller's
     assert (await shop1.get(f"/v1/accounts/{ONE.account_id}/listings")).status_code == 200
 
 
@@ -322,7 +322,7 @@ async def test_throttle_panel(world: dict[str, Any], admin: httpx.AsyncClient) -
         lambda: _rows(admin, "/v1/throttle"), "the throttle's buckets projected"
     )
     feed = next(
-        q for q in quotas if q["account_id"] == ONE.account_id and q["quota_class"] == "feed_submit"
+        q for q in quotas if q["seller_id"] == ONE.seller_id and q["quota_class"] == "feed_submit"
     )
     assert feed["burst"] == 15 and feed["queue_depth"] >= 0 and 0 <= feed["tokens"] <= 15
 
@@ -333,7 +333,7 @@ async def test_throttle_filters_and_pages(
     everything = await eventually(
         lambda: _rows(admin, "/v1/throttle"), "the throttle's buckets projected"
     )
-    keys = [(q["account_id"], q["region"], q["quota_class"]) for q in everything]
+    keys = [(q["seller_id"], q["region"], q["quota_class"]) for q in everything]
     assert keys == sorted(keys)
     seen: list[dict[str, Any]] = []
     cursor = None
@@ -343,13 +343,16 @@ async def test_throttle_filters_and_pages(
         seen += page["data"]
         if not (cursor := page["next_cursor"]):
             break
-    walked = [(q["account_id"], q["region"], q["quota_class"]) for q in seen]
+    walked = [(q["seller_id"], q["region"], q["quota_class"]) for q in seen]
     # Each bucket once, in order (a bucket the throttle adds meanwhile may join the walk).
     assert walked == sorted(set(walked)) and set(walked) >= set(keys)
     feeds = (await admin.get("/v1/throttle", params={"quota_class": "feed_submit"})).json()
     assert feeds["data"] and {q["quota_class"] for q in feeds["data"]} == {"feed_submit"}
+    # An account's buckets are its seller's (every account of that seller shares them).
     mine = (await admin.get("/v1/throttle", params={"account_id": ONE.account_id})).json()
-    assert {q["account_id"] for q in mine["data"]} == {ONE.account_id}
+    assert {q["seller_id"] for q in mine["data"]} == {ONE.seller_id}
+    by_seller = (await admin.get("/v1/throttle", params={"seller_id": ONE.seller_id})).json()
+    assert by_seller["data"] == mine["data"]
     other = await shop2.get("/v1/throttle", params={"account_id": ONE.account_id})
     assert other.status_code == 200 and other.json()["data"] == []  # not shop2's account
     bad = await admin.get("/v1/throttle", params={"quota_class": "teleport"})

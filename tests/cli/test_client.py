@@ -217,13 +217,11 @@ def test_timeout_is_unreachable() -> None:
 
 def test_bucket_reads_a_string_or_object_quota_key() -> None:
     base = {"tokens": 3.5, "burst": 15, "rate_per_s": 1 / 120, "queue_depth": 2}
-    one = Bucket.model_validate({**base, "quota_key": "acc-de|EU|feed_submit"})
+    one = Bucket.model_validate({**base, "quota_key": "A1DE|EU|feed_submit"})
     two = Bucket.model_validate(
-        {**base, "quota_key": {"account_id": "acc-de", "region": "EU", "quota_class": "x"}}
+        {**base, "quota_key": {"seller_id": "A1DE", "region": "EU", "quota_class": "x"}}
     )
-    flat = Bucket.model_validate(
-        {**base, "account_id": "acc-de", "region": "EU", "quota_class": "y"}
-    )
+    flat = Bucket.model_validate({**base, "seller_id": "A1DE", "region": "EU", "quota_class": "y"})
     assert (one.quota_key.quota_class, two.quota_key.region, flat.quota_key.quota_class) == (
         "feed_submit",
         "EU",

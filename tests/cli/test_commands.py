@@ -275,7 +275,7 @@ def test_watch_keeps_going_through_a_failed_refresh(api: FakeApi) -> None:
 def test_throttle_shows_buckets(api: FakeApi) -> None:
     buckets = [
         {
-            "quota_key": {"account_id": "acc-de", "region": "EU", "quota_class": "feed_submit"},
+            "quota_key": {"seller_id": "A1DE", "region": "EU", "quota_class": "feed_submit"},
             "tokens": 0.25,
             "burst": 15,
             "rate_per_s": 1 / 120,
@@ -283,7 +283,7 @@ def test_throttle_shows_buckets(api: FakeApi) -> None:
             "next_grant_at": "2026-11-27T10:04:00Z",
         },
         {
-            "quota_key": "acc-de|EU|report_request",
+            "quota_key": "A1DE|EU|report_request",
             "tokens": 15,
             "burst": 15,
             "rate_per_s": 1 / 60,
@@ -292,7 +292,7 @@ def test_throttle_shows_buckets(api: FakeApi) -> None:
             "queue_depth": 0,
         },
         {
-            "quota_key": "acc-fr|EU|feed_status",
+            "quota_key": "A2FR|EU|feed_status",
             "tokens": 15,
             "burst": 15,
             "rate_per_s": 2,
@@ -300,7 +300,7 @@ def test_throttle_shows_buckets(api: FakeApi) -> None:
         },
     ]
     api.route("GET", "/v1/throttle", page(buckets))
-    result = run(api, "throttle", "--account", "acc-de")
+    result = run(api, "throttle", "--seller", "A1DE")
     assert result.exit_code == 0, result.output
     for text in (
         "feed_submit",
@@ -311,7 +311,7 @@ def test_throttle_shows_buckets(api: FakeApi) -> None:
         "2 / 60",
     ):
         assert text in result.stdout, text
-    assert "acc-fr" not in result.stdout
+    assert "A2FR" not in result.stdout
     assert "2/s" in run(api, "throttle").stdout
 
 
