@@ -676,7 +676,7 @@ class ScheduleCreate(BaseModel):
     account_id: Identifier
     job_type: Literal["orders_import", "inventory_report"]
     interval_s: IntervalS = Field(
-        description="Seconds between runs; at least 300 for orders_import and 900 for "
+        description="Seconds between runs; at least 900 for orders_import and for "
         "inventory_report (what the seller's quota allows), at most 31 days."
     )
     params: dict[str, Any] | None = Field(

@@ -95,7 +95,8 @@ async def world(
     mixed = await _create(shop1, ONE, items)
     clean = await _create(shop1, ONE, [{"sku": ONE.sku(8), "quantity": 3}])
     held = [
-        await _create(shop1, HELD, [{"sku": HELD.sku(0), "quantity": n}]) for n in range(HELD_JOBS)
+        await _create(shop1, HELD, [{"sku": HELD.sku(0), "quantity": n + 1}])
+        for n in range(HELD_JOBS)
     ]
     return {"mixed": mixed, "bad": bad, "clean": clean, "held": held}
 

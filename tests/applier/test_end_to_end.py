@@ -10,6 +10,7 @@ the applier write back: job events, listing states, inventory rows.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -45,7 +46,7 @@ from shared.job_items import FulfillmentItem, QtyItem, ShippedLine
 from shared.jobs import JobStatus, JobType
 from shared.kafka.partitions import colocated_id
 from shared.kafka.producer import EventPublisher
-from shared.spapi.auth import LwaCredentials
+from shared.spapi.auth import LwaCredentials, LwaTokenProvider
 from shared.spapi.client import SpApiClient
 from shared.topics import (
     ACCOUNTS,
@@ -63,6 +64,8 @@ MARKETPLACE = "A1PA6795UKMFR9"
 CLIENT_ID, CLIENT_SECRET = "amzn1.application-oa2-client.test", "test-secret"
 TIMEOUT_S = 30.0
 
+TIME_SCALE = 600.0  # an Amazon minute is 0.1 s: a feed is processed in ~0.15 s
+
 
 # ---------------------------------------------------------------- the running system
 
@@ -77,7 +80,7 @@ def stack(topics: str, test_output_dir: Path) -> Iterator[Stack]:
         bootstrap=topics,
         mongo_url="mongodb://127.0.0.1:9/unused",  # neither service touches MongoDB
         workdir=test_output_dir / f"poller-applier-{run}",
-        time_scale=600.0,  # an Amazon minute is 0.1 s: a feed is processed in ~0.15 s
+        time_scale=TIME_SCALE,
         extra_env={
             "POLLER_CONSUMER_GROUP": f"test-poller-{run}",
             "APPLIER_CONSUMER_GROUP": f"test-applier-{run}",
@@ -155,11 +158,16 @@ async def _seller(
             credentials=credentials,
         ),
     )
+    lwa_url = f"{stack.sandbox_url}/auth/o2/token"
     client = SpApiClient(
         http,
         LwaCredentials(CLIENT_ID, CLIENT_SECRET, refresh_token, seller_id),
         endpoint=stack.sandbox_url,
-        lwa_endpoint=f"{stack.sandbox_url}/auth/o2/token",
+        lwa_endpoint=lwa_url,
+        # The sandbox's tokens live an Amazon hour (6 real seconds here): the client must
+        # count in Amazon seconds too, since it sends each call once (no re-send after a
+        # rejected token: that is Metered's, under a fresh grant).
+        token_provider=LwaTokenProvider(http, lwa_url, clock=lambda: time.monotonic() * TIME_SCALE),
     )
     return Seller(seller_id, account_id, refresh_token, client)
 

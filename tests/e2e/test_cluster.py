@@ -83,12 +83,13 @@ async def test_a_broker_killed_mid_run_loses_and_repeats_no_job(
     ]
     for seller in sellers:
         await open_shop(pipeline.sandbox_url, publisher, seller)
-    # job i sets SKU i//2 of seller i%2 to i: each SKU once, so Amazon must show every job
+    # job i sets SKU i//2 of seller i%2 to i + 1: each SKU once, so Amazon must show every
+    # job, each by a feed (a stock-out of one SKU would go by patchListingsItem instead)
     jobs = [
         sellers[i % 2].request(
             JobType.UPDATE_QTY,
             job_id=f"kc-{i:02d}",
-            items=[{"sku": sellers[i % 2].sku(i // 2), "quantity": i}],
+            items=[{"sku": sellers[i % 2].sku(i // 2), "quantity": i + 1}],
         )
         for i in range(JOBS)
     ]

@@ -99,7 +99,7 @@ async def test_a_stock_out_goes_by_patch_with_no_feed_and_the_listing_synced(
     assert listing.as_of is not None
     stats = await sandbox_stats(pipeline.sandbox_url, seller)
     assert stats["createFeed"]["calls"] == feeds_before
-    assert stats["patchListingsItem"] == {"calls": 1, "throttled": 0, "errors": 0}
+    assert stats["patchListingsItem"] == {"calls": 1, "accepted": 1, "throttled": 0, "errors": 0}
     print(f"\nstock to 0 visible at the sandbox after {seconds:.2f}s (real)")
 
     # An explicit stop of one SKU goes the same way, and its listing leaves the sync.
