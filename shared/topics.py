@@ -156,10 +156,18 @@ JOB_EVENTS = TopicSpec(
     retention_ms=30 * DAY_MS,
 )
 LISTINGS = TopicSpec(
-    "amazon.listings", 12, compacted=True, key="account_id:sku", event_types=_names(ListingState)
+    "amazon.listings",
+    12,
+    compacted=True,
+    key="account_id|marketplace_id:sku",
+    event_types=_names(ListingState),
 )
 INVENTORY = TopicSpec(
-    "amazon.inventory", 12, compacted=True, key="account_id:sku", event_types=_names(InventoryRow)
+    "amazon.inventory",
+    12,
+    compacted=True,
+    key="account_id|marketplace_id:sku",
+    event_types=_names(InventoryRow),
 )
 ORDERS = TopicSpec(
     "amazon.orders",
