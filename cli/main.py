@@ -430,6 +430,14 @@ def jobs_create(
         str | None, typer.Option("--shop", help="Shop id (needed with an admin key).")
     ] = None,
     priority: Annotated[int | None, typer.Option("--priority", help="Priority override.")] = None,
+    marketplace: Annotated[
+        str | None,
+        typer.Option(
+            "--marketplace",
+            help="One marketplace of the account (e.g. A13V1IB3VIYZZH); default every one "
+            "of them, one job each.",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Request a job; same body as a JobRequested event."""
@@ -444,6 +452,8 @@ def jobs_create(
         request["shop_id"] = shop
     if priority is not None:
         request["priority"] = priority
+    if marketplace is not None:
+        request["marketplace_id"] = marketplace
     if items_file is not None:
         request["items"] = _read_items(items_file)
     if params is not None:

@@ -65,6 +65,8 @@ class Seller:
     listed: int = 10  # SKU-0 … SKU-<listed-1> already sell on Amazon
     orders: int = 3
     quotas: dict[str, Any] | None = None
+    # Where the seller sells (amazon.de first); its listed SKUs are on every one of them.
+    marketplaces: list[str] = field(default_factory=lambda: [MARKETPLACE])
     seller_id: str = field(default_factory=lambda: "A" + uuid.uuid4().hex[:12].upper())
     refresh_token: str = field(default_factory=lambda: f"Atzr|{uuid.uuid4().hex}")
 
@@ -83,7 +85,7 @@ class Seller:
         body: dict[str, Any] = {
             "seller_id": self.seller_id,
             "refresh_token": self.refresh_token,
-            "marketplace_ids": [MARKETPLACE],
+            "marketplace_ids": list(self.marketplaces),
             "catalog": [
                 {"asin": self.asin(n), "ean": ean(n), "title": f"Product {n}"}
                 for n in range(self.catalog_size)
@@ -123,12 +125,15 @@ class Seller:
             body["quotas"] = self.quotas
         return body
 
-    def listing(self, n: int) -> ListingState:
-        """The seller's n-th SKU as an active listing already synced with Amazon."""
+    def listing(self, n: int, marketplace_id: str | None = None) -> ListingState:
+        """The seller's n-th SKU as an active listing already synced with Amazon (on
+        ``marketplace_id``; None: a record of before listings had a marketplace, which
+        stands for the account's first)."""
         return ListingState(
             account_id=self.account_id,
             shop_id=self.shop_id,
             sku=self.sku(n),
+            marketplace_id=marketplace_id,
             asin=self.asin(n),
             status="active",
             quantity=10,
@@ -147,7 +152,7 @@ class Seller:
             name=f"Shop {self.name}",
             seller_id=self.seller_id,
             region="EU",
-            marketplace_ids=[MARKETPLACE],
+            marketplace_ids=list(self.marketplaces),
             credentials=seal_credentials(SECRET_KEY, creds, account_id=self.account_id),
         )
 
@@ -171,9 +176,14 @@ async def open_shop(
             await http.post(f"{sandbox_url}/_sandbox/sellers", json=seller.sandbox_payload())
         ).raise_for_status()
     await publisher.publish(ACCOUNTS, seller.account_id, seller.account())
+    # A seller of one marketplace keeps records as they were before listings had one, so
+    # the tests that use it go on reading old records; several: one per marketplace.
+    markets: list[str | None] = [None] if len(seller.marketplaces) == 1 else [*seller.marketplaces]
     for n in synced_skus or range(0):
-        listing = seller.listing(n)
-        await publisher.publish(LISTINGS, listing_key(seller.account_id, listing.sku), listing)
+        for market in markets:
+            listing = seller.listing(n, market)
+            key = listing_key(seller.account_id, listing.sku, market)
+            await publisher.publish(LISTINGS, key, listing)
 
 
 async def submit(publisher: EventPublisher, *requests: JobRequested) -> None:
@@ -203,10 +213,16 @@ async def job_events(
     return by_job
 
 
-async def sandbox_listings(sandbox_url: str, seller: Seller) -> dict[str, dict[str, Any]]:
+async def sandbox_listings(
+    sandbox_url: str, seller: Seller, marketplace_id: str | None = None
+) -> dict[str, dict[str, Any]]:
+    """The seller's listings at the sandbox on one marketplace (default: its first)."""
+    params = {"marketplaceId": marketplace_id} if marketplace_id else {}
     async with httpx.AsyncClient() as http:
         body = (
-            await http.get(f"{sandbox_url}/_sandbox/sellers/{seller.seller_id}/listings")
+            await http.get(
+                f"{sandbox_url}/_sandbox/sellers/{seller.seller_id}/listings", params=params
+            )
         ).json()
     return {row["sku"]: row for row in body["listings"]}
 

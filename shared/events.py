@@ -121,6 +121,9 @@ class JobRequested(Event):
     retry_of: JobId | None = None
     # The schedule that asked for the job (shared/schedules.py), said in its log.
     schedule_id: Identifier | None = None
+    # The one marketplace of the account the job is for; None: every marketplace of the
+    # account (the submitter splits the job, one per marketplace; docs/design.md §2).
+    marketplace_id: Identifier | None = None
 
 
 @event
@@ -328,12 +331,15 @@ ListingStatus = Literal["pending", "active", "error", "stopped", "removed"]
 
 @event
 class ListingState(Event):
-    """Sync state of one listing; compacted by ``account_id:sku``."""
+    """Sync state of one listing on one marketplace; compacted by
+    ``shared.topics.listing_key``."""
 
     event_type: Literal["ListingState"] = "ListingState"
     account_id: str
     shop_id: str
     sku: str
+    # None in records written before listings were per marketplace: the account's first.
+    marketplace_id: str | None = None
     asin: str | None = None
     status: ListingStatus
     quantity: int | None = Field(default=None, ge=0)
@@ -348,12 +354,15 @@ class ListingState(Event):
 
 @event
 class InventoryRow(Event):
-    """One row of the latest inventory report; compacted by ``account_id:sku``."""
+    """One row of the latest inventory report of a marketplace; compacted by
+    ``shared.topics.listing_key``."""
 
     event_type: Literal["InventoryRow"] = "InventoryRow"
     account_id: str
     shop_id: str
     sku: str
+    # None in rows written before reports were per marketplace: the account's first.
+    marketplace_id: str | None = None
     asin: str | None = None
     title: str | None = None
     quantity: int | None = None

@@ -84,6 +84,7 @@ def listing_after(
         account_id=state.account_id,
         shop_id=state.shop_id,
         sku=item.key,
+        marketplace_id=state.facts.marketplace_id,  # the job's: a feed is for one
         status=APPLIED_STATUS[state.job_type] if applied else "error",
         last_job_id=state.job_id,
         issues=list(item.messages),

@@ -156,10 +156,18 @@ JOB_EVENTS = TopicSpec(
     retention_ms=30 * DAY_MS,
 )
 LISTINGS = TopicSpec(
-    "amazon.listings", 12, compacted=True, key="account_id:sku", event_types=_names(ListingState)
+    "amazon.listings",
+    12,
+    compacted=True,
+    key="account_id|marketplace_id:sku",
+    event_types=_names(ListingState),
 )
 INVENTORY = TopicSpec(
-    "amazon.inventory", 12, compacted=True, key="account_id:sku", event_types=_names(InventoryRow)
+    "amazon.inventory",
+    12,
+    compacted=True,
+    key="account_id|marketplace_id:sku",
+    event_types=_names(InventoryRow),
 )
 ORDERS = TopicSpec(
     "amazon.orders",
@@ -254,8 +262,14 @@ ALL_TOPICS: tuple[TopicSpec, ...] = PUBLIC_TOPICS + INTERNAL_TOPICS
 BY_NAME: dict[str, TopicSpec] = {t.name: t for t in ALL_TOPICS}
 
 
-def listing_key(account_id: str, sku: str) -> str:
-    return f"{account_id}:{sku}"
+def listing_key(account_id: str, sku: str, marketplace_id: str | None = None) -> str:
+    """The key of one listing (or inventory row) on its compacted topic: per marketplace,
+    since a SKU may be active on one and in error on another. Records written before
+    listings had a marketplace (``None``: the account's first) keep ``account:sku``; ``|``
+    is in no account or marketplace id, so the two shapes never meet."""
+    if marketplace_id is None:
+        return f"{account_id}:{sku}"
+    return f"{account_id}|{marketplace_id}:{sku}"
 
 
 def order_key(account_id: str, amazon_order_id: str) -> str:

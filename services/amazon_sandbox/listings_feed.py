@@ -588,7 +588,7 @@ def _offer(value: Any, message: dict[str, Any], context: FeedContext) -> tuple[D
             _value_issue(
                 message,
                 f"{OFFER_ATTRIBUTE}.marketplace_id",
-                f"names marketplace '{marketplace}', where the seller does not sell",
+                f"names marketplace '{marketplace}', which this submission is not for",
             )
         )
     currency = offer.get("currency")

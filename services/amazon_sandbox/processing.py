@@ -153,16 +153,20 @@ def _finish_feed(state: SandboxState, seller: Seller, job: Job, at: float) -> _O
         return _fatal_feed(seller, job, "The feed document was not uploaded.")
     now = state.clock.wall(at)
     if job.job_type == JSON_LISTINGS_FEED:
+        # A JSON_LISTINGS_FEED is for one marketplace: the one it was created for.
+        marketplace = job.marketplace_ids[0]
         context = FeedContext(
             seller_id=seller.seller_id,
             feed_id=job.job_id,
-            marketplace_ids=seller.marketplace_ids,
+            marketplace_ids=[marketplace],
             catalog=seller.catalog,
             now=isoformat(now),
         )
-        result = listings_feed.process_listings_feed(document.data, context, seller.listings)
+        result = listings_feed.process_listings_feed(
+            document.data, context, seller.listings_in(marketplace)
+        )
         if not result.fatal:
-            seller.listings = result.listings
+            seller.listings[marketplace] = result.listings
         status = ProcessingStatus.FATAL if result.fatal else ProcessingStatus.DONE
         return _Outcome(status, json.dumps(result.report).encode())
     outcome = fulfillment_feed.process_fulfillment_feed(
@@ -189,7 +193,8 @@ def _fatal_feed(seller: Seller, feed: Feed, reason: str) -> _Outcome:
 
 def _finish_report(state: SandboxState, seller: Seller, job: Job, at: float) -> _Outcome:
     assert isinstance(job, Report)
-    tsv = build_report(job.job_type, seller.listings.values())
+    # A listings report is of one marketplace: the first it was requested for.
+    tsv = build_report(job.job_type, seller.listings_in(job.marketplace_ids[0]).values())
     if tsv is None:
         return _Outcome(ProcessingStatus.CANCELLED)
     if job.bomb_bytes:

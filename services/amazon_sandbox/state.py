@@ -101,7 +101,9 @@ class Seller:
     refresh_token: str
     marketplace_ids: list[str]
     catalog: Catalog
-    listings: dict[str, Listing]
+    # Per marketplace, then SKU: an offer (its price, its stock) is per marketplace, and
+    # a JSON_LISTINGS_FEED or a patchListingsItem changes the marketplaces it names only.
+    listings: dict[str, dict[str, Listing]]
     orders: dict[str, Order]
     # Overrides of Amazon's limits (limits.py) for this seller, Amazon time: benchmarks
     # lift them to measure the pipeline rather than Amazon.
@@ -113,6 +115,10 @@ class Seller:
     feed_line: Line = field(default_factory=Line)
     report_line: Line = field(default_factory=Line)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def listings_in(self, marketplace_id: str) -> dict[str, Listing]:
+        """The seller's listings on one marketplace (none yet: an empty one, kept)."""
+        return self.listings.setdefault(marketplace_id, {})
 
     def usage_plan(self, operation: str) -> UsagePlan:
         """The bucket of ``operation`` for this seller, in Amazon time."""

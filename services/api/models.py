@@ -229,6 +229,14 @@ class JobCreate(BaseModel):
     )
     params: dict[str, Any] | None = None
     priority: Priority | None = None
+    marketplace_id: Identifier | None = Field(
+        default=None,
+        description="One marketplace of the account (e.g. A13V1IB3VIYZZH for amazon.fr); a "
+        "marketplace the account does not have is a 422. Without it, a listings job or an "
+        "inventory report is for every marketplace of the account: one job per marketplace "
+        "(a JSON_LISTINGS_FEED and a report are for one), the first keeping job_id and "
+        "each other named <job_id>@<marketplace>-<n>. Orders jobs are for the account.",
+    )
 
 
 class Accepted(BaseModel):
@@ -431,10 +439,14 @@ class ListingRow(BaseModel):
             "last_job_id": "ps-shop1-000123",
             "issues": [],
             "updated_at": "2026-11-27T10:03:12Z",
+            "marketplace_id": "A1PA6795UKMFR9",
         }
     )
 
     sku: str
+    marketplace_id: str | None = Field(
+        default=None, description="The marketplace of this row: a SKU has one per marketplace."
+    )
     asin: str | None
     status: str
     quantity: int | None
@@ -457,10 +469,14 @@ class InventoryRowOut(BaseModel):
             "fulfillment_channel": "DEFAULT",
             "report_id": "50012345",
             "job_id": "ps-shop1-000124",
+            "marketplace_id": "A1PA6795UKMFR9",
         }
     )
 
     sku: str
+    marketplace_id: str | None = Field(
+        default=None, description="The marketplace whose report listed the row."
+    )
     asin: str | None
     title: str | None
     quantity: int | None

@@ -51,6 +51,7 @@ from shared.events import (
     OrderImported,
 )
 from shared.job_data import merge_data
+from shared.market_tables import record_key
 from shared.schedules import ScheduleDefined
 from shared.throttle.messages import BucketSnapshot
 
@@ -374,10 +375,10 @@ def record_write(
     if event is None:
         collection = COMPACTED_COLLECTION.get(topic)
         return Delete(collection, key) if collection and key is not None else None
-    if isinstance(event, ListingState | InventoryRow):  # one row per account and SKU
+    if isinstance(event, ListingState | InventoryRow):  # a row per account, SKU, marketplace
         doc = event.model_dump(mode="python", exclude={"event_id", "event_type", "schema_version"})
         doc.update(
-            _id=f"{event.account_id}:{event.sku}",
+            _id=record_key(event),  # the topic's key, which a tombstone names
             updated_at=event.occurred_at,
             price=str(event.price) if event.price is not None else None,
         )

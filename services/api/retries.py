@@ -62,6 +62,8 @@ def retry_request(job: Doc, rows: list[Doc], new_job_id: str) -> JobRequested:
         params=data.get("params"),
         priority=data.get("priority"),
         retry_of=job["_id"],
+        # The original's marketplace alone: without it the retry would go to every one.
+        marketplace_id=data.get("marketplace_id"),
     )
 
 

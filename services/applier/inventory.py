@@ -1,8 +1,9 @@
 """An inventory report (GET_MERCHANT_LISTINGS_ALL_DATA and kin) imported as the account's
 Amazon Inventory: one ``InventoryRow`` per row, on the compacted ``amazon.inventory``.
 
-The topic holds the *latest* report per account, so a SKU the previous report listed and
-this one does not is removed (a tombstone). A report Amazon cancelled for lack of data
+The topic holds the *latest* report per account and marketplace (a report is for one
+marketplace), so a SKU the previous report of that marketplace listed and this one does
+not is removed (a tombstone). A report Amazon cancelled for lack of data
 (no document) is an empty report: the account has no listings, every known row goes.
 Rows that cannot be read are skipped and counted as errors, with their line numbers in the
 log; a document that is not a report at all fails the job.
@@ -25,7 +26,8 @@ from shared.job_state import JobState
 def apply_inventory_report(
     state: JobState, document: bytes | None, known_skus: Collection[str]
 ) -> Applied:
-    """``known_skus``: the account's SKUs on ``amazon.inventory`` before this report."""
+    """``known_skus``: the account's SKUs of the job's marketplace on ``amazon.inventory``
+    before this report."""
     report_id = state.facts.report_id or "?"
     if document is None:
         report = InventoryReport(rows=[], problems=[], columns=[], encoding="")
@@ -40,6 +42,7 @@ def apply_inventory_report(
             account_id=state.account_id,
             shop_id=state.shop_id,
             sku=row.sku,
+            marketplace_id=state.facts.marketplace_id,
             asin=row.asin,
             title=row.item_name,
             quantity=row.quantity,

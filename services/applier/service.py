@@ -37,7 +37,6 @@ from services.applier.decision import (
 )
 from services.applier.listings import stuck_listings
 from services.applier.settings import ApplierSettings
-from services.applier.tables import AccountTable, inventory_table, listings_table
 from shared.events import (
     Event,
     JobEvent,
@@ -51,16 +50,26 @@ from shared.failures import Failure
 from shared.job_state import JobState
 from shared.jobs import JobStatus
 from shared.kafka.owned_jobs import PartitionLost
+from shared.kafka.producer import encode_bounded
 from shared.kafka.tail import TopicTail
+from shared.market_tables import (
+    MarketTable,
+    home_of,
+    inventory_table,
+    listings_table,
+    record_key,
+    replacing,
+)
 from shared.quotas import QuotaClass
 from shared.spapi.client import SpApiClient
 from shared.spapi.result import ApiResult
 from shared.supervisor import Supervisor
-from shared.topics import APPLIER_JOBS, INVENTORY, LISTINGS, TopicSpec, listing_key
+from shared.topics import APPLIER_JOBS, INVENTORY, LISTINGS, TopicSpec
 from shared.worker import WorkerRuntime
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+Record = tuple[str, Event | None]  # a compacted topic's key and value (None: a tombstone)
 
 RETRY_BASE_S = 5.0  # Amazon seconds before the first retry of a failed download
 RETRY_MAX_S = 300.0
@@ -71,8 +80,8 @@ class ApplierService:
     def __init__(self, settings: ApplierSettings, runtime: WorkerRuntime) -> None:
         self.settings = settings
         self.runtime = runtime
-        self.listings: AccountTable[ListingState] = listings_table()
-        self.inventory: AccountTable[str] = inventory_table()
+        self.listings: MarketTable[ListingState] = listings_table()
+        self.inventory: MarketTable[str] = inventory_table()
         self._applying: dict[str, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(settings.concurrency)
@@ -203,13 +212,13 @@ class ApplierService:
                     document = None
                     if document_id is not None:
                         document = await self._download(state, document_id)
-                    account = state.account_id
+                    account, market, home = self._market(state)
                     return await asyncio.to_thread(
                         apply_result,
                         state,
                         document,
-                        listings=dict(self.listings.of_account(account)),
-                        inventory=set(self.inventory.of_account(account)),
+                        listings=self.listings.of_market(account, market, home),
+                        inventory=set(self.inventory.of_market(account, market, home)),
                     )
             except Exception as exc:
                 decided = error_failure(exc)
@@ -268,31 +277,55 @@ class ApplierService:
             lambda s: next_job_event(JobLogged, s, log=[LogLine(level="warning", message=message)]),
         )
 
-    async def _publish_effects(self, state: JobState, applied: Applied) -> None:
-        records: list[tuple[TopicSpec, str | None, Event]] = []
-        for listing in applied.listings:
-            records.append((LISTINGS, listing_key(listing.account_id, listing.sku), listing))
-        for row in applied.inventory:
-            records.append((INVENTORY, listing_key(row.account_id, row.sku), row))
-        if records:
-            await self.runtime.publisher.publish_many(records)
-        removed = [listing_key(state.account_id, sku) for sku in applied.removed_inventory]
-        if removed:
-            await self._tombstones(INVENTORY, removed)
-        for listing in applied.listings:
-            key = listing_key(listing.account_id, listing.sku)
-            self.listings.put(key, listing.account_id, listing.sku, listing)
-        for row in applied.inventory:
-            key = listing_key(row.account_id, row.sku)
-            self.inventory.put(key, row.account_id, row.sku, row.report_id)
-        for key in removed:
-            self.inventory.drop(key)
-        metrics.RECORDS.labels(LISTINGS.name).inc(len(applied.listings))
-        metrics.RECORDS.labels(INVENTORY.name).inc(len(applied.inventory) + len(removed))
+    def _market(self, state: JobState) -> tuple[str, str, str]:
+        """(account, the job's marketplace, the account's first): the listings and
+        inventory a job's result is read against are those of its marketplace."""
+        account = self.runtime.accounts.accounts.get(state.account_id)
+        home = home_of(account) if account is not None else ""
+        return state.account_id, state.facts.marketplace_id or home, home
 
-    async def _tombstones(self, topic: TopicSpec, keys: list[str]) -> None:
+    def _listing_records(self, state: JobState, listings: list[ListingState]) -> list[Record]:
+        account, market, home = self._market(state)
+        return [
+            (key, value)
+            for listing in listings
+            for key, value in replacing(
+                listing, self.listings.get(account, market, listing.sku, home)
+            )
+        ]
+
+    async def _publish_effects(self, state: JobState, applied: Applied) -> None:
+        listings = self._listing_records(state, applied.listings)
+        account, market, home = self._market(state)
+        rows_before = self.inventory.of_market(account, market, home)
+        inventory: list[Record] = []
+        for row in applied.inventory:
+            key = record_key(row)
+            inventory.append((key, row))
+            if rows_before.get(row.sku, key) != key:
+                inventory.append((rows_before[row.sku], None))  # a row of before, elsewhere
+        removed = [rows_before[sku] for sku in applied.removed_inventory if sku in rows_before]
+        inventory += [(key, None) for key in removed]
+        await self._publish(LISTINGS, listings)
+        await self._publish(INVENTORY, inventory)
+        for key, listing in listings:
+            self.listings.on_record(key, listing)
+        for key, value in inventory:
+            self.inventory.on_record(key, value)
+        metrics.RECORDS.labels(LISTINGS.name).inc(len(listings))
+        metrics.RECORDS.labels(INVENTORY.name).inc(len(inventory))
+
+    async def _publish(self, topic: TopicSpec, records: list[Record]) -> None:
+        """Values and tombstones of one compacted topic, each confirmed."""
         producer = self.runtime.publisher.producer
-        sent = [await producer.send(topic.name, None, key=key.encode("utf-8")) for key in keys]
+        sent = [
+            await producer.send(
+                topic.name,
+                encode_bounded(topic.name, value) if value is not None else None,
+                key=key.encode("utf-8"),
+            )
+            for key, value in records
+        ]
         for future in sent:
             await future
 
@@ -304,20 +337,20 @@ class ApplierService:
             log.error("job failed: %s", message, extra=_log_fields(state) | {"failure": failure})
 
     def _unstick(self, state: JobState) -> None:
-        stuck = stuck_listings(state, self.listings.of_account(state.account_id))
+        stuck = stuck_listings(state, self.listings.of_market(*self._market(state)))
         if not stuck:
             return
-        for listing in stuck:  # at once, so a repeat of the event finds nothing to do
-            key = listing_key(listing.account_id, listing.sku)
-            self.listings.put(key, listing.account_id, listing.sku, listing)
-        task = asyncio.create_task(self._publish_stuck(state, stuck))
+        records = self._listing_records(state, stuck)
+        for key, listing in records:  # at once, so a repeat of the event finds nothing to do
+            self.listings.on_record(key, listing)
+        task = asyncio.create_task(self._publish_stuck(state, stuck, records))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _publish_stuck(self, state: JobState, stuck: list[ListingState]) -> None:
-        await self.runtime.publisher.publish_many(
-            [(LISTINGS, listing_key(s.account_id, s.sku), s) for s in stuck]
-        )
+    async def _publish_stuck(
+        self, state: JobState, stuck: list[ListingState], records: list[Record]
+    ) -> None:
+        await self._publish(LISTINGS, records)
         metrics.RECORDS.labels(LISTINGS.name).inc(len(stuck))
         log.info(
             "listings of a failed job set to error",

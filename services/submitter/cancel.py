@@ -81,5 +81,9 @@ def decide_cancel(
 def _restored(state: JobState, item: ItemState) -> ListingState:
     assert item.before is not None
     return ListingState(
-        account_id=state.account_id, shop_id=state.shop_id, sku=item.key, **item.before
+        account_id=state.account_id,
+        shop_id=state.shop_id,
+        sku=item.key,
+        marketplace_id=state.facts.marketplace_id,  # the state before, on the job's marketplace
+        **item.before,
     )

@@ -1,7 +1,10 @@
 """Catalog changes folded into automatic jobs (docs/design.md §4, "coalesced").
 
-While an automatic job of a kind is still ``reserved`` for a shop's account, new changes go
-into it and the newest value per key wins, so one feed carries as many items as possible.
+Automatic jobs are per (shop, account, marketplace, kind): a JSON_LISTINGS_FEED is for one
+marketplace, and a stock or price change goes to every marketplace where the SKU's listing
+is synced. While an automatic job of a kind is still ``reserved`` for a shop's account and
+marketplace, new changes go into it and the newest value per key wins, so one feed
+carries as many items as possible.
 Urgent changes (stock to 0, services/submitter/routing.py) gather in an automatic job of
 their own, so they never wait in the large job that waits for a scarce feed token; an
 urgent change also replaces its SKU's older value in that large job, which would
@@ -30,7 +33,7 @@ from shared.job_data import ReservedData
 from shared.job_state import JobState
 from shared.jobs import JobStatus, JobType
 
-AutoKey = tuple[str, str, JobType, bool]  # shop, account, job type, urgent
+AutoKey = tuple[str, str, str, JobType, bool]  # shop, account, marketplace, job type, urgent
 
 
 @dataclass(frozen=True)
@@ -47,29 +50,28 @@ class NotSynced(ValueError):
 def changes_for(
     event: Event,
     accounts_of_shop: Callable[[str], list[AccountRegistered]],
-    is_synced: Callable[[str, str], bool],
+    is_synced: Callable[[AccountRegistered, str, str], bool],
 ) -> list[Change]:
-    """The job items one catalog event asks for; empty when nothing of it is synced."""
-    if isinstance(event, StockChanged):
-        request = {"sku": event.sku, "quantity": event.quantity}
-        urgent = is_urgent(JobType.UPDATE_QTY, request)
+    """The job items one catalog event asks for, one per account and marketplace where
+    the SKU's listing is synced (``is_synced(account, marketplace, sku)``); empty when
+    nothing of it is."""
+    if isinstance(event, StockChanged | PriceChanged):
+        request: dict[str, Any]
+        if isinstance(event, StockChanged):
+            job_type = JobType.UPDATE_QTY
+            request = {"sku": event.sku, "quantity": event.quantity}
+        else:
+            job_type = JobType.UPDATE_PRICE
+            request = {"sku": event.sku, "price": str(event.price), "currency": event.currency}
+        urgent = is_urgent(job_type, request)
         return [
-            Change((event.shop_id, a.account_id, JobType.UPDATE_QTY, urgent), event.sku, request)
+            Change((event.shop_id, a.account_id, m, job_type, urgent), event.sku, request)
             for a in accounts_of_shop(event.shop_id)
-            if is_synced(a.account_id, event.sku)
-        ]
-    if isinstance(event, PriceChanged):
-        return [
-            Change(
-                (event.shop_id, a.account_id, JobType.UPDATE_PRICE, False),
-                event.sku,
-                {"sku": event.sku, "price": str(event.price), "currency": event.currency},
-            )
-            for a in accounts_of_shop(event.shop_id)
-            if is_synced(a.account_id, event.sku)
+            for m in a.marketplace_ids
+            if is_synced(a, m, event.sku)
         ]
     if isinstance(event, OrderShipped):
-        owners = {a.account_id for a in accounts_of_shop(event.shop_id)}
+        owners = {a.account_id: a for a in accounts_of_shop(event.shop_id)}
         if event.account_id not in owners:
             raise NotSynced(
                 f"order {event.amazon_order_id}: account {event.account_id!r} is not an "
@@ -79,9 +81,11 @@ def changes_for(
             mode="json",
             include={"amazon_order_id", "carrier", "tracking_number", "shipped_at", "items"},
         )
+        # Amazon finds an order by its id whatever the feed's marketplace: the first.
+        home = owners[event.account_id].marketplace_ids[0]
         return [
             Change(
-                (event.shop_id, event.account_id, JobType.ORDERS_FULFILLMENT, False),
+                (event.shop_id, event.account_id, home, JobType.ORDERS_FULFILLMENT, False),
                 event.amazon_order_id,
                 request,
             )
@@ -92,10 +96,10 @@ def changes_for(
 def merge(changes: Iterable[Change]) -> dict[AutoKey, dict[str, dict[str, Any]]]:
     """Group by automatic job; the newest value per item wins, and it alone decides
     whether the item is urgent (a stock of 0 then 5 is 5, in the ordinary job)."""
-    newest: dict[tuple[str, str, JobType, str], Change] = {}
+    newest: dict[tuple[str, str, str, JobType, str], Change] = {}
     for change in changes:
-        shop_id, account_id, job_type, _ = change.key
-        where = (shop_id, account_id, job_type, change.item_key)
+        shop_id, account_id, marketplace_id, job_type, _ = change.key
+        where = (shop_id, account_id, marketplace_id, job_type, change.item_key)
         newest.pop(where, None)  # re-inserted: the later change keeps the later place
         newest[where] = change
     merged: dict[AutoKey, dict[str, dict[str, Any]]] = {}
@@ -105,10 +109,10 @@ def merge(changes: Iterable[Change]) -> dict[AutoKey, dict[str, dict[str, Any]]]
 
 
 def open_auto_jobs(states: Iterable[JobState]) -> dict[AutoKey, JobState]:
-    """The automatic jobs still taking changes (reserved), by shop, account, kind and
-    urgency."""
+    """The automatic jobs still taking changes (reserved), by shop, account, marketplace,
+    kind and urgency (every automatic job names its marketplace)."""
     return {
-        (s.shop_id, s.account_id, s.job_type, bool(s.facts.urgent)): s
+        (s.shop_id, s.account_id, s.facts.marketplace_id or "", s.job_type, bool(s.facts.urgent)): s
         for s in states
         if s.status is JobStatus.RESERVED and s.facts.automatic
     }
@@ -124,15 +128,18 @@ def plan(
     merged: dict[AutoKey, dict[str, dict[str, Any]]],
     open_jobs: dict[AutoKey, JobState],
     new_job_id: Callable[[AutoKey], str],
-    marketplace_of: Callable[[str], str],
     max_items: int,
 ) -> Plan:
     """Where each change goes: into an open job while it has room, else a new job."""
     result = Plan()
     for key, requests in merged.items():
         items = [ItemState(key=k, request=r) for k, r in requests.items()]
-        shop_id, account_id, job_type, urgent = key
-        ordinary = open_jobs.get((shop_id, account_id, job_type, False)) if urgent else None
+        shop_id, account_id, marketplace_id, job_type, urgent = key
+        ordinary = (
+            open_jobs.get((shop_id, account_id, marketplace_id, job_type, False))
+            if urgent
+            else None
+        )
         if ordinary is not None:
             # The ordinary job would send its older value after the urgent one.
             superseded = [i for i in items if i.key in ordinary.items]
@@ -160,7 +167,7 @@ def plan(
                     data=ReservedData(
                         automatic=True,
                         listings_marked=False,
-                        marketplace_id=marketplace_of(account_id),
+                        marketplace_id=marketplace_id,
                         **({"urgent": True} if urgent else {}),
                     ),
                     items=chunk,

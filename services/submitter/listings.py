@@ -1,8 +1,10 @@
-"""The sync state of every listing, from the compacted ``amazon.listings`` topic."""
+"""The sync state of every listing on every marketplace, from the compacted
+``amazon.listings`` topic (shared/market_tables.py)."""
 
 from __future__ import annotations
 
-from shared.events import Event, ListingState
+from shared.events import AccountRegistered, Event, ListingState
+from shared.market_tables import home_of, listings_table, record_key
 
 # Listings whose catalog changes are sent to Amazon; stopped and removed ones are not.
 SYNCED = frozenset({"pending", "active", "error"})
@@ -10,22 +12,21 @@ SYNCED = frozenset({"pending", "active", "error"})
 
 class ListingStates:
     def __init__(self) -> None:
-        self.listings: dict[tuple[str, str], ListingState] = {}
+        self.table = listings_table()
 
     def on_record(self, key: str, event: Event | None) -> None:
-        account_id, _, sku = key.partition(":")
-        if event is None:
-            self.listings.pop((account_id, sku), None)
-        elif isinstance(event, ListingState):
-            self.listings[(event.account_id, event.sku)] = event
+        self.table.on_record(key, event)
 
-    def get(self, account_id: str, sku: str) -> ListingState | None:
-        return self.listings.get((account_id, sku))
+    def get(self, account: AccountRegistered, marketplace_id: str, sku: str) -> ListingState | None:
+        return self.table.get(account.account_id, marketplace_id, sku, home_of(account))
 
-    def is_synced(self, account_id: str, sku: str) -> bool:
-        listing = self.listings.get((account_id, sku))
+    def is_synced(self, account: AccountRegistered, marketplace_id: str, sku: str) -> bool:
+        listing = self.get(account, marketplace_id, sku)
         return listing is not None and listing.status in SYNCED
 
-    def remember(self, listing: ListingState) -> None:
+    def remember(self, key: str, listing: ListingState | None) -> None:
         """Apply our own write at once, before it comes back through the topic."""
-        self.listings[(listing.account_id, listing.sku)] = listing
+        self.table.on_record(key, listing)
+
+    def remember_listing(self, listing: ListingState) -> None:
+        self.remember(record_key(listing), listing)

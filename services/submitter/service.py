@@ -81,6 +81,7 @@ from shared.kafka.producer import encode_bounded
 from shared.kafka.stores import IdStore
 from shared.kafka.tail import TopicTail
 from shared.live_jobs import LiveJobs
+from shared.market_tables import replacing
 from shared.metered import Metered
 from shared.quotas import QuotaClass
 from shared.spapi.client import SpApiClient
@@ -342,22 +343,25 @@ class SubmitterService:
             PARKED.set(len(self.parked))
             self._parked_wake.set()
             return
-        listings = {}
-        if account is not None:
-            for item in request.items or []:
-                sku = item.get("sku") if isinstance(item, dict) else None
-                if isinstance(sku, str) and (found := self.listings.get(account.account_id, sku)):
-                    listings[sku] = found
-        outcome = accept(request, account, listings, self.settings.patch_max_items)
+
+        def listing_of(marketplace_id: str, sku: str) -> ListingState | None:
+            assert account is not None  # accept asks only for a known account's listings
+            return self.listings.get(account, marketplace_id, sku)
+
+        outcome = accept(
+            request, account, listing_of, self.settings.patch_max_items, JOB_EVENTS.partitions
+        )
         if isinstance(outcome, JobFailed):
             await self._refuse_event(outcome, messages)
             return
         DECIDED_ACCEPTED.inc()
-        out.register.append((request.job_id, request.shop_id))
+        for job_id in outcome.job_ids:  # one per marketplace, all on the request's partition
+            out.register.append((job_id, request.shop_id))
+            out.decided.add(job_id)
+            out.drive.append(job_id)
         out.decided.add(request.job_id)
         out.events.extend(outcome.events)
         out.listings.extend(outcome.listings)
-        out.drive.append(request.job_id)
         out.release.extend(messages)
 
     def _registry_had_it(self, messages: list[Message]) -> bool:
@@ -403,11 +407,8 @@ class SubmitterService:
         for job_id, shop_id in out.register:
             self._register(job_id, shop_id)
         if out.listings:
-            await self.runtime.publisher.publish_many(
-                [(LISTINGS, listing_key(li.account_id, li.sku), li) for li in out.listings]
-            )
-            for listing in out.listings:
-                self.listings.remember(listing)
+            records = [r for li in out.listings for r in self._replacing(li)]
+            await self._publish_listings(records)
         for job_id in out.drive:
             self.drive(job_id)
         for job_id in out.decided:
@@ -543,10 +544,14 @@ class SubmitterService:
             await metered.give_back()
         # Listings first, then the job's status: a crash in between re-reads the cancel
         # (its offset is not committed yet) and restores again (docs/design.md §18).
+        market = state.facts.marketplace_id
         restored: list[tuple[str, ListingState | None]] = [
-            (listing_key(state.account_id, li.sku), li) for li in decision.restore
+            (listing_key(state.account_id, li.sku, li.marketplace_id), li)
+            for li in decision.restore
         ]
-        restored += [(listing_key(state.account_id, sku), None) for sku in decision.tombstones]
+        restored += [
+            (listing_key(state.account_id, sku, market), None) for sku in decision.tombstones
+        ]
         await self._publish_listings(restored)
         faults.crash_point("submitter:cancel-after-restore")
         await self.consumer.emit([decision.event])
@@ -564,7 +569,17 @@ class SubmitterService:
         for future in sent:
             await future
         for key, li in records:
-            self.listings.on_record(key, li)
+            self.listings.remember(key, li)
+
+    def _replacing(self, listing: ListingState) -> list[tuple[str, ListingState | None]]:
+        """The records that set ``listing``, with a tombstone for the record of before
+        listings had a marketplace that it replaces (shared/market_tables.py)."""
+        current = None
+        if listing.marketplace_id is not None:
+            account = self.runtime.accounts.accounts.get(listing.account_id)
+            if account is not None:
+                current = self.listings.get(account, listing.marketplace_id, listing.sku)
+        return list(replacing(listing, current))
 
     # ------------------------------------------------------------------ catalog changes
 
@@ -585,17 +600,16 @@ class SubmitterService:
         counter = iter(range(1_000_000))
 
         def new_job_id(key: AutoKey) -> str:
-            shop_id, account_id, job_type, urgent = key
+            shop_id, account_id, marketplace_id, job_type, urgent = key
             origin = f"{first.partition}.{first.offset}.{next(counter)}"
             kind = f"{job_type.value}-urgent" if urgent else job_type.value
-            base = f"auto-{shop_id}-{account_id}-{kind}-{origin}"
+            base = f"auto-{shop_id}-{account_id}-{marketplace_id}-{kind}-{origin}"
             return colocated_id(base, shop_id, CATALOG_EVENTS.partitions)
 
         result = plan(
             merge(changes),
             open_auto_jobs(self.book.states.values()),
             new_job_id,
-            lambda account_id: self.runtime.accounts.get(account_id).marketplace_ids[0],
             self.settings.auto_job_max_items,
         )
         for state, items in result.add:
@@ -809,10 +823,12 @@ class SubmitterService:
             if state is None or state.status is not JobStatus.PROCESSING:
                 raise PartitionLost(f"job {job_id} is no longer this driver's")
             item = patched.item
-            current = self.listings.get(state.account_id, item.key)
+            account = self.runtime.accounts.get(state.account_id)
+            market = amazon.marketplace_of(state, account)
+            current = self.listings.get(account, market, item.key)
             listing = patching.listing_of(state, item, current, patched.at)
             if listing is not None:
-                await self._publish_listings([(listing_key(state.account_id, item.key), listing)])
+                await self._publish_listings(self._replacing(listing))
             faults.crash_point("submitter:patch-before-record")
             words = f"{item.key}: {item.status} by patchListingsItem"
             if patched.submission_id:

@@ -21,13 +21,13 @@ from devtools.topics_read import records_to_end
 from devtools.world import MARKETPLACE, Seller
 from services.api.app import create_app
 from services.api.settings import ApiSettings
-from shared.events import ItemState, JobFailed, LogLine, StockChanged
+from shared.events import ItemState, JobFailed, ListingState, LogLine, StockChanged
 from shared.jobs import JobStatus, JobType
 from shared.kafka.admin import ensure_topics
 from shared.kafka.dead_letters import dead_letter_for
 from shared.kafka.producer import EventPublisher
 from shared.mongo import get_database, make_mongo_client
-from shared.topics import CATALOG_EVENTS, DEAD_LETTERS, JOB_EVENTS, TopicSpec
+from shared.topics import CATALOG_EVENTS, DEAD_LETTERS, JOB_EVENTS, LISTINGS, TopicSpec, listing_key
 from tests.stack import SECRET_KEY, Stack
 from tests.waiting import eventually
 
@@ -284,17 +284,48 @@ async def test_create_validates_and_cancel_explains(
         "/v1/jobs", json={"account_id": ONE.account_id, "job_type": "teleport", "items": []}
     )
     assert unknown.status_code == 422 and unknown.json()["error"]["message"].startswith("job_type")
+    spain = await shop1.post(
+        "/v1/jobs",
+        json={
+            "account_id": ONE.account_id,
+            "job_type": "update_qty",
+            "items": [{"sku": ONE.sku(0), "quantity": 1}],
+            "marketplace_id": "A1RKKUPIHCS9HS",
+        },
+    )
+    assert spain.status_code == 422
+    assert spain.json()["error"]["message"] == (
+        f"marketplace_id: 'A1RKKUPIHCS9HS' is not a marketplace of account "
+        f"'{ONE.account_id}' ({MARKETPLACE})"
+    )
     done = await shop1.post(f"/v1/jobs/{world['shop1_jobs'][0]}/cancel")
     assert done.status_code == 409
     assert done.json()["error"] == {"code": "not_cancelable", "message": "the job is already done"}
     assert (await shop1.get("/v1/jobs/no-such-job")).status_code == 404
 
 
-async def test_account_data_endpoints(world: dict[str, Any], shop1: httpx.AsyncClient) -> None:
+async def test_account_data_endpoints(
+    world: dict[str, Any], shop1: httpx.AsyncClient, publisher: EventPublisher
+) -> None:
     listings = (await shop1.get(f"/v1/accounts/{ONE.account_id}/listings")).json()["data"]
     assert {row["sku"]: row["quantity"] for row in listings if row["status"] == "active"}[
         ONE.sku(3)
     ] == 3
+    # A record of before listings had a marketplace is the account's first marketplace's.
+    old = ListingState(account_id=ONE.account_id, shop_id="shop1", sku="OLD-1", status="active")
+    await publisher.publish(LISTINGS, listing_key(ONE.account_id, "OLD-1"), old)
+
+    async def on_its_marketplace() -> list[dict[str, Any]]:
+        rows = await _rows(
+            shop1, f"/v1/accounts/{ONE.account_id}/listings", marketplace_id=MARKETPLACE
+        )
+        return rows if "OLD-1" in {r["sku"] for r in rows} else []
+
+    rows = await eventually(on_its_marketplace, "the old record shown on the first marketplace")
+    assert {r["marketplace_id"] for r in rows} == {MARKETPLACE}
+    assert {r["sku"] for r in rows} >= {ONE.sku(3), "OLD-1"}
+    listings_path = f"/v1/accounts/{ONE.account_id}/listings"
+    assert await _rows(shop1, listings_path, marketplace_id="A13V1IB3VIYZZH") == []
     inventory = await eventually(
         lambda: _rows(shop1, f"/v1/accounts/{ONE.account_id}/inventory"),
         "the account's inventory projected",
@@ -312,8 +343,9 @@ async def test_account_data_endpoints(world: dict[str, Any], shop1: httpx.AsyncC
     assert orders.status_code == 200 and orders.json()["data"] == []  # none imported yet
 
 
-async def _rows(client: httpx.AsyncClient, path: str) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = (await client.get(path, params={"limit": 1000})).json()["data"]
+async def _rows(client: httpx.AsyncClient, path: str, **params: str) -> list[dict[str, Any]]:
+    answer = await client.get(path, params={"limit": 1000, **params})
+    rows: list[dict[str, Any]] = answer.json()["data"]
     return rows
 
 

@@ -47,6 +47,8 @@ def test_the_items_that_did_not_succeed_go_again_in_request_order() -> None:
         "acc",
     )
     assert (request.job_type, request.priority) == (JobType.UPDATE_QTY, 7)
+    # Its marketplace alone: without one, the retry would go to every marketplace.
+    assert request.marketplace_id == "M"
 
 
 @pytest.mark.parametrize("status", ["reserved", "created", "processing", "waiting_for_result"])

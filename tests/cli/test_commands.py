@@ -210,6 +210,19 @@ def test_create_with_items_file(api: FakeApi, tmp_path: Path) -> None:
     }
 
 
+def test_create_for_one_marketplace_sends_it(api: FakeApi, tmp_path: Path) -> None:
+    api.route("POST", "/v1/jobs", httpx.Response(202, json={"job_id": "ps-2"}))
+    items = tmp_path / "items.json"
+    items.write_text('[{"sku": "A", "quantity": 1}]')
+    result = run(
+        api,
+        *["jobs", "create", "--type", "update_qty", "--account", "acc-eu"],
+        *["--items-file", str(items), "--marketplace", "A13V1IB3VIYZZH"],
+    )
+    assert result.exit_code == 0, result.output
+    assert api.last_json()["marketplace_id"] == "A13V1IB3VIYZZH"
+
+
 def test_create_with_params_gets_a_fresh_job_id(api: FakeApi) -> None:
     def accept(request: httpx.Request) -> httpx.Response:
         return httpx.Response(202, json={"job_id": json.loads(request.content)["job_id"]})

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from devtools.topics_read import read_to_end
 from devtools.world import TERMINAL, Seller
-from shared.events import JobEvent, StockChanged
+from shared.events import JobEvent, JobReserved, StockChanged
 from shared.kafka.producer import EventPublisher
 from shared.topics import CATALOG_EVENTS, JOB_EVENTS
 from tests.waiting import eventually
@@ -20,8 +20,8 @@ from tests.waiting import eventually
 async def until_listings_known(
     bootstrap: str, publisher: EventPublisher, seller: Seller, listed: range
 ) -> set[str]:
-    """Once the submitter turns a change of each listing in ``listed`` into a job, and those
-    jobs have ended: the ids of those (probe) jobs."""
+    """Once the submitter turns a change of each listing in ``listed`` into a job on every
+    marketplace of the seller, and those jobs have ended: the ids of those (probe) jobs."""
     listings = {seller.sku(n): seller.listing(n).quantity for n in listed}
 
     async def probe_jobs_ended() -> set[str]:
@@ -31,8 +31,16 @@ async def until_listings_known(
             where=lambda e: isinstance(e, JobEvent) and e.account_id == seller.account_id,
         )
         jobs = {e.job_id for e in events if isinstance(e, JobEvent)}
-        covered = {item.key for e in events if isinstance(e, JobEvent) for item in e.items or []}
-        missing = [sku for sku in listings if sku not in covered]
+        market = {e.job_id: e.data.marketplace_id for e in events if isinstance(e, JobReserved)}
+        covered = {
+            (market.get(e.job_id), item.key)
+            for e in events
+            if isinstance(e, JobEvent)
+            for item in e.items or []
+        }
+        missing = [
+            sku for sku in listings if any((m, sku) not in covered for m in seller.marketplaces)
+        ]
         if missing:
             # Dropped as not synced, or not read yet: sending again is harmless either way
             # (the same quantity, coalesced into one job).

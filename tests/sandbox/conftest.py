@@ -86,13 +86,14 @@ class Sandbox:
         content: bytes,
         feed_type: str = "JSON_LISTINGS_FEED",
         content_type: str = JSON_TYPE,
+        marketplace: str = MARKETPLACE,
     ) -> str:
         document_id = await self.upload(auth, content, content_type)
         response = await self.client.post(
             "/feeds/2021-06-30/feeds",
             json={
                 "feedType": feed_type,
-                "marketplaceIds": [MARKETPLACE],
+                "marketplaceIds": [marketplace],
                 "inputFeedDocumentId": document_id,
             },
             headers=auth,
@@ -117,8 +118,12 @@ class Sandbox:
         assert download.status_code == 200
         return gzip.decompress(download.content)
 
-    async def listings(self, seller_id: str = SELLER) -> dict[str, dict[str, Any]]:
-        response = await self.client.get(f"/_sandbox/sellers/{seller_id}/listings")
+    async def listings(
+        self, seller_id: str = SELLER, marketplace: str | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """The seller's listings on one marketplace (default: its first)."""
+        params = {"marketplaceId": marketplace} if marketplace else {}
+        response = await self.client.get(f"/_sandbox/sellers/{seller_id}/listings", params=params)
         assert response.status_code == 200, response.text
         return {row["sku"]: row for row in response.json()["listings"]}
 

@@ -14,12 +14,13 @@ from services.submitter.coalescing import (
     open_auto_jobs,
     plan,
 )
-from services.submitter.intake import Intake, accept
+from services.submitter.intake import Intake, ListingOf, accept
 from shared.events import (
     CancelRequested,
     JobFailed,
     JobProcessing,
     JobRequested,
+    ListingState,
     OrderShipped,
     PriceChanged,
     ShippedItem,
@@ -30,7 +31,12 @@ from shared.jobs import JobStatus, JobType
 from tests.factories import account_registered, job_requested, listing_state, stock_changed
 
 ACCOUNT = account_registered("acc-de", shop_id="shop1", name="DE")
+M = ACCOUNT.marketplace_ids[0]
 BEFORE = listing_state("A", asin="B000000001", quantity=3, price=Decimal("9.99"))
+
+
+def _listings(by_sku: dict[str, ListingState]) -> ListingOf:
+    return lambda marketplace, sku: by_sku.get(sku)
 
 
 def _request(**over: Any) -> JobRequested:
@@ -39,7 +45,7 @@ def _request(**over: Any) -> JobRequested:
 
 
 def _created() -> JobState:
-    result = accept(_request(), ACCOUNT, {"A": BEFORE})
+    result = accept(_request(), ACCOUNT, _listings({"A": BEFORE}))
     assert isinstance(result, Intake)
     state = None
     for event in result.events:
@@ -49,7 +55,7 @@ def _created() -> JobState:
 
 
 def test_accept_reserves_creates_and_marks_listings_pending() -> None:
-    result = accept(_request(), ACCOUNT, {"A": BEFORE})
+    result = accept(_request(), ACCOUNT, _listings({"A": BEFORE}))
     assert isinstance(result, Intake)
     reserved, created = result.events
     assert (reserved.seq, reserved.status, created.seq, created.status) == (
@@ -81,7 +87,7 @@ def test_bad_requests_become_failed_jobs_with_the_reason() -> None:
         (_request(shop_id="shop2"), "does not belong to shop 'shop2'"),
     ]
     for request, reason in cases:
-        failed = accept(request, ACCOUNT if request.account_id == "acc-de" else None, {})
+        failed = accept(request, ACCOUNT if request.account_id == "acc-de" else None, _listings({}))
         assert isinstance(failed, JobFailed)
         assert failed.status is JobStatus.ERROR and failed.seq == 1
         assert reason in failed.log[0].message
@@ -121,32 +127,30 @@ def test_coalescing_newest_wins_and_only_synced_listings() -> None:
         c
         for e in events
         for c in changes_for(
-            e, lambda shop: [ACCOUNT] if shop == "shop1" else [], lambda a, s: (a, s) in synced
+            e,
+            lambda shop: [ACCOUNT] if shop == "shop1" else [],
+            lambda a, m, s: (a.account_id, s) in synced,
         )
     ]
     merged = merge(changes)
-    qty = merged[("shop1", "acc-de", JobType.UPDATE_QTY, False)]
+    qty = merged[("shop1", "acc-de", M, JobType.UPDATE_QTY, False)]
     assert qty == {"A": {"sku": "A", "quantity": 4}, "B": {"sku": "B", "quantity": 1}}
-    assert merged[("shop1", "acc-de", JobType.UPDATE_PRICE, False)] == {
+    assert merged[("shop1", "acc-de", M, JobType.UPDATE_PRICE, False)] == {
         "A": {"sku": "A", "price": "10.50", "currency": "EUR"}
     }
 
     ids = iter(["auto-1", "auto-2", "auto-3"])
-    first = plan(merged, {}, lambda key: next(ids), lambda a: "M", max_items=1)
+    first = plan(merged, {}, lambda key: next(ids), max_items=1)
     # max_items=1: the two quantity changes need two jobs, the price change one.
     assert sorted(len(j.items or []) for j in first.open) == [1, 1, 1]
     state = fold(None, first.open[0])
     opened = open_auto_jobs([state])
-    assert list(opened) == [(state.shop_id, state.account_id, state.job_type, False)]
+    key = (state.shop_id, state.account_id, M, state.job_type, False)
+    assert list(opened) == [key]
     again = plan(
-        {
-            (state.shop_id, state.account_id, state.job_type, False): {
-                next(iter(state.items)): {"sku": "A", "quantity": 2}
-            }
-        },
+        {key: {next(iter(state.items)): {"sku": "A", "quantity": 2}}},
         opened,
         lambda k: "n",
-        lambda a: "M",
         1,
     )
     assert again.open == [] and len(again.add) == 1  # an update takes no room
@@ -163,7 +167,7 @@ def test_an_order_of_another_shops_account_is_refused() -> None:
         items=[ShippedItem(order_item_id="1", quantity=1)],
     )
     try:
-        changes_for(shipped, lambda shop: [], lambda a, s: True)
+        changes_for(shipped, lambda shop: [], lambda a, m, s: True)
     except NotSynced as exc:
         assert "is not an account of shop 'shop2'" in str(exc)
     else:

@@ -74,10 +74,10 @@ def test_small_all_urgent_jobs_go_by_patch_and_the_rest_by_feed() -> None:
 
 def test_an_explicit_urgent_job_says_it_waits_for_a_listing_patch_token() -> None:
     request = job_requested(JobType.STOP_PRODUCTS, [{"sku": "A"}], account_id="acc-rt")
-    intake = accept(request, ACCOUNT, {}, MAX)
+    intake = accept(request, ACCOUNT, lambda m, s: None, MAX)
     assert isinstance(intake, Intake)
     assert intake.events[1].log[0].message == "queued for a listing_patch quota token"
-    by_feed = accept(request, ACCOUNT, {}, 0)
+    by_feed = accept(request, ACCOUNT, lambda m, s: None, 0)
     assert isinstance(by_feed, Intake)
     assert by_feed.events[1].log[0].message == "queued for a feed_submit quota token"
 
@@ -92,9 +92,9 @@ def _folded(events: list[Event]) -> JobState:
 
 
 def _plan(events: list[Event], open_jobs: dict[Any, JobState]) -> Any:
-    changes = [c for e in events for c in changes_for(e, lambda s: [ACCOUNT], lambda a, s: True)]
+    changes = [c for e in events for c in changes_for(e, lambda s: [ACCOUNT], lambda a, m, s: True)]
     ids = iter(f"auto-{n}" for n in range(10))
-    return plan(merge(changes), open_jobs, lambda key: next(ids), lambda a: "M", 25_000)
+    return plan(merge(changes), open_jobs, lambda key: next(ids), 25_000)
 
 
 def test_stock_to_zero_opens_its_own_urgent_job_served_first() -> None:

@@ -47,6 +47,8 @@ class ListingEntry(_Strict):
     price: Decimal | None = Field(default=None, gt=0)
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     title: str | None = None
+    # The marketplaces the offer is on; by default every one of the seller's.
+    marketplace_ids: list[str] | None = Field(default=None, min_length=1)
 
 
 class UsagePlanOverride(_Strict):
@@ -134,7 +136,7 @@ async def register_seller(request: Request) -> Response:
         {
             "seller_id": seller.seller_id,
             "catalog": len(seller.catalog.items),
-            "listings": len(seller.listings),
+            "listings": sum(len(listings) for listings in seller.listings.values()),
             "orders": len(seller.orders),
         },
         status_code=201,
@@ -146,8 +148,17 @@ def _seller(state: SandboxState, spec: SellerRegistration) -> Seller:
     if holder is not None and holder.seller_id != spec.seller_id:
         raise invalid_input(f"refresh_token already belongs to seller {holder.seller_id}.")
     created = isoformat(state.clock.wall())
-    listings = {
-        entry.sku: Listing(
+    listings: dict[str, dict[str, Listing]] = {m: {} for m in spec.marketplace_ids}
+    for entry in spec.listings:
+        where = entry.marketplace_ids or spec.marketplace_ids
+        strange = [m for m in where if m not in spec.marketplace_ids]
+        if strange:
+            raise invalid_input(
+                f"listings: {entry.sku} names marketplace(s) {', '.join(strange)} the "
+                "seller does not sell on."
+            )
+        # Frozen, so one object serves every marketplace until a change replaces it there.
+        listing = Listing(
             sku=entry.sku,
             asin=entry.asin,
             quantity=entry.quantity,
@@ -156,8 +167,8 @@ def _seller(state: SandboxState, spec: SellerRegistration) -> Seller:
             title=entry.title,
             created_at=created,
         )
-        for entry in spec.listings
-    }
+        for marketplace in where:
+            listings[marketplace][entry.sku] = listing
     orders = {}
     for raw in spec.orders:
         try:
@@ -197,12 +208,22 @@ async def _current_seller(request: Request) -> Seller:
     return seller
 
 
+def _marketplace(request: Request, seller: Seller) -> str:
+    """``?marketplaceId=``, by default the seller's first marketplace."""
+    marketplace = request.query_params.get("marketplaceId") or seller.marketplace_ids[0]
+    if marketplace not in seller.marketplace_ids:
+        raise not_found(f"Seller {seller.seller_id} does not sell on {marketplace}.")
+    return marketplace
+
+
 async def seller_listings(request: Request) -> Response:
+    """The seller's listings on one marketplace (``?marketplaceId=``, else its first)."""
     try:
         seller = await _current_seller(request)
+        marketplace = _marketplace(request, seller)
     except ApiError as error:
         return error.response()
-    listings = sorted(seller.listings.values(), key=lambda listing: listing.sku)
+    listings = sorted(seller.listings_in(marketplace).values(), key=lambda listing: listing.sku)
     return JSONResponse({"listings": [listing.to_admin() for listing in listings]})
 
 
@@ -210,9 +231,10 @@ async def seller_listing(request: Request) -> Response:
     """One SKU: what a benchmark polls for a seller of a million listings."""
     try:
         seller = await _current_seller(request)
+        marketplace = _marketplace(request, seller)
     except ApiError as error:
         return error.response()
-    listing = seller.listings.get(request.path_params["sku"])
+    listing = seller.listings_in(marketplace).get(request.path_params["sku"])
     if listing is None:
         return not_found(
             f"Seller {seller.seller_id} has no listing {request.path_params['sku']}."

@@ -58,7 +58,11 @@ def search_catalog_items(call: Call) -> Response:
         raise invalid_input("identifiers and keywords cannot be used in the same request.")
     if identifiers:
         items = _by_identifiers(
-            call.seller, identifiers, query.get("identifiersType"), query.get("sellerId")
+            call.seller,
+            identifiers,
+            query.get("identifiersType"),
+            query.get("sellerId"),
+            marketplace,
         )
     elif keywords:
         items = _by_keywords(call.seller, keywords)
@@ -92,7 +96,11 @@ def _page_offset(token: str | None) -> int:
 
 
 def _by_identifiers(
-    seller: Seller, identifiers: list[str], identifiers_type: str | None, seller_id: str | None
+    seller: Seller,
+    identifiers: list[str],
+    identifiers_type: str | None,
+    seller_id: str | None,
+    marketplace: str,
 ) -> list[CatalogItem]:
     if identifiers_type is None:
         raise invalid_input("identifiersType is required when identifiers is given.")
@@ -102,17 +110,19 @@ def _by_identifiers(
         raise invalid_input("sellerId of the caller is required when identifiersType is SKU.")
     found: list[CatalogItem] = []
     for identifier in identifiers:
-        item = _lookup(seller, identifier, identifiers_type)
+        item = _lookup(seller, identifier, identifiers_type, marketplace)
         if item is not None and item not in found:
             found.append(item)
     return found
 
 
-def _lookup(seller: Seller, identifier: str, identifiers_type: str) -> CatalogItem | None:
+def _lookup(
+    seller: Seller, identifier: str, identifiers_type: str, marketplace: str
+) -> CatalogItem | None:
     if identifiers_type == "ASIN":
         return seller.catalog.by_asin(identifier)
     if identifiers_type == "SKU":
-        listing = seller.listings.get(identifier)
+        listing = seller.listings_in(marketplace).get(identifier)
         return seller.catalog.by_asin(listing.asin) if listing else None
     if identifiers_type == "MINSAN":
         return None  # Italian pharmacy codes: no sandbox catalog item carries one

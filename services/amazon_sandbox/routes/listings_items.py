@@ -76,24 +76,31 @@ def patch_listings_item(call: Call) -> Response:
     context = FeedContext(
         seller_id=call.seller.seller_id,
         feed_id=submission_id,
-        marketplace_ids=call.seller.marketplace_ids,
+        marketplace_ids=marketplaces,
         catalog=call.seller.catalog,
         now=isoformat(call.state.clock.wall()),
     )
-    existing = call.seller.listings.get(sku)
-    outcome = patch_listing(sku, product_type, patches, existing, context)
-    invalid = any(issue.severity is Severity.ERROR for issue in outcome.issues)
+    # The patch is checked against, and applied to, the SKU on each marketplace named;
+    # one that fails anywhere is applied nowhere, and its issues are reported once.
+    outcomes = [
+        patch_listing(sku, product_type, patches, call.seller.listings_in(m).get(sku), context)
+        for m in marketplaces
+    ]
+    issues = list({issue: None for o in outcomes for issue in o.issues})
+    outcome = next((o for o in outcomes if o.issues), outcomes[0])
+    invalid = any(issue.severity is Severity.ERROR for issue in issues)
     if invalid:
         status = "INVALID"
     elif preview:
         status = "VALID"
     else:
         status = "ACCEPTED"
-        assert outcome.listing is not None  # applied: the SKU has a listing
-        call.seller.listings[sku] = outcome.listing
+        for marketplace, applied in zip(marketplaces, outcomes, strict=True):
+            assert applied.listing is not None  # applied: the SKU has a listing
+            call.seller.listings_in(marketplace)[sku] = applied.listing
     body: dict[str, Any] = {"sku": sku, "status": status, "submissionId": submission_id}
     if "issues" in included:
-        body["issues"] = [_issue_json(issue, marketplaces) for issue in outcome.issues]
+        body["issues"] = [_issue_json(issue, marketplaces) for issue in issues]
     if "identifiers" in included:
         listing = outcome.listing
         body["identifiers"] = (

@@ -30,8 +30,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody} for code in (401, 404, 422, 503)
 }
 BY_ID = Keyset((("_id", str),))
-# Listings and inventory: one account's rows by SKU (the index is account_id, sku).
-BY_SKU = Keyset((("sku", str),), fixed=("account_id",))
+# Listings and inventory: one account's rows by SKU (the index is account_id, sku), then
+# by _id, since a SKU has a row per marketplace.
+BY_SKU = Keyset((("sku", str), ("_id", str)), fixed=("account_id",))
 NEWEST_ORDER_FIRST = Keyset((("purchased_at", datetime), ("_id", str)), descending=True)
 
 
@@ -109,10 +110,32 @@ async def _account_rows(
     order: Keyset,
     limit: int,
     cursor: str | None,
+    marketplace_id: str | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """A page of one visible account's rows of ``collection``."""
-    await visible_account(db, who, account_id)
-    return await read_page(db[collection], {"account_id": account_id}, order, limit, cursor)
+    """A page of one visible account's rows of ``collection``; listings and inventory
+    rows of one marketplace when given. A row written before rows were per marketplace
+    has none: it is the account's first marketplace's, and shown as such."""
+    account = await visible_account(db, who, account_id)
+    home = (account.get("marketplace_ids") or [None])[0]
+    query: dict[str, Any] = {"account_id": account_id}
+    if marketplace_id is not None:
+        query["marketplace_id"] = (
+            {"$in": [marketplace_id, None]} if marketplace_id == home else marketplace_id
+        )
+    docs, next_cursor = await read_page(db[collection], query, order, limit, cursor)
+    if order is BY_SKU:
+        for doc in docs:
+            doc["marketplace_id"] = doc.get("marketplace_id") or home
+    return docs, next_cursor
+
+
+Marketplace = Annotated[
+    str | None,
+    Query(
+        description="Only the rows of this marketplace of the account (a SKU has one per "
+        "marketplace it sells on)."
+    ),
+]
 
 
 @router.get("/{account_id}/listings", response_model=Page[ListingRow], responses=ERRORS)
@@ -122,8 +145,12 @@ async def list_listings(
     who: Caller,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     cursor: str | None = None,
+    marketplace_id: Marketplace = None,
 ) -> Page[ListingRow]:
-    docs, next_cursor = await _account_rows(db, who, account_id, "listings", BY_SKU, limit, cursor)
+    """The sync state of the account's listings, one row per SKU and marketplace."""
+    docs, next_cursor = await _account_rows(
+        db, who, account_id, "listings", BY_SKU, limit, cursor, marketplace_id
+    )
     return Page[ListingRow](data=[ListingRow(**d) for d in docs], next_cursor=next_cursor)
 
 
@@ -134,8 +161,12 @@ async def list_inventory(
     who: Caller,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     cursor: str | None = None,
+    marketplace_id: Marketplace = None,
 ) -> Page[InventoryRowOut]:
-    docs, next_cursor = await _account_rows(db, who, account_id, "inventory", BY_SKU, limit, cursor)
+    """The latest inventory report's rows, one per SKU and marketplace."""
+    docs, next_cursor = await _account_rows(
+        db, who, account_id, "inventory", BY_SKU, limit, cursor, marketplace_id
+    )
     return Page[InventoryRowOut](data=[InventoryRowOut(**d) for d in docs], next_cursor=next_cursor)
 
 

@@ -157,6 +157,7 @@ def _request_parts(body: JobCreate, job_id: str, shop_id: str) -> list[JobReques
         items=body.items,
         params=body.params,
         priority=body.priority,
+        marketplace_id=body.marketplace_id,
     )
     try:
         return request_parts(request)
@@ -170,7 +171,10 @@ async def create_job(body: JobCreate, db: Db, who: Caller, publisher: Publisher)
 
     Up to 25,000 items of any job type. A request too large for one message goes on the
     bus in parts under its job id (docs/design.md §11); a retry with the same ``job_id``
-    is never a second job."""
+    is never a second job. Without ``marketplace_id`` a listings job or inventory report
+    is for every marketplace of the account: one job per marketplace, the first keeping
+    ``job_id``, each other ``<job_id>@<marketplace>-<n>`` (each job's first log line
+    names them all)."""
     shop_id = body.shop_id or (None if who.is_admin else who.shop_id)
     if shop_id is None:
         raise ApiError(422, "invalid", "shop_id: an admin key must name the shop")
@@ -181,6 +185,14 @@ async def create_job(body: JobCreate, db: Db, who: Caller, publisher: Publisher)
     account = await visible_account(db, who, body.account_id)
     if account["shop_id"] != shop_id:
         raise ApiError(404, "not_found", f"account {body.account_id!r} not found")
+    marketplaces = account.get("marketplace_ids") or []
+    if body.marketplace_id is not None and body.marketplace_id not in marketplaces:
+        raise ApiError(
+            422,
+            "invalid",
+            f"marketplace_id: {body.marketplace_id!r} is not a marketplace of account "
+            f"{body.account_id!r} ({', '.join(marketplaces)})",
+        )
     job_id = body.job_id or new_job_id(shop_id)
     existing = await db.jobs.find_one({"_id": job_id}, {"shop_id": 1})
     if existing is not None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from services.applier.tables import inventory_table, listings_table
 from shared.events import InventoryRow, ListingState
+from shared.market_tables import inventory_table, listings_table
 from shared.topics import listing_key
 from tests.factories import listing_state, stock_changed
 
@@ -26,19 +26,28 @@ def test_listings_by_account_latest_wins_and_tombstones_remove() -> None:
         ("a:1", "X", 4),
     ):
         table.on_record(listing_key(account, sku), _listing(account, sku, quantity))
-    assert {sku: s.quantity for sku, s in table.of_account("a:1").items()} == {"X": 4, "Y": 2}
+
+    def skus(account: str) -> dict[str, int | None]:
+        return {sku: s.quantity for sku, s in table.of_market(account, "M", home="M").items()}
+
+    assert skus("a:1") == {"X": 4, "Y": 2}
     table.on_record(listing_key("a:1", "X"), None)
-    assert set(table.of_account("a:1")) == {"Y"} and set(table.of_account("b")) == {"X"}
+    assert set(skus("a:1")) == {"Y"} and set(skus("b")) == {"X"}
     table.on_record("stray", stock_changed("X", shop_id="s"))  # ignored
     table.on_record("unknown-key", None)  # a tombstone for nothing: nothing happens
-    assert table.of_account("nobody") == {}
+    assert skus("nobody") == {}
 
 
-def test_inventory_keeps_only_skus_and_report_ids() -> None:
+def test_inventory_keeps_only_skus_and_the_keys_of_their_rows() -> None:
     table = inventory_table()
-    row = InventoryRow(account_id="a", shop_id="s", sku="X", report_id="R1", job_id="j")
-    table.on_record(listing_key("a", "X"), row)
-    table.put(listing_key("a", "Y"), "a", "Y", "R2")  # the applier's own write
-    assert dict(table.of_account("a")) == {"X": "R1", "Y": "R2"}
+    old = InventoryRow(account_id="a", shop_id="s", sku="X", report_id="R1", job_id="j")
+    table.on_record(listing_key("a", "X"), old)
+    fr = InventoryRow(
+        account_id="a", shop_id="s", sku="Y", marketplace_id="FR", report_id="R2", job_id="j"
+    )
+    table.on_record(listing_key("a", "Y", "FR"), fr)
+    # A row of before is the first marketplace's; each marketplace has its own rows.
+    assert table.of_market("a", "DE", home="DE") == {"X": listing_key("a", "X")}
+    assert table.of_market("a", "FR", home="DE") == {"Y": listing_key("a", "Y", "FR")}
     table.drop(listing_key("a", "X"))
-    assert dict(table.of_account("a")) == {"Y": "R2"}
+    assert table.of_market("a", "DE", home="DE") == {}
