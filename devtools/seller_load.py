@@ -58,11 +58,15 @@ def feed_body(seller_id: str) -> bytes:
     return json.dumps({"header": header, "messages": [message]}).encode()
 
 
-def possible_grants(spec: QuotaSpec, time_scale: float, span_s: float) -> list[float]:
+def possible_grants(
+    spec: QuotaSpec, time_scale: float, span_s: float, margin_s: float = 0.0
+) -> list[float]:
     """Real seconds (from the first grant) at which ``spec`` allows each grant in
-    ``span_s``, granting as soon as allowed."""
+    ``span_s``, granting as soon as allowed. With ``margin_s`` (the throttle's
+    ``THROTTLE_LATENCY_MARGIN_S``), when the throttle itself may grant them."""
     key = QuotaKey(seller_id="model", region="EU", quota_class=QuotaClass.FEED_SUBMIT)
-    limiter = KeyState.new(key, 0, KeyConfig(spec, time_scale=time_scale), 0.0).limiter
+    config = KeyConfig(spec, time_scale=time_scale, latency_margin_s=margin_s)
+    limiter = KeyState.new(key, 0, config, 0.0).limiter
     instants: list[float] = []
     now = 0.0
     while True:
@@ -71,6 +75,26 @@ def possible_grants(spec: QuotaSpec, time_scale: float, span_s: float) -> list[f
             return instants
         limiter.take(1, now)
         instants.append(now)
+
+
+def due_instants(
+    spec: QuotaSpec, time_scale: float, margin_s: float, granted: list[float]
+) -> list[float]:
+    """When each of a saturated key's grants was due, given the grants actually made
+    (real seconds from the first, in grant order): the throttle's own limits replayed over
+    the real history, so one late grant does not make every later one look late too."""
+    key = QuotaKey(seller_id="model", region="EU", quota_class=QuotaClass.FEED_SUBMIT)
+    config = KeyConfig(spec, time_scale=time_scale, latency_margin_s=margin_s)
+    limiter = KeyState.new(key, 0, config, 0.0).limiter
+    due, previous = [], 0.0
+    for at in granted:
+        due.append(limiter.ready_at(1, previous))
+        limiter.bucket.take(1, at)  # as the throttle did, whatever the model says
+        for cap in (limiter.cap, limiter.window):
+            if cap is not None:
+                cap.record(1, at)
+        previous = at
+    return due
 
 
 @dataclass
