@@ -44,8 +44,10 @@ async def _listing(pipeline: Stack, seller: Seller, sku: str) -> ListingState | 
         return isinstance(e, ListingState) and e.account_id == seller.account_id and e.sku == sku
 
     found = await read_to_end(pipeline.bootstrap, LISTINGS.name, where=mine)
-    last = found[-1] if found else None
-    return last if isinstance(last, ListingState) else None
+    # Newest by when it was written: a listing's records before and after it gained its
+    # marketplace in the key sit on different partitions, so topic order says nothing.
+    states = [e for e in found if isinstance(e, ListingState)]
+    return max(states, key=lambda e: e.occurred_at) if states else None
 
 
 async def _urgent_job(pipeline: Stack, seller: Seller, sku: str) -> str:
