@@ -23,6 +23,7 @@ caller does with each:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 from shared.quotas import QuotaClass
 from shared.spapi.models.base import ErrorDetail
@@ -103,11 +104,11 @@ class MaybeAccepted(TransientError):
     (and says) that Amazon may hold it twice."""
 
 
-class AccessTokenRejected(SpApiError):
-    """Amazon refused the access token (403 Unauthorized: it expired early or was
-    revoked). The client has forgotten that token, so a fresh attempt fetches a new one
-    and is worth making once; if Amazon refuses the new token too, the credentials are
-    bad (:meth:`persisting`)."""
+class _SellerRefused(SpApiError):
+    """Amazon refused something of one seller's: ``MESSAGE`` says what, with ``{seller}``,
+    ``{operation}`` and ``{detail}``."""
+
+    MESSAGE: ClassVar[str]
 
     def __init__(
         self,
@@ -120,7 +121,7 @@ class AccessTokenRejected(SpApiError):
         errors: Sequence[ErrorDetail] = (),
     ) -> None:
         super().__init__(
-            f"Amazon refused the access token of seller {seller_id} for {operation} ({detail})",
+            self.MESSAGE.format(seller=seller_id, operation=operation, detail=detail),
             operation=operation,
             status=status,
             request_id=request_id,
@@ -128,6 +129,15 @@ class AccessTokenRejected(SpApiError):
         )
         self.seller_id = seller_id
         self.detail = detail
+
+
+class AccessTokenRejected(_SellerRefused):
+    """Amazon refused the access token (403 Unauthorized: it expired early or was
+    revoked). The client has forgotten that token, so a fresh attempt fetches a new one
+    and is worth making once; if Amazon refuses the new token too, the credentials are
+    bad (:meth:`persisting`)."""
+
+    MESSAGE = "Amazon refused the access token of seller {seller} for {operation} ({detail})"
 
     def persisting(self) -> AuthError:
         """The error to raise when a fresh token was refused as well."""
@@ -154,26 +164,8 @@ class DocumentTooLarge(MalformedResponse):
     too big for one worker's memory, or a GZIP bomb. The same the next time: no retry."""
 
 
-class AuthError(SpApiError):
+class AuthError(_SellerRefused):
     """The seller's credentials are rejected: LWA ``invalid_grant``/``invalid_client``, or a
     403 Unauthorized that persists after a fresh access token."""
 
-    def __init__(
-        self,
-        seller_id: str,
-        detail: str,
-        *,
-        operation: str,
-        status: int | None = None,
-        request_id: str | None = None,
-        errors: Sequence[ErrorDetail] = (),
-    ) -> None:
-        super().__init__(
-            f"Amazon rejected the credentials of seller {seller_id}: re-authorise the app "
-            f"({detail})",
-            operation=operation,
-            status=status,
-            request_id=request_id,
-            errors=errors,
-        )
-        self.seller_id = seller_id
+    MESSAGE = "Amazon rejected the credentials of seller {seller}: re-authorise the app ({detail})"
