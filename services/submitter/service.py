@@ -145,6 +145,7 @@ class _Outputs:
     release: list[Message] = field(default_factory=list)
     decided: set[str] = field(default_factory=set)  # job ids decided in this batch
     register: list[tuple[str, str]] = field(default_factory=list)  # (job id, shop id)
+    grown: list[str] = field(default_factory=list)  # open automatic jobs given changes
 
 
 class SubmitterService:
@@ -156,6 +157,8 @@ class SubmitterService:
         self.listings = ListingStates()
         self.drivers: dict[str, asyncio.Task[None]] = {}
         self.metered: dict[str, Metered] = {}  # of the jobs being driven
+        # Automatic jobs still collecting changes, woken when they are full.
+        self.collecting: dict[str, asyncio.Event] = {}
         self.assembler: Assembler[Message] = Assembler(
             max_open=settings.assembling_max, timeout_s=settings.assembly_timeout_s
         )
@@ -397,6 +400,9 @@ class SubmitterService:
         again, not taken for a repeat)."""
         if out.events:
             await self.consumer.emit(out.events)
+        for job_id in out.grown:
+            if job_id in self.collecting and self._full(job_id):
+                self.collecting[job_id].set()
         for job_id, shop_id in out.register:
             self._register(job_id, shop_id)
         if out.listings:
@@ -595,6 +601,7 @@ class SubmitterService:
             self.settings.auto_job_max_items,
         )
         for state, items in result.add:
+            out.grown.append(state.job_id)
             out.events.append(
                 next_job_event(
                     JobLogged,
@@ -642,7 +649,7 @@ class SubmitterService:
                 priority=BASE_PRIORITY[state.job_type] if priority is None else priority,
             )
             if state.facts.automatic and state.status is JobStatus.RESERVED:
-                await asyncio.sleep(self.settings.coalesce_window_s)
+                await self._collect(job_id)
             WAITING.inc()
             try:
                 await metered.first_token(SUBMIT_CLASS[state.job_type])
@@ -671,6 +678,24 @@ class SubmitterService:
             if metered is not None and metered.first is not None:
                 with contextlib.suppress(Exception):
                     await asyncio.shield(metered.give_back())
+
+    async def _collect(self, job_id: str) -> None:
+        """Let an automatic job take changes for its coalesce window (Amazon time), or until
+        it is full: a full job has nothing to wait for (settings.coalesce_window_s)."""
+        filled = self.collecting[job_id] = asyncio.Event()
+        try:
+            if self._full(job_id):
+                return
+            window_s = self.settings.coalesce_window_s / self.settings.time_scale
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(window_s):
+                    await filled.wait()
+        finally:
+            self.collecting.pop(job_id, None)
+
+    def _full(self, job_id: str) -> bool:
+        state = self.book.states.get(job_id)
+        return state is not None and len(state.items) >= self.settings.auto_job_max_items
 
     async def _to_processing(self, job_id: str, metered: Metered) -> bool:
         """``reserved``/``created`` → ``processing`` now the token is here; False when the
