@@ -187,6 +187,20 @@ async def seller_listings(request: Request) -> Response:
     return JSONResponse({"listings": [listing.to_admin() for listing in listings]})
 
 
+async def seller_listing(request: Request) -> Response:
+    """One listing, as the list shows it: for a probe that waits on one SKU of a seller
+    with a million."""
+    try:
+        seller = await _current_seller(request)
+    except ApiError as error:
+        return error.response()
+    sku = request.path_params["sku"]
+    listing = seller.listings.get(sku)
+    if listing is None:
+        return not_found(f"SKU {sku} is not a listing of seller {seller.seller_id}.").response()
+    return JSONResponse(listing.to_admin())
+
+
 async def seller_feeds(request: Request) -> Response:
     """Every feed of the seller, oldest first, as getFeed shows it, with the summary of
     its processing report once it has one: what a benchmark counts as delivered, read
@@ -269,6 +283,7 @@ async def health(request: Request) -> Response:
 routes = [
     Route(f"{PREFIX}/sellers", register_seller, methods=["POST"]),
     Route(f"{PREFIX}/sellers/{{seller_id}}/listings", seller_listings, methods=["GET"]),
+    Route(f"{PREFIX}/sellers/{{seller_id}}/listings/{{sku}}", seller_listing, methods=["GET"]),
     Route(f"{PREFIX}/sellers/{{seller_id}}/feeds", seller_feeds, methods=["GET"]),
     Route(f"{PREFIX}/sellers/{{seller_id}}/orders", seller_orders, methods=["GET"]),
     Route(f"{PREFIX}/faults", add_fault, methods=["POST"]),
