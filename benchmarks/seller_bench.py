@@ -29,10 +29,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import itertools
 import json
 import logging
 import os
 import random
+import statistics
 import sys
 import tempfile
 import time
@@ -42,23 +45,28 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from devtools.deliveries import Deliveries, deliveries
+from devtools.deliveries import Deliveries, created_at, deliveries, in_window
 from devtools.figures import report
-from devtools.own_broker import Bus, own_bus
+from devtools.own_broker import Bus, end_offsets, own_bus
 from devtools.process_usage import cpu_seconds, peak_rss_bytes
+from devtools.topics_read import read_raw
 from devtools.worker_probe import ProbedStack, load_average
 from devtools.world import Seller, open_shop, sandbox_stats
 from shared.codec import encode
 from shared.events import Event, PriceChanged, StockChanged
-from shared.topics import CATALOG_EVENTS
+from shared.quotas import QuotaClass
+from shared.topics import CATALOG_EVENTS, JOB_EVENTS
 
 GOAL = 0.9 * 30 * 25_000  # SKU updates per Amazon hour: 90% of 30 full feeds an hour
 FULL_FEED = 25_000
 MIB = 1024 * 1024
 WORKERS = ["throttle", "submitter", "poller", "applier"]
+SUBMITTER_GROUP = "amazon-jobs-submitter"  # the default: the broker is the run's own
 
 # Amazon's published createFeed limits (SPAPI.md): until the throttle's defaults and the
 # sandbox's table have the hourly cap (issue 12), the run sets it at both ends.
@@ -126,6 +134,96 @@ def cpu_by_service(stack: ProbedStack) -> dict[str, float]:
     return used
 
 
+async def submitter_lag(bus: Bus) -> int:
+    """Catalog changes published but not yet taken by the submitter (committed)."""
+    ends = await end_offsets(bus.bootstrap, CATALOG_EVENTS)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bus.bootstrap)
+    await admin.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(SUBMITTER_GROUP)
+    finally:
+        await admin.close()
+    have = {
+        tp.partition: o.offset for tp, o in committed.items() if tp.topic == CATALOG_EVENTS.name
+    }
+    return sum(end - max(0, have.get(p, 0)) for p, end in ends.items())
+
+
+async def sample_lag(bus: Bus, every_s: float, lags: list[int]) -> None:
+    while True:
+        await asyncio.sleep(every_s)
+        with contextlib.suppress(KafkaError):
+            lags.append(await submitter_lag(bus))
+
+
+def urgent_path_landed() -> bool:
+    """Whether a stock going to zero goes to Amazon on its own (issue 12: patchListingsItem
+    under the quota class ``listing_patch``) rather than in the next feed."""
+    return "listing_patch" in {c.value for c in QuotaClass}
+
+
+async def zero_probes(
+    bus: Bus,
+    sandbox_url: str,
+    seller: Seller,
+    skus: int,
+    every_s: float,
+    scale: float,
+    latencies: list[float],
+) -> None:
+    """Every ``every_s`` while the changes stream: one SKU's stock set to zero, and the
+    Amazon seconds until the sandbox shows it (the urgent path's figure)."""
+    rng = random.Random(2)
+    async with httpx.AsyncClient(timeout=30.0) as http:
+        while True:
+            sku = seller.sku(rng.randrange(skus))
+            url = f"{sandbox_url}/_sandbox/sellers/{seller.seller_id}/listings/{sku}"
+            sent = time.monotonic()
+            zero = StockChanged(shop_id=seller.shop_id, sku=sku, quantity=0)
+            await bus.publisher.publish(CATALOG_EVENTS, seller.shop_id, zero)
+            deadline = sent + 3600 / scale  # an Amazon hour: missed, then
+            while time.monotonic() < deadline:
+                if (await http.get(url)).json()["quantity"] == 0:
+                    latencies.append((time.monotonic() - sent) * scale)
+                    break
+                await asyncio.sleep(0.02)
+            await asyncio.sleep(every_s)
+
+
+STAGES = ("JobReserved", "JobCreated", "JobSubmitted", "JobResultReady", "JobDone")
+
+
+async def stage_times(bootstrap: str) -> dict[str, dict[str, float]]:
+    """When each job reached each stage (broker timestamps, seconds): told from the head of
+    each record's bytes, so the items the job events carry are not decoded."""
+    times: dict[str, dict[str, float]] = {}
+    for record in await read_raw(bootstrap, JOB_EVENTS.name):
+        head = (record.value or b"")[:200]
+        for stage in STAGES:
+            if f'"{stage}"'.encode() in head and record.key is not None:
+                times.setdefault(record.key.decode(), {}).setdefault(
+                    stage, record.timestamp_ms / 1000
+                )
+    return times
+
+
+def stage_lines(times: dict[str, dict[str, float]], scale: float) -> list[str]:
+    """Median and max of each step between stages, in Amazon minutes."""
+    lines = []
+    for before, after in itertools.pairwise(STAGES):
+        spans = [
+            (t[after] - t[before]) * scale / 60
+            for t in times.values()
+            if before in t and after in t
+        ]
+        if spans:
+            lines.append(
+                f"{before[3:]}→{after[3:]} median {statistics.median(spans):.1f}, "
+                f"max {max(spans):.1f}"
+            )
+    return lines
+
+
 async def sandbox_feeds(sandbox_url: str, seller: Seller) -> list[dict[str, Any]]:
     async with httpx.AsyncClient(timeout=60.0) as http:
         response = await http.get(f"{sandbox_url}/_sandbox/sellers/{seller.seller_id}/feeds")
@@ -174,10 +272,31 @@ async def one_run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             seconds = args.hours * 3600 / args.scale
             per_second = args.rate * args.scale / 3600
             cpu_before = cpu_by_service(stack)
+            lags: list[int] = []
+            zeros: list[float] = []
+            helpers = [asyncio.create_task(sample_lag(bus, seconds / 20, lags))]
+            if urgent_path_landed():
+                helpers.append(
+                    asyncio.create_task(
+                        zero_probes(
+                            bus,
+                            stack.sandbox_url,
+                            seller,
+                            args.skus,
+                            seconds / 100,
+                            args.scale,
+                            zeros,
+                        )
+                    )
+                )
             start = datetime.now(UTC)
-            kept = await ChangeStream(seller, args.skus, args.price_share).run(
-                bus, per_second, seconds
-            )
+            try:
+                kept = await ChangeStream(seller, args.skus, args.price_share).run(
+                    bus, per_second, seconds
+                )
+            finally:
+                for helper in helpers:
+                    helper.cancel()
             end = datetime.now(UTC)
             cpu = {
                 name: (used - cpu_before.get(name, 0.0)) / (end - start).total_seconds()
@@ -187,7 +306,12 @@ async def one_run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             # A feed takes Amazon its queueing and processing time (90 s), after the
             # ones before it of the seller: wait for every feed of the window.
             found = await delivered(stack.sandbox_url, seller, start, end, timeout_s=600)
+            created = [
+                (created_at(f) - start).total_seconds() * args.scale / 60
+                for f in in_window(await sandbox_feeds(stack.sandbox_url, seller), start, end)
+            ]
             stats = await sandbox_stats(stack.sandbox_url, seller)
+            stages = stage_lines(await stage_times(bus.bootstrap), args.scale)
             peaks = {
                 name: peak_rss_bytes(service.pid)
                 for name, service in stack.services.items()
@@ -206,6 +330,10 @@ async def one_run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         "create_feed_calls": stats.get("createFeed", {}).get("calls", 0),
         "peaks": peaks,
         "cpu": cpu,
+        "lags": lags,
+        "created": created,
+        "stages": stages,
+        "zeros": zeros,
         "seeded_s": seeded_s,
     }
 
@@ -246,6 +374,16 @@ async def main(argv: list[str] | None = None) -> None:
         f"{found.median_messages:,.0f}, min {found.min_messages:,}; "
         f"{run['throttled']} x 429 at the sandbox ({run['create_feed_calls']} createFeed calls)"
     )
+    print(
+        "  feeds created at Amazon minute: " + " ".join(f"{m:.0f}" for m in sorted(run["created"]))
+    )
+    print("  jobs, in Amazon minutes: " + "; ".join(run["stages"]))
+    lags = run["lags"]
+    if lags:
+        print(
+            f"  changes not yet taken by the submitter, sampled: max {max(lags):,}, last "
+            f"{lags[-1]:,} (= {lags[-1] / args.rate * 60:.1f} Amazon minutes of changes)"
+        )
     print(
         "  CPU while the changes streamed (cores): "
         + ", ".join(f"{n} {c:.2f}" for n, c in run["cpu"].items())
@@ -292,6 +430,30 @@ async def main(argv: list[str] | None = None) -> None:
         higher_is_better=False,
         settings=settings,
     )
+    # Printed once the urgent path exists (urgent_path_landed); nothing before.
+    zeros = sorted(run["zeros"])
+    if zeros:
+        p50, p99 = zeros[len(zeros) // 2], zeros[min(len(zeros) - 1, len(zeros) * 99 // 100)]
+        print(
+            f"  stock to zero of one SKU → at the sandbox: p50 {p50:.1f}, p99 {p99:.1f} Amazon "
+            f"seconds ({len(zeros)} probes)"
+        )
+        report(
+            "seller",
+            "stock to zero → at Amazon, p50",
+            p50,
+            "Amazon s",
+            higher_is_better=False,
+            settings=settings,
+        )
+        report(
+            "seller",
+            "stock to zero → at Amazon, p99",
+            p99,
+            "Amazon s",
+            higher_is_better=False,
+            settings=settings,
+        )
     for name, peak in run["peaks"].items():
         if peak is not None:
             report(

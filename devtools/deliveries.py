@@ -34,17 +34,19 @@ class Deliveries:
         return min(self.messages, default=0)
 
 
-def _created(feed: dict[str, Any]) -> datetime:
+def created_at(feed: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(str(feed["createdTime"]).replace("Z", "+00:00"))
 
 
 def in_window(feeds: list[dict[str, Any]], start: datetime, end: datetime) -> list[dict[str, Any]]:
     """The listings feeds created from ``start`` up to ``end`` (both included)."""
-    return [f for f in feeds if f.get("feedType") == LISTINGS_FEED and start <= _created(f) <= end]
+    return [
+        f for f in feeds if f.get("feedType") == LISTINGS_FEED and start <= created_at(f) <= end
+    ]
 
 
 def deliveries(feeds: list[dict[str, Any]], start: datetime, end: datetime) -> Deliveries:
-    chosen = sorted(in_window(feeds, start, end), key=_created)
+    chosen = sorted(in_window(feeds, start, end), key=created_at)
     finished = [f for f in chosen if f.get("processingStatus") in FINISHED]
     summaries = [f.get("summary") or {} for f in finished]
     return Deliveries(
