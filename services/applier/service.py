@@ -48,6 +48,7 @@ from shared.events import (
     next_job_event,
 )
 from shared.failures import Failure
+from shared.heap import loading_tables
 from shared.job_state import JobState
 from shared.jobs import JobStatus
 from shared.kafka.owned_jobs import PartitionLost
@@ -91,8 +92,9 @@ class ApplierService:
         for tail in tails:
             await tail.start()
         try:
-            for tail in tails:
-                await tail.wait_caught_up()
+            with loading_tables():  # a million listings: no collector pauses (shared/heap.py)
+                for tail in tails:
+                    await tail.wait_caught_up()
             await self.consumer.start()
             parts = Supervisor(stop)  # the consumer ending by itself has crashed: exit 1
             consuming = parts.spawn("applier consumer", self.consumer.run(stop))

@@ -68,6 +68,7 @@ from shared.events import (
     next_job_event,
 )
 from shared.failures import failure_of
+from shared.heap import loading_tables
 from shared.job_data import FailedData, LoggedData
 from shared.job_ids import shop_hash
 from shared.job_state import JobState
@@ -180,7 +181,8 @@ class SubmitterService:
         s = self.settings
         self.listings_tail = TopicTail(s.kafka_bootstrap_servers, LISTINGS, self.listings.on_record)
         await self.listings_tail.start()
-        await self.listings_tail.wait_caught_up()
+        with loading_tables():  # a million listings: no collector pauses (shared/heap.py)
+            await self.listings_tail.wait_caught_up()
         self.consumer = self.runtime.jobs_consumer(
             self,
             group_id=s.consumer_group,
