@@ -68,7 +68,7 @@ from shared.events import (
     next_job_event,
 )
 from shared.failures import failure_of
-from shared.heap import loading_tables
+from shared.heap import full_collections, loading_tables
 from shared.job_data import FailedData, LoggedData
 from shared.job_ids import shop_hash
 from shared.job_state import JobState
@@ -199,6 +199,7 @@ class SubmitterService:
             parts.spawn("submitter consumer", self.consumer.run(stop)),
             parts.spawn("submitter parked requests", self._decide_parked(stop)),
             parts.spawn("submitter refusals", self._write_refusals(stop)),
+            parts.spawn("submitter full collections", full_collections(stop)),
         ]
         try:
             await parts.wait()  # raises TaskDied when a part died: the process exits 1
