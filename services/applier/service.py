@@ -47,6 +47,7 @@ from shared.events import (
     next_job_event,
 )
 from shared.failures import Failure
+from shared.heap import full_collections, loading_tables
 from shared.job_state import JobState
 from shared.jobs import JobStatus
 from shared.kafka.owned_jobs import PartitionLost
@@ -100,11 +101,13 @@ class ApplierService:
         for tail in tails:
             await tail.start()
         try:
-            for tail in tails:
-                await tail.wait_caught_up()
+            with loading_tables():  # a million listings: no collector pauses (shared/heap.py)
+                for tail in tails:
+                    await tail.wait_caught_up()
             await self.consumer.start()
             parts = Supervisor(stop)  # the consumer ending by itself has crashed: exit 1
             consuming = parts.spawn("applier consumer", self.consumer.run(stop))
+            collecting = parts.spawn("applier full collections", full_collections(stop))
             try:
                 await parts.wait()
             finally:
@@ -114,7 +117,7 @@ class ApplierService:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
                 await self.consumer.stop()
-                await asyncio.gather(consuming, return_exceptions=True)
+                await asyncio.gather(consuming, collecting, return_exceptions=True)
         finally:
             for tail in tails:
                 await tail.stop()

@@ -70,6 +70,7 @@ from shared.events import (
     next_job_event,
 )
 from shared.failures import failure_of
+from shared.heap import full_collections, loading_tables
 from shared.job_data import FailedData, LoggedData
 from shared.job_ids import shop_hash
 from shared.job_state import JobState
@@ -149,6 +150,7 @@ class _Outputs:
     release: list[Message] = field(default_factory=list)
     decided: set[str] = field(default_factory=set)  # job ids decided in this batch
     register: list[tuple[str, str]] = field(default_factory=list)  # (job id, shop id)
+    grown: list[str] = field(default_factory=list)  # open automatic jobs given changes
 
 
 class SubmitterService:
@@ -160,6 +162,8 @@ class SubmitterService:
         self.listings = ListingStates()
         self.drivers: dict[str, asyncio.Task[None]] = {}
         self.metered: dict[str, Metered] = {}  # of the jobs being driven
+        # Automatic jobs still collecting changes, woken when they are full.
+        self.collecting: dict[str, asyncio.Event] = {}
         self.assembler: Assembler[Message] = Assembler(
             max_open=settings.assembling_max, timeout_s=settings.assembly_timeout_s
         )
@@ -181,7 +185,8 @@ class SubmitterService:
         s = self.settings
         self.listings_tail = TopicTail(s.kafka_bootstrap_servers, LISTINGS, self.listings.on_record)
         await self.listings_tail.start()
-        await self.listings_tail.wait_caught_up()
+        with loading_tables():  # a million listings: no collector pauses (shared/heap.py)
+            await self.listings_tail.wait_caught_up()
         self.consumer = self.runtime.jobs_consumer(
             self,
             group_id=s.consumer_group,
@@ -198,6 +203,7 @@ class SubmitterService:
             parts.spawn("submitter consumer", self.consumer.run(stop)),
             parts.spawn("submitter parked requests", self._decide_parked(stop)),
             parts.spawn("submitter refusals", self._write_refusals(stop)),
+            parts.spawn("submitter full collections", full_collections(stop)),
         ]
         try:
             await parts.wait()  # raises TaskDied when a part died: the process exits 1
@@ -404,6 +410,9 @@ class SubmitterService:
         again, not taken for a repeat)."""
         if out.events:
             await self.consumer.emit(out.events)
+        for job_id in out.grown:
+            if job_id in self.collecting and self._full(job_id):
+                self.collecting[job_id].set()
         for job_id, shop_id in out.register:
             self._register(job_id, shop_id)
         if out.listings:
@@ -613,6 +622,7 @@ class SubmitterService:
             self.settings.auto_job_max_items,
         )
         for state, items in result.add:
+            out.grown.append(state.job_id)
             out.events.append(
                 next_job_event(
                     JobLogged,
@@ -662,7 +672,7 @@ class SubmitterService:
                 and not state.facts.urgent
                 and state.status is JobStatus.RESERVED
             ):
-                await asyncio.sleep(self.settings.coalesce_window_s)
+                await self._collect(job_id)
             while True:
                 # The route's class, from the items as they are now (an automatic job
                 # takes changes until its token comes); checked again once it is here.
@@ -702,6 +712,24 @@ class SubmitterService:
             if metered is not None and metered.first is not None:
                 with contextlib.suppress(Exception):
                     await asyncio.shield(metered.give_back())
+
+    async def _collect(self, job_id: str) -> None:
+        """Let an automatic job take changes for its coalesce window (Amazon time), or until
+        it is full: a full job has nothing to wait for (settings.coalesce_window_s)."""
+        filled = self.collecting[job_id] = asyncio.Event()
+        try:
+            if self._full(job_id):
+                return
+            window_s = self.settings.coalesce_window_s / self.settings.time_scale
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(window_s):
+                    await filled.wait()
+        finally:
+            self.collecting.pop(job_id, None)
+
+    def _full(self, job_id: str) -> bool:
+        state = self.book.states.get(job_id)
+        return state is not None and len(state.items) >= self.settings.auto_job_max_items
 
     async def _to_processing(
         self, job_id: str, metered: Metered, quota_class: QuotaClass
