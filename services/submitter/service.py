@@ -566,17 +566,7 @@ class SubmitterService:
         await self.consumer.emit([decision.event])
 
     async def _publish_listings(self, records: list[tuple[str, ListingState | None]]) -> None:
-        producer = self.runtime.publisher.producer
-        sent = [
-            await producer.send(
-                LISTINGS.name,
-                encode_bounded(LISTINGS.name, li) if li is not None else None,
-                key=key.encode("utf-8"),
-            )
-            for key, li in records
-        ]
-        for future in sent:
-            await future
+        await self.runtime.publisher.publish_table(LISTINGS, records)
         for key, li in records:
             self.listings.remember(key, li)
 
@@ -932,21 +922,13 @@ class SubmitterService:
         def build(current: JobState) -> list[JobEvent] | None:
             if current.status is not JobStatus.PROCESSING:
                 return None
-            if isinstance(outcome, amazon.Submitted):
-                JOBS_SUBMITTED.labels(current.job_type.value).inc()
+            if isinstance(outcome, amazon.Submitted | amazon.Finished):
+                kind = JobSubmitted if isinstance(outcome, amazon.Submitted) else JobDone
+                if kind is JobSubmitted:
+                    JOBS_SUBMITTED.labels(current.job_type.value).inc()
                 return [
                     next_job_event(
-                        JobSubmitted,
-                        current,
-                        data=outcome.data,
-                        log=outcome.log,
-                        items=outcome.items or None,
-                    )
-                ]
-            if isinstance(outcome, amazon.Finished):
-                return [
-                    next_job_event(
-                        JobDone,
+                        kind,
                         current,
                         data=outcome.data,
                         log=outcome.log,

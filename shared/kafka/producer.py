@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aiokafka import AIOKafkaProducer
 
 from shared.codec import encode
@@ -81,6 +83,19 @@ class EventPublisher:
             await self.producer.send(name, value, key=k.encode("utf-8") if k is not None else None)
             for name, value, k in encoded
         ]
+        for fut in futures:
+            await fut
+
+    async def publish_table(
+        self, topic: TopicSpec, records: Sequence[tuple[str, Event | None]]
+    ) -> None:
+        """Values and tombstones (None) of one compacted topic, sent together and each
+        confirmed; every value is encoded before the first is sent, as in ``publish_many``."""
+        encoded = [
+            (key.encode("utf-8"), encode_bounded(topic.name, value) if value is not None else None)
+            for key, value in records
+        ]
+        futures = [await self.producer.send(topic.name, value, key=key) for key, value in encoded]
         for fut in futures:
             await fut
 

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaTimeoutError
 
 from shared.codec import DecodeError, decode
 from shared.events import Event
@@ -20,6 +21,10 @@ from shared.supervisor import supervise
 from shared.topics import TopicSpec
 
 log = logging.getLogger(__name__)
+
+# A broker still writing a large burst (a million listings seeded at once) can leave a
+# ListOffsets unanswered past the request timeout: asked again before the service gives up.
+END_OFFSETS_ATTEMPTS = 5
 
 # key, event (None for a tombstone)
 TailHandler = Callable[[str, Event | None], None]
@@ -45,9 +50,27 @@ class TopicTail:
         ] or [TopicPartition(self.topic.name, p) for p in range(self.topic.partitions)]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
+        ends = await self._end_offsets(consumer, partitions)
         self._consumer = consumer
         self._task = supervise(f"{self.topic.name} reader", self._run(ends))
+
+    async def _end_offsets(
+        self, consumer: AIOKafkaConsumer, partitions: list[TopicPartition]
+    ) -> dict[TopicPartition, int]:
+        for attempt in range(1, END_OFFSETS_ATTEMPTS + 1):
+            try:
+                ends: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
+                return ends
+            except KafkaTimeoutError:
+                if attempt == END_OFFSETS_ATTEMPTS:
+                    raise
+                log.warning(
+                    "the broker did not say where %s ends in time; asking again (%d of %d)",
+                    self.topic.name,
+                    attempt + 1,
+                    END_OFFSETS_ATTEMPTS,
+                )
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def stop(self) -> None:
         if self._task is not None:
