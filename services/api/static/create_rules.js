@@ -92,6 +92,8 @@
   };
   const LINE_FIELDS = ["order_item_id", "quantity"];
 
+  const n = (count) => count.toLocaleString("en-US");
+
   const takesItems = (jobType) => Object.prototype.hasOwnProperty.call(ITEMS, jobType);
 
   /** The columns of a job type, required first: what the form's hint lists. */
@@ -236,7 +238,7 @@
       ({ items, origins } = group(items, origins, errors));
     }
     if (items.length > MAX_ITEMS) {
-      errors.unshift({ where: "", message: `${items.length} items: the API takes at most ${MAX_ITEMS} per job` });
+      errors.unshift({ where: "", message: `${n(items.length)} items: the API takes at most ${n(MAX_ITEMS)} per job` });
     }
     if (!errors.length) duplicates(jobType, items, origins, errors);
     return { items, origins, errors: clipErrors(errors) };
