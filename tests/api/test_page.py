@@ -9,6 +9,7 @@ the page.
 from __future__ import annotations
 
 import json
+import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -484,6 +485,14 @@ def test_the_forms_item_limit_is_the_apis() -> None:
     assert f"const MAX_QUANTITY = {MAX_QUANTITY};" in rules
 
 
+def test_the_forms_checks_as_pure_functions_in_node() -> None:
+    """create_rules.js's own tests (tests/api/create_rules.test.js), run by node."""
+    script = Path(__file__).parent / "create_rules.test.js"
+    done = subprocess.run(["node", "--test", str(script)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "# fail 0" in done.stdout
+
+
 async def open_form(page: Page) -> Locator:
     await sign_in(page, SHOP1_KEY)
     await page.set_viewport_size({"width": 1280, "height": 900})
@@ -588,7 +597,8 @@ async def test_bad_csv_rows_are_shown_beside_the_items_and_nothing_is_sent(
     too_many = "\n".join(f"S{n},1" for n in range(MAX_ITEMS + 1))
     # As a paste would put it (typing 25,001 lines through fill() takes minutes).
     await items.evaluate(
-        "(box, text) => { box.value = text; box.dispatchEvent(new Event('input', {bubbles: true})); }",
+        "(box, text) => { box.value = text;"
+        " box.dispatchEvent(new Event('input', {bubbles: true})); }",
         f"sku,quantity\n{too_many}",
     )
     await form.get_by_role("button", name="Create job").click()

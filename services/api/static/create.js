@@ -52,7 +52,7 @@
     const account = page.accounts().find((a) => a.id === $("create-account").value);
     const ids = account ? account.marketplace_ids : [];
     select.replaceChildren(
-      page.el("option", { value: "", text: "Every marketplace of the account" }),
+      page.el("option", { value: "", text: "Every marketplace" }),
       ...ids.map((id) => page.el("option", { value: id, text: id })),
     );
     if (ids.includes(current)) select.value = current;
