@@ -630,3 +630,34 @@ async def test_the_apis_422_is_shown_beside_the_field_it_names(page: Page, jobs:
     await expect(form.get_by_label("Items", exact=True)).to_have_attribute("aria-invalid", "true")
     assert len(posts) == 1
     await expect(form.get_by_test_id("create-status")).to_have_text("")
+
+
+async def test_an_orders_import_is_created_from_its_params(page: Page, jobs: None) -> None:
+    form = await open_form(page)
+    posts = job_posts(page)
+    await form.get_by_label("Job to create").select_option("orders_import")
+    await expect(form.get_by_label("Items", exact=True)).to_be_hidden()
+    await expect(form.get_by_label("Marketplace")).to_be_hidden()  # orders are per account
+    await form.get_by_role("button", name="Create job").click()
+    await expect(form.get_by_test_id("create-since-error")).to_have_text(
+        "give the date and time to import orders from"
+    )
+    await expect(form.get_by_label("Orders since")).to_be_focused()
+    assert posts == []
+
+    await form.get_by_label("Orders since").fill("2026-11-01T08:30:00")
+    await form.get_by_label("Orders that were").select_option("created")
+    await form.get_by_label("Orders per page").fill("50")
+    await form.get_by_role("button", name="Create job").click()
+    created = await created_job(page)
+    await expect(page.get_by_test_id("detail-type")).to_have_text("Orders Import")
+    await expect(page.get_by_test_id("detail-status")).to_have_text("Done", timeout=60_000)
+    since = await page.evaluate("new Date('2026-11-01T08:30:00').toISOString()")
+    assert [json.loads(p) for p in posts] == [
+        {
+            "job_id": created,
+            "account_id": DE.account_id,
+            "job_type": "orders_import",
+            "params": {"since": since, "by": "created", "page_size": 50},
+        }
+    ]
