@@ -4,6 +4,7 @@ again with backoff while the delivery log shows each attempt."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -60,7 +61,7 @@ def receiver() -> Iterator[Receiver]:
     state = Receiver()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (the stdlib's name)
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
             body = self.rfile.read(length).decode()
             with state.lock:
@@ -235,6 +236,6 @@ async def test_a_failing_receiver_is_tried_again_with_backoff(
     assert len({r.body for r in sent}) == 1
     # Backoff: each retry waited longer than the one before (30 s, 60 s, 120 s scaled).
     times = [datetime.fromisoformat(r["at"]) for r in rows]
-    gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:], strict=False)]
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
     scale = system.time_scale
     assert gaps[0] >= 30 / scale and gaps[1] >= 60 / scale and gaps[2] >= 120 / scale
