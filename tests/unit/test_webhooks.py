@@ -47,7 +47,7 @@ def failed(shop: str = "shop1", job_type: JobType = JobType.UPDATE_QTY, **kw: ob
         account_id="acc",
         job_type=job_type,
         status=JobStatus.ERROR,
-        occurred_at=kw.get("at", T0 + timedelta(seconds=1)),  # type: ignore[arg-type]
+        occurred_at=kw.get("at", T0 + timedelta(seconds=1)),
     )
 
 
