@@ -35,7 +35,7 @@ ATTEMPT = {
 def test_add_sends_the_events_and_prints_the_secret_once() -> None:
     api = FakeApi()
     api.route("POST", "/v1/webhooks", httpx.Response(201, json={**HOOK, "secret": "whsec_s"}))
-    added = run(api, "webhooks", "add", HOOK["url"], "--event", "job.error")
+    added = run(api, "webhooks", "add", "https://shop.example/hook", "--event", "job.error")
     assert added.exit_code == 0, added.output
     assert "whk-1" in added.stdout and "whsec_s" in added.stdout
     assert api.last_json() == {"url": HOOK["url"], "events": ["job.error"]}
