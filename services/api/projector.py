@@ -66,6 +66,8 @@ from shared.topics import (
     ORDERS,
     SCHEDULES,
     THROTTLE_SNAPSHOTS,
+    WEBHOOK_DELIVERIES,
+    WEBHOOKS,
 )
 
 log = logging.getLogger(__name__)
@@ -84,6 +86,8 @@ TOPICS = [
     SCHEDULES,
     DEAD_LETTERS,
     THROTTLE_SNAPSHOTS,
+    WEBHOOKS,
+    WEBHOOK_DELIVERIES,
 ]
 OWN_TOPICS = [REPLAYS]
 
