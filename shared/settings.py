@@ -10,18 +10,20 @@ from __future__ import annotations
 from typing import ClassVar, Self
 
 from pydantic import AliasChoices, Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from shared.crypto import parse_key
+from shared.kafka.security import KafkaSecuritySettings
 from shared.logs import redact_urls
 
 SANDBOX_ENDPOINT = "http://127.0.0.1:8700"
 
 
-class KafkaTopicSettings(BaseSettings):
+class KafkaTopicSettings(KafkaSecuritySettings):
     """How the declared topics (shared/topics.py) are laid out on the cluster
-    (docs/design.md §16). Every service reads them, since every service creates and checks
-    the topics at start; give all of them the same values."""
+    (docs/design.md §16), and how clients authenticate to it (its base class). Every
+    service reads them, since every service creates and checks the topics at start; give
+    all of them the same values."""
 
     model_config = SettingsConfigDict(
         env_file=None, extra="ignore", frozen=True, populate_by_name=True
@@ -121,7 +123,9 @@ class ServiceSettings(KafkaTopicSettings):
     )
 
     # Settings that are secrets as a whole: never in the start line.
-    SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset({"secret_key", "old_secret_keys"})
+    SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset(
+        {"secret_key", "old_secret_keys", *KafkaSecuritySettings.SECURITY_SECRETS}
+    )
 
     @model_validator(mode="after")
     def _a_real_key(self) -> Self:

@@ -22,6 +22,7 @@ from shared.codec import DecodeError, decode
 from shared.events import Event, utcnow
 from shared.health import LIVENESS, READINESS, HealthServer
 from shared.kafka.admin import ensure_topics
+from shared.kafka.clients import new_consumer
 from shared.kafka.producer import EventPublisher, make_producer
 from shared.kafka.tail import TopicTail
 from shared.topics import JOB_REQUESTS, SCHEDULER_RUNS, SCHEDULES
@@ -76,7 +77,7 @@ class SchedulerService:
         READINESS.require("scheduler runs read", lambda: runs.caught_up.is_set())
         health = HealthServer(s.health_port)
         port = await health.start()
-        self.consumer = AIOKafkaConsumer(
+        self.consumer = new_consumer(
             bootstrap_servers=s.kafka_bootstrap_servers,
             group_id=s.consumer_group,
             client_id=self.instance_id,

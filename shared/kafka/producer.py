@@ -8,6 +8,8 @@ from aiokafka import AIOKafkaProducer
 
 from shared.codec import encode
 from shared.events import Event
+from shared.kafka.clients import new_producer
+from shared.kafka.security import KafkaSecuritySettings
 from shared.limits import BROKER_MESSAGE_BYTES, MAX_MESSAGE_BYTES
 from shared.topics import TopicSpec
 
@@ -43,9 +45,12 @@ def encode_bounded(topic: str, event: Event) -> bytes:
     return value
 
 
-def make_producer(bootstrap_servers: str, client_id: str) -> AIOKafkaProducer:
-    return AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers,
+def make_producer(
+    bootstrap_servers: str, client_id: str, security: KafkaSecuritySettings | None = None
+) -> AIOKafkaProducer:
+    return new_producer(
+        bootstrap_servers,
+        security,
         client_id=client_id,
         enable_idempotence=True,  # a retried send is not written twice
         acks="all",

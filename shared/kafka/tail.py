@@ -17,6 +17,7 @@ from aiokafka.errors import KafkaTimeoutError
 
 from shared.codec import DecodeError, decode
 from shared.events import Event
+from shared.kafka.clients import new_consumer
 from shared.supervisor import supervise
 from shared.topics import TopicSpec
 
@@ -40,7 +41,7 @@ class TopicTail:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        consumer = AIOKafkaConsumer(
+        consumer = new_consumer(
             bootstrap_servers=self.bootstrap_servers, enable_auto_commit=False, group_id=None
         )
         await consumer.start()
