@@ -59,7 +59,7 @@ def create_app(settings: ApiSettings, *, run_projector: bool | None = None) -> F
         projector_mongo = None
         producer = make_producer(settings.kafka_bootstrap_servers, client_id="api")
         await producer.start()
-        app.state.publisher = EventPublisher(producer)
+        app.state.publisher = EventPublisher(producer, settings.signer())
         stop = asyncio.Event()
         task = None
         if projector_on:

@@ -40,6 +40,4 @@ class ApiSettings(ServiceSettings):
     # Seconds a client is told to wait when MongoDB is unavailable (503 Retry-After).
     retry_after_s: int = Field(default=5, ge=1)
 
-    SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset(
-        {"secret_key", "old_secret_keys", "api_keys"}
-    )
+    SECRET_FIELDS: ClassVar[frozenset[str]] = ServiceSettings.SECRET_FIELDS | {"api_keys"}

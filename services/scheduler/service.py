@@ -72,7 +72,7 @@ class SchedulerService:
         await ensure_topics(s.kafka_bootstrap_servers, settings=s)
         producer = make_producer(s.kafka_bootstrap_servers, client_id=self.instance_id)
         await producer.start()
-        publisher = EventPublisher(producer)
+        publisher = EventPublisher(producer, s.signer())
         runs = TopicTail(s.kafka_bootstrap_servers, SCHEDULER_RUNS, self.book.on_run)
         READINESS.require("scheduler runs read", lambda: runs.caught_up.is_set())
         health = HealthServer(s.health_port)
