@@ -18,7 +18,7 @@ from services.api.auth import KeyRing
 from services.api.bodies import BodyLimit
 from services.api.projector import Projector
 from services.api.replays import REPLAYS
-from services.api.routes import accounts, bulk_jobs, jobs, operations, schedules
+from services.api.routes import accounts, bulk_jobs, jobs, operations, schedules, signing
 from services.api.settings import ApiSettings
 from shared.kafka.admin import ensure_topics
 from shared.kafka.producer import EventPublisher, make_producer
@@ -100,6 +100,7 @@ def create_app(settings: ApiSettings, *, run_projector: bool | None = None) -> F
     app.include_router(accounts.router)
     app.include_router(schedules.router)
     app.include_router(operations.router)
+    app.include_router(signing.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)

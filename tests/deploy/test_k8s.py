@@ -54,6 +54,7 @@ CONFIG_KEYS = {
     "SPAPI_ENDPOINT",
     "LWA_ENDPOINT",
     "AMAZON_JOBS_TIME_SCALE",
+    "AMAZON_JOBS_REQUIRE_SIGNED_EVENTS",
 }
 # Services that consume Kafka in a consumer group and so scale on its lag; the throttle
 # is one too, but deliberately not autoscaled (deploy/README.md says why).
