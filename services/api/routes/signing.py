@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from services.api.deps import Caller, Settings
 from services.api.errors import ApiError
+from services.api.models import ErrorBody, example
 from shared.signing import HEADER, shop_key
+
+ALGORITHM = (
+    "v1= + hex HMAC-SHA256 over topic, record key and value, each as a 4-byte "
+    "big-endian length then the bytes (0xffffffff for an absent key or value)"
+)
 
 router = APIRouter(prefix="/v1/signing-key", tags=["signing"])
 
 
 class SigningKey(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = example(
+        {
+            "shop_id": "shop1",
+            "key": "3f1c" + "0" * 60,
+            "header": HEADER,
+            "algorithm": ALGORITHM,
+        }
+    )
 
     shop_id: str
     key: str  # hex; HMAC-SHA256 key
@@ -21,7 +36,12 @@ class SigningKey(BaseModel):
     algorithm: str
 
 
-@router.get("", response_model=SigningKey)
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody} for code in (400, 401, 422, 503)
+}
+
+
+@router.get("", response_model=SigningKey, responses=ERRORS)
 async def signing_key(who: Caller, settings: Settings) -> SigningKey:
     """The calling shop's key; an admin key names no shop and gets none."""
     if who.is_admin:
@@ -33,8 +53,5 @@ async def signing_key(who: Caller, settings: Settings) -> SigningKey:
         shop_id=who.shop_id,
         key=shop_key(signer.master, who.shop_id).hex(),
         header=HEADER,
-        algorithm=(
-            "v1= + hex HMAC-SHA256 over topic, record key and value, each as a 4-byte "
-            "big-endian length then the bytes (0xffffffff for an absent key or value)"
-        ),
+        algorithm=ALGORITHM,
     )
