@@ -45,6 +45,4 @@ class ApiSettings(ServiceSettings):
         default=False, validation_alias="WEBHOOKS_ALLOW_PRIVATE_URLS"
     )
 
-    SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset(
-        {"secret_key", "old_secret_keys", "api_keys"}
-    )
+    SECRET_FIELDS: ClassVar[frozenset[str]] = ServiceSettings.SECRET_FIELDS | {"api_keys"}

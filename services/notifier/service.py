@@ -20,7 +20,7 @@ import logging
 import socket
 
 import httpx
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import ConsumerRebalanceListener, TopicPartition
 from prometheus_client import Counter
 
 from services.notifier.book import DeliveryBook, after_attempt
@@ -30,6 +30,7 @@ from shared.crypto import CredentialsError, open_secret
 from shared.events import JobEvent, utcnow
 from shared.health import LIVENESS, READINESS, HealthServer
 from shared.kafka.admin import ensure_topics
+from shared.kafka.clients import new_consumer
 from shared.kafka.consumer import ConsumerLoop, Message
 from shared.kafka.producer import EventPublisher, make_producer
 from shared.kafka.tail import TopicTail
@@ -69,9 +70,19 @@ class NotifierService:
         await ensure_topics(s.kafka_bootstrap_servers, settings=s)
         producer = make_producer(s.kafka_bootstrap_servers, client_id=self.instance_id)
         await producer.start()
-        self.publisher = publisher = EventPublisher(producer)
+        self.publisher = publisher = EventPublisher(producer, s.signer())
+        verifier = s.verifier() if (s.signing_key or s.secret_key) else None
         self.webhooks = webhooks = TopicTail(
-            s.kafka_bootstrap_servers, WEBHOOKS, self.book.on_webhook
+            s.kafka_bootstrap_servers,
+            WEBHOOKS,
+            self.book.on_webhook,
+            # Only the system defines webhooks: one a shop wrote naming another shop
+            # would receive that shop's jobs (docs/design.md §22).
+            admit=(
+                (lambda r: verifier.system_refusal(r.topic, r.key, r.value, r.headers))
+                if verifier is not None
+                else None
+            ),
         )
         deliveries = TopicTail(
             s.kafka_bootstrap_servers, NOTIFIER_DELIVERIES, self.book.on_delivery
@@ -80,7 +91,7 @@ class NotifierService:
         READINESS.require("deliveries read", lambda: deliveries.caught_up.is_set())
         health = HealthServer(s.health_port)
         port = await health.start()
-        consumer = AIOKafkaConsumer(
+        consumer = new_consumer(
             bootstrap_servers=s.kafka_bootstrap_servers,
             group_id=s.consumer_group,
             client_id=self.instance_id,
