@@ -545,8 +545,12 @@ class SubmitterService:
         # Listings first, then the job's status: a crash in between re-reads the cancel
         # (its offset is not committed yet) and restores again (docs/design.md §18).
         market = state.facts.marketplace_id
+        account = self.runtime.accounts.accounts.get(state.account_id)
         restored: list[tuple[str, ListingState | None]] = [
-            (listing_key(state.account_id, li.sku, li.marketplace_id), li)
+            (
+                listing_key(state.account_id, li.sku, li.marketplace_id),
+                self.listings.with_issues_kept(account, li) if account is not None else li,
+            )
             for li in decision.restore
         ]
         restored += [
