@@ -19,6 +19,7 @@ from services.api.bodies import BodyLimit
 from services.api.projector import Projector
 from services.api.replays import REPLAYS
 from services.api.routes import accounts, bulk_jobs, jobs, operations, schedules
+from services.api.routes.listing_issues import router as listing_issues_router
 from services.api.settings import ApiSettings
 from shared.kafka.admin import ensure_topics
 from shared.kafka.producer import EventPublisher, make_producer
@@ -98,6 +99,7 @@ def create_app(settings: ApiSettings, *, run_projector: bool | None = None) -> F
     app.include_router(bulk_jobs.router)
     app.include_router(jobs.router)
     app.include_router(accounts.router)
+    app.include_router(listing_issues_router)
     app.include_router(schedules.router)
     app.include_router(operations.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
