@@ -87,7 +87,7 @@ async def test_a_jobs_errors_and_warnings_are_listed_newest_first_until_a_clean_
         "99040",
         ["purchasable_offer"],
     )
-    assert "250.00" in warning["message"]
+    assert "price 250 " in warning["message"]
     assert by_sku[WARNED]["status"] == "active"  # a warning: applied all the same
     [error] = by_sku[UNKNOWN]["issues"]
     assert (error["severity"], error["code"]) == ("error", "99020")
