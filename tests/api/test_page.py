@@ -469,3 +469,17 @@ async def test_retry_from_the_detail_and_bulk_actions_on_selected_and_matching_j
     await expect(page.get_by_test_id("bulk-result")).to_have_count(1)
     await expect(results.get_by_test_id("bulk-detail")).to_have_text("the job is already done")
     assert await status_of(shop1, PRICE_JOB) == "done"
+
+
+async def test_listing_issues_of_an_account(page: Page, jobs: None) -> None:
+    """QTY_JOB named a SKU DE does not list at Amazon: its error shows, with the job."""
+    await sign_in(page, SHOP1_KEY)
+    issues = page.get_by_test_id("issues")
+    await issues.get_by_test_id("issues-account").select_option(DE.account_id)
+    line = issues.locator(f'[data-testid="issue-row"][data-sku="{DE.sku(15)}"]')
+    await expect(line).to_contain_text("99020")
+    await expect(line).to_contain_text(QTY_JOB)
+    await expect(line).to_contain_text("error")
+    await issues.get_by_test_id("issues-severity").select_option("warning")
+    await expect(issues.get_by_test_id("issues-empty")).to_be_visible()
+    await expect(line).to_be_hidden()
