@@ -830,7 +830,7 @@ class SubmitterService:
             account = self.runtime.accounts.get(state.account_id)
             market = amazon.marketplace_of(state, account)
             current = self.listings.get(account, market, item.key)
-            listing = patching.listing_of(state, item, current, patched.at)
+            listing = patching.listing_of(state, item, current, patched.at, patched.issues)
             if listing is not None:
                 await self._publish_listings(self._replacing(listing))
             faults.crash_point("submitter:patch-before-record")

@@ -24,6 +24,7 @@ SELLER = Seller("lissues", shop_id="shop1", listed=4)
 WARNED = SELLER.sku(0)  # listed at 20.00: 250.00 is a warning
 UNKNOWN = SELLER.sku(15)  # in the catalog, not listed: an update is an error
 LATER = SELLER.sku(16)  # the same, in a later job
+PATCHED = SELLER.sku(17)  # the same, by a patch
 
 
 async def _done(client: httpx.AsyncClient, body: dict[str, Any]) -> str:
@@ -139,3 +140,18 @@ async def test_a_jobs_errors_and_warnings_are_listed_newest_first_until_a_clean_
         await shop1.get(f"/v1/accounts/{SELLER.account_id}/listings", params={"limit": 1000})
     ).json()["data"]
     assert {r["sku"]: r["status"] for r in listing}[UNKNOWN] == "active"
+
+    # A stock-out goes by patchListingsItem: its answer sets the issues just the same.
+    patched = await _done(
+        shop1, {"job_type": "update_qty", "items": [{"sku": PATCHED, "quantity": 0}]}
+    )
+
+    async def patch_listed() -> dict[str, Any] | None:
+        rows = await _issues(shop1)
+        return rows[0] if rows and rows[0]["sku"] == PATCHED else None
+
+    newest = await eventually(patch_listed, f"{PATCHED}'s issue listed")
+    assert (newest["sku"], newest["job_id"], newest["status"]) == (PATCHED, patched, "error")
+    assert [(i["severity"], i["code"]) for i in newest["issues"]] == [("error", "99020")]
+    log = (await shop1.get(f"/v1/jobs/{patched}/log")).json()["data"]
+    assert any("by patchListingsItem" in line["message"] for line in log)

@@ -7,11 +7,14 @@ from dataclasses import replace
 from decimal import Decimal
 
 from services.applier.listings import NOT_IN_FEED, apply_listings_report, stuck_listings
+from services.submitter import patching
 from services.submitter.intake import pending_listing
+from services.submitter.listings import ListingStates
 from shared.events import ListingIssue, ListingState
+from shared.spapi.models.listings import ListingsItemSubmissionResponse, SubmissionStatus
 from tests.applier.jobs import ready_job
 from tests.applier.test_listings import BEFORE, SKU_NOT_FOUND, WARNING, _feed, _qty_job, _report
-from tests.factories import item_state, listing_state
+from tests.factories import account_registered, item_state, listing_state
 
 INFO = {"messageId": 1, "sku": "GOOD", "code": "1", "severity": "INFO", "message": "fyi"}
 
@@ -114,3 +117,54 @@ def test_a_listing_keeps_at_most_20_issues_of_bounded_size() -> None:
     assert len(record.reported_issues) == 20
     assert len(record.reported_issues[0].message) <= 1_000
     assert len(record.reported_issues[0].code or "") <= 64
+
+
+def test_a_patch_answer_sets_the_issues_with_amazons_codes_and_attributes() -> None:
+    warned = ListingsItemSubmissionResponse.model_validate(
+        {
+            "sku": "A",
+            "status": "ACCEPTED",
+            "submissionId": "s1",
+            "issues": [
+                {"code": "1", "message": "fyi", "severity": "INFO"},
+                {
+                    "code": "99040",
+                    "message": "far off",
+                    "severity": "WARNING",
+                    "attributeNames": ["purchasable_offer"],
+                },
+            ],
+        }
+    )
+    assert patching.listing_issues(warned) == [
+        ListingIssue(
+            severity="warning",
+            code="99040",
+            message="far off",
+            attribute_names=["purchasable_offer"],
+        )
+    ]
+    clean = warned.model_copy(update={"issues": []})
+    assert patching.listing_issues(clean) == []
+    # Refused without a word: the item's own message stands for the issue.
+    silent = clean.model_copy(update={"status": SubmissionStatus.INVALID})
+    assert patching.listing_issues(silent) is None
+
+
+def test_a_cancels_restored_listing_keeps_the_issues_of_the_listing_it_replaces() -> None:
+    account = account_registered()
+    table = ListingStates()
+    pending = _with_issues(
+        listing_state("A", account_id=account.account_id, marketplace_id="M", status="pending"),
+        "job-0",
+    )
+    table.remember_listing(pending)
+    restored = listing_state("A", account_id=account.account_id, marketplace_id="M")
+    kept = table.with_issues_kept(account, restored)
+    assert (kept.status, kept.reported_issues, kept.issues_job_id) == (
+        "active",
+        pending.reported_issues,
+        "job-0",
+    )
+    other = listing_state("B", account_id=account.account_id, marketplace_id="M")
+    assert table.with_issues_kept(account, other) == other  # nothing held: as it is
