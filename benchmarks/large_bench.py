@@ -198,7 +198,7 @@ async def main(argv: list[str] | None = None) -> None:
             mongo_url=mongo_url,
             workdir=workdir / "stack",
             time_scale=args.time_scale,
-            extra_env={"SUBMITTER_COALESCE_WINDOW_S": "1.0", "AMAZON_JOBS_LOG_LEVEL": "INFO"},
+            extra_env={"SUBMITTER_COALESCE_WINDOW_S": "600", "AMAZON_JOBS_LOG_LEVEL": "INFO"},
         )
         stack.start(SERVICES)
         try:

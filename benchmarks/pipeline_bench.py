@@ -130,7 +130,7 @@ async def default_quota_stream(
         bootstrap,
         workdir,
         scale,
-        SUBMITTER_COALESCE_WINDOW_S="0.05",
+        SUBMITTER_COALESCE_WINDOW_S="30",  # Amazon seconds: 0.05 real ones
         SANDBOX_ACCESS_TOKEN_TTL_S=str(3600 * scale),
         SANDBOX_DOCUMENT_URL_TTL_S=str(300 * scale),
     )

@@ -29,6 +29,7 @@ BENCHES: dict[str, list[str]] = {
     "ingest": ["benchmarks/ingest_bench.py"],
     "restart": ["benchmarks/restart_bench.py"],
     "scale": ["benchmarks/scale_bench.py"],
+    "seller": ["benchmarks/seller_bench.py"],
 }
 
 

@@ -17,9 +17,10 @@ from shared.events import AccountRegistered, Event, JobEvent, JobRequested, List
 from shared.jobs import JobType
 from shared.kafka.producer import EventPublisher
 from shared.spapi.auth import LwaCredentials
-from shared.topics import ACCOUNTS, JOB_EVENTS, JOB_REQUESTS, LISTINGS, listing_key
+from shared.topics import ACCOUNTS, JOB_EVENTS, JOB_REQUESTS, LISTINGS, TopicSpec, listing_key
 
 MARKETPLACE = "A1PA6795UKMFR9"
+SYNC_BATCH = 5_000  # synced listings sent at once by open_shop
 TERMINAL = {"JobDone", "JobFailed", "JobCanceled"}
 
 
@@ -170,8 +171,8 @@ async def open_shop(
     sandbox_url: str, publisher: EventPublisher, seller: Seller, synced_skus: range | None = None
 ) -> None:
     """Register the seller at the sandbox and its account (and synced listings) here."""
-    # A seller of 25,000 listings takes the sandbox seconds to build.
-    async with httpx.AsyncClient(timeout=60.0) as http:
+    # A seller of a million listings takes the sandbox seconds to build.
+    async with httpx.AsyncClient(timeout=600.0) as http:
         (
             await http.post(f"{sandbox_url}/_sandbox/sellers", json=seller.sandbox_payload())
         ).raise_for_status()
@@ -179,11 +180,14 @@ async def open_shop(
     # A seller of one marketplace keeps records as they were before listings had one, so
     # the tests that use it go on reading old records; several: one per marketplace.
     markets: list[str | None] = [None] if len(seller.marketplaces) == 1 else [*seller.marketplaces]
-    for n in synced_skus or range(0):
-        for market in markets:
+    synced = [(n, market) for n in synced_skus or range(0) for market in markets]
+    # In flight by the thousand: one acknowledged send at a time took minutes a million.
+    for start in range(0, len(synced), SYNC_BATCH):
+        batch: list[tuple[TopicSpec, str | None, Event]] = []
+        for n, market in synced[start : start + SYNC_BATCH]:
             listing = seller.listing(n, market)
-            key = listing_key(seller.account_id, listing.sku, market)
-            await publisher.publish(LISTINGS, key, listing)
+            batch.append((LISTINGS, listing_key(seller.account_id, listing.sku, market), listing))
+        await publisher.publish_many(batch)
 
 
 async def submit(publisher: EventPublisher, *requests: JobRequested) -> None:

@@ -47,10 +47,10 @@ from shared.events import (
     next_job_event,
 )
 from shared.failures import Failure
+from shared.heap import full_collections, loading_tables
 from shared.job_state import JobState
 from shared.jobs import JobStatus
 from shared.kafka.owned_jobs import PartitionLost
-from shared.kafka.producer import encode_bounded
 from shared.kafka.tail import TopicTail
 from shared.market_tables import (
     MarketTable,
@@ -64,7 +64,7 @@ from shared.quotas import QuotaClass
 from shared.spapi.client import SpApiClient
 from shared.spapi.result import ApiResult
 from shared.supervisor import Supervisor
-from shared.topics import APPLIER_JOBS, INVENTORY, LISTINGS, TopicSpec
+from shared.topics import APPLIER_JOBS, INVENTORY, LISTINGS
 from shared.worker import WorkerRuntime
 
 log = logging.getLogger(__name__)
@@ -100,11 +100,13 @@ class ApplierService:
         for tail in tails:
             await tail.start()
         try:
-            for tail in tails:
-                await tail.wait_caught_up()
+            with loading_tables():  # a million listings: no collector pauses (shared/heap.py)
+                for tail in tails:
+                    await tail.wait_caught_up()
             await self.consumer.start()
             parts = Supervisor(stop)  # the consumer ending by itself has crashed: exit 1
             consuming = parts.spawn("applier consumer", self.consumer.run(stop))
+            collecting = parts.spawn("applier full collections", full_collections(stop))
             try:
                 await parts.wait()
             finally:
@@ -114,7 +116,7 @@ class ApplierService:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
                 await self.consumer.stop()
-                await asyncio.gather(consuming, return_exceptions=True)
+                await asyncio.gather(consuming, collecting, return_exceptions=True)
         finally:
             for tail in tails:
                 await tail.stop()
@@ -306,28 +308,14 @@ class ApplierService:
                 inventory.append((rows_before[row.sku], None))  # a row of before, elsewhere
         removed = [rows_before[sku] for sku in applied.removed_inventory if sku in rows_before]
         inventory += [(key, None) for key in removed]
-        await self._publish(LISTINGS, listings)
-        await self._publish(INVENTORY, inventory)
+        await self.runtime.publisher.publish_table(LISTINGS, listings)
+        await self.runtime.publisher.publish_table(INVENTORY, inventory)
         for key, listing in listings:
             self.listings.on_record(key, listing)
         for key, value in inventory:
             self.inventory.on_record(key, value)
         metrics.RECORDS.labels(LISTINGS.name).inc(len(listings))
         metrics.RECORDS.labels(INVENTORY.name).inc(len(inventory))
-
-    async def _publish(self, topic: TopicSpec, records: list[Record]) -> None:
-        """Values and tombstones of one compacted topic, each confirmed."""
-        producer = self.runtime.publisher.producer
-        sent = [
-            await producer.send(
-                topic.name,
-                encode_bounded(topic.name, value) if value is not None else None,
-                key=key.encode("utf-8"),
-            )
-            for key, value in records
-        ]
-        for future in sent:
-            await future
 
     # ------------------------------------------------------------------ failures
 
@@ -350,7 +338,7 @@ class ApplierService:
     async def _publish_stuck(
         self, state: JobState, stuck: list[ListingState], records: list[Record]
     ) -> None:
-        await self._publish(LISTINGS, records)
+        await self.runtime.publisher.publish_table(LISTINGS, records)
         metrics.RECORDS.labels(LISTINGS.name).inc(len(stuck))
         log.info(
             "listings of a failed job set to error",

@@ -70,6 +70,7 @@ from shared.events import (
     next_job_event,
 )
 from shared.failures import failure_of
+from shared.heap import full_collections, loading_tables
 from shared.job_data import FailedData, LoggedData
 from shared.job_ids import shop_hash
 from shared.job_state import JobState
@@ -116,6 +117,10 @@ DECIDED = Counter(
     "submitter_requests_decided_total", "Job requests decided, by outcome", ["outcome"]
 )
 # Resolved once: labels() is a dict lookup and a lock per call, on the busiest path.
+SIGNATURE_REFUSED = Counter(
+    "submitter_signature_refused_total",
+    "Inbound events dead-lettered because they are not signed by the shop they name",
+)
 DECIDED_ACCEPTED, DECIDED_REFUSED, DECIDED_REPEAT, DECIDED_FOREIGN = (
     DECIDED.labels(outcome) for outcome in ("accepted", "refused", "repeat", "foreign")
 )
@@ -149,17 +154,24 @@ class _Outputs:
     release: list[Message] = field(default_factory=list)
     decided: set[str] = field(default_factory=set)  # job ids decided in this batch
     register: list[tuple[str, str]] = field(default_factory=list)  # (job id, shop id)
+    grown: list[str] = field(default_factory=list)  # open automatic jobs given changes
 
 
 class SubmitterService:
     def __init__(self, settings: SubmitterSettings, runtime: WorkerRuntime) -> None:
         self.settings = settings
         self.runtime = runtime
+        # Who sent an inbound event: the shop it names (docs/design.md §22).
+        self.verifier = (
+            settings.verifier() if (settings.signing_key or settings.secret_key) else None
+        )
         self.book = LiveJobs()
         self.ids = IdStore(SUBMITTER_JOB_IDS)
         self.listings = ListingStates()
         self.drivers: dict[str, asyncio.Task[None]] = {}
         self.metered: dict[str, Metered] = {}  # of the jobs being driven
+        # Automatic jobs still collecting changes, woken when they are full.
+        self.collecting: dict[str, asyncio.Event] = {}
         self.assembler: Assembler[Message] = Assembler(
             max_open=settings.assembling_max, timeout_s=settings.assembly_timeout_s
         )
@@ -181,7 +193,8 @@ class SubmitterService:
         s = self.settings
         self.listings_tail = TopicTail(s.kafka_bootstrap_servers, LISTINGS, self.listings.on_record)
         await self.listings_tail.start()
-        await self.listings_tail.wait_caught_up()
+        with loading_tables():  # a million listings: no collector pauses (shared/heap.py)
+            await self.listings_tail.wait_caught_up()
         self.consumer = self.runtime.jobs_consumer(
             self,
             group_id=s.consumer_group,
@@ -198,6 +211,7 @@ class SubmitterService:
             parts.spawn("submitter consumer", self.consumer.run(stop)),
             parts.spawn("submitter parked requests", self._decide_parked(stop)),
             parts.spawn("submitter refusals", self._write_refusals(stop)),
+            parts.spawn("submitter full collections", full_collections(stop)),
         ]
         try:
             await parts.wait()  # raises TaskDied when a part died: the process exits 1
@@ -258,6 +272,7 @@ class SubmitterService:
 
     async def on_inbound(self, batch: list[Message]) -> None:
         """A batch of one partition's inbound messages (under the lock, owning it)."""
+        batch = [msg for msg in batch if await self._from_its_shop(msg)]
         out = _Outputs()
         catalog = [m for m in batch if m.topic == CATALOG_EVENTS.name]
         for msg in batch:
@@ -270,6 +285,21 @@ class SubmitterService:
         if catalog:
             await self._catalog(catalog, out)
         await self._write(out)
+
+    async def _from_its_shop(self, msg: Message) -> bool:
+        """Whether ``msg`` is signed by the shop it names; else it is dead-lettered with
+        the reason (a shop acting as another, or an unsigned event when those are refused)."""
+        shop_id = getattr(msg.event, "shop_id", None)
+        if self.verifier is None or not isinstance(shop_id, str):
+            return True
+        rec = msg.record
+        refusal = self.verifier.ingress_refusal(rec.topic, rec.key, rec.value, rec.headers, shop_id)
+        if refusal is None:
+            return True
+        SIGNATURE_REFUSED.inc()
+        log.warning("event refused", extra={"shop_id": shop_id, "reason": refusal})
+        await self.consumer.dead_letter(msg, refusal)
+        return False
 
     async def _request(self, msg: Message, request: JobRequested, out: _Outputs) -> None:
         if request.parts > 1:
@@ -404,6 +434,9 @@ class SubmitterService:
         again, not taken for a repeat)."""
         if out.events:
             await self.consumer.emit(out.events)
+        for job_id in out.grown:
+            if job_id in self.collecting and self._full(job_id):
+                self.collecting[job_id].set()
         for job_id, shop_id in out.register:
             self._register(job_id, shop_id)
         if out.listings:
@@ -561,17 +594,7 @@ class SubmitterService:
         await self.consumer.emit([decision.event])
 
     async def _publish_listings(self, records: list[tuple[str, ListingState | None]]) -> None:
-        producer = self.runtime.publisher.producer
-        sent = [
-            await producer.send(
-                LISTINGS.name,
-                encode_bounded(LISTINGS.name, li) if li is not None else None,
-                key=key.encode("utf-8"),
-            )
-            for key, li in records
-        ]
-        for future in sent:
-            await future
+        await self.runtime.publisher.publish_table(LISTINGS, records)
         for key, li in records:
             self.listings.remember(key, li)
 
@@ -617,6 +640,7 @@ class SubmitterService:
             self.settings.auto_job_max_items,
         )
         for state, items in result.add:
+            out.grown.append(state.job_id)
             out.events.append(
                 next_job_event(
                     JobLogged,
@@ -666,7 +690,7 @@ class SubmitterService:
                 and not state.facts.urgent
                 and state.status is JobStatus.RESERVED
             ):
-                await asyncio.sleep(self.settings.coalesce_window_s)
+                await self._collect(job_id)
             while True:
                 # The route's class, from the items as they are now (an automatic job
                 # takes changes until its token comes); checked again once it is here.
@@ -706,6 +730,24 @@ class SubmitterService:
             if metered is not None and metered.first is not None:
                 with contextlib.suppress(Exception):
                     await asyncio.shield(metered.give_back())
+
+    async def _collect(self, job_id: str) -> None:
+        """Let an automatic job take changes for its coalesce window (Amazon time), or until
+        it is full: a full job has nothing to wait for (settings.coalesce_window_s)."""
+        filled = self.collecting[job_id] = asyncio.Event()
+        try:
+            if self._full(job_id):
+                return
+            window_s = self.settings.coalesce_window_s / self.settings.time_scale
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(window_s):
+                    await filled.wait()
+        finally:
+            self.collecting.pop(job_id, None)
+
+    def _full(self, job_id: str) -> bool:
+        state = self.book.states.get(job_id)
+        return state is not None and len(state.items) >= self.settings.auto_job_max_items
 
     async def _to_processing(
         self, job_id: str, metered: Metered, quota_class: QuotaClass
@@ -908,21 +950,13 @@ class SubmitterService:
         def build(current: JobState) -> list[JobEvent] | None:
             if current.status is not JobStatus.PROCESSING:
                 return None
-            if isinstance(outcome, amazon.Submitted):
-                JOBS_SUBMITTED.labels(current.job_type.value).inc()
+            if isinstance(outcome, amazon.Submitted | amazon.Finished):
+                kind = JobSubmitted if isinstance(outcome, amazon.Submitted) else JobDone
+                if kind is JobSubmitted:
+                    JOBS_SUBMITTED.labels(current.job_type.value).inc()
                 return [
                     next_job_event(
-                        JobSubmitted,
-                        current,
-                        data=outcome.data,
-                        log=outcome.log,
-                        items=outcome.items or None,
-                    )
-                ]
-            if isinstance(outcome, amazon.Finished):
-                return [
-                    next_job_event(
-                        JobDone,
+                        kind,
                         current,
                         data=outcome.data,
                         log=outcome.log,

@@ -20,10 +20,12 @@ class SubmitterSettings(ServiceSettings):
     retry_base_s: float = Field(default=2.0, gt=0)
     # Coalesced (automatic) jobs take at most this many items; more open the next job.
     auto_job_max_items: int = Field(default=25_000, ge=1, le=25_000)
-    # Real seconds an automatic job keeps collecting changes before it asks for its token:
-    # a burst of shop events (an import, a stock sync) then goes out as one feed instead
-    # of spending scarce feed_submit tokens on its first few changes.
-    coalesce_window_s: float = Field(default=2.0, ge=0)
+    # Amazon seconds an automatic job keeps collecting changes before it asks for its
+    # token, unless it is full sooner. A createFeed token costs the same for one message as
+    # for 25,000 and comes back one per 120 s, at most 30 an hour: a job that asks no
+    # sooner than that spends tokens no faster than they return, and when changes come
+    # faster than 25,000 per 120 s (more than the quota carries) every feed is full.
+    coalesce_window_s: float = Field(default=120.0, ge=0)
     # Jobs of at most this many items, all urgent (stock to 0), go item by item by
     # patchListingsItem instead of a feed (services/submitter/routing.py); 0 never. 5 is
     # the operation's burst: such a job goes out at once without waiting for a refill,

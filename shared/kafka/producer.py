@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aiokafka import AIOKafkaProducer
 
 from shared.codec import encode
 from shared.events import Event
+from shared.kafka.clients import new_producer
+from shared.kafka.security import KafkaSecuritySettings
 from shared.limits import BROKER_MESSAGE_BYTES, MAX_MESSAGE_BYTES
+from shared.signing import Signer
 from shared.topics import TopicSpec
 
 # What a record batch adds to its one record: batch header, record framing, key, headers.
@@ -41,9 +46,12 @@ def encode_bounded(topic: str, event: Event) -> bytes:
     return value
 
 
-def make_producer(bootstrap_servers: str, client_id: str) -> AIOKafkaProducer:
-    return AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers,
+def make_producer(
+    bootstrap_servers: str, client_id: str, security: KafkaSecuritySettings | None = None
+) -> AIOKafkaProducer:
+    return new_producer(
+        bootstrap_servers,
+        security,
         client_id=client_id,
         enable_idempotence=True,  # a retried send is not written twice
         acks="all",
@@ -61,14 +69,27 @@ def make_producer(bootstrap_servers: str, client_id: str) -> AIOKafkaProducer:
 class EventPublisher:
     """Sends events to declared topics; ``publish`` returns once the broker has them."""
 
-    def __init__(self, producer: AIOKafkaProducer) -> None:
+    def __init__(self, producer: AIOKafkaProducer, signer: Signer | None = None) -> None:
         self.producer = producer
+        # Signs ingress events and account records (shared/signing.py); None: unsigned.
+        self.signer = signer
+
+    def _headers(
+        self, topic: str, key: bytes | None, value: bytes | None, event: Event | None
+    ) -> list[tuple[str, bytes]] | None:
+        if self.signer is None:
+            return None
+        shop_id = getattr(event, "shop_id", None)
+        return self.signer.headers(topic, key, value, shop_id) or None
 
     async def publish(self, topic: TopicSpec, key: str | None, event: Event) -> None:
+        value = encode_bounded(topic.name, event)
+        raw_key = key.encode("utf-8") if key is not None else None
         await self.producer.send_and_wait(
             topic.name,
-            encode_bounded(topic.name, event),
-            key=key.encode("utf-8") if key is not None else None,
+            value,
+            key=raw_key,
+            headers=self._headers(topic.name, raw_key, value, event),
         )
 
     async def publish_many(self, items: list[tuple[TopicSpec, str | None, Event]]) -> None:
@@ -76,10 +97,37 @@ class EventPublisher:
 
         Every event is encoded (and checked against the bound) before the first is sent,
         so an oversized one sends none of them."""
-        encoded = [(t.name, encode_bounded(t.name, e), k) for t, k, e in items]
+        encoded = [
+            (t.name, encode_bounded(t.name, e), k.encode("utf-8") if k is not None else None, e)
+            for t, k, e in items
+        ]
         futures = [
-            await self.producer.send(name, value, key=k.encode("utf-8") if k is not None else None)
-            for name, value, k in encoded
+            await self.producer.send(
+                name, value, key=k, headers=self._headers(name, k, value, event)
+            )
+            for name, value, k, event in encoded
+        ]
+        for fut in futures:
+            await fut
+
+    async def publish_table(
+        self, topic: TopicSpec, records: Sequence[tuple[str, Event | None]]
+    ) -> None:
+        """Values and tombstones (None) of one compacted topic, sent together and each
+        confirmed; every value is encoded before the first is sent, as in ``publish_many``."""
+        encoded = [
+            (
+                key.encode("utf-8"),
+                encode_bounded(topic.name, value) if value is not None else None,
+                value,
+            )
+            for key, value in records
+        ]
+        futures = [
+            await self.producer.send(
+                topic.name, raw, key=key, headers=self._headers(topic.name, key, raw, event)
+            )
+            for key, raw, event in encoded
         ]
         for fut in futures:
             await fut

@@ -12,30 +12,44 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaTimeoutError
 
 from shared.codec import DecodeError, decode
 from shared.events import Event
+from shared.kafka.clients import new_consumer
 from shared.supervisor import supervise
 from shared.topics import TopicSpec
 
 log = logging.getLogger(__name__)
+
+# A broker still writing a large burst (a million listings seeded at once) can leave a
+# ListOffsets unanswered past the request timeout: asked again before the service gives up.
+END_OFFSETS_ATTEMPTS = 5
 
 # key, event (None for a tombstone)
 TailHandler = Callable[[str, Event | None], None]
 
 
 class TopicTail:
-    def __init__(self, bootstrap_servers: str, topic: TopicSpec, handler: TailHandler) -> None:
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        topic: TopicSpec,
+        handler: TailHandler,
+        admit: Callable[[ConsumerRecord[bytes, bytes]], str | None] | None = None,
+    ) -> None:
         self.bootstrap_servers = bootstrap_servers
         self.topic = topic
         self.handler = handler
+        # Why a record is refused (skipped), or None: who may write the topic.
+        self.admit = admit
         self.caught_up = asyncio.Event()
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        consumer = AIOKafkaConsumer(
+        consumer = new_consumer(
             bootstrap_servers=self.bootstrap_servers, enable_auto_commit=False, group_id=None
         )
         await consumer.start()
@@ -45,9 +59,27 @@ class TopicTail:
         ] or [TopicPartition(self.topic.name, p) for p in range(self.topic.partitions)]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
+        ends = await self._end_offsets(consumer, partitions)
         self._consumer = consumer
         self._task = supervise(f"{self.topic.name} reader", self._run(ends))
+
+    async def _end_offsets(
+        self, consumer: AIOKafkaConsumer, partitions: list[TopicPartition]
+    ) -> dict[TopicPartition, int]:
+        for attempt in range(1, END_OFFSETS_ATTEMPTS + 1):
+            try:
+                ends: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
+                return ends
+            except KafkaTimeoutError:
+                if attempt == END_OFFSETS_ATTEMPTS:
+                    raise
+                log.warning(
+                    "the broker did not say where %s ends in time; asking again (%d of %d)",
+                    self.topic.name,
+                    attempt + 1,
+                    END_OFFSETS_ATTEMPTS,
+                )
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -89,7 +121,15 @@ class TopicTail:
             for tp, records in batches.items():
                 for rec in records:
                     key = rec.key.decode("utf-8", "replace") if rec.key is not None else ""
-                    if rec.value is None:
+                    refusal = self.admit(rec) if self.admit is not None else None
+                    if refusal is not None:
+                        # Not the writer this topic accepts (shared/signing.py): as if
+                        # the record were not there.
+                        log.error(
+                            "refused record",
+                            extra={"topic": tp.topic, "offset": rec.offset, "reason": refusal},
+                        )
+                    elif rec.value is None:
                         self.handler(key, None)
                     else:
                         try:

@@ -31,7 +31,7 @@ def make_stack(
         "THROTTLE_CONSUMER_GROUP": f"e2e-throttle-{run}",
         "PROJECTOR_CONSUMER_GROUP": f"e2e-projector-{run}",
         "SCHEDULER_CONSUMER_GROUP": f"e2e-scheduler-{run}",
-        "SUBMITTER_COALESCE_WINDOW_S": "1.0",
+        "SUBMITTER_COALESCE_WINDOW_S": "600",  # Amazon seconds: one real second here
         "AMAZON_JOBS_LOG_LEVEL": "INFO",
         **env,
     }
@@ -64,7 +64,8 @@ def pipeline(
     topics: str, mongo_url: str, test_output_dir: Path, request: pytest.FixtureRequest
 ) -> Iterator[Stack]:
     overrides = getattr(request.module, "THROTTLE_OVERRIDES", None)
-    stack = make_stack(topics, mongo_url, test_output_dir / "e2e", overrides)
+    env = getattr(request.module, "STACK_ENV", {})
+    stack = make_stack(topics, mongo_url, test_output_dir / "e2e", overrides, **env)
     try:
         stack.start(PIPELINE)
         yield stack

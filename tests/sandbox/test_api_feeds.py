@@ -306,3 +306,46 @@ async def test_feeds_of_one_seller_are_invisible_to_another(
     other = await sandbox.login("Atzr|other")
     response = await sandbox.client.get(f"/feeds/2021-06-30/feeds/{feed_id}", headers=other)
     assert response.status_code == 404
+
+
+async def test_the_admin_feed_list_shows_each_feed_with_its_processing_summary(
+    sandbox: Sandbox, auth: dict[str, str]
+) -> None:
+    first = await sandbox.submit(
+        auth, listings_feed(quantity_message(1, "PEN", 3), quantity_message(2, "GHOST", 1))
+    )
+    sandbox.clock.advance(PROCESSING_DONE_S)
+    second = await sandbox.submit(auth, listings_feed(quantity_message(1, "MUG", 4)))
+
+    response = await sandbox.client.get(f"/_sandbox/sellers/{SELLER}/feeds")
+    assert response.status_code == 200, response.text
+    feeds = response.json()["feeds"]
+    assert [f["feedId"] for f in feeds] == [first, second]  # oldest first
+    assert feeds[0]["processingStatus"] == "DONE"
+    assert feeds[0]["createdTime"] == "2026-01-01T00:00:00.000Z"
+    assert feeds[0]["summary"] == {
+        "errors": 1,
+        "warnings": 0,
+        "messagesProcessed": 2,
+        "messagesAccepted": 1,
+        "messagesInvalid": 1,
+    }
+    assert (feeds[1]["processingStatus"], feeds[1]["summary"]) == ("IN_QUEUE", None)
+    unknown = await sandbox.client.get("/_sandbox/sellers/NOBODY/feeds")
+    assert unknown.status_code == 404
+
+
+async def test_one_listing_is_read_alone_and_shows_what_a_feed_did_to_it(
+    sandbox: Sandbox, auth: dict[str, str]
+) -> None:
+    await sandbox.submit(auth, listings_feed(quantity_message(1, "PEN", 0)))
+    before = await sandbox.client.get(f"/_sandbox/sellers/{SELLER}/listings/PEN")
+    assert before.status_code == 200, before.text
+    assert (before.json()["quantity"], before.json()["status"]) == (5, "Active")
+    sandbox.clock.advance(PROCESSING_DONE_S)
+    after = (await sandbox.client.get(f"/_sandbox/sellers/{SELLER}/listings/PEN")).json()
+    assert after == (await sandbox.listings())["PEN"]
+    assert (after["quantity"], after["status"]) == (0, "Inactive")
+    missing = await sandbox.client.get(f"/_sandbox/sellers/{SELLER}/listings/GHOST")
+    assert missing.status_code == 404
+    assert (await sandbox.client.get("/_sandbox/sellers/NOBODY/listings/PEN")).status_code == 404

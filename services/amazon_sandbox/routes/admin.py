@@ -4,6 +4,8 @@ Errors use Amazon's error shape, so one client-side parser serves both."""
 
 from __future__ import annotations
 
+import gzip
+import json
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -12,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from services.amazon_sandbox.clock import isoformat
+from services.amazon_sandbox.clock import Clock, isoformat
 from services.amazon_sandbox.errors import ApiError, invalid_input, not_found
 from services.amazon_sandbox.faults import Fault
 from services.amazon_sandbox.gateway import sandbox_state
@@ -21,8 +23,9 @@ from services.amazon_sandbox.listings import Catalog, CatalogItem, Listing
 from services.amazon_sandbox.operations import OPERATIONS
 from services.amazon_sandbox.orders import InvalidOrder, order_admin, order_from_admin
 from services.amazon_sandbox.params import json_object
-from services.amazon_sandbox.processing import advance
-from services.amazon_sandbox.state import SandboxState, Seller
+from services.amazon_sandbox.processing import JSON_LISTINGS_FEED, advance
+from services.amazon_sandbox.routes.jobs import job_fields
+from services.amazon_sandbox.state import Feed, SandboxState, Seller
 
 PREFIX = "/_sandbox"
 
@@ -242,6 +245,30 @@ async def seller_listing(request: Request) -> Response:
     return JSONResponse(listing.to_admin())
 
 
+async def seller_feeds(request: Request) -> Response:
+    """Every feed of the seller, oldest first, as getFeed shows it, with the summary of
+    its processing report once it has one: what a benchmark counts as delivered, read
+    from Amazon's side rather than from the system's own account of it."""
+    try:
+        seller = await _current_seller(request)
+    except ApiError as error:
+        return error.response()
+    clock = sandbox_state(request).clock
+    feeds = sorted(seller.feeds.values(), key=lambda feed: feed.created)
+    return JSONResponse({"feeds": [_feed_admin(seller, feed, clock) for feed in feeds]})
+
+
+def _feed_admin(seller: Seller, feed: Feed, clock: Clock) -> dict[str, Any]:
+    body: dict[str, Any] = {"feedId": feed.job_id, "feedType": feed.job_type}
+    body.update(job_fields(feed, clock))
+    summary = None
+    result = seller.documents.get(feed.result_document_id or "")
+    if feed.job_type == JSON_LISTINGS_FEED and result is not None and result.data is not None:
+        summary = json.loads(gzip.decompress(result.data)).get("summary")
+    body["summary"] = summary
+    return body
+
+
 async def seller_orders(request: Request) -> Response:
     try:
         seller = await _current_seller(request)
@@ -301,6 +328,7 @@ routes = [
     Route(f"{PREFIX}/sellers", register_seller, methods=["POST"]),
     Route(f"{PREFIX}/sellers/{{seller_id}}/listings", seller_listings, methods=["GET"]),
     Route(f"{PREFIX}/sellers/{{seller_id}}/listings/{{sku:path}}", seller_listing, methods=["GET"]),
+    Route(f"{PREFIX}/sellers/{{seller_id}}/feeds", seller_feeds, methods=["GET"]),
     Route(f"{PREFIX}/sellers/{{seller_id}}/orders", seller_orders, methods=["GET"]),
     Route(f"{PREFIX}/faults", add_fault, methods=["POST"]),
     Route(f"{PREFIX}/faults", clear_faults, methods=["DELETE"]),
