@@ -25,6 +25,7 @@ from cli.errors import (
     Unauthorized,
     Unreachable,
 )
+from cli.listing_issues import ListingIssues
 from cli.models import (
     Account,
     Bucket,
@@ -199,6 +200,14 @@ class ApiClient:
     def delete_schedule(self, schedule_id: str) -> None:
         self._call("DELETE", f"/v1/schedules/{_seg(schedule_id)}")
 
+    def listing_issues(
+        self, account_id: str, filters: Mapping[str, str | None]
+    ) -> list[ListingIssues]:
+        """Every listing of the account with issues, most recently reported first."""
+        query = {name: value for name, value in filters.items() if value is not None}
+        path = f"/v1/accounts/{_seg(account_id)}/listing-issues"
+        return list(self._pages(ListingIssues, path, limit=LONGEST_PAGE, query=query))
+
     def webhooks(self) -> list[Webhook]:
         return list(self._pages(Webhook, "/v1/webhooks"))
 
@@ -215,11 +224,17 @@ class ApiClient:
     # ------------------------------------------------------------------ plumbing
 
     def _pages(
-        self, model: type[M], path: str, *, limit: int | None = None, follow: bool = True
+        self,
+        model: type[M],
+        path: str,
+        *,
+        limit: int | None = None,
+        follow: bool = True,
+        query: Mapping[str, str] | None = None,
     ) -> Iterator[M]:
         cursor: str | None = None
         while True:
-            params: dict[str, str] = {}
+            params: dict[str, str] = dict(query or {})
             if limit is not None:
                 params["limit"] = str(limit)
             if cursor:

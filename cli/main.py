@@ -30,6 +30,7 @@ from typer.core import TyperGroup
 from cli import render
 from cli.client import DEFAULT_URL, ApiClient, JobFilters
 from cli.errors import ApiError
+from cli.listing_issues import issues_table
 from cli.models import JobRow, LwaCredentials, NewAccount
 from shared.jobs import JobStatus, JobType
 from shared.spapi.endpoints import Region
@@ -615,6 +616,26 @@ def accounts_add(
         {"account_id": account_id, "name": name, "shop_id": shop, "registered": True},
         lambda: f"account {account_id} ({name}) registered for shop {shop}",
     )
+
+
+@app.command("listing-issues")
+def listing_issues(
+    ctx: typer.Context,
+    account: Annotated[str, typer.Argument(metavar="ACCOUNT", help="Amazon account id.")],
+    severity: Annotated[
+        str | None, typer.Option("--severity", help="Only listings with an error / a warning.")
+    ] = None,
+    marketplace: Annotated[
+        str | None, typer.Option("--marketplace", help="Only this marketplace's listings.")
+    ] = None,
+    sku: Annotated[str | None, typer.Option("--sku", help="Only this SKU.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Errors and warnings of Amazon's latest result for each listing, newest first."""
+    filters = {"severity": severity, "marketplace_id": marketplace, "sku": sku}
+    with _client(ctx) as client:
+        rows = client.listing_issues(account, filters)
+    _show(as_json, rows, lambda: issues_table(account, rows))
 
 
 # ---------------------------------------------------------------------------- schedules

@@ -35,6 +35,8 @@ from shared.limits import (
     MAX_REQUEST_PARTS,
     ErrorText,
     Identifier,
+    IssueText,
+    IssueWord,
     JobId,
     LogText,
     Name,
@@ -327,6 +329,31 @@ class JobItemsRecorded(JobEvent):
 # ---------------------------------------------------------------- outbound: state records
 
 ListingStatus = Literal["pending", "active", "error", "stopped", "removed"]
+IssueSeverity = Literal["error", "warning"]
+
+_ISSUE_ATTRIBUTES = 10  # attribute names kept per issue (Amazon names one or two)
+
+
+def _clip_issues(value: Any) -> Any:
+    """The first MAX_ITEM_MESSAGES of a listing's reported issues (the rest are dropped:
+    the job's items hold them all, and a listing record must stay small)."""
+    return value[:MAX_ITEM_MESSAGES] if isinstance(value, list) else value
+
+
+def _clip_attributes(value: Any) -> Any:
+    return value[:_ISSUE_ATTRIBUTES] if isinstance(value, list) else value
+
+
+class ListingIssue(BaseModel):
+    """One error or warning Amazon reported for a listing, as the merchant must read it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    severity: IssueSeverity
+    code: IssueWord | None = None
+    message: IssueText
+    attribute_names: Annotated[list[IssueWord], BeforeValidator(_clip_attributes)] = Field(
+        default_factory=list
+    )
 
 
 @event
@@ -350,6 +377,15 @@ class ListingState(Event):
     # When Amazon received the values this state reflects (the submission time of the feed
     # whose result set them): an older job's result never overwrites a newer one's.
     as_of: AwareDatetime | None = None
+    # The errors and warnings of the latest result Amazon gave for this listing (a
+    # processing report, a patch's answer), with the job that had it and when it was read:
+    # kept while later jobs are pending, replaced by the next result (empty when clean).
+    # Records written before these fields have none (shared.listing_issues).
+    reported_issues: Annotated[list[ListingIssue], BeforeValidator(_clip_issues)] = Field(
+        default_factory=list
+    )
+    issues_job_id: str | None = None
+    issues_at: AwareDatetime | None = None
 
 
 @event

@@ -77,6 +77,8 @@ def _clip_to(limit: int) -> BeforeValidator:
 # Text we write from what others said (Amazon, exceptions): cut to fit, never refused.
 LogText = Annotated[str, _clip_to(MAX_LOG_MESSAGE)]
 ErrorText = Annotated[str, _clip_to(MAX_ERROR_TEXT)]
+IssueText = Annotated[str, _clip_to(MAX_ITEM_MESSAGE)]  # one of Amazon's issues
+IssueWord = Annotated[str, _clip_to(64)]  # an issue's code or attribute name
 
 # Shops, accounts, sellers: ids that go into Kafka keys ("account:sku", "a|EU|class"), so
 # ':' and '|' are not allowed in them.

@@ -13,9 +13,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from shared.events import ItemState, ListingState, ListingStatus
+from shared.events import ItemState, ListingIssue, ListingState, ListingStatus, utcnow
 from shared.job_state import JobState
 from shared.jobs import JobType
+from shared.listing_issues import from_item, kept, reported
 
 # The listing status an applied item of each job type ends in.
 APPLIED_STATUS: dict[JobType, ListingStatus] = {
@@ -46,6 +47,8 @@ def listing_after(
     asin: object = None,
     *,
     as_of: datetime | None = None,
+    issues: list[ListingIssue] | None = None,
+    keep_issues: bool = False,
 ) -> ListingState:
     """The listing's sync state once the job's outcome for ``item`` is known.
 
@@ -54,6 +57,10 @@ def listing_after(
     pending (``ItemState.before``; the pending state carries the requested values), else
     from the current listing (automatic jobs do not mark listings). ``as_of``: when
     Amazon received the values (default: the feed's submission time).
+
+    ``issues``: Amazon's errors and warnings for the item, which become the listing's
+    current issues (None: made from the item's messages); ``keep_issues`` keeps those of
+    ``current`` instead, for an outcome that is not Amazon's word on the listing.
     """
     marked_by_job = bool(state.facts.listings_marked) and (
         current is None or current.last_job_id == state.job_id
@@ -80,7 +87,14 @@ def listing_after(
         if state.job_type in ZERO_QUANTITY:
             values["quantity"] = 0
     received = as_of or state.facts.submitted_at
+    now = utcnow()
+    if keep_issues:
+        issue_fields = kept(current)
+    else:
+        found = issues if issues is not None else from_item(item)
+        issue_fields = reported(found, state.job_id, now)
     return ListingState(
+        occurred_at=now,
         account_id=state.account_id,
         shop_id=state.shop_id,
         sku=item.key,
@@ -90,4 +104,5 @@ def listing_after(
         issues=list(item.messages),
         as_of=received if applied else base.get("as_of"),
         **values,
+        **issue_fields,
     )

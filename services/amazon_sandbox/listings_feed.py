@@ -59,6 +59,7 @@ class IssueCode(StrEnum):
     INVALID_VALUE = "99010"  # sandbox's: a value the attribute does not allow
     SKU_NOT_FOUND = "99020"  # sandbox's: PATCH / PARTIAL_UPDATE of a SKU the seller lacks
     PRODUCT_NOT_FOUND = "99030"  # sandbox's: the identifier matches no catalog item
+    PRICE_FAR_OFF = "99040"  # sandbox's WARNING: a price 10 times, or a tenth of, the last
 
 
 class Severity(StrEnum):
@@ -103,8 +104,8 @@ class FeedContext:
 
 @dataclass(frozen=True, slots=True)
 class PatchOutcome:
-    listing: Listing | None  # the SKU's listing after the patch (unchanged when issues)
-    issues: list[Issue]  # empty when the patch was applied
+    listing: Listing | None  # the SKU's listing after the patch (unchanged when errors)
+    issues: list[Issue]  # none or only warnings when the patch was applied
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +154,7 @@ def process_listings_feed(
             issues.extend(message_issues)
             continue
         try:
-            _apply(message, current, context)
+            issues.extend(_apply(message, current, context))
         except _MessageInvalid as invalid:
             issues.extend(invalid.issues)
             continue
@@ -194,10 +195,10 @@ def patch_listing(
         return PatchOutcome(existing, issues)
     current = {sku: existing} if existing is not None else {}
     try:
-        _apply(message, current, context)
+        warnings = _apply(message, current, context)
     except _MessageInvalid as invalid:
         return PatchOutcome(existing, invalid.issues)
-    return PatchOutcome(current[sku], [])
+    return PatchOutcome(current[sku], warnings)
 
 
 # --- whole-document checks -------------------------------------------------------------
@@ -376,16 +377,19 @@ def _patches_problems(patches: Any) -> list[str]:
 # --- one message: application ------------------------------------------------------------
 
 
-def _apply(message: dict[str, Any], listings: dict[str, Listing], context: FeedContext) -> None:
+def _apply(
+    message: dict[str, Any], listings: dict[str, Listing], context: FeedContext
+) -> list[Issue]:
+    """Apply one message to ``listings``; its warnings (it is applied all the same)."""
     sku: str = message["sku"]
     operation: str = message["operationType"]
     existing = listings.get(sku)
     if operation == "DELETE":
         listings.pop(sku, None)
-        return
+        return []
     if operation == "UPDATE":
         listings[sku] = _updated_listing(message, existing, context)
-        return
+        return _price_warnings(message, existing, listings[sku])
     if existing is None:
         raise _MessageInvalid(
             _issue(
@@ -409,6 +413,28 @@ def _apply(message: dict[str, Any], listings: dict[str, Listing], context: FeedC
     if issues:
         raise _MessageInvalid(*issues)
     listings[sku] = replace(listing, product_type=message["productType"])
+    return _price_warnings(message, existing, listings[sku])
+
+
+# A new price this many times the last one, or this fraction of it, is applied with a
+# warning: Amazon flags such jumps as likely pricing mistakes. The sandbox's one WARNING,
+# so that results with warnings can be exercised end to end.
+PRICE_JUMP = Decimal(10)
+
+
+def _price_warnings(message: dict[str, Any], before: Listing | None, after: Listing) -> list[Issue]:
+    if before is None or before.price is None or after.price is None:
+        return []
+    if before.price / PRICE_JUMP < after.price < before.price * PRICE_JUMP:
+        return []
+    warning = _issue(
+        message,
+        IssueCode.PRICE_FAR_OFF,
+        f"The price {after.price} is far from the listing's last price {before.price}; "
+        "check it is not a mistake.",
+        OFFER_ATTRIBUTE,
+    )
+    return [replace(warning, severity=Severity.WARNING)]
 
 
 def _with_attribute(

@@ -22,6 +22,7 @@ from services.api.routes import (
     accounts,
     bulk_jobs,
     jobs,
+    listing_issues,
     operations,
     schedules,
     signing,
@@ -106,6 +107,7 @@ def create_app(settings: ApiSettings, *, run_projector: bool | None = None) -> F
     app.include_router(bulk_jobs.router)
     app.include_router(jobs.router)
     app.include_router(accounts.router)
+    app.include_router(listing_issues.router)
     app.include_router(schedules.router)
     app.include_router(webhooks.router)
     app.include_router(operations.router)

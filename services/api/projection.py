@@ -384,6 +384,8 @@ def record_write(
             updated_at=event.occurred_at,
             price=str(event.price) if event.price is not None else None,
         )
+        if isinstance(event, ListingState):  # what GET …/listing-issues filters on
+            doc["issue_severities"] = sorted({i.severity for i in event.reported_issues})
         return Upsert("listings" if isinstance(event, ListingState) else "inventory", doc)
     if isinstance(event, OrderImported):
         doc = event.model_dump(mode="json", exclude={"event_id", "event_type", "schema_version"})

@@ -28,7 +28,15 @@ INDEXES: dict[str, list[IndexModel]] = {
             name="job_at_seq",
         )
     ],
-    "listings": [IndexModel([("account_id", ASCENDING), ("sku", ASCENDING)], name="account_sku")],
+    "listings": [
+        IndexModel([("account_id", ASCENDING), ("sku", ASCENDING)], name="account_sku"),
+        # GET /v1/accounts/{id}/listing-issues: an account's listings with issues, newest
+        # first (a listing without issues has issues_at null, outside the range read).
+        IndexModel(
+            [("account_id", ASCENDING), ("issues_at", DESCENDING), ("_id", DESCENDING)],
+            name="account_issues_newest",
+        ),
+    ],
     "inventory": [IndexModel([("account_id", ASCENDING), ("sku", ASCENDING)], name="account_sku")],
     "orders": [
         IndexModel(

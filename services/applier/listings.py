@@ -36,6 +36,7 @@ from services.applier.applied import (
 from shared.events import ListingState, LogLine
 from shared.formats.processing_report import parse_processing_report
 from shared.job_state import JobState
+from shared.listing_issues import from_report
 from shared.listing_sync import APPLIED_STATUS, listing_after, newer_than
 
 NOT_IN_FEED = "the feed carried no message for this item, so Amazon did not process it"
@@ -72,7 +73,10 @@ def apply_listings_report(
             older += 1  # a later job's result is there already (docs/design.md §18)
             continue
         asin = item.asin or legacy_asins.get(item.key)
-        listings.append(listing_after(state, item, listing, asin))
+        outcome = report.items.get(item.key)
+        # An item the report does not name keeps the "not in the feed" message as its issue.
+        issues = from_report(outcome.issues) if outcome is not None else None
+        listings.append(listing_after(state, item, listing, asin, issues=issues))
     counts = item_counts(items)
     log = [summary_line(f"processing report of feed {feed_id}", counts)]
     log += warning_lines(
@@ -111,7 +115,8 @@ def stuck_listings(state: JobState, current: Mapping[str, ListingState]) -> list
         if listing is None or listing.status != "pending" or listing.last_job_id != state.job_id:
             continue
         failed = item.model_copy(update={"status": "error", "messages": item.messages or [reason]})
-        stuck.append(listing_after(state, failed, listing))
+        # Not Amazon's word on the listing: its issues stay those of its latest result.
+        stuck.append(listing_after(state, failed, listing, keep_issues=True))
     return stuck
 
 

@@ -22,7 +22,14 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from services.submitter import patching
-from shared.events import AccountRegistered, ItemState, LogLine, OrderImported, OrderLine
+from shared.events import (
+    AccountRegistered,
+    ItemState,
+    ListingIssue,
+    LogLine,
+    OrderImported,
+    OrderLine,
+)
 from shared.failures import Failure
 from shared.formats import fulfillment_feed, listings_feed
 from shared.formats.orders_page import SEARCH_INCLUDED_DATA, OrderRecord, page_from_search
@@ -277,6 +284,8 @@ class Patched:
     item: ItemState  # accepted, warning or error, with Amazon's issues
     at: datetime  # when Amazon answered: the listing's as_of
     submission_id: str | None = None
+    # Amazon's issues as the listing keeps them (None: from the item's messages).
+    issues: list[ListingIssue] | None = None
 
 
 async def patch_item(
@@ -305,7 +314,10 @@ async def patch_item(
             raise  # an answer we cannot read: worth another try, as for any call
         return Patched(patching.item_refused(item, str(exc)), datetime.now(UTC))
     return Patched(
-        patching.item_after(item, answer.value), datetime.now(UTC), answer.value.submission_id
+        patching.item_after(item, answer.value),
+        datetime.now(UTC),
+        answer.value.submission_id,
+        patching.listing_issues(answer.value),
     )
 
 

@@ -31,6 +31,7 @@ from shared.job_items import InvalidJobPayload, item_key, parse_request_payload
 from shared.jobs import JobStatus, JobType
 from shared.kafka.partitions import colocated_id
 from shared.limits import MAX_LOG_MESSAGE, clip
+from shared.listing_issues import kept
 
 LISTING_JOBS = frozenset(
     {
@@ -276,4 +277,5 @@ def pending_listing(
         last_job_id=job_id,
         issues=[],
         as_of=before.as_of if before else None,  # pending: Amazon has not taken it yet
+        **kept(before),  # the latest result's issues stay until the job's result replaces them
     )

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from shared.events import ItemState, ItemStatus, ListingState
+from shared.events import ItemState, ItemStatus, ListingIssue, ListingState
 from shared.formats import listings_feed
 from shared.job_data import DoneData
 from shared.job_items import ITEM_MODEL
@@ -61,18 +61,41 @@ def item_after(item: ItemState, answer: ListingsItemSubmissionResponse) -> ItemS
     return item.model_copy(update={"status": status, "messages": messages})
 
 
+def listing_issues(answer: ListingsItemSubmissionResponse) -> list[ListingIssue] | None:
+    """The answer's errors and warnings as the listing keeps them; None when it gave
+    none for an item it refused (the item's message says why)."""
+    kept = [
+        ListingIssue(
+            severity="error" if i.severity is IssueSeverity.ERROR else "warning",
+            code=i.code,
+            message=i.message,
+            attribute_names=i.attribute_names or [],
+        )
+        for i in answer.issues
+        if i.severity is not IssueSeverity.INFO
+    ]
+    if not kept and answer.status is not SubmissionStatus.ACCEPTED:
+        return None
+    return kept
+
+
 def item_refused(item: ItemState, reason: str) -> ItemState:
     """The item when Amazon refused the call itself (a 400 for this SKU)."""
     return item.model_copy(update={"status": "error", "messages": [reason]})
 
 
 def listing_of(
-    state: JobState, item: ItemState, current: ListingState | None, at: datetime
+    state: JobState,
+    item: ItemState,
+    current: ListingState | None,
+    at: datetime,
+    issues: list[ListingIssue] | None = None,
 ) -> ListingState | None:
-    """The item's listing after its answer at ``at``; None when a newer one is set."""
+    """The item's listing after its answer at ``at``; None when a newer one is set.
+    ``issues``: Amazon's (None: made from the item's messages)."""
     if not newer_than(state, current, at):
         return None
-    return listing_after(state, item, current, as_of=at)
+    return listing_after(state, item, current, as_of=at, issues=issues)
 
 
 def done_data(items: Iterable[ItemState]) -> DoneData:

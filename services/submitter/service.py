@@ -578,8 +578,12 @@ class SubmitterService:
         # Listings first, then the job's status: a crash in between re-reads the cancel
         # (its offset is not committed yet) and restores again (docs/design.md §18).
         market = state.facts.marketplace_id
+        account = self.runtime.accounts.accounts.get(state.account_id)
         restored: list[tuple[str, ListingState | None]] = [
-            (listing_key(state.account_id, li.sku, li.marketplace_id), li)
+            (
+                listing_key(state.account_id, li.sku, li.marketplace_id),
+                self.listings.with_issues_kept(account, li) if account is not None else li,
+            )
             for li in decision.restore
         ]
         restored += [
@@ -868,7 +872,7 @@ class SubmitterService:
             account = self.runtime.accounts.get(state.account_id)
             market = amazon.marketplace_of(state, account)
             current = self.listings.get(account, market, item.key)
-            listing = patching.listing_of(state, item, current, patched.at)
+            listing = patching.listing_of(state, item, current, patched.at, patched.issues)
             if listing is not None:
                 await self._publish_listings(self._replacing(listing))
             faults.crash_point("submitter:patch-before-record")

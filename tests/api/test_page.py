@@ -661,3 +661,29 @@ async def test_an_orders_import_is_created_from_its_params(page: Page, jobs: Non
             "params": {"since": since, "by": "created", "page_size": 50},
         }
     ]
+
+
+async def test_listing_issues_of_an_account(
+    page: Page, jobs: None, shop1: httpx.AsyncClient
+) -> None:
+    """QTY_JOB named a SKU DE does not list at Amazon: its error shows, with the job whose
+    result reported it last (QTY_JOB, or a retry of it another test made): the API's."""
+    await sign_in(page, SHOP1_KEY)
+    issues = page.get_by_test_id("issues")
+    await issues.get_by_test_id("issues-account").select_option(DE.account_id)
+    line = issues.locator(f'[data-testid="issue-row"][data-sku="{DE.sku(15)}"]')
+    await expect(line).to_contain_text("99020")
+
+    async def shows_the_apis_job() -> str | None:
+        answer = await shop1.get(f"/v1/accounts/{DE.account_id}/listing-issues")
+        [listed] = [r for r in answer.json()["data"] if r["sku"] == DE.sku(15)]
+        await issues.get_by_test_id("issues-refresh").click()
+        job: str = listed["job_id"]
+        return job if job in await line.inner_text() else None
+
+    job = await eventually(shows_the_apis_job, "the page shows the job the API names")
+    assert job is not None
+    await expect(line).to_contain_text("error")
+    await issues.get_by_test_id("issues-severity").select_option("warning")
+    await expect(issues.get_by_test_id("issues-empty")).to_be_visible()
+    await expect(line).to_be_hidden()

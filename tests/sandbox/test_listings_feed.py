@@ -328,3 +328,27 @@ def test_more_than_25000_messages_is_fatal() -> None:
     assert len(messages) == MAX_MESSAGES + 1
     assert run(feed(*messages)).fatal
     assert not run(feed(*messages[:MAX_MESSAGES])).fatal
+
+
+def test_a_price_ten_times_or_a_tenth_of_the_last_is_applied_with_a_warning() -> None:
+    result = run(
+        feed(price_patch(1, "PEN", 25), price_patch(2, "OLD", 0.9), qty_patch(3, "PEN", 1))
+    )
+    assert result.report["summary"] == result.report["summary"] | {
+        "errors": 0,
+        "warnings": 2,
+        "messagesAccepted": 3,
+    }
+    assert [(i["messageId"], i["severity"], i["code"]) for i in result.report["issues"]] == [
+        (1, "WARNING", "99040"),
+        (2, "WARNING", "99040"),
+    ]
+    assert result.report["issues"][0]["attributeName"] == "purchasable_offer"
+    assert (result.listings["PEN"].price, result.listings["OLD"].price) == (
+        Decimal("25"),
+        Decimal("0.9"),
+    )
+    # Within those bounds, no warning.
+    assert (
+        run(feed(price_patch(1, "PEN", 24.99), price_patch(2, "OLD", 0.91))).report["issues"] == []
+    )
