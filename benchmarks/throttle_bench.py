@@ -254,7 +254,7 @@ def main() -> None:
         ("Jain's fairness", result["jain_fairness"], "index", 0.95, True),
         ("token → grant at requester p50", delay["p50"], "ms", None, False),
         ("token → grant at requester p99", delay["p99"], "ms", 50.0, False),
-        ("sandbox 429s", result["sandbox_429"], "responses", None, False),
+        ("sandbox 429s", result["sandbox_429"], "responses", 0, False),
     ]:
         report(
             "throttle",
@@ -269,6 +269,7 @@ def main() -> None:
         result["utilisation"] >= 0.98  # type: ignore[operator]
         and result["sandbox_429"] == 0
         and result["jain_fairness"] >= 0.95  # type: ignore[operator]
+        and number(delay["p99"]) <= 50.0
     )
     print("targets met" if ok else "TARGETS MISSED", file=sys.stderr)
 
