@@ -140,6 +140,8 @@ class FailedData(AmazonOutcome):
     failure: Failure | None = None
     error: ErrorText | None = None
     rejected: bool | None = None  # refused on intake
+    # A retry refused on intake still names the job it retries, so both show the link.
+    retry_of: JobId | None = None
     waited_s: Count | None = None  # a timeout: Amazon seconds waited
 
 

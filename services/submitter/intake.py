@@ -115,6 +115,16 @@ def _made_by(request: JobRequested) -> str:
     return f", from schedule {request.schedule_id}" if request.schedule_id else ""
 
 
+def _rejected_data(request: JobRequested) -> FailedData:
+    data = FailedData.model_construct(rejected=True, failure="rejected")
+    if request.retry_of is not None:
+        # Set only when there is one: an unset field is not said on the bus.
+        data = FailedData.model_construct(
+            rejected=True, failure="rejected", retry_of=request.retry_of
+        )
+    return data
+
+
 def reject(request: JobRequested, reason: str) -> JobFailed:
     # Built without validation: every value comes from a request that was validated on
     # arrival (the reason is our own text, cut to fit), and a burst of refusals is the
@@ -132,7 +142,7 @@ def reject(request: JobRequested, reason: str) -> JobFailed:
         account_id=request.account_id,
         job_type=request.job_type,
         status=JobStatus.ERROR,
-        data=FailedData.model_construct(rejected=True, failure="rejected"),
+        data=_rejected_data(request),
         log=[line],
         items=None,
     )

@@ -8,9 +8,12 @@ import pytest
 
 from services.api.projection import retry_link
 from services.api.retries import MAX_RETRIES_PER_JOB, NotRetryable, retry_request
+from services.submitter.intake import reject
+from shared.codec import decode, encode
 from shared.events import JobReserved, LogLine
-from shared.job_data import ReservedData
+from shared.job_data import FailedData, ReservedData
 from shared.jobs import JobStatus, JobType
+from shared.topics import JOB_EVENTS
 from tests import factories
 
 
@@ -88,3 +91,17 @@ def test_a_retry_links_the_original_and_other_events_do_not() -> None:
         {"$addToSet": {"retried_by": "j2"}},
     )
     assert retry_link(reserved(ReservedData(priority=3))) is None
+
+
+def test_a_retry_refused_on_intake_still_links_the_original() -> None:
+    request = retry_request(job("done"), [row("b", "error")], "j2")
+    refused = reject(request, "account acc is not registered")
+    assert isinstance(refused.data, FailedData) and refused.data.retry_of == "j1"
+    # As it goes on the bus and comes back to the projector.
+    link = retry_link(decode(encode(refused), JOB_EVENTS.event_types))  # type: ignore[arg-type]
+    assert link is not None and (link.doc_id, link.update) == (
+        "j1",
+        {"$addToSet": {"retried_by": "j2"}},
+    )
+    plain = reject(request.model_copy(update={"job_id": "j3", "retry_of": None}), "x")
+    assert retry_link(plain) is None
