@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from aiokafka import ConsumerRecord
+
 from shared.crypto import parse_key
 from shared.topics import ACCOUNTS, CATALOG_EVENTS, JOB_REQUESTS, SCHEDULES, WEBHOOKS
 
@@ -130,6 +132,10 @@ class Verifier:
         if verdict is Verdict.UNSIGNED and self.require_signed:
             return f"unsigned event claiming shop {shop_id!r} (signed events are required)"
         return None
+
+    def record_refusal(self, record: ConsumerRecord[bytes, bytes]) -> str | None:
+        """Why a record read from a system-only topic is refused, or None."""
+        return self.system_refusal(record.topic, record.key, record.value, record.headers)
 
     def system_refusal(
         self, topic: str, record_key: bytes | None, value: bytes | None, headers: Headers

@@ -103,17 +103,13 @@ class WorkerRuntime:
         self.producer = make_producer(s.kafka_bootstrap_servers, client_id=self.instance_id)
         await self.producer.start()
         self.publisher = EventPublisher(self.producer, s.signer())
-        verifier = s.verifier() if (s.signing_key or s.secret_key) else None
+        verifier = s.verifier()
         self.accounts_tail = TopicTail(
             s.kafka_bootstrap_servers,
             ACCOUNTS,
             self.accounts.on_record,
             # Only the system registers accounts (docs/design.md §22).
-            admit=(
-                (lambda r: verifier.system_refusal(r.topic, r.key, r.value, r.headers))
-                if verifier is not None
-                else None
-            ),
+            admit=verifier.record_refusal if verifier is not None else None,
         )
         await self.accounts_tail.start()
         await self.accounts_tail.wait_caught_up()

@@ -67,16 +67,19 @@ Admin = Annotated[Principal, Depends(admin)]
 Settings = Annotated[ApiSettings, Depends(settings)]
 
 
+async def visible(collection: Any, what: str, who: Principal, doc_id: str) -> dict[str, Any]:
+    """A document of a shop's (``shop_id``), if the caller may see it; another shop's is
+    'not found', like one that does not exist."""
+    doc: dict[str, Any] | None = await collection.find_one({"_id": doc_id})
+    if doc is None or not who.sees(doc["shop_id"]):
+        raise not_found(f"{what} {doc_id!r}")
+    return doc
+
+
 async def visible_account(db: Database, who: Principal, account_id: str) -> dict[str, Any]:
     """The account, if the caller may see it; another shop's is 'not found'."""
-    doc = await db.accounts.find_one({"_id": account_id})
-    if doc is None or not who.sees(doc["shop_id"]):
-        raise not_found(f"account {account_id!r}")
-    return doc
+    return await visible(db.accounts, "account", who, account_id)
 
 
 async def visible_job(db: Database, who: Principal, job_id: str) -> dict[str, Any]:
-    doc = await db.jobs.find_one({"_id": job_id})
-    if doc is None or not who.sees(doc["shop_id"]):
-        raise not_found(f"job {job_id!r}")
-    return doc
+    return await visible(db.jobs, "job", who, job_id)

@@ -71,18 +71,14 @@ class NotifierService:
         producer = make_producer(s.kafka_bootstrap_servers, client_id=self.instance_id)
         await producer.start()
         self.publisher = publisher = EventPublisher(producer, s.signer())
-        verifier = s.verifier() if (s.signing_key or s.secret_key) else None
+        verifier = s.verifier()
         self.webhooks = webhooks = TopicTail(
             s.kafka_bootstrap_servers,
             WEBHOOKS,
             self.book.on_webhook,
             # Only the system defines webhooks: one a shop wrote naming another shop
             # would receive that shop's jobs (docs/design.md §22).
-            admit=(
-                (lambda r: verifier.system_refusal(r.topic, r.key, r.value, r.headers))
-                if verifier is not None
-                else None
-            ),
+            admit=verifier.record_refusal if verifier is not None else None,
         )
         deliveries = TopicTail(
             s.kafka_bootstrap_servers, NOTIFIER_DELIVERIES, self.book.on_delivery

@@ -54,9 +54,7 @@ class SchedulerService:
         self.consumer: AIOKafkaConsumer | None = None
         self.ready = False
         # Schedules are the system's to write (docs/design.md §22); none without a key.
-        self.verifier = (
-            settings.verifier() if (settings.signing_key or settings.secret_key) else None
-        )
+        self.verifier = settings.verifier()
 
     async def assigned(self, assigned: set[TopicPartition]) -> None:
         assert self.consumer is not None
@@ -129,9 +127,7 @@ class SchedulerService:
     def _refusal(self, rec: ConsumerRecord[bytes, bytes]) -> str | None:
         """Why a record of ``amazon.schedules`` is not the system's, or None: a shop
         writing there could have jobs made on another shop's accounts (docs/design.md §22)."""
-        if self.verifier is None:
-            return None
-        return self.verifier.system_refusal(rec.topic, rec.key, rec.value, rec.headers)
+        return self.verifier.record_refusal(rec) if self.verifier is not None else None
 
     async def _fold(
         self,

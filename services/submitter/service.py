@@ -162,9 +162,7 @@ class SubmitterService:
         self.settings = settings
         self.runtime = runtime
         # Who sent an inbound event: the shop it names (docs/design.md §22).
-        self.verifier = (
-            settings.verifier() if (settings.signing_key or settings.secret_key) else None
-        )
+        self.verifier = settings.verifier()
         self.book = LiveJobs()
         self.ids = IdStore(SUBMITTER_JOB_IDS)
         self.listings = ListingStates()

@@ -13,8 +13,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from services.api.bodies import StrictJsonRoute
-from services.api.deps import Caller, Db, Publisher, visible_account
-from services.api.errors import ApiError, not_found
+from services.api.deps import Caller, Db, Publisher, visible, visible_account
+from services.api.errors import ApiError
 from services.api.models import ErrorBody, Page, ScheduleCreate, SchedulePatch, ScheduleRow
 from services.api.pagination import Keyset, read_page
 from services.api.projection import schedule_doc
@@ -64,10 +64,7 @@ def _check(job_type: JobType, interval_s: int, params: dict[str, Any] | None) ->
 
 
 async def _visible(db: Db, who: Caller, schedule_id: str) -> dict[str, Any]:
-    doc = await db.schedules.find_one({"_id": schedule_id})
-    if doc is None or not who.sees(doc["shop_id"]):
-        raise not_found(f"schedule {schedule_id!r}")
-    return doc
+    return await visible(db.schedules, "schedule", who, schedule_id)
 
 
 @router.get("", response_model=Page[ScheduleRow], responses=ERRORS)

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from services.api.bodies import StrictJsonRoute
-from services.api.deps import Caller, Db, Publisher, Settings
+from services.api.deps import Caller, Db, Publisher, Settings, visible
 from services.api.errors import ApiError, not_found
 from services.api.models import ErrorBody, Page
 from services.api.pagination import Keyset, read_page
@@ -57,10 +57,7 @@ def _row(doc: dict[str, Any]) -> WebhookRow:
 
 
 async def _visible(db: Db, who: Caller, webhook_id: str) -> dict[str, Any]:
-    doc = await db.webhooks.find_one({"_id": webhook_id})
-    if doc is None or not who.sees(doc["shop_id"]):
-        raise not_found(f"webhook {webhook_id!r}")
-    return doc
+    return await visible(db.webhooks, "webhook", who, webhook_id)
 
 
 @router.get("", response_model=Page[WebhookRow], responses=ERRORS)
