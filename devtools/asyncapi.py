@@ -135,7 +135,7 @@ ROLES: tuple[Role, ...] = (
             DEAD_LETTERS,
             THROTTLE_SNAPSHOTS,
         ),
-        sends=(JOB_REQUESTS, ACCOUNTS, SCHEDULES),
+        sends=(JOB_REQUESTS, ACCOUNTS, SCHEDULES, DEAD_LETTERS),
         settings=ApiSettings,
         grouped=(JOB_EVENTS, LISTINGS, INVENTORY, ORDERS, ACCOUNTS, SCHEDULES, DEAD_LETTERS),
     ),
@@ -144,7 +144,7 @@ ROLES: tuple[Role, ...] = (
         "python -m services.scheduler: runs schedules, requesting the job of each due slot "
         "under a fixed job id, and records the slot each schedule last ran.",
         receives=(SCHEDULES, SCHEDULER_RUNS),
-        sends=(JOB_REQUESTS, SCHEDULER_RUNS),
+        sends=(JOB_REQUESTS, SCHEDULER_RUNS, DEAD_LETTERS),
         settings=SchedulerSettings,
         grouped=(SCHEDULES,),
     ),

@@ -22,6 +22,8 @@ from shared.codec import DecodeError, decode
 from shared.events import Event, utcnow
 from shared.health import LIVENESS, READINESS, HealthServer
 from shared.kafka.admin import ensure_topics
+from shared.kafka.dead_letters import dead_letter_for, send_dead_letter
+from shared.kafka.lag import LagMeter
 from shared.kafka.producer import EventPublisher, make_producer
 from shared.kafka.tail import TopicTail
 from shared.topics import JOB_REQUESTS, SCHEDULER_RUNS, SCHEDULES
@@ -89,10 +91,12 @@ class SchedulerService:
             await runs.wait_caught_up()
             await self.consumer.start()
             self.consumer.subscribe([SCHEDULES.name], listener=_Listener(self))
+            lag = LagMeter(self.consumer, s.consumer_group)
             log.info("scheduler ready", extra={"instance": self.instance_id, "health_port": port})
             while not stop.is_set():
                 batches = await self.consumer.getmany(timeout_ms=int(s.tick_s * 1000))
                 heartbeat.beat()
+                await lag.observe()
                 for tp, records in batches.items():
                     for rec in records:
                         await self._fold(publisher, tp.partition, rec.offset, rec.key, rec.value)
@@ -124,11 +128,23 @@ class SchedulerService:
             try:
                 event = decode(value, SCHEDULES.event_types)
             except DecodeError as exc:
-                # The API is the topic's only writer; a record it did not write is skipped.
+                # The API is the topic's only writer; a record it did not write is skipped,
+                # and dead-lettered when it is new (docs/design.md §12, §21).
                 log.warning(
                     "skipped undecodable schedule",
                     extra={"partition": partition, "offset": offset, "reason": str(exc)},
                 )
+                if self.book.is_new(partition, offset):
+                    letter = dead_letter_for(
+                        topic=SCHEDULES.name,
+                        partition=partition,
+                        offset=offset,
+                        key=key_bytes,
+                        value=value,
+                        error=str(exc),
+                        consumer_group=self.settings.consumer_group,
+                    )
+                    await send_dead_letter(publisher, letter)
                 return
         if self.book.on_schedule(partition, offset, key, event):
             # A deleted schedule's run record goes too, so the topic does not keep it.

@@ -41,6 +41,7 @@ from shared.kafka.assignor import assignor_for_one_consumer
 from shared.kafka.consumer import COMMIT_FAILURES, BatchHandler, ConsumerLoop, Message
 from shared.kafka.dead_letters import letter_for_record, send_dead_letter
 from shared.kafka.holds import Holds
+from shared.kafka.lag import LagMeter
 from shared.kafka.partitions import partition_for
 from shared.kafka.producer import EventPublisher, encode_bounded
 from shared.kafka.stores import BookStore, PartitionStore, Record
@@ -197,12 +198,14 @@ class JobsConsumer:
                     await part.drained.wait()
 
     async def run(self, stop: asyncio.Event) -> None:
+        lag = LagMeter(self.consumer, self.group_id)
         while not stop.is_set():
             if self._failure is not None:
                 raise RuntimeError("restoring partitions failed") from self._failure
             if self.heartbeat is not None:
                 self.heartbeat()
             batches = await self.consumer.getmany(timeout_ms=200, max_records=500)
+            await lag.observe()
             for tp, records in batches.items():
                 if stop.is_set():
                     break
