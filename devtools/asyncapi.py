@@ -144,7 +144,7 @@ ROLES: tuple[Role, ...] = (
         "python -m services.scheduler: runs schedules, requesting the job of each due slot "
         "under a fixed job id, and records the slot each schedule last ran.",
         receives=(SCHEDULES, SCHEDULER_RUNS),
-        sends=(JOB_REQUESTS, SCHEDULER_RUNS, DEAD_LETTERS),
+        sends=(JOB_REQUESTS, SCHEDULER_RUNS),
         settings=SchedulerSettings,
         grouped=(SCHEDULES,),
     ),

@@ -34,13 +34,6 @@ class ScheduleBook:
         self.schedules.pop(partition, None)
         self.catching_up.pop(partition, None)
 
-    def is_new(self, partition: int, offset: int) -> bool:
-        """Whether a record was written after its partition came here: the offsets each
-        assignment reads again (the schedules are never committed) were new to whichever
-        instance read them first, and only that one dead-letters a bad record."""
-        end = self.catching_up.get(partition)
-        return end is None or offset >= end
-
     def on_schedule(self, partition: int, offset: int, key: str, event: Event | None) -> bool:
         """Fold one record of amazon.schedules; True when it deleted a schedule that had
         run (its run record is then owed a tombstone)."""

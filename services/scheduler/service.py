@@ -22,7 +22,6 @@ from shared.codec import DecodeError, decode
 from shared.events import Event, utcnow
 from shared.health import LIVENESS, READINESS, HealthServer
 from shared.kafka.admin import ensure_topics
-from shared.kafka.dead_letters import dead_letter_for, send_dead_letter
 from shared.kafka.lag import LagMeter
 from shared.kafka.producer import EventPublisher, make_producer
 from shared.kafka.tail import TopicTail
@@ -128,23 +127,12 @@ class SchedulerService:
             try:
                 event = decode(value, SCHEDULES.event_types)
             except DecodeError as exc:
-                # The API is the topic's only writer; a record it did not write is skipped,
-                # and dead-lettered when it is new (docs/design.md §12, §21).
+                # The API is the topic's only writer; a record it did not write is skipped
+                # (its projector, the topic's owner, dead-letters it).
                 log.warning(
                     "skipped undecodable schedule",
                     extra={"partition": partition, "offset": offset, "reason": str(exc)},
                 )
-                if self.book.is_new(partition, offset):
-                    letter = dead_letter_for(
-                        topic=SCHEDULES.name,
-                        partition=partition,
-                        offset=offset,
-                        key=key_bytes,
-                        value=value,
-                        error=str(exc),
-                        consumer_group=self.settings.consumer_group,
-                    )
-                    await send_dead_letter(publisher, letter)
                 return
         if self.book.on_schedule(partition, offset, key, event):
             # A deleted schedule's run record goes too, so the topic does not keep it.

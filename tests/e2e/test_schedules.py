@@ -17,9 +17,9 @@ from devtools.topics_read import read_to_end
 from devtools.world import Seller, open_shop
 from shared.events import Event, JobReserved
 from shared.kafka.producer import EventPublisher
-from shared.topics import JOB_EVENTS, SCHEDULES
+from shared.topics import JOB_EVENTS
 from tests.e2e.conftest import make_stack
-from tests.stack import ADMIN_KEY, Stack
+from tests.stack import Stack
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -229,25 +229,3 @@ async def test_schedules_are_validated_and_each_shop_sees_only_its_own(
         return (await two.get(f"/v1/schedules/{sid}")).status_code == 404
 
     await eventually(gone, "the deleted schedule to leave the list")
-
-
-async def test_a_schedule_the_api_did_not_write_is_dead_lettered(
-    system: Stack, shops: dict[str, httpx.AsyncClient], publisher: EventPublisher
-) -> None:
-    # Last in the module: the schedulers have read their partitions to the end, so the
-    # record is new to whichever one owns its partition.
-    key = f"forged-{uuid.uuid4().hex[:8]}"
-    await publisher.publish_raw(SCHEDULES.name, key.encode(), b'{"event_type": "Nope"}')
-    async with httpx.AsyncClient(
-        base_url=system.api_url, timeout=30, headers={"Authorization": f"Bearer {ADMIN_KEY}"}
-    ) as admin:
-
-        async def lettered() -> list[dict[str, Any]]:
-            rows = (await admin.get("/v1/dead-letters", params={"limit": 500})).json()["data"]
-            return [r for r in rows if r["key"] == key]
-
-        await eventually(lettered, "the scheduler's dead letter")
-        [letter] = await lettered()
-    assert letter["original_topic"] == SCHEDULES.name
-    assert "scheduler" in letter["consumer_group"]  # the stack names its groups
-    assert letter["raw_value"] == '{"event_type": "Nope"}'

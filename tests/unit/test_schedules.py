@@ -145,19 +145,6 @@ def test_the_book_runs_nothing_of_a_partition_still_being_read() -> None:
     assert [r.job_id for r, _ in book.due(at(0), 1.0)] == ["sched-sch-1-1-0"]
 
 
-def test_only_records_written_after_the_assignment_are_new() -> None:
-    # A bad record is dead-lettered by the instance that reads it new, not again by every
-    # instance that re-reads the partition from its start.
-    book = ScheduleBook()
-    book.assigned(1, end_offset=5)
-    assert not book.is_new(1, 4)
-    assert book.is_new(1, 5)
-    book.caught_up(1)
-    assert book.is_new(1, 6)
-    book.assigned(2, end_offset=0)
-    assert book.is_new(2, 0)
-
-
 def test_the_book_keeps_the_newest_run_and_forgets_deleted_schedules() -> None:
     book = ScheduleBook()
     book.assigned(0, end_offset=0)
