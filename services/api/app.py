@@ -90,6 +90,9 @@ def create_app(settings: ApiSettings, *, run_projector: bool | None = None) -> F
         description=DESCRIPTION,
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        # A server span per request when tracing is on (shared/tracing.py), no more: the
+        # job's trace stays readable, and metrics are Prometheus's (http_metrics.py).
+        telemetry={"operation_spans": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.keys = KeyRing(settings.api_keys)

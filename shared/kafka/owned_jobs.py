@@ -47,6 +47,7 @@ from shared.kafka.producer import EventPublisher, encode_bounded
 from shared.kafka.stores import BookStore, PartitionStore, Record
 from shared.live_jobs import LiveJobs
 from shared.topics import JOB_EVENTS, TopicSpec
+from shared.tracing import attached, context_of
 
 log = logging.getLogger(__name__)
 
@@ -387,7 +388,9 @@ class JobsConsumer:
             if state is None:
                 continue
             if part.state == "ready":
-                await self.on_job_event(state, event)
+                # In the trace of whoever wrote the event (its record's headers).
+                with attached(context_of(rec.headers)):
+                    await self.on_job_event(state, event)
             elif (
                 state.status.is_terminal
                 and state.job_id not in self.book.states

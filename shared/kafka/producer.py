@@ -10,6 +10,7 @@ from shared.codec import encode
 from shared.events import Event
 from shared.limits import BROKER_MESSAGE_BYTES, MAX_MESSAGE_BYTES
 from shared.topics import TopicSpec
+from shared.tracing import current_headers
 
 # What a record batch adds to its one record: batch header, record framing, key, headers.
 BATCH_OVERHEAD_BYTES = 16 * 1024
@@ -61,7 +62,10 @@ def make_producer(bootstrap_servers: str, client_id: str) -> AIOKafkaProducer:
 
 
 class EventPublisher:
-    """Sends events to declared topics; ``publish`` returns once the broker has them."""
+    """Sends events to declared topics; ``publish`` returns once the broker has them.
+
+    Every record carries the trace context current when it is sent (W3C ``traceparent``
+    in its headers; none without a current span), so its consumer continues the trace."""
 
     def __init__(self, producer: AIOKafkaProducer) -> None:
         self.producer = producer
@@ -71,6 +75,7 @@ class EventPublisher:
             topic.name,
             encode_bounded(topic.name, event),
             key=key.encode("utf-8") if key is not None else None,
+            headers=current_headers(),
         )
 
     async def publish_many(self, items: list[tuple[TopicSpec, str | None, Event]]) -> None:
@@ -79,8 +84,11 @@ class EventPublisher:
         Every event is encoded (and checked against the bound) before the first is sent,
         so an oversized one sends none of them."""
         encoded = [(t.name, encode_bounded(t.name, e), k) for t, k, e in items]
+        headers = current_headers()
         futures = [
-            await self.producer.send(name, value, key=k.encode("utf-8") if k is not None else None)
+            await self.producer.send(
+                name, value, key=k.encode("utf-8") if k is not None else None, headers=headers
+            )
             for name, value, k in encoded
         ]
         for fut in futures:
@@ -95,9 +103,13 @@ class EventPublisher:
             (key.encode("utf-8"), encode_bounded(topic.name, value) if value is not None else None)
             for key, value in records
         ]
-        futures = [await self.producer.send(topic.name, value, key=key) for key, value in encoded]
+        headers = current_headers()
+        futures = [
+            await self.producer.send(topic.name, value, key=key, headers=headers)
+            for key, value in encoded
+        ]
         for fut in futures:
             await fut
 
     async def publish_raw(self, topic: str, key: bytes | None, value: bytes | None) -> None:
-        await self.producer.send_and_wait(topic, value, key=key)
+        await self.producer.send_and_wait(topic, value, key=key, headers=current_headers())
