@@ -4,7 +4,7 @@ under a name that carries a hash of its sources, so a changed checker is built a
 worktrees with different ones never share a binary.
 
 It parses the rules file with Prometheus's own ``rulefmt`` (what ``promtool check rules``
-does) and PromQL with Prometheus's parser (docs/design.md §21).
+does) and PromQL with Prometheus's parser (docs/design.md §23).
 """
 
 from __future__ import annotations

@@ -142,7 +142,7 @@ def _exit_code(task: asyncio.Task[None], supervisor: Supervisor, stopping: _Stop
 
 def run_service(name: str, settings: ServiceSettings, main: Main) -> None:
     setup_logging(name, settings.log_level)
-    configure_tracing(name)  # only with OTEL_EXPORTER_OTLP_ENDPOINT (docs/design.md §21)
+    configure_tracing(name)  # only with OTEL_EXPORTER_OTLP_ENDPOINT (docs/design.md §23)
     try:
         code = asyncio.run(_supervise(name, settings, main))
     finally:

@@ -1,5 +1,5 @@
 """OpenTelemetry traces of a job, from the API request to the applier's result
-(docs/design.md §21).
+(docs/design.md §23).
 
 - Exported by OTLP over HTTP only when ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or
   ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``) is set; otherwise no provider is installed and

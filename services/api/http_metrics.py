@@ -1,5 +1,5 @@
 """Prometheus metrics of the API's HTTP requests: how many, by route template, method and
-status, and how long they took (docs/design.md §21).
+status, and how long they took (docs/design.md §23).
 
 Labels name the route's template (``/v1/jobs/{job_id}``), never the path asked for, so a
 scan of made-up paths adds no series: a path no route takes is ``unmatched``.

@@ -1,5 +1,5 @@
 """Consumer lag as a metric: records on the broker that this instance has not read yet, per
-consumer group and topic (docs/design.md §21).
+consumer group and topic (docs/design.md §23).
 
 Computed from what the consumer already knows (the high watermark each fetch returns and
 its position), so observing costs no request to the broker; a consumer's loop calls

@@ -368,7 +368,7 @@ class SpApiClient:
         json: Mapping[str, object] | None = None,
     ) -> httpx.Response:
         """One SP-API request, sent once, with the token and error policy of this module,
-        in a span of its own (docs/design.md §21)."""
+        in a span of its own (docs/design.md §23)."""
         with _span(operation, method) as span:
             response = await self._call_once(operation, method, path, params=params, json=json)
             span.set_attribute("http.response.status_code", response.status_code)

@@ -2,7 +2,7 @@
 ``rulefmt`` reads them (``promtool check rules``), the dashboard's shape and the PromQL
 of its panels through Prometheus's parser (both by deploy/monitoring/rulecheck, built by
 the project's own files), every metric named in either defined in the code, and scrape
-targets that are the services compose and the manifests run (docs/design.md §21)."""
+targets that are the services compose and the manifests run (docs/design.md §23)."""
 
 from __future__ import annotations
 

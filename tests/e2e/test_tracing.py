@@ -1,7 +1,7 @@
 """One job's trace across the services, each its own process exporting by OTLP to an
 in-memory receiver: the API request, the submitter's submission and its SP-API calls, the
 poller's conclusion and the applier's result are one tree, and the services' log lines
-name its trace (docs/design.md §21)."""
+name its trace (docs/design.md §23)."""
 
 from __future__ import annotations
 
