@@ -31,6 +31,7 @@ from cli.models import (
     BulkResults,
     DeadLetter,
     DeadLetterReplayed,
+    DeliveryAttempt,
     JobAccepted,
     JobDetail,
     JobItem,
@@ -40,6 +41,7 @@ from cli.models import (
     Page,
     RetryAccepted,
     Schedule,
+    Webhook,
 )
 
 DEFAULT_URL = "http://127.0.0.1:8080"
@@ -196,6 +198,19 @@ class ApiClient:
 
     def delete_schedule(self, schedule_id: str) -> None:
         self._call("DELETE", f"/v1/schedules/{_seg(schedule_id)}")
+
+    def webhooks(self) -> list[Webhook]:
+        return list(self._pages(Webhook, "/v1/webhooks"))
+
+    def add_webhook(self, body: Mapping[str, Any]) -> Webhook:
+        return self._read(Webhook, self._call("POST", "/v1/webhooks", json=dict(body)))
+
+    def webhook_deliveries(self, webhook_id: str, limit: int) -> list[DeliveryAttempt]:
+        path = f"/v1/webhooks/{_seg(webhook_id)}/deliveries"
+        return list(self._pages(DeliveryAttempt, path, limit=limit, follow=False))
+
+    def delete_webhook(self, webhook_id: str) -> None:
+        self._call("DELETE", f"/v1/webhooks/{_seg(webhook_id)}")
 
     # ------------------------------------------------------------------ plumbing
 

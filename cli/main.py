@@ -106,6 +106,8 @@ app.add_typer(jobs_app, name="jobs")
 app.add_typer(dead_letters_app, name="dead-letters")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(schedules_app, name="schedules")
+webhooks_app = _typer("Signed notifications of your shop's finished jobs (job.done, job.error, …).")
+app.add_typer(webhooks_app, name="webhooks")
 
 
 @dataclass(frozen=True)
@@ -706,4 +708,99 @@ def schedules_delete(ctx: typer.Context, schedule_id: ScheduleId, as_json: JsonO
         as_json,
         {"schedule_id": schedule_id, "deleted": True},
         lambda: f"schedule {schedule_id} deleted",
+    )
+
+
+# ---------------------------------------------------------------------------- webhooks
+
+WebhookId = Annotated[str, typer.Argument(metavar="ID")]
+
+
+@webhooks_app.command("list")
+def webhooks_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Webhooks of your shop (every shop's with an admin key)."""
+    with _client(ctx) as client:
+        hooks = client.webhooks()
+    _show(
+        as_json,
+        hooks,
+        lambda: (
+            "\n".join(
+                f"{h.webhook_id}  {h.shop_id}  {','.join(h.events)}  {h.url}"
+                + (f"  ({','.join(h.job_types)})" if h.job_types else "")
+                for h in hooks
+            )
+            or "no webhooks"
+        ),
+    )
+
+
+@webhooks_app.command("add")
+def webhooks_add(
+    ctx: typer.Context,
+    url: Annotated[str, typer.Argument(help="http(s) URL the events are POSTed to.")],
+    events: Annotated[
+        list[str] | None,
+        typer.Option("--event", help="job.done, job.error or job.canceled (repeat; all if none)."),
+    ] = None,
+    job_types: Annotated[
+        list[str] | None,
+        typer.Option("--type", help="Only jobs of this type (repeat; every type if none)."),
+    ] = None,
+    shop: Annotated[str | None, typer.Option("--shop", help="The shop (admin keys).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a webhook; prints its signing secret, which is shown this once."""
+    body: dict[str, Any] = {"url": url}
+    if events:
+        body["events"] = events
+    if job_types:
+        body["job_types"] = job_types
+    if shop is not None:
+        body["shop_id"] = shop
+    with _client(ctx) as client:
+        hook = client.add_webhook(body)
+    _show(
+        as_json,
+        hook,
+        lambda: (
+            f"webhook {hook.webhook_id} added for {','.join(hook.events)}; "
+            f"signing secret (shown once): {hook.secret}"
+        ),
+    )
+
+
+@webhooks_app.command("deliveries")
+def webhooks_deliveries(
+    ctx: typer.Context,
+    webhook_id: WebhookId,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=500)] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """A webhook's delivery log, newest attempt first."""
+    with _client(ctx) as client:
+        rows = client.webhook_deliveries(webhook_id, limit)
+    _show(
+        as_json,
+        rows,
+        lambda: (
+            "\n".join(
+                f"{r.at:%Y-%m-%d %H:%M:%S}  {r.delivery_id}  {r.event}  {r.job_id}  "
+                f"attempt {r.attempt}  {r.status_code or '-'}  {r.outcome}"
+                for r in rows
+            )
+            or "no deliveries"
+        ),
+    )
+
+
+@webhooks_app.command("delete")
+def webhooks_delete(ctx: typer.Context, webhook_id: WebhookId, as_json: JsonOpt = False) -> None:
+    """Delete a webhook: nothing more is sent to it."""
+    with _client(ctx) as client:
+        client.delete_webhook(webhook_id)
+    _show(
+        as_json,
+        {"webhook_id": webhook_id, "deleted": True},
+        lambda: f"webhook {webhook_id} deleted",
     )

@@ -232,6 +232,28 @@ class Schedule(ReadModel):
     created_at: datetime | None = None
 
 
+class Webhook(ReadModel):
+    webhook_id: str = Field(validation_alias=AliasChoices("webhook_id", "id"))
+    shop_id: str
+    url: str
+    events: list[str]
+    job_types: list[str] | None = None
+    created_at: datetime | None = None
+    secret: str | None = None  # only in the answer that creates it
+
+
+class DeliveryAttempt(ReadModel):
+    delivery_id: str
+    job_id: str
+    event: str
+    attempt: int
+    at: datetime
+    status_code: int | None = None
+    error: str | None = None
+    outcome: str
+    next_attempt_at: datetime | None = None
+
+
 class LwaCredentials(BaseModel):
     """Secrets: sent once to the API, never printed (``repr`` hides them too)."""
 

@@ -24,6 +24,7 @@ from devtools import REPO_ROOT
 from devtools.checked_in import write_or_check
 from services.api.settings import ApiSettings
 from services.applier.settings import ApplierSettings
+from services.notifier.settings import NotifierSettings
 from services.poller.settings import PollerSettings
 from services.scheduler.settings import SchedulerSettings
 from services.submitter.settings import SubmitterSettings
@@ -41,12 +42,15 @@ from shared.topics import (
     JOB_EVENTS,
     JOB_REQUESTS,
     LISTINGS,
+    NOTIFIER_DELIVERIES,
     ORDERS,
     SCHEDULER_RUNS,
     SCHEDULES,
     THROTTLE_GRANTS,
     THROTTLE_REQUESTS,
     THROTTLE_SNAPSHOTS,
+    WEBHOOK_DELIVERIES,
+    WEBHOOKS,
     TopicSpec,
 )
 
@@ -134,10 +138,22 @@ ROLES: tuple[Role, ...] = (
             SCHEDULES,
             DEAD_LETTERS,
             THROTTLE_SNAPSHOTS,
+            WEBHOOKS,
+            WEBHOOK_DELIVERIES,
         ),
-        sends=(JOB_REQUESTS, ACCOUNTS, SCHEDULES, DEAD_LETTERS),
+        sends=(JOB_REQUESTS, ACCOUNTS, SCHEDULES, WEBHOOKS, DEAD_LETTERS),
         settings=ApiSettings,
-        grouped=(JOB_EVENTS, LISTINGS, INVENTORY, ORDERS, ACCOUNTS, SCHEDULES, DEAD_LETTERS),
+        grouped=(
+            JOB_EVENTS,
+            LISTINGS,
+            INVENTORY,
+            ORDERS,
+            ACCOUNTS,
+            SCHEDULES,
+            DEAD_LETTERS,
+            WEBHOOKS,
+            WEBHOOK_DELIVERIES,
+        ),
     ),
     Role(
         "scheduler",
@@ -147,6 +163,15 @@ ROLES: tuple[Role, ...] = (
         sends=(JOB_REQUESTS, SCHEDULER_RUNS),
         settings=SchedulerSettings,
         grouped=(SCHEDULES,),
+    ),
+    Role(
+        "notifier",
+        "python -m services.notifier: delivers webhooks, a signed POST per finished job of "
+        "a webhook's shop, retried with backoff for a day; logs every attempt.",
+        receives=(JOB_EVENTS, WEBHOOKS, NOTIFIER_DELIVERIES),
+        sends=(NOTIFIER_DELIVERIES, WEBHOOK_DELIVERIES, DEAD_LETTERS),
+        settings=NotifierSettings,
+        grouped=(JOB_EVENTS,),
     ),
 )
 

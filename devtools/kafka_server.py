@@ -69,7 +69,7 @@ class KafkaServer(Server):
     ``kraft/``. Storage is formatted only once, so a restart on the same ``data_dir``
     keeps topics and offsets. Ready means: the log says "Kafka Server started" (which a
     KRaft broker logs once the controller has unfenced it) and an ApiVersions request on
-    the PLAINTEXT listener is answered.
+    the client listener is answered (ApiVersions needs no authentication).
     """
 
     name = "kafka"
@@ -85,6 +85,7 @@ class KafkaServer(Server):
         node_id: int = 1,
         voters: Mapping[int, int] | None = None,
         cluster_id: str | None = None,
+        scram_users: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(data_dir)
         self.port = port
@@ -100,6 +101,9 @@ class KafkaServer(Server):
             self.controller_port = controller_port if controller_port is not None else free_port()
             self.voters = {node_id: self.controller_port}
         self.cluster_id = cluster_id
+        # name -> password: the client listener then takes SASL/SCRAM-SHA-512 only, and
+        # the first user is the broker's own (inter-broker) principal and a super user.
+        self.scram_users = dict(scram_users) if scram_users else {}
         self.root = root
         self.heap_mb = heap_mb
         self._seen_started = False
@@ -156,6 +160,8 @@ class KafkaServer(Server):
             "log.cleaner.dedupe.buffer.size": str(16 * 1024 * 1024),
             "auto.create.topics.enable": "false",
         }
+        if self.scram_users:
+            props.update(self._sasl_properties())
         if nodes > 1:
             # A killed node leaves the ISRs (and stops holding acks=all writes) once the
             # controller fences it: after 3 s here instead of the default 9 s.
@@ -163,6 +169,40 @@ class KafkaServer(Server):
             props["broker.heartbeat.interval.ms"] = "1000"
             props["replica.lag.time.max.ms"] = "10000"
         return props
+
+    @property
+    def listener(self) -> str:
+        """The client (and inter-broker) listener's name and security protocol."""
+        return "SASL_PLAINTEXT" if self.scram_users else "PLAINTEXT"
+
+    def _sasl_properties(self) -> dict[str, str]:
+        """The client listener requires SCRAM: no PLAINTEXT port is left open. The
+        controller listener stays PLAINTEXT on its own port (KRaft quorum only)."""
+        broker_user, broker_password = next(iter(self.scram_users.items()))
+        listeners = (
+            f"SASL_PLAINTEXT://{HOST}:{self.port},CONTROLLER://{HOST}:{self.controller_port}"
+        )
+        jaas = (
+            "org.apache.kafka.common.security.scram.ScramLoginModule required "
+            f'username="{broker_user}" password="{broker_password}";'
+        )
+        return {
+            "listeners": listeners,
+            "advertised.listeners": f"SASL_PLAINTEXT://{HOST}:{self.port}",
+            "listener.security.protocol.map": "SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "inter.broker.listener.name": "SASL_PLAINTEXT",
+            "sasl.enabled.mechanisms": "SCRAM-SHA-512",
+            "sasl.mechanism.inter.broker.protocol": "SCRAM-SHA-512",
+            "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config": jaas,
+        }
+
+    def _scram_arguments(self) -> list[str]:
+        """``--add-scram`` per user: KRaft stores SCRAM credentials in the metadata log,
+        so the broker's own user must exist before it first starts."""
+        args: list[str] = []
+        for name, password in self.scram_users.items():
+            args += ["--add-scram", f"SCRAM-SHA-512=[name={name},password={password}]"]
+        return args
 
     def _classpath(self) -> str:
         libs = kafka_libs_dir(self.root)
@@ -194,7 +234,15 @@ class KafkaServer(Server):
             self.cluster_id = new_cluster_id()
         tool = [*self._jvm("-Xmx256m", "-XX:TieredStopAtLevel=1"), "kafka.tools.StorageTool"]
         fmt = subprocess.run(
-            [*tool, "format", "-t", self.cluster_id, "-c", str(self.properties_path)],
+            [
+                *tool,
+                "format",
+                "-t",
+                self.cluster_id,
+                "-c",
+                str(self.properties_path),
+                *self._scram_arguments(),
+            ],
             capture_output=True,
             text=True,
             check=False,

@@ -13,14 +13,14 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from devtools.kafka_server import KafkaServer
 from devtools.ports import free_port
 from devtools.provision import provision_missing
 from shared.kafka.admin import ensure_topics
+from shared.kafka.clients import new_admin, new_consumer, new_producer
 from shared.kafka.producer import (
     COMPRESSION,
     MAX_REQUEST_BYTES,
@@ -62,7 +62,7 @@ async def own_bus(workdir: Path, heap_mb: int = 768) -> AsyncIterator[Bus]:
         producer = make_producer(server.bootstrap_servers, "bench")
         # Loading happens before the clock starts; large batches make it quick (aiokafka
         # keeps one batch per partition open, 16 KiB by default).
-        bulk = AIOKafkaProducer(
+        bulk = new_producer(
             bootstrap_servers=server.bootstrap_servers,
             client_id="bench-bulk",
             linger_ms=20,
@@ -84,7 +84,7 @@ async def own_bus(workdir: Path, heap_mb: int = 768) -> AsyncIterator[Bus]:
 async def _settled(bootstrap: str, timeout_s: float = 60.0) -> None:
     """Until every partition has a leader and the group coordinator answers: a new
     broker creates both lazily, and the run should not measure that."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = new_admin(bootstrap_servers=bootstrap)
     await admin.start()
     try:
         async with asyncio.timeout(timeout_s):
@@ -105,7 +105,7 @@ async def _settled(bootstrap: str, timeout_s: float = 60.0) -> None:
 
 
 async def end_offsets(bootstrap: str, topic: TopicSpec) -> dict[int, int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = new_consumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
         tps = [TopicPartition(topic.name, p) for p in range(topic.partitions)]

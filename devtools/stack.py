@@ -26,6 +26,7 @@ ALL_SERVICES = (
     "poller",
     "applier",
     "scheduler",
+    "notifier",
     "api",
 )
 

@@ -19,13 +19,13 @@ from datetime import datetime
 from pathlib import Path
 
 import httpx
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from devtools.own_broker import Bus, end_offsets
 from devtools.ports import free_port
 from devtools.process_usage import CpuSampler
 from devtools.stack import Stack
+from shared.kafka.clients import new_admin
 from shared.topics import TopicSpec
 
 GROUP = "bench-submitter"
@@ -103,7 +103,7 @@ async def wait_committed(
     """Until the submitter's group has committed every offset of ``topic`` up to its end
     (it commits an inbound message only once what it decided of it is written)."""
     ends = {p: end for p, end in (await end_offsets(bootstrap, topic)).items() if end}
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = new_admin(bootstrap_servers=bootstrap)
     await admin.start()
     process = stack.services["submitter"]
     try:

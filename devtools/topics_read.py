@@ -9,10 +9,11 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 
 from shared.codec import decode
 from shared.events import Event
+from shared.kafka.clients import new_consumer
 from shared.topics import ALL_TOPICS, BY_NAME
 
 
@@ -26,7 +27,7 @@ async def collect(
 ) -> list[Event]:
     """Read ``topic`` from the beginning, keep events matching ``where``, stop when
     ``until``; TimeoutError (naming what was found) after ``timeout_s``."""
-    consumer = AIOKafkaConsumer(
+    consumer = new_consumer(
         topic,
         bootstrap_servers=bootstrap,
         group_id=f"reader-{uuid.uuid4()}",
@@ -69,7 +70,7 @@ async def records_to_end(bootstrap: str, *topics: str) -> list[RawRecord]:
     """Every record of ``topics`` written before this call, undecoded, in offset order
     within each partition. Done when each partition's position reaches the end offset taken
     at the start: offsets that hold no record (transaction markers) count as read too."""
-    consumer = AIOKafkaConsumer(
+    consumer = new_consumer(
         bootstrap_servers=bootstrap,
         enable_auto_commit=False,
         max_partition_fetch_bytes=4 * 1024 * 1024,
@@ -118,7 +119,7 @@ async def read_to_end(
 
 async def largest_message(bootstrap: str) -> tuple[int, str]:
     """The largest value on any topic now, in bytes, and where (``topic[partition]@offset``)."""
-    consumer = AIOKafkaConsumer(
+    consumer = new_consumer(
         bootstrap_servers=bootstrap,
         enable_auto_commit=False,
         max_partition_fetch_bytes=2 * 1024 * 1024,

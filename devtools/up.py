@@ -30,7 +30,7 @@ from devtools.processes import ChildProcess
 from devtools.provision import provision
 from shared.kafka.admin import ensure_topics
 
-SERVICES = ("throttle", "submitter", "poller", "applier", "scheduler", "api")
+SERVICES = ("throttle", "submitter", "poller", "applier", "scheduler", "notifier", "api")
 COLOURS = ("36", "33", "35", "32", "34", "31", "96")
 
 BACKOFF_FIRST_S = 1.0

@@ -17,11 +17,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
 from devtools.ports import free_port
 from devtools.stack import Stack
+from shared.kafka.clients import new_consumer
 from shared.topics import TopicSpec
 
 
@@ -98,9 +99,7 @@ class ProbedStack(Stack):
 async def commit_to_end(bootstrap: str, group: str, topics: Iterable[TopicSpec]) -> None:
     """Commit ``group``'s offsets at the end of every partition of ``topics``, as a group
     that has read everything would have them (the group must have no live member)."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
-    )
+    consumer = new_consumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
     await consumer.start()
     try:
         tps = [TopicPartition(t.name, p) for t in topics for p in range(t.partitions)]

@@ -155,3 +155,34 @@ def open_credentials(
         f"credentials of account {account_id!r} open with none of AMAZON_JOBS_SECRET_KEY "
         "and AMAZON_JOBS_OLD_SECRET_KEYS: give every service the key that sealed them"
     )
+
+
+def seal_secret(secret_key: str, secret: str, *, bound_to: str) -> EncryptedCredentials:
+    """Any other secret (a webhook's signing secret) sealed like credentials, bound to
+    ``bound_to`` (``webhook:<id>``: no account id has a colon, so never one of theirs)."""
+    nonce = os.urandom(_NONCE_BYTES)
+    sealed = _aead(parse_key(secret_key)).encrypt(
+        nonce, secret.encode("utf-8"), bound_to.encode("utf-8")
+    )
+    return EncryptedCredentials(
+        key_id=FORMAT, ciphertext=base64.b64encode(nonce + sealed).decode("ascii")
+    )
+
+
+def open_secret(keys: Sequence[str], sealed: EncryptedCredentials, *, bound_to: str) -> str:
+    """What :func:`seal_secret` sealed, opened with the first of ``keys`` that opens it."""
+    try:
+        raw = base64.b64decode(sealed.ciphertext, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise CredentialsError(f"secret of {bound_to!r} is not base64") from exc
+    nonce, body = raw[:_NONCE_BYTES], raw[_NONCE_BYTES:]
+    for key in keys:
+        try:
+            aead = _aead(parse_key(key))
+            return aead.decrypt(nonce, body, bound_to.encode("utf-8")).decode("utf-8")
+        except (CredentialsError, InvalidTag):
+            continue
+    raise CredentialsError(
+        f"secret of {bound_to!r} opens with none of AMAZON_JOBS_SECRET_KEY and "
+        "AMAZON_JOBS_OLD_SECRET_KEYS"
+    )

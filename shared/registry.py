@@ -5,7 +5,8 @@ from __future__ import annotations
 import shared.job_ids  # the submitter's job id registry
 import shared.job_snapshot  # the workers' changelogs
 import shared.schedules  # schedules and the scheduler's runs
-import shared.throttle.messages  # noqa: F401  (registers the throttle's messages)
+import shared.throttle.messages  # the throttle's messages
+import shared.webhooks  # noqa: F401  (webhooks, their deliveries and attempts)
 from shared.events import EVENT_TYPES, Event
 
 

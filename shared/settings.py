@@ -10,18 +10,21 @@ from __future__ import annotations
 from typing import ClassVar, Self
 
 from pydantic import AliasChoices, Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from shared.crypto import parse_key
+from shared.kafka.security import KafkaSecuritySettings
 from shared.logs import redact_urls
+from shared.signing import Signer, Verifier, master_secret
 
 SANDBOX_ENDPOINT = "http://127.0.0.1:8700"
 
 
-class KafkaTopicSettings(BaseSettings):
+class KafkaTopicSettings(KafkaSecuritySettings):
     """How the declared topics (shared/topics.py) are laid out on the cluster
-    (docs/design.md §16). Every service reads them, since every service creates and checks
-    the topics at start; give all of them the same values."""
+    (docs/design.md §16), and how clients authenticate to it (its base class). Every
+    service reads them, since every service creates and checks the topics at start; give
+    all of them the same values."""
 
     model_config = SettingsConfigDict(
         env_file=None, extra="ignore", frozen=True, populate_by_name=True
@@ -97,6 +100,19 @@ class ServiceSettings(KafkaTopicSettings):
         repr=False,
         validation_alias=AliasChoices("AMAZON_JOBS_OLD_SECRET_KEYS", "old_secret_keys"),
     )
+    # The secret every event-signing key derives from (shared/signing.py); unset: derived
+    # from secret_key. 32 random bytes, base64 or hex.
+    signing_key: str | None = Field(
+        default=None,
+        repr=False,
+        validation_alias=AliasChoices("AMAZON_JOBS_SIGNING_KEY", "signing_key"),
+    )
+    # Refuse unsigned inbound events and account records too (a wrong signature is
+    # always refused). Off only while producers from before signing remain.
+    require_signed_events: bool = Field(
+        default=False,
+        validation_alias=AliasChoices("AMAZON_JOBS_REQUIRE_SIGNED_EVENTS", "require_signed_events"),
+    )
     log_level: str = Field(
         default="INFO", validation_alias=AliasChoices("AMAZON_JOBS_LOG_LEVEL", "log_level")
     )
@@ -121,13 +137,32 @@ class ServiceSettings(KafkaTopicSettings):
     )
 
     # Settings that are secrets as a whole: never in the start line.
-    SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset({"secret_key", "old_secret_keys"})
+    SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset(
+        {
+            "secret_key",
+            "old_secret_keys",
+            "signing_key",
+            *KafkaSecuritySettings.SECURITY_SECRETS,
+        }
+    )
 
     @model_validator(mode="after")
     def _a_real_key(self) -> Self:
         if self.secret_key:
             parse_key(self.secret_key)  # a passphrase stops the service here, saying why
+        if self.signing_key:
+            parse_key(self.signing_key)
         return self
+
+    def signer(self) -> Signer | None:
+        """Signs what this service publishes; None without any key (nothing to sign with)."""
+        if not (self.signing_key or self.secret_key):
+            return None
+        return Signer(master_secret(self.signing_key, self.secret_key))
+
+    def verifier(self) -> Verifier:
+        master = master_secret(self.signing_key, self.secret_key)
+        return Verifier(master, self.require_signed_events)
 
     @property
     def opening_keys(self) -> list[str]:

@@ -29,6 +29,7 @@ from shared.events import (
 )
 from shared.limits import BROKER_MESSAGE_BYTES
 from shared.schedules import ScheduleDefined, ScheduleRan
+from shared.webhooks import WebhookAttempted, WebhookDefined, WebhookDelivery
 
 SECOND_MS = 1000
 HOUR_MS = 3600 * SECOND_MS
@@ -184,6 +185,19 @@ ACCOUNTS = TopicSpec(
 SCHEDULES = TopicSpec(
     "amazon.schedules", 12, compacted=True, key="schedule_id", event_types=_names(ScheduleDefined)
 )
+# Webhooks (docs/design.md §21): state owned by the bus like schedules; one partition, since
+# every notifier instance reads them all (any job may be a webhook's).
+WEBHOOKS = TopicSpec(
+    "amazon.webhooks", 1, compacted=True, key="webhook_id", event_types=_names(WebhookDefined)
+)
+# The delivery log: one record per attempt, kept like the job events it reports on.
+WEBHOOK_DELIVERIES = TopicSpec(
+    "amazon.webhook-deliveries",
+    12,
+    key="delivery_id",
+    event_types=_names(WebhookAttempted),
+    retention_ms=30 * DAY_MS,
+)
 DEAD_LETTERS = TopicSpec(
     "amazon.dead-letters",
     1,
@@ -230,6 +244,12 @@ SCHEDULER_RUNS = changelog(
     INTERNAL_PREFIX + "scheduler-runs", 12, "schedule_id", _names(ScheduleRan)
 )
 
+# Deliveries not yet done (the notifier's retries), read whole by every notifier instance:
+# only deliveries to failing receivers stay on it for long.
+NOTIFIER_DELIVERIES = changelog(
+    INTERNAL_PREFIX + "notifier-deliveries", 1, "delivery_id", _names(WebhookDelivery)
+)
+
 
 def faust_changelog(app_id: str, table: str, partitions: int) -> TopicSpec:
     """The changelog faust keeps for ``table`` of app ``app_id`` (the throttle's state),
@@ -246,6 +266,8 @@ PUBLIC_TOPICS: tuple[TopicSpec, ...] = (
     ORDERS,
     ACCOUNTS,
     SCHEDULES,
+    WEBHOOKS,
+    WEBHOOK_DELIVERIES,
     DEAD_LETTERS,
 )
 INTERNAL_TOPICS: tuple[TopicSpec, ...] = (
@@ -257,6 +279,7 @@ INTERNAL_TOPICS: tuple[TopicSpec, ...] = (
     APPLIER_JOBS,
     SUBMITTER_JOB_IDS,
     SCHEDULER_RUNS,
+    NOTIFIER_DELIVERIES,
 )
 ALL_TOPICS: tuple[TopicSpec, ...] = PUBLIC_TOPICS + INTERNAL_TOPICS
 BY_NAME: dict[str, TopicSpec] = {t.name: t for t in ALL_TOPICS}

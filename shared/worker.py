@@ -102,8 +102,19 @@ class WorkerRuntime:
         await ensure_topics(s.kafka_bootstrap_servers, settings=s)
         self.producer = make_producer(s.kafka_bootstrap_servers, client_id=self.instance_id)
         await self.producer.start()
-        self.publisher = EventPublisher(self.producer)
-        self.accounts_tail = TopicTail(s.kafka_bootstrap_servers, ACCOUNTS, self.accounts.on_record)
+        self.publisher = EventPublisher(self.producer, s.signer())
+        verifier = s.verifier() if (s.signing_key or s.secret_key) else None
+        self.accounts_tail = TopicTail(
+            s.kafka_bootstrap_servers,
+            ACCOUNTS,
+            self.accounts.on_record,
+            # Only the system registers accounts (docs/design.md §22).
+            admit=(
+                (lambda r: verifier.system_refusal(r.topic, r.key, r.value, r.headers))
+                if verifier is not None
+                else None
+            ),
+        )
         await self.accounts_tail.start()
         await self.accounts_tail.wait_caught_up()
         self.http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0))

@@ -19,7 +19,15 @@ from services.api.bodies import BodyLimit
 from services.api.http_metrics import HttpMetrics
 from services.api.projector import Projector
 from services.api.replays import REPLAYS
-from services.api.routes import accounts, bulk_jobs, jobs, operations, schedules
+from services.api.routes import (
+    accounts,
+    bulk_jobs,
+    jobs,
+    operations,
+    schedules,
+    signing,
+    webhooks,
+)
 from services.api.settings import ApiSettings
 from shared.kafka.admin import ensure_topics
 from shared.kafka.producer import EventPublisher, make_producer
@@ -60,7 +68,7 @@ def create_app(settings: ApiSettings, *, run_projector: bool | None = None) -> F
         projector_mongo = None
         producer = make_producer(settings.kafka_bootstrap_servers, client_id="api")
         await producer.start()
-        app.state.publisher = EventPublisher(producer)
+        app.state.publisher = EventPublisher(producer, settings.signer())
         stop = asyncio.Event()
         task = None
         if projector_on:
@@ -105,7 +113,9 @@ def create_app(settings: ApiSettings, *, run_projector: bool | None = None) -> F
     app.include_router(jobs.router)
     app.include_router(accounts.router)
     app.include_router(schedules.router)
+    app.include_router(webhooks.router)
     app.include_router(operations.router)
+    app.include_router(signing.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)

@@ -54,6 +54,7 @@ from shared.job_data import merge_data
 from shared.market_tables import record_key
 from shared.schedules import ScheduleDefined
 from shared.throttle.messages import BucketSnapshot
+from shared.webhooks import WebhookAttempted, WebhookDefined, webhook_doc
 
 ITEM_STATUSES = ("pending", "accepted", "warning", "error", "canceled")
 ITEMS_PER_PAGE = 200
@@ -338,6 +339,7 @@ COMPACTED_COLLECTION = {
     "amazon.inventory": "inventory",
     "amazon.accounts": "accounts",
     "amazon.schedules": "schedules",
+    "amazon.webhooks": "webhooks",
     "amazon.internal.throttle-snapshots": "quotas",
 }
 
@@ -408,6 +410,14 @@ def record_write(
         )
     if isinstance(event, ScheduleDefined):
         return Upsert("schedules", schedule_doc(event))
+    if isinstance(event, WebhookDefined):
+        return Upsert("webhooks", webhook_doc(event))
+    if isinstance(event, WebhookAttempted):
+        # One row per attempt: an attempt recorded twice (a crash before its delivery's
+        # next state was written) is the same row.
+        doc = event.model_dump(mode="python", exclude={"event_type", "schema_version"})
+        doc.update(_id=f"{event.delivery_id}:{event.attempt}", event_id=str(event.event_id))
+        return Upsert("webhook_deliveries", doc)
     if isinstance(event, DeadLettered):
         letter = {
             "original_topic": event.original_topic,

@@ -51,6 +51,7 @@ from shared.codec import DecodeError, decode
 from shared.events import Event, JobEvent
 from shared.health import LIVENESS, READINESS, HealthServer
 from shared.kafka.admin import ensure_topics
+from shared.kafka.clients import new_consumer
 from shared.kafka.dead_letters import letter_for_record, send_dead_letter
 from shared.kafka.lag import LagMeter
 from shared.kafka.producer import EventPublisher
@@ -67,6 +68,8 @@ from shared.topics import (
     ORDERS,
     SCHEDULES,
     THROTTLE_SNAPSHOTS,
+    WEBHOOK_DELIVERIES,
+    WEBHOOKS,
 )
 
 log = logging.getLogger(__name__)
@@ -85,6 +88,8 @@ TOPICS = [
     SCHEDULES,
     DEAD_LETTERS,
     THROTTLE_SNAPSHOTS,
+    WEBHOOKS,
+    WEBHOOK_DELIVERIES,
 ]
 OWN_TOPICS = [REPLAYS]
 
@@ -174,7 +179,7 @@ class Projector:
         # The API's own topic; the others are the shared layout, created by every service.
         await ensure_topics(self.settings.kafka_bootstrap_servers, OWN_TOPICS)
         await self._until_mongo(lambda: ensure_indexes(self.db), stop)
-        consumer = AIOKafkaConsumer(
+        consumer = new_consumer(
             bootstrap_servers=self.settings.kafka_bootstrap_servers,
             group_id=self.settings.consumer_group,
             client_id=f"{self.settings.consumer_group}-{self.settings.instance_id}",

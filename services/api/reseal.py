@@ -58,7 +58,7 @@ async def reseal_all(settings: ApiSettings) -> Resealed:
     done = Resealed()
     try:
         await tail.wait_caught_up()
-        publisher = EventPublisher(producer)
+        publisher = EventPublisher(producer, settings.signer())
         for account_id, account in sorted(registry.accounts.items()):
             try:
                 again = reseal_one(account, settings.secret_key, settings.opening_keys)

@@ -39,7 +39,10 @@ class ApiSettings(ServiceSettings):
     mongo_timeout_s: float = Field(default=10.0, gt=0)
     # Seconds a client is told to wait when MongoDB is unavailable (503 Retry-After).
     retry_after_s: int = Field(default=5, ge=1)
-
-    SECRET_FIELDS: ClassVar[frozenset[str]] = frozenset(
-        {"secret_key", "old_secret_keys", "api_keys"}
+    # Webhook URLs on private, loopback or link-local addresses (docs/design.md §21):
+    # refused unless set, here and in the notifier (development and tests set it).
+    webhooks_allow_private_urls: bool = Field(
+        default=False, validation_alias="WEBHOOKS_ALLOW_PRIVATE_URLS"
     )
+
+    SECRET_FIELDS: ClassVar[frozenset[str]] = ServiceSettings.SECRET_FIELDS | {"api_keys"}

@@ -38,6 +38,14 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     "accounts": [IndexModel([("shop_id", ASCENDING), ("_id", ASCENDING)], name="shop")],
     "schedules": [IndexModel([("shop_id", ASCENDING), ("_id", ASCENDING)], name="shop")],
+    "webhooks": [IndexModel([("shop_id", ASCENDING), ("_id", ASCENDING)], name="shop")],
+    # A webhook's delivery log, newest first.
+    "webhook_deliveries": [
+        IndexModel(
+            [("webhook_id", ASCENDING), ("occurred_at", DESCENDING), ("_id", DESCENDING)],
+            name="webhook_newest",
+        )
+    ],
     "dead_letters": [IndexModel([("occurred_at", DESCENDING), ("_id", DESCENDING)], name="newest")],
     "quotas": [
         IndexModel([("seller_id", ASCENDING), ("quota_class", ASCENDING)], name="seller_class")

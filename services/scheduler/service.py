@@ -13,7 +13,7 @@ import asyncio
 import logging
 import socket
 
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from prometheus_client import Counter
 
 from services.scheduler.book import ScheduleBook
@@ -22,6 +22,7 @@ from shared.codec import DecodeError, decode
 from shared.events import Event, utcnow
 from shared.health import LIVENESS, READINESS, HealthServer
 from shared.kafka.admin import ensure_topics
+from shared.kafka.clients import new_consumer
 from shared.kafka.lag import LagMeter
 from shared.kafka.producer import EventPublisher, make_producer
 from shared.kafka.tail import TopicTail
@@ -53,6 +54,10 @@ class SchedulerService:
         self.book = ScheduleBook()
         self.consumer: AIOKafkaConsumer | None = None
         self.ready = False
+        # Schedules are the system's to write (docs/design.md §22); none without a key.
+        self.verifier = (
+            settings.verifier() if (settings.signing_key or settings.secret_key) else None
+        )
 
     async def assigned(self, assigned: set[TopicPartition]) -> None:
         assert self.consumer is not None
@@ -72,12 +77,12 @@ class SchedulerService:
         await ensure_topics(s.kafka_bootstrap_servers, settings=s)
         producer = make_producer(s.kafka_bootstrap_servers, client_id=self.instance_id)
         await producer.start()
-        publisher = EventPublisher(producer)
+        publisher = EventPublisher(producer, s.signer())
         runs = TopicTail(s.kafka_bootstrap_servers, SCHEDULER_RUNS, self.book.on_run)
         READINESS.require("scheduler runs read", lambda: runs.caught_up.is_set())
         health = HealthServer(s.health_port)
         port = await health.start()
-        self.consumer = AIOKafkaConsumer(
+        self.consumer = new_consumer(
             bootstrap_servers=s.kafka_bootstrap_servers,
             group_id=s.consumer_group,
             client_id=self.instance_id,
@@ -98,6 +103,17 @@ class SchedulerService:
                 await lag.observe()
                 for tp, records in batches.items():
                     for rec in records:
+                        refusal = self._refusal(rec)
+                        if refusal is not None:
+                            log.warning(
+                                "refused record",
+                                extra={
+                                    "partition": tp.partition,
+                                    "offset": rec.offset,
+                                    "reason": refusal,
+                                },
+                            )
+                            continue
                         await self._fold(publisher, tp.partition, rec.offset, rec.key, rec.value)
                 for partition, end in list(self.book.catching_up.items()):
                     # The last offsets may have been compacted away: the position says.
@@ -113,6 +129,13 @@ class SchedulerService:
                 except Exception:  # stopping must go on whatever one part says
                     log.exception("error while stopping")
 
+    def _refusal(self, rec: ConsumerRecord[bytes, bytes]) -> str | None:
+        """Why a record of ``amazon.schedules`` is not the system's, or None: a shop
+        writing there could have jobs made on another shop's accounts (docs/design.md §22)."""
+        if self.verifier is None:
+            return None
+        return self.verifier.system_refusal(rec.topic, rec.key, rec.value, rec.headers)
+
     async def _fold(
         self,
         publisher: EventPublisher,
@@ -127,8 +150,7 @@ class SchedulerService:
             try:
                 event = decode(value, SCHEDULES.event_types)
             except DecodeError as exc:
-                # The API is the topic's only writer; a record it did not write is skipped
-                # (its projector, the topic's owner, dead-letters it).
+                # The API is the topic's only writer; a record it did not write is skipped.
                 log.warning(
                     "skipped undecodable schedule",
                     extra={"partition": partition, "offset": offset, "reason": str(exc)},

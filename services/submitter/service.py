@@ -118,6 +118,10 @@ DECIDED = Counter(
     "submitter_requests_decided_total", "Job requests decided, by outcome", ["outcome"]
 )
 # Resolved once: labels() is a dict lookup and a lock per call, on the busiest path.
+SIGNATURE_REFUSED = Counter(
+    "submitter_signature_refused_total",
+    "Inbound events dead-lettered because they are not signed by the shop they name",
+)
 DECIDED_ACCEPTED, DECIDED_REFUSED, DECIDED_REPEAT, DECIDED_FOREIGN = (
     DECIDED.labels(outcome) for outcome in ("accepted", "refused", "repeat", "foreign")
 )
@@ -158,6 +162,10 @@ class SubmitterService:
     def __init__(self, settings: SubmitterSettings, runtime: WorkerRuntime) -> None:
         self.settings = settings
         self.runtime = runtime
+        # Who sent an inbound event: the shop it names (docs/design.md §22).
+        self.verifier = (
+            settings.verifier() if (settings.signing_key or settings.secret_key) else None
+        )
         self.book = LiveJobs()
         self.ids = IdStore(SUBMITTER_JOB_IDS)
         self.listings = ListingStates()
@@ -267,6 +275,7 @@ class SubmitterService:
 
     async def on_inbound(self, batch: list[Message]) -> None:
         """A batch of one partition's inbound messages (under the lock, owning it)."""
+        batch = [msg for msg in batch if await self._from_its_shop(msg)]
         out = _Outputs()
         catalog = [m for m in batch if m.topic == CATALOG_EVENTS.name]
         for msg in batch:
@@ -279,6 +288,21 @@ class SubmitterService:
         if catalog:
             await self._catalog(catalog, out)
         await self._write(out)
+
+    async def _from_its_shop(self, msg: Message) -> bool:
+        """Whether ``msg`` is signed by the shop it names; else it is dead-lettered with
+        the reason (a shop acting as another, or an unsigned event when those are refused)."""
+        shop_id = getattr(msg.event, "shop_id", None)
+        if self.verifier is None or not isinstance(shop_id, str):
+            return True
+        rec = msg.record
+        refusal = self.verifier.ingress_refusal(rec.topic, rec.key, rec.value, rec.headers, shop_id)
+        if refusal is None:
+            return True
+        SIGNATURE_REFUSED.inc()
+        log.warning("event refused", extra={"shop_id": shop_id, "reason": refusal})
+        await self.consumer.dead_letter(msg, refusal)
+        return False
 
     async def _request(self, msg: Message, request: JobRequested, out: _Outputs) -> None:
         if request.parts > 1:

@@ -15,6 +15,7 @@ import faust
 
 from services.throttle.settings import ThrottleSettings
 from shared.kafka.producer import COMPRESSION, MAX_REQUEST_BYTES
+from shared.kafka.security import KafkaSecuritySettings
 from shared.kafka.topic_check import layouts
 from shared.topics import THROTTLE_REQUESTS, TopicSpec, faust_changelog
 
@@ -34,12 +35,29 @@ def state_changelog(settings: ThrottleSettings) -> TopicSpec:
     return faust_changelog(settings.consumer_group, "state", THROTTLE_REQUESTS.partitions)
 
 
+def faust_credentials(security: KafkaSecuritySettings) -> faust.auth.Credentials | None:
+    """The process's SASL / TLS settings (shared/kafka/security.py) as faust takes them:
+    its producer, consumer and admin client then connect as every other client does."""
+    context = security.ssl_context()
+    if security.uses_sasl:
+        return faust.SASLCredentials(
+            username=security.kafka_sasl_username,
+            password=security.kafka_sasl_password,
+            ssl_context=context,  # SASL_SSL when given
+            mechanism=security.kafka_sasl_mechanism,
+        )
+    if context is not None:
+        return faust.SSLCredentials(context)
+    return None
+
+
 def build_app(settings: ThrottleSettings) -> ThrottleApp:
     app_id = settings.consumer_group
     data_dir = settings.data_dir or str(Path(tempfile.gettempdir()) / f"faust-{app_id}")
     app = faust.App(
         app_id,
         broker=[f"kafka://{host}" for host in settings.kafka_bootstrap_servers.split(",")],
+        broker_credentials=faust_credentials(settings),
         # The changelog topics are the durable state; memory is only the working copy.
         store="memory://",
         datadir=data_dir,

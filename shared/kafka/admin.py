@@ -19,6 +19,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaConnectionError, for_code
 
+from shared.kafka.clients import new_admin
+from shared.kafka.security import check_credentials
 from shared.kafka.topic_check import ObservedTopic, TopicLayout, TopicMismatch, compare, layouts
 from shared.settings import KafkaTopicSettings
 from shared.topics import ALL_TOPICS, TopicSpec
@@ -60,12 +62,15 @@ async def ensure_topics(
     wanted = layouts(topics, settings)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    admin = new_admin(bootstrap_servers, settings)
     while True:
         try:
             await admin.start()
             break
         except KafkaConnectionError:
+            # Refused credentials are final (KafkaAuthenticationError), unlike a broker
+            # that is not up yet.
+            await check_credentials(bootstrap_servers, settings)
             if loop.time() > deadline:
                 raise
             await asyncio.sleep(_RETRY_S)

@@ -19,6 +19,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from prometheus_client import Counter
 
 from shared.events import DeadLettered
+from shared.kafka.clients import new_consumer
 from shared.kafka.producer import EventPublisher, MessageTooLarge
 from shared.limits import (
     BROKER_MESSAGE_BYTES,
@@ -186,7 +187,7 @@ async def fetch_original(
     Raises OriginalNotRetained or OriginalChanged saying why it cannot be had, and
     TimeoutError (or an aiokafka error) when Kafka does not answer within ``timeout_s``."""
     where = f"{letter.original_topic}/{letter.partition} offset {letter.offset}"
-    consumer = AIOKafkaConsumer(
+    consumer = new_consumer(
         bootstrap_servers=bootstrap_servers,
         group_id=None,
         enable_auto_commit=False,

@@ -38,6 +38,7 @@ from shared.events import Event, JobEvent
 from shared.health import READINESS, STARTING
 from shared.job_state import JobState
 from shared.kafka.assignor import assignor_for_one_consumer
+from shared.kafka.clients import new_consumer
 from shared.kafka.consumer import COMMIT_FAILURES, BatchHandler, ConsumerLoop, Message
 from shared.kafka.dead_letters import letter_for_record, send_dead_letter
 from shared.kafka.holds import Holds
@@ -147,7 +148,7 @@ class JobsConsumer:
         self._restores: set[asyncio.Task[None]] = set()
         self._failure: BaseException | None = None
         self._last_checkpoint = time.monotonic()
-        self.consumer = AIOKafkaConsumer(
+        self.consumer = new_consumer(
             bootstrap_servers=bootstrap_servers,
             group_id=group_id,
             client_id=client_id,
@@ -533,7 +534,7 @@ class JobsConsumer:
 
     async def _restore(self, numbers: list[int]) -> None:
         started = time.monotonic()
-        reader = AIOKafkaConsumer(
+        reader = new_consumer(
             bootstrap_servers=self.bootstrap_servers, enable_auto_commit=False, group_id=None
         )
         await reader.start()

@@ -8,7 +8,10 @@ from aiokafka import AIOKafkaProducer
 
 from shared.codec import encode
 from shared.events import Event
+from shared.kafka.clients import new_producer
+from shared.kafka.security import KafkaSecuritySettings
 from shared.limits import BROKER_MESSAGE_BYTES, MAX_MESSAGE_BYTES
+from shared.signing import Signer
 from shared.topics import TopicSpec
 from shared.tracing import current_headers
 
@@ -44,9 +47,12 @@ def encode_bounded(topic: str, event: Event) -> bytes:
     return value
 
 
-def make_producer(bootstrap_servers: str, client_id: str) -> AIOKafkaProducer:
-    return AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers,
+def make_producer(
+    bootstrap_servers: str, client_id: str, security: KafkaSecuritySettings | None = None
+) -> AIOKafkaProducer:
+    return new_producer(
+        bootstrap_servers,
+        security,
         client_id=client_id,
         enable_idempotence=True,  # a retried send is not written twice
         acks="all",
@@ -67,15 +73,29 @@ class EventPublisher:
     Every record carries the trace context current when it is sent (W3C ``traceparent``
     in its headers; none without a current span), so its consumer continues the trace."""
 
-    def __init__(self, producer: AIOKafkaProducer) -> None:
+    def __init__(self, producer: AIOKafkaProducer, signer: Signer | None = None) -> None:
         self.producer = producer
+        # Signs ingress events and account records (shared/signing.py); None: unsigned.
+        self.signer = signer
+
+    def _headers(
+        self, topic: str, key: bytes | None, value: bytes | None, event: Event | None
+    ) -> list[tuple[str, bytes]] | None:
+        # The trace context current at the send (none without a span), then the signature.
+        headers = current_headers() or []
+        if self.signer is not None:
+            shop_id = getattr(event, "shop_id", None)
+            headers.extend(self.signer.headers(topic, key, value, shop_id))
+        return headers or None
 
     async def publish(self, topic: TopicSpec, key: str | None, event: Event) -> None:
+        value = encode_bounded(topic.name, event)
+        raw_key = key.encode("utf-8") if key is not None else None
         await self.producer.send_and_wait(
             topic.name,
-            encode_bounded(topic.name, event),
-            key=key.encode("utf-8") if key is not None else None,
-            headers=current_headers(),
+            value,
+            key=raw_key,
+            headers=self._headers(topic.name, raw_key, value, event),
         )
 
     async def publish_many(self, items: list[tuple[TopicSpec, str | None, Event]]) -> None:
@@ -83,13 +103,15 @@ class EventPublisher:
 
         Every event is encoded (and checked against the bound) before the first is sent,
         so an oversized one sends none of them."""
-        encoded = [(t.name, encode_bounded(t.name, e), k) for t, k, e in items]
-        headers = current_headers()
+        encoded = [
+            (t.name, encode_bounded(t.name, e), k.encode("utf-8") if k is not None else None, e)
+            for t, k, e in items
+        ]
         futures = [
             await self.producer.send(
-                name, value, key=k.encode("utf-8") if k is not None else None, headers=headers
+                name, value, key=k, headers=self._headers(name, k, value, event)
             )
-            for name, value, k in encoded
+            for name, value, k, event in encoded
         ]
         for fut in futures:
             await fut
@@ -100,13 +122,18 @@ class EventPublisher:
         """Values and tombstones (None) of one compacted topic, sent together and each
         confirmed; every value is encoded before the first is sent, as in ``publish_many``."""
         encoded = [
-            (key.encode("utf-8"), encode_bounded(topic.name, value) if value is not None else None)
+            (
+                key.encode("utf-8"),
+                encode_bounded(topic.name, value) if value is not None else None,
+                value,
+            )
             for key, value in records
         ]
-        headers = current_headers()
         futures = [
-            await self.producer.send(topic.name, value, key=key, headers=headers)
-            for key, value in encoded
+            await self.producer.send(
+                topic.name, raw, key=key, headers=self._headers(topic.name, key, raw, event)
+            )
+            for key, raw, event in encoded
         ]
         for fut in futures:
             await fut

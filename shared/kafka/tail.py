@@ -12,11 +12,12 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaTimeoutError
 
 from shared.codec import DecodeError, decode
 from shared.events import Event
+from shared.kafka.clients import new_consumer
 from shared.supervisor import supervise
 from shared.topics import TopicSpec
 
@@ -31,16 +32,24 @@ TailHandler = Callable[[str, Event | None], None]
 
 
 class TopicTail:
-    def __init__(self, bootstrap_servers: str, topic: TopicSpec, handler: TailHandler) -> None:
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        topic: TopicSpec,
+        handler: TailHandler,
+        admit: Callable[[ConsumerRecord[bytes, bytes]], str | None] | None = None,
+    ) -> None:
         self.bootstrap_servers = bootstrap_servers
         self.topic = topic
         self.handler = handler
+        # Why a record is refused (skipped), or None: who may write the topic.
+        self.admit = admit
         self.caught_up = asyncio.Event()
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        consumer = AIOKafkaConsumer(
+        consumer = new_consumer(
             bootstrap_servers=self.bootstrap_servers, enable_auto_commit=False, group_id=None
         )
         await consumer.start()
@@ -112,7 +121,15 @@ class TopicTail:
             for tp, records in batches.items():
                 for rec in records:
                     key = rec.key.decode("utf-8", "replace") if rec.key is not None else ""
-                    if rec.value is None:
+                    refusal = self.admit(rec) if self.admit is not None else None
+                    if refusal is not None:
+                        # Not the writer this topic accepts (shared/signing.py): as if
+                        # the record were not there.
+                        log.error(
+                            "refused record",
+                            extra={"topic": tp.topic, "offset": rec.offset, "reason": refusal},
+                        )
+                    elif rec.value is None:
                         self.handler(key, None)
                     else:
                         try:

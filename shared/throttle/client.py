@@ -35,6 +35,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from shared.codec import DecodeError, decode
 from shared.jobs import JobType
+from shared.kafka.clients import new_consumer
 from shared.kafka.producer import EventPublisher
 from shared.supervisor import supervise
 from shared.throttle.messages import (
@@ -100,7 +101,7 @@ class ThrottleClient:
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        consumer = AIOKafkaConsumer(
+        consumer = new_consumer(
             bootstrap_servers=self.bootstrap_servers,
             group_id=None,
             enable_auto_commit=False,

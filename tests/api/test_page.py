@@ -8,6 +8,8 @@ the page.
 
 from __future__ import annotations
 
+import json
+import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -22,6 +24,7 @@ from devtools.world import Seller, open_shop, submit
 from shared.events import AccountRegistered
 from shared.jobs import JobType
 from shared.kafka.producer import EventPublisher
+from shared.limits import MAX_ITEMS, MAX_QUANTITY
 from tests.e2e.conftest import make_stack
 from tests.stack import Stack
 from tests.waiting import eventually
@@ -469,3 +472,192 @@ async def test_retry_from_the_detail_and_bulk_actions_on_selected_and_matching_j
     await expect(page.get_by_test_id("bulk-result")).to_have_count(1)
     await expect(results.get_by_test_id("bulk-detail")).to_have_text("the job is already done")
     assert await status_of(shop1, PRICE_JOB) == "done"
+
+
+# ---------------------------------------------------------------- the New job form
+
+STATIC = Path(__file__).parents[2] / "services" / "api" / "static"
+
+
+def test_the_forms_item_limit_is_the_apis() -> None:
+    rules = (STATIC / "create_rules.js").read_text()
+    assert f"const MAX_ITEMS = {MAX_ITEMS};" in rules
+    assert f"const MAX_QUANTITY = {MAX_QUANTITY};" in rules
+
+
+def test_the_forms_checks_as_pure_functions_in_node() -> None:
+    """create_rules.js's own tests (tests/api/create_rules.test.js), run by node."""
+    script = Path(__file__).parent / "create_rules.test.js"
+    done = subprocess.run(["node", "--test", str(script)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "# fail 0" in done.stdout
+
+
+async def open_form(page: Page) -> Locator:
+    await sign_in(page, SHOP1_KEY)
+    await page.set_viewport_size({"width": 1280, "height": 900})
+    form = page.get_by_test_id("create-job")
+    await form.get_by_role("button", name="New job").click()
+    await expect(form.get_by_test_id("create-form")).to_be_visible()
+    await form.get_by_label("Account", exact=True).select_option(DE.account_id)
+    return form
+
+
+def job_posts(page: Page) -> list[str]:
+    """The bodies of the POST /v1/jobs the page sends from now on."""
+    posts: list[str] = []
+    page.on(
+        "request",
+        lambda r: (
+            posts.append(r.post_data or "")
+            if r.method == "POST" and r.url.endswith("/v1/jobs")
+            else None
+        ),
+    )
+    return posts
+
+
+async def created_job(page: Page) -> str:
+    """The job the form created: its detail opens, and it is in the list."""
+    await expect(page.get_by_test_id("create-status")).to_contain_text("created", timeout=60_000)
+    created = (await page.get_by_test_id("create-status").inner_text()).split()[1]
+    await expect(page.get_by_test_id("detail-id")).to_have_text(created)
+    await expect(row(page, created)).to_be_visible()
+    return created
+
+
+async def test_jobs_of_two_types_are_created_from_csv_and_json_and_get_done(
+    page: Page, jobs: None, shop1: httpx.AsyncClient, test_output_dir: Path
+) -> None:
+    form = await open_form(page)
+    posts = job_posts(page)
+    await form.get_by_label("Job to create").select_option("update_qty")
+    await expect(form.get_by_test_id("create-items-hint")).to_contain_text("sku, quantity")
+    await form.get_by_label("Items", exact=True).fill(
+        f"sku,quantity\n{DE.sku(0)},11\n\n{DE.sku(1)},12\n"
+    )
+    await form.get_by_role("button", name="Create job").click()
+    qty_job = await created_job(page)
+    detail = page.get_by_test_id("job-detail")
+    await expect(detail.get_by_test_id("detail-type")).to_have_text("Update Products QTY")
+    await expect(detail.get_by_test_id("detail-status")).to_have_text("Done", timeout=60_000)
+    await expect(detail.get_by_test_id("item-row")).to_have_count(2)
+    await expect(row(page, qty_job).get_by_test_id("job-status")).to_have_text("Done")
+    assert (await shop1.get(f"/v1/jobs/{qty_job}/items")).json()["data"][1]["request"] == {
+        "sku": DE.sku(1),
+        "quantity": 12,
+    }
+
+    await form.get_by_label("Job to create").select_option("update_qty_price")
+    await form.get_by_label("JSON (array)").check()
+    await expect(form.get_by_test_id("create-items-hint")).to_contain_text("JSON array")
+    items = [{"sku": DE.sku(n), "quantity": 4, "price": "12.50", "currency": "EUR"} for n in (2, 3)]
+    await form.get_by_label("Items", exact=True).fill(json.dumps(items))
+    await form.get_by_role("button", name="Create job").click()
+    both_job = await created_job(page)
+    assert both_job != qty_job
+    await expect(detail.get_by_test_id("detail-type")).to_have_text("Update Products QTY & Price")
+    await expect(detail.get_by_test_id("detail-status")).to_have_text("Done", timeout=60_000)
+    await expect(detail.get_by_test_id("item-row")).to_have_count(2)
+    assert len(posts) == 2
+    assert json.loads(posts[1])["items"] == items
+    await page.evaluate("window.scrollTo(0, 0)")
+    await page.screenshot(path=test_output_dir / "jobs-create.png", full_page=True)
+
+
+async def test_bad_csv_rows_are_shown_beside_the_items_and_nothing_is_sent(
+    page: Page, jobs: None, test_output_dir: Path
+) -> None:
+    form = await open_form(page)
+    posts = job_posts(page)
+    await form.get_by_label("Job to create").select_option("update_qty")
+    long_sku = "X" * 300  # a long value wraps: the page keeps to 1280 px
+    await form.get_by_label("Items", exact=True).fill(
+        f"sku,quantity\n{DE.sku(0)},1\n{DE.sku(1)},-4\n,2\n{long_sku},1\n"
+    )
+    await form.get_by_role("button", name="Create job").click()
+    errors = form.get_by_test_id("create-error-row")
+    await expect(errors).to_have_text(
+        [
+            "Row 2 (line 3): quantity: must not be negative (got -4)",
+            "Row 3 (line 4): sku: is missing",
+            "Row 4 (line 5): sku: is longer than 40 characters",
+        ]
+    )
+    items = form.get_by_label("Items", exact=True)
+    await expect(items).to_have_attribute("aria-invalid", "true")
+    await expect(items).to_have_attribute(
+        "aria-describedby", "create-items-hint create-items-error"
+    )
+    await expect(items).to_be_focused()
+    await expect(form.get_by_test_id("create-summary")).to_contain_text("Nothing was sent.")
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 1280
+    await form.screenshot(path=test_output_dir / "jobs-create-errors.png")
+
+    too_many = "\n".join(f"S{n},1" for n in range(MAX_ITEMS + 1))
+    # As a paste would put it (typing 25,001 lines through fill() takes minutes).
+    await items.evaluate(
+        "(box, text) => { box.value = text;"
+        " box.dispatchEvent(new Event('input', {bubbles: true})); }",
+        f"sku,quantity\n{too_many}",
+    )
+    await form.get_by_role("button", name="Create job").click()
+    await expect(form.get_by_test_id("create-items-error")).to_have_text(
+        f"{MAX_ITEMS + 1:,} items: the API takes at most {MAX_ITEMS:,} per job"
+    )
+    assert posts == []
+
+    await items.fill(f"sku,quantity\n{DE.sku(0)},1")  # fixed: the marks go with the errors
+    await form.get_by_label("Job to create").select_option("inventory_report")
+    await expect(items).not_to_have_attribute("aria-invalid", "true")
+    await expect(form.get_by_test_id("create-items-error")).to_be_hidden()
+
+
+async def test_the_apis_422_is_shown_beside_the_field_it_names(page: Page, jobs: None) -> None:
+    form = await open_form(page)
+    posts = job_posts(page)
+    await form.get_by_label("Job to create").select_option("send_products")
+    await form.get_by_label("JSON (array)").check()
+    # The EAN's pattern is the API's to check (shared/job_items.py), not the form's.
+    item = {"sku": DE.sku(0), "ean": "12AB", "quantity": 1, "price": "9.90", "currency": "EUR"}
+    await form.get_by_label("Items", exact=True).fill(json.dumps([item]))
+    await form.get_by_role("button", name="Create job").click()
+    error = form.get_by_test_id("create-items-error")
+    await expect(error).to_contain_text("Row 1: ean: String should match pattern")
+    await expect(form.get_by_test_id("create-summary")).to_contain_text(
+        "The API refused the job (HTTP 422)"
+    )
+    await expect(form.get_by_label("Items", exact=True)).to_have_attribute("aria-invalid", "true")
+    assert len(posts) == 1
+    await expect(form.get_by_test_id("create-status")).to_have_text("")
+
+
+async def test_an_orders_import_is_created_from_its_params(page: Page, jobs: None) -> None:
+    form = await open_form(page)
+    posts = job_posts(page)
+    await form.get_by_label("Job to create").select_option("orders_import")
+    await expect(form.get_by_label("Items", exact=True)).to_be_hidden()
+    await expect(form.get_by_label("Marketplace")).to_be_hidden()  # orders are per account
+    await form.get_by_role("button", name="Create job").click()
+    await expect(form.get_by_test_id("create-since-error")).to_have_text(
+        "give the date and time to import orders from"
+    )
+    await expect(form.get_by_label("Orders since")).to_be_focused()
+    assert posts == []
+
+    await form.get_by_label("Orders since").fill("2026-11-01T08:30:00")
+    await form.get_by_label("Orders that were").select_option("created")
+    await form.get_by_label("Orders per page").fill("50")
+    await form.get_by_role("button", name="Create job").click()
+    created = await created_job(page)
+    await expect(page.get_by_test_id("detail-type")).to_have_text("Orders Import")
+    await expect(page.get_by_test_id("detail-status")).to_have_text("Done", timeout=60_000)
+    since = await page.evaluate("new Date('2026-11-01T08:30:00').toISOString()")
+    assert [json.loads(p) for p in posts] == [
+        {
+            "job_id": created,
+            "account_id": DE.account_id,
+            "job_type": "orders_import",
+            "params": {"since": since, "by": "created", "page_size": 50},
+        }
+    ]

@@ -48,10 +48,13 @@ CONFIG_KEYS = {
     "KAFKA_REPLICATION_FACTOR",
     "KAFKA_MIN_INSYNC_REPLICAS",
     "KAFKA_TOPIC_RETENTION_MS",
+    "KAFKA_SECURITY_PROTOCOL",
+    "KAFKA_SASL_MECHANISM",
     "MONGO_URL",
     "SPAPI_ENDPOINT",
     "LWA_ENDPOINT",
     "AMAZON_JOBS_TIME_SCALE",
+    "AMAZON_JOBS_REQUIRE_SIGNED_EVENTS",
 }
 # Services that consume Kafka in a consumer group and so scale on its lag; the throttle
 # is one too, but deliberately not autoscaled (deploy/README.md says why).

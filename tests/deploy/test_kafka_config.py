@@ -6,6 +6,7 @@ gets from compose and Kubernetes, read by the services' own settings classes."""
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 from unittest import mock
 
@@ -38,7 +39,12 @@ def merged(name: str) -> dict[str, Any]:
 
 
 def env(service: dict[str, Any]) -> dict[str, str]:
-    return {str(k): str(v) for k, v in service.get("environment", {}).items()}
+    """The service's environment as compose gives it when the operator sets none of the
+    variables it interpolates (``${NAME:-default}`` is the default)."""
+    return {
+        str(k): re.sub(r"\$\{[A-Z0-9_]+:-([^}]*)\}", r"\1", str(v))
+        for k, v in service.get("environment", {}).items()
+    }
 
 
 def app_services() -> list[str]:

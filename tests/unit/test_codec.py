@@ -47,6 +47,7 @@ from shared.throttle.messages import (
     TokenRequested,
 )
 from shared.topics import JOB_EVENTS, JOB_REQUESTS
+from shared.webhooks import WebhookAttempted, WebhookDefined, WebhookDelivery
 from tests.factories import job_event, job_requested, listing_state, stock_changed
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
@@ -216,6 +217,39 @@ def sample(event_type: str) -> Event:
             items=[ItemState(key="A", request={"sku": "A", "quantity": 7})],
         ),
         "JobIdSegment": _ids_delta(),
+        "WebhookDefined": WebhookDefined(
+            webhook_id="whk-1",
+            shop_id="shop1",
+            url="https://shop.example/hook",
+            events=["job.error"],
+            job_types=[JobType.ORDERS_IMPORT],
+            secret=EncryptedCredentials(key_id="v2", ciphertext="c2VhbGVk"),
+            created_at=NOW,
+        ),
+        "WebhookDelivery": WebhookDelivery(
+            delivery_id="dlv_1",
+            webhook_id="whk-1",
+            shop_id="shop1",
+            job_id="ps-shop1-1",
+            event="job.error",
+            partition=3,
+            body='{"id":"dlv_1"}',
+            attempts=1,
+            created_at=NOW,
+            next_attempt_at=NOW,
+        ),
+        "WebhookAttempted": WebhookAttempted(
+            delivery_id="dlv_1",
+            webhook_id="whk-1",
+            shop_id="shop1",
+            job_id="ps-shop1-1",
+            event="job.error",
+            attempt=1,
+            status_code=500,
+            error="answered 500",
+            outcome="retrying",
+            next_attempt_at=NOW,
+        ),
     }
     return samples[event_type]
 

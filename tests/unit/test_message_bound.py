@@ -47,6 +47,13 @@ from shared.throttle.messages import (
     TokenReleased,
     TokenRequested,
 )
+from shared.webhooks import (
+    EVENT_NAMES,
+    MAX_URL,
+    WebhookAttempted,
+    WebhookDefined,
+    WebhookDelivery,
+)
 
 NOW = datetime(2026, 12, 2, tzinfo=UTC)
 ID64 = "i" * 64
@@ -262,6 +269,45 @@ def largest(event_type: str) -> list[Event]:
                 anchor=NOW,
                 revision=COUNT,
                 created_at=NOW,
+            )
+        ],
+        "WebhookDefined": lambda: [
+            WebhookDefined(
+                webhook_id=ID64,
+                shop_id=ID64,
+                url="https://" + "u" * (MAX_URL - 8),
+                events=list(EVENT_NAMES),
+                job_types=list(JobType),
+                secret=EncryptedCredentials(key_id="k" * 64, ciphertext="c" * 4_000),
+                created_at=NOW,
+            )
+        ],
+        "WebhookDelivery": lambda: [
+            WebhookDelivery(
+                delivery_id=ID64,
+                webhook_id=ID64,
+                shop_id=ID64,
+                job_id=JOB_ID,
+                event="job.canceled",
+                partition=COUNT,
+                body="b" * 64 * 1024,
+                attempts=COUNT,
+                created_at=NOW,
+                next_attempt_at=NOW,
+            )
+        ],
+        "WebhookAttempted": lambda: [
+            WebhookAttempted(
+                delivery_id=ID64,
+                webhook_id=ID64,
+                shop_id=ID64,
+                job_id=JOB_ID,
+                event="job.canceled",
+                attempt=COUNT,
+                status_code=599,
+                error="e" * 500,
+                outcome="given_up",
+                next_attempt_at=NOW,
             )
         ],
         "ScheduleRan": lambda: [

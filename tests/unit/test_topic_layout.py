@@ -28,6 +28,8 @@ from shared.topics import (
     THROTTLE_GRANTS,
     THROTTLE_REQUESTS,
     THROTTLE_SNAPSHOTS,
+    WEBHOOK_DELIVERIES,
+    WEBHOOKS,
     TopicSpec,
     faust_changelog,
 )
@@ -68,11 +70,18 @@ def test_the_declared_retentions() -> None:
         JOB_EVENTS.name: 30,
         ORDERS.name: 30,
         DEAD_LETTERS.name: 30,
+        WEBHOOK_DELIVERIES.name: 30,
         THROTTLE_REQUESTS.name: 1,
         THROTTLE_GRANTS.name: 1,
     }
     compacted = {t.name for t in ALL_TOPICS if t.compacted}
-    assert {LISTINGS.name, INVENTORY.name, ACCOUNTS.name, THROTTLE_SNAPSHOTS.name} <= compacted
+    assert {
+        LISTINGS.name,
+        INVENTORY.name,
+        ACCOUNTS.name,
+        THROTTLE_SNAPSHOTS.name,
+        WEBHOOKS.name,
+    } <= compacted
 
 
 def test_worker_changelogs_are_compacted_like_job_events_and_tuned_for_restore() -> None:

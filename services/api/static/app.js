@@ -406,6 +406,7 @@
     who.textContent =
       shops.size === 1 ? `Shop ${[...shops][0]}` : shops.size > 1 ? `${shops.size} shops` : "No accounts yet";
     who.hidden = false;
+    document.dispatchEvent(new CustomEvent("amazonjobs:accounts"));
   }
 
   // ---------------------------------------------------------------------------- jobs
@@ -1238,6 +1239,7 @@
     error.textContent = message || "";
     error.hidden = !message;
     $("api-key").focus();
+    document.dispatchEvent(new CustomEvent("amazonjobs:signedout"));
   }
 
   // --------------------------------------------------------------------------- wiring
@@ -1300,6 +1302,17 @@
     if (saved) start(saved);
     else $("api-key").focus();
   }
+
+  // What the page's other scripts (create.js) use of it.
+  window.amazonJobs = {
+    api,
+    el,
+    jobTypes: JOB_TYPES,
+    accounts: () => [...state.accounts.values()],
+    openDetail,
+    refreshNow,
+    reportError: setError,
+  };
 
   document.addEventListener("DOMContentLoaded", wire);
 })();

@@ -1,0 +1,57 @@
+"""A shop's event-signing key (docs/design.md §22): what it signs its inbound events with."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from services.api.deps import Caller, Settings
+from services.api.errors import ApiError
+from services.api.models import ErrorBody, example
+from shared.signing import HEADER, shop_key
+
+ALGORITHM = (
+    "v1= + hex HMAC-SHA256 over topic, record key and value, each as a 4-byte "
+    "big-endian length then the bytes (0xffffffff for an absent key or value)"
+)
+
+router = APIRouter(prefix="/v1/signing-key", tags=["signing"])
+
+
+class SigningKey(BaseModel):
+    model_config = example(
+        {
+            "shop_id": "shop1",
+            "key": "3f1c" + "0" * 60,
+            "header": HEADER,
+            "algorithm": ALGORITHM,
+        }
+    )
+
+    shop_id: str
+    key: str  # hex; HMAC-SHA256 key
+    header: str  # the record header that carries the signature
+    algorithm: str
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody} for code in (400, 401, 422, 503)
+}
+
+
+@router.get("", response_model=SigningKey, responses=ERRORS)
+async def signing_key(who: Caller, settings: Settings) -> SigningKey:
+    """The calling shop's key; an admin key names no shop and gets none."""
+    if who.is_admin:
+        raise ApiError(400, "no_shop", "an admin key signs for no shop: use the shop's API key")
+    signer = settings.signer()
+    if signer is None:
+        raise ApiError(503, "no_signing_key", "the API has no signing key configured")
+    return SigningKey(
+        shop_id=who.shop_id,
+        key=shop_key(signer.master, who.shop_id).hex(),
+        header=HEADER,
+        algorithm=ALGORITHM,
+    )
