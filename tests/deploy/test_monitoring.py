@@ -240,3 +240,18 @@ def _selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
         if labels.get(expression["key"]) not in expression["values"]:
             return False
     return True
+
+
+def test_the_monitoring_compose_file_mounts_files_that_exist() -> None:
+    compose = load_yaml(MONITORING / "docker-compose.monitoring.yml")["services"]
+    assert set(compose) == {"prometheus", "grafana"}
+    for name, service in compose.items():
+        for volume in service["volumes"]:
+            source = volume.split(":")[0]
+            # Relative to the first compose file's folder: the repository's root.
+            assert (REPO / source).exists(), f"{name}: {source} does not exist"
+    provisioned = load_yaml(
+        MONITORING / "grafana" / "provisioning" / "dashboards" / "amazon-jobs.yml"
+    )["providers"][0]["options"]["path"]
+    mounts = [v.split(":")[1] for v in compose["grafana"]["volumes"]]
+    assert f"{provisioned}/{DASHBOARD.name}" in mounts
