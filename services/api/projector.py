@@ -199,7 +199,7 @@ class Projector:
             while not stop.is_set():
                 batches = await consumer.getmany(timeout_ms=300, max_records=self.max_records)
                 self.heartbeat()
-                await lag.observe()
+                lag.observe()
                 if not batches:
                     if not self.caught_up.is_set() and await _at_end(consumer):
                         self.caught_up.set()

@@ -100,7 +100,7 @@ class SchedulerService:
             while not stop.is_set():
                 batches = await self.consumer.getmany(timeout_ms=int(s.tick_s * 1000))
                 heartbeat.beat()
-                await lag.observe()
+                lag.observe()
                 for tp, records in batches.items():
                     for rec in records:
                         refusal = self._refusal(rec)

@@ -115,7 +115,7 @@ class ConsumerLoop:
             )
             if self.heartbeat is not None:
                 self.heartbeat()
-            await lag.observe()
+            lag.observe()
             if not batches:
                 continue
             for records in batches.values():

@@ -8,24 +8,17 @@ its position), so observing costs no request to the broker; a consumer's loop ca
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import time
 from collections import defaultdict
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from prometheus_client import Gauge
-
-log = logging.getLogger(__name__)
 
 LAG = Gauge(
     "consumer_lag_records",
     "Records on the broker this instance has not read yet, over its partitions",
     ["consumer_group", "topic"],
 )
-# A position aiokafka does not have yet (just assigned, being reset) is waited for; the
-# meter never holds a loop for it.
-POSITION_WAIT_S = 0.5
 
 
 class LagMeter:
@@ -36,24 +29,32 @@ class LagMeter:
         self._last = float("-inf")
         self._topics: set[str] = set()
 
-    async def observe(self) -> None:
+    def observe(self) -> None:
+        """Set the gauge from what the consumer knows now; never waits for the broker."""
         now = time.monotonic()
         if now - self._last < self.every_s:
             return
         self._last = now
         totals: dict[str, int] = defaultdict(int)
-        try:
-            async with asyncio.timeout(POSITION_WAIT_S):
-                for tp in self.consumer.assignment():
-                    high = self.consumer.highwater(tp)
-                    if high is None:  # not fetched yet: nothing known
-                        continue
-                    totals[tp.topic] += max(0, high - await self.consumer.position(tp))
-        except Exception as exc:  # a rebalance under way, a reset: the next look will do
-            log.debug("consumer lag not observed", extra={"reason": repr(exc)})
-            return
+        for tp in self.consumer.assignment():
+            high, position = self.consumer.highwater(tp), self._position(tp)
+            if high is not None and position is not None:  # else not fetched yet
+                totals[tp.topic] += max(0, high - position)
         for topic in self._topics - totals.keys():  # no longer assigned here
             LAG.labels(self.group, topic).set(0)
         for topic, lag in totals.items():
             LAG.labels(self.group, topic).set(lag)
         self._topics = set(totals)
+
+    def _position(self, tp: TopicPartition) -> int | None:
+        """The consumer's position when it has one. aiokafka's ``position()`` waits for a
+        partition being reset (up to its request timeout), which a consumer's loop must
+        not; its subscription state (aiokafka 0.14) says at once whether there is one."""
+        try:
+            state = self.consumer._subscription.subscription.assignment.state_value(tp)
+        except AttributeError:  # unassigned meanwhile, or another aiokafka
+            return None
+        if state is None or not state.has_valid_position:
+            return None
+        position: int = state.position
+        return position

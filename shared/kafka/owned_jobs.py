@@ -207,7 +207,7 @@ class JobsConsumer:
             if self.heartbeat is not None:
                 self.heartbeat()
             batches = await self.consumer.getmany(timeout_ms=200, max_records=500)
-            await lag.observe()
+            lag.observe()
             for tp, records in batches.items():
                 if stop.is_set():
                     break
