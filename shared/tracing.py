@@ -51,7 +51,7 @@ def configure_tracing(service: str) -> bool:
     provider = TracerProvider(resource=resource)
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
-    log.info("traces exported by OTLP", extra={"service_name": resource.attributes})
+    log.info("traces exported by OTLP", extra={"service_name": resource.attributes["service.name"]})
     return True
 
 
