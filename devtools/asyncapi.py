@@ -141,7 +141,7 @@ ROLES: tuple[Role, ...] = (
             WEBHOOKS,
             WEBHOOK_DELIVERIES,
         ),
-        sends=(JOB_REQUESTS, ACCOUNTS, SCHEDULES, WEBHOOKS),
+        sends=(JOB_REQUESTS, ACCOUNTS, SCHEDULES, WEBHOOKS, DEAD_LETTERS),
         settings=ApiSettings,
         grouped=(
             JOB_EVENTS,

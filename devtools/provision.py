@@ -1,11 +1,13 @@
-"""Kafka's jars and the FerretDB binary, installed by the project's own files into
-``<repo>/.local/`` (git-ignored), at the versions the repository pins.
+"""Kafka's jars, the FerretDB binary and the monitoring rules' checker, installed by the
+project's own files into ``<repo>/.local/`` (git-ignored), at the versions the repository
+pins.
 
 * Kafka: from Maven Central through ``deploy/kafka/pom.xml`` into ``.local/kafka/libs/``.
 * FerretDB: built from the Go module proxy by ``deploy/ferretdb/build.sh`` into
   ``.local/bin/ferretdb``, at ``deploy/ferretdb/version.txt`` plus ``build-id.txt``.
+* The monitoring files' checker (``deploy/monitoring/rulecheck``, Go): ``devtools/rulecheck.py``.
 
-Both are cached: what is there at the pinned version is not fetched again.
+All are cached: what is there at the pinned version is not fetched again.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
-from devtools import REPO_ROOT
+from devtools import REPO_ROOT, rulecheck
 
 _POM_NS = {"m": "http://maven.apache.org/POM/4.0.0"}
 
@@ -174,6 +176,22 @@ def provision(root: Path = REPO_ROOT) -> None:
     with _file_lock(_local(root) / "provision.lock"):
         _provision_kafka(root)
         _provision_ferretdb(root)
+        _provision_rulecheck(root)
+
+
+def provision_rulecheck(root: Path = REPO_ROOT) -> Path:
+    """The monitoring files' checker only (tests/deploy/test_monitoring.py)."""
+    with _file_lock(_local(root) / "provision.lock"):
+        return _provision_rulecheck(root)
+
+
+def _provision_rulecheck(root: Path) -> Path:
+    out = rulecheck.binary(root)
+    if out.is_file():
+        _say(f"rulecheck: cached ({out})")
+        return out
+    _require("go", "install Go 1.26+ (https://go.dev/dl/ or apt-get install golang)")
+    return rulecheck.build(root)
 
 
 def provision_missing(root: Path = REPO_ROOT) -> None:

@@ -9,6 +9,8 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from shared.tracing import current_ids
+
 _RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 # The password of a URL's user (mongodb://user:password@host), and query values named as
 # secrets (?tlsCertificateKeyFilePassword=…, ?token=…); in a URL either is percent-encoded,
@@ -44,6 +46,9 @@ class JsonFormatter(logging.Formatter):
         for key, value in record.__dict__.items():
             if key not in _RESERVED and not key.startswith("_"):
                 line[key] = value
+        # The span the line was written in: its trace shows the job's path across services.
+        for key, value in current_ids().items():
+            line.setdefault(key, value)
         if record.exc_info:
             line["exc"] = self.formatException(record.exc_info)
         # Whatever a line says (a setting, an error naming its URL), no password leaves.

@@ -28,6 +28,7 @@ from shared.health import LIVENESS
 from shared.logs import setup_logging
 from shared.settings import ServiceSettings
 from shared.supervisor import Supervisor, TaskDied
+from shared.tracing import configure_tracing, shutdown_tracing
 
 log = logging.getLogger(__name__)
 
@@ -141,4 +142,9 @@ def _exit_code(task: asyncio.Task[None], supervisor: Supervisor, stopping: _Stop
 
 def run_service(name: str, settings: ServiceSettings, main: Main) -> None:
     setup_logging(name, settings.log_level)
-    sys.exit(asyncio.run(_supervise(name, settings, main)))
+    configure_tracing(name)  # only with OTEL_EXPORTER_OTLP_ENDPOINT (docs/design.md §23)
+    try:
+        code = asyncio.run(_supervise(name, settings, main))
+    finally:
+        shutdown_tracing()
+    sys.exit(code)

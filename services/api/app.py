@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from services.api import errors
 from services.api.auth import KeyRing
 from services.api.bodies import BodyLimit
+from services.api.http_metrics import HttpMetrics
 from services.api.projector import Projector
 from services.api.replays import REPLAYS
 from services.api.routes import (
@@ -98,11 +99,16 @@ def create_app(settings: ApiSettings, *, run_projector: bool | None = None) -> F
         description=DESCRIPTION,
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        # A server span per request when tracing is on (shared/tracing.py), no more: the
+        # job's trace stays readable, and metrics are Prometheus's (http_metrics.py).
+        telemetry={"operation_spans": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.keys = KeyRing(settings.api_keys)
     errors.install(app, settings.retry_after_s)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    # Outermost (added last), so a 413 before routing is counted too.
+    app.add_middleware(HttpMetrics)
     # Before the jobs router: "/v1/jobs/bulk/cancel" is not the cancel of a job "bulk".
     app.include_router(bulk_jobs.router)
     app.include_router(jobs.router)

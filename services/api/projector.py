@@ -53,6 +53,7 @@ from shared.health import LIVENESS, READINESS, HealthServer
 from shared.kafka.admin import ensure_topics
 from shared.kafka.clients import new_consumer
 from shared.kafka.dead_letters import letter_for_record, send_dead_letter
+from shared.kafka.lag import LagMeter
 from shared.kafka.producer import EventPublisher
 from shared.limits import MAX_ERROR_TEXT, clip
 from shared.registry import all_event_types
@@ -191,12 +192,14 @@ class Projector:
             listener=ForgetOnRebalance(self.cache, self.writing),
         )
         await consumer.start()
+        lag = LagMeter(consumer, self.settings.consumer_group)
         heartbeat = LIVENESS.heartbeat("projector")
         self.heartbeat = heartbeat
         try:
             while not stop.is_set():
                 batches = await consumer.getmany(timeout_ms=300, max_records=self.max_records)
                 self.heartbeat()
+                lag.observe()
                 if not batches:
                     if not self.caught_up.is_set() and await _at_end(consumer):
                         self.caught_up.set()

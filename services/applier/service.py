@@ -65,6 +65,7 @@ from shared.spapi.client import SpApiClient
 from shared.spapi.result import ApiResult
 from shared.supervisor import Supervisor
 from shared.topics import APPLIER_JOBS, INVENTORY, LISTINGS
+from shared.tracing import TRACER
 from shared.worker import WorkerRuntime
 
 log = logging.getLogger(__name__)
@@ -165,6 +166,12 @@ class ApplierService:
     # ------------------------------------------------------------------ applying a result
 
     async def _apply(self, state: JobState) -> None:
+        # The task was made while the result's event was current (owned_jobs attaches its
+        # record's trace context), so this span continues the job's trace.
+        with TRACER.start_as_current_span("applier.apply", attributes={"job.id": state.job_id}):
+            await self._apply_retrying(state)
+
+    async def _apply_retrying(self, state: JobState) -> None:
         while True:
             try:
                 await self._apply_once(state)

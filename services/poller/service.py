@@ -64,6 +64,7 @@ from shared.spapi.client import SpApiClient
 from shared.spapi.result import ApiResult
 from shared.supervisor import Supervisor
 from shared.topics import POLLER_JOBS
+from shared.tracing import JobTraces, attached
 from shared.worker import WorkerRuntime
 
 log = logging.getLogger(__name__)
@@ -107,6 +108,7 @@ class PollerService:
         self.settings = settings
         self.runtime = runtime
         self.waiting: dict[str, Waiting] = {}
+        self.traces = JobTraces()  # of the waiting jobs: the submitter's, from their events
         self._last_get_feeds: dict[str, float] = {}  # account → monotonic time
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._wake = asyncio.Event()
@@ -174,6 +176,7 @@ class PollerService:
             metered=self.runtime.metered(state, wait_s=self.settings.token_wait_s),
         )
         metrics.WAITING.set(len(self.waiting))
+        self.traces.remember(state.job_id)  # the event's context (none when restored)
         log.info(
             "waiting for Amazon",
             extra=self.waiting[state.job_id].log_fields() | {"waited_amazon_s": round(waited)},
@@ -181,6 +184,7 @@ class PollerService:
         self._wake.set()
 
     def _forget(self, job_id: str) -> None:
+        self.traces.forget(job_id)
         if self.waiting.pop(job_id, None) is not None:
             metrics.WAITING.set(len(self.waiting))
 
@@ -292,6 +296,10 @@ class PollerService:
         return singles
 
     async def _poll_one(self, job: Waiting) -> None:
+        with attached(self.traces.of(job.job_id)):  # its getFeed/getReport in its trace
+            await self._poll_one_traced(job)
+
+    async def _poll_one_traced(self, job: Waiting) -> None:
         submission = job.submission
         try:
             if submission.kind == "feed":
@@ -388,9 +396,10 @@ class PollerService:
         self, job_id: str, build: Callable[[JobState], JobEvent], *, final: bool
     ) -> bool:
         """Write the job's next event if this instance still owns the waiting job."""
-        written = await self.consumer.emit_for(
-            job_id, lambda state: [build(state)] if _waits(state) else None
-        )
+        with self.traces.span(job_id, "poller.conclude" if final else "poller.note"):
+            written = await self.consumer.emit_for(
+                job_id, lambda state: [build(state)] if _waits(state) else None
+            )
         if final or not written:
             self._forget(job_id)
         return written

@@ -23,6 +23,7 @@ from shared.events import Event, utcnow
 from shared.health import LIVENESS, READINESS, HealthServer
 from shared.kafka.admin import ensure_topics
 from shared.kafka.clients import new_consumer
+from shared.kafka.lag import LagMeter
 from shared.kafka.producer import EventPublisher, make_producer
 from shared.kafka.tail import TopicTail
 from shared.topics import JOB_REQUESTS, SCHEDULER_RUNS, SCHEDULES
@@ -92,10 +93,12 @@ class SchedulerService:
             await runs.wait_caught_up()
             await self.consumer.start()
             self.consumer.subscribe([SCHEDULES.name], listener=_Listener(self))
+            lag = LagMeter(self.consumer, s.consumer_group)
             log.info("scheduler ready", extra={"instance": self.instance_id, "health_port": port})
             while not stop.is_set():
                 batches = await self.consumer.getmany(timeout_ms=int(s.tick_s * 1000))
                 heartbeat.beat()
+                lag.observe()
                 for tp, records in batches.items():
                     for rec in records:
                         refusal = self._refusal(rec)

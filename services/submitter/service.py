@@ -99,6 +99,7 @@ from shared.topics import (
     listing_key,
     order_key,
 )
+from shared.tracing import JobTraces, context_of
 from shared.worker import WorkerRuntime
 
 log = logging.getLogger(__name__)
@@ -168,6 +169,7 @@ class SubmitterService:
         self.listings = ListingStates()
         self.drivers: dict[str, asyncio.Task[None]] = {}
         self.metered: dict[str, Metered] = {}  # of the jobs being driven
+        self.traces = JobTraces()  # each request's, from its record: its driver's parent
         # Automatic jobs still collecting changes, woken when they are full.
         self.collecting: dict[str, asyncio.Event] = {}
         self.assembler: Assembler[Message] = Assembler(
@@ -262,6 +264,7 @@ class SubmitterService:
 
     async def on_revoked(self, dropped: list[JobState]) -> None:
         for state in dropped:
+            self.traces.forget(state.job_id)
             task = self.drivers.pop(state.job_id, None)
             if task is not None:
                 task.cancel()
@@ -357,6 +360,7 @@ class SubmitterService:
                 )
             out.release.extend(messages)
             return
+        self.traces.remember(request.job_id, context_of(messages[0].record.headers))
         account = self.runtime.accounts.accounts.get(request.account_id)
         if (
             account is None
@@ -673,8 +677,15 @@ class SubmitterService:
         if self.drivers.get(job_id) is task:
             del self.drivers[job_id]
             self.metered.pop(job_id, None)
+            self.traces.forget(job_id)
 
     async def _drive(self, job_id: str) -> None:
+        # From its token wait to Amazon's answer, in the trace of the job's request (its
+        # SP-API calls are spans within, its events carry it on).
+        with self.traces.span(job_id, "submitter.submit"):
+            await self._drive_job(job_id)
+
+    async def _drive_job(self, job_id: str) -> None:
         partition = self.consumer.partition_of(job_id)
         metered: Metered | None = None
         try:

@@ -22,6 +22,7 @@ from prometheus_client import Counter
 from shared.codec import DecodeError, decode
 from shared.events import Event
 from shared.kafka.dead_letters import letter_for_record, send_dead_letter
+from shared.kafka.lag import LagMeter
 from shared.kafka.producer import EventPublisher
 from shared.topics import BY_NAME
 
@@ -107,12 +108,14 @@ class ConsumerLoop:
         self._stopping.set()
 
     async def run(self) -> None:
+        lag = LagMeter(self.consumer, self.group_id)
         while not self._stopping.is_set():
             batches = await self.consumer.getmany(
                 timeout_ms=self.batch_timeout_ms, max_records=self.max_records
             )
             if self.heartbeat is not None:
                 self.heartbeat()
+            lag.observe()
             if not batches:
                 continue
             for records in batches.values():

@@ -42,11 +42,13 @@ from shared.kafka.clients import new_consumer
 from shared.kafka.consumer import COMMIT_FAILURES, BatchHandler, ConsumerLoop, Message
 from shared.kafka.dead_letters import letter_for_record, send_dead_letter
 from shared.kafka.holds import Holds
+from shared.kafka.lag import LagMeter
 from shared.kafka.partitions import partition_for
 from shared.kafka.producer import EventPublisher, encode_bounded
 from shared.kafka.stores import BookStore, PartitionStore, Record
 from shared.live_jobs import LiveJobs
 from shared.topics import JOB_EVENTS, TopicSpec
+from shared.tracing import attached, context_of
 
 log = logging.getLogger(__name__)
 
@@ -198,12 +200,14 @@ class JobsConsumer:
                     await part.drained.wait()
 
     async def run(self, stop: asyncio.Event) -> None:
+        lag = LagMeter(self.consumer, self.group_id)
         while not stop.is_set():
             if self._failure is not None:
                 raise RuntimeError("restoring partitions failed") from self._failure
             if self.heartbeat is not None:
                 self.heartbeat()
             batches = await self.consumer.getmany(timeout_ms=200, max_records=500)
+            lag.observe()
             for tp, records in batches.items():
                 if stop.is_set():
                     break
@@ -385,7 +389,9 @@ class JobsConsumer:
             if state is None:
                 continue
             if part.state == "ready":
-                await self.on_job_event(state, event)
+                # In the trace of whoever wrote the event (its record's headers).
+                with attached(context_of(rec.headers)):
+                    await self.on_job_event(state, event)
             elif (
                 state.status.is_terminal
                 and state.job_id not in self.book.states

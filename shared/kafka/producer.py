@@ -13,6 +13,7 @@ from shared.kafka.security import KafkaSecuritySettings
 from shared.limits import BROKER_MESSAGE_BYTES, MAX_MESSAGE_BYTES
 from shared.signing import Signer
 from shared.topics import TopicSpec
+from shared.tracing import current_headers
 
 # What a record batch adds to its one record: batch header, record framing, key, headers.
 BATCH_OVERHEAD_BYTES = 16 * 1024
@@ -67,7 +68,10 @@ def make_producer(
 
 
 class EventPublisher:
-    """Sends events to declared topics; ``publish`` returns once the broker has them."""
+    """Sends events to declared topics; ``publish`` returns once the broker has them.
+
+    Every record carries the trace context current when it is sent (W3C ``traceparent``
+    in its headers; none without a current span), so its consumer continues the trace."""
 
     def __init__(self, producer: AIOKafkaProducer, signer: Signer | None = None) -> None:
         self.producer = producer
@@ -77,10 +81,12 @@ class EventPublisher:
     def _headers(
         self, topic: str, key: bytes | None, value: bytes | None, event: Event | None
     ) -> list[tuple[str, bytes]] | None:
-        if self.signer is None:
-            return None
-        shop_id = getattr(event, "shop_id", None)
-        return self.signer.headers(topic, key, value, shop_id) or None
+        # The trace context current at the send (none without a span), then the signature.
+        headers = current_headers() or []
+        if self.signer is not None:
+            shop_id = getattr(event, "shop_id", None)
+            headers.extend(self.signer.headers(topic, key, value, shop_id))
+        return headers or None
 
     async def publish(self, topic: TopicSpec, key: str | None, event: Event) -> None:
         value = encode_bounded(topic.name, event)
@@ -133,4 +139,4 @@ class EventPublisher:
             await fut
 
     async def publish_raw(self, topic: str, key: bytes | None, value: bytes | None) -> None:
-        await self.producer.send_and_wait(topic, value, key=key)
+        await self.producer.send_and_wait(topic, value, key=key, headers=current_headers())

@@ -25,11 +25,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import TypeVar
 from urllib.parse import quote, urlsplit
 
 import httpx
+from opentelemetry.trace import Span, SpanKind
 from pydantic import BaseModel, ValidationError
 
 from shared.quotas import OPERATION_CLASS
@@ -75,6 +77,7 @@ from shared.spapi.models.reports import (
 )
 from shared.spapi.result import ApiResult
 from shared.spapi.retry import RetryPolicy
+from shared.tracing import TRACER
 
 logger = logging.getLogger(__name__)
 
@@ -364,7 +367,22 @@ class SpApiClient:
         params: Mapping[str, str] | None = None,
         json: Mapping[str, object] | None = None,
     ) -> httpx.Response:
-        """One SP-API request, sent once, with the token and error policy of this module."""
+        """One SP-API request, sent once, with the token and error policy of this module,
+        in a span of its own (docs/design.md §23)."""
+        with _span(operation, method) as span:
+            response = await self._call_once(operation, method, path, params=params, json=json)
+            span.set_attribute("http.response.status_code", response.status_code)
+            return response
+
+    async def _call_once(
+        self,
+        operation: str,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: Mapping[str, object] | None = None,
+    ) -> httpx.Response:
         try:
             token = await self._tokens.access_token(self._credentials)
         except TransientError as exc:
@@ -428,6 +446,23 @@ class SpApiClient:
         )
 
     async def _presigned(
+        self,
+        operation: str,
+        method: str,
+        url: str,
+        *,
+        content: bytes | None = None,
+        content_type: str | None = None,
+        reader: DocumentReader | None = None,
+    ) -> httpx.Response:
+        with _span(operation, method) as span:
+            response = await self._presigned_once(
+                operation, method, url, content=content, content_type=content_type, reader=reader
+            )
+            span.set_attribute("http.response.status_code", response.status_code)
+            return response
+
+    async def _presigned_once(
         self,
         operation: str,
         method: str,
@@ -680,3 +715,12 @@ def _page_params(next_token: str | None, **filters: QueryValue) -> dict[str, str
     if next_token is not None:
         return {"nextToken": next_token}
     return _query(**filters)
+
+
+def _span(operation: str, method: str) -> AbstractContextManager[Span]:
+    """A client span per Amazon exchange; an error (a 429 as Throttled) is recorded on it."""
+    return TRACER.start_as_current_span(
+        f"spapi {operation}",
+        kind=SpanKind.CLIENT,
+        attributes={"spapi.operation": operation, "http.request.method": method},
+    )

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
+from prometheus_client.parser import text_string_to_metric_families
 
 from devtools.ports import free_port
 from devtools.topics_read import records_to_end
@@ -728,3 +729,35 @@ async def test_health_metrics_openapi(system: Stack, admin: httpx.AsyncClient) -
     )
     assert spec["components"]["schemas"]["JobRow"]["examples"]
     _ = JOB_EVENTS
+
+
+def _samples(text: str, name: str) -> dict[tuple[tuple[str, str], ...], float]:
+    """The samples of one metric in a /metrics scrape, by their labels."""
+    return {
+        tuple(sorted(s.labels.items())): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == name
+    }
+
+
+async def test_http_metrics_count_requests_by_route_template(
+    system: Stack, admin: httpx.AsyncClient
+) -> None:
+    made_up = [f"no-such-job-{uuid.uuid4().hex[:6]}" for _ in range(2)]
+    before = _samples((await admin.get("/metrics")).text, "api_http_requests_total")
+    for job_id in made_up:
+        assert (await admin.get(f"/v1/jobs/{job_id}")).status_code == 404
+    assert (await admin.get("/v1/jobs/nope/nope/nope")).status_code == 404
+    text = (await admin.get("/metrics")).text
+    after = _samples(text, "api_http_requests_total")
+
+    def grew(route: str, status: str) -> float:
+        labels = (("method", "GET"), ("route", route), ("status", status))
+        return after.get(labels, 0.0) - before.get(labels, 0.0)
+
+    assert grew("/v1/jobs/{job_id}", "404") == 2
+    assert grew("unmatched", "404") == 1
+    assert not any(job_id in text for job_id in made_up)  # templates, never raw paths
+    latency = _samples(text, "api_http_request_duration_seconds_count")
+    assert latency[(("method", "GET"), ("route", "/v1/jobs/{job_id}"))] >= 2

@@ -16,6 +16,7 @@ import re
 import sys
 import tomllib
 from collections.abc import Iterable
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,30 @@ def _names(requirements: Iterable[Requirement]) -> set[str]:
     return {canonicalize_name(r.name) for r in requirements}
 
 
+@cache
+def _files_of(dist: str) -> frozenset[str]:
+    return frozenset(str(f) for f in importlib.metadata.files(dist) or ())
+
+
+def _owners_of(module: str, dists: list[str]) -> list[str]:
+    """The distributions of a top-level package that hold ``module``: one, except for a
+    namespace package that several share (``opentelemetry``), where the module's path
+    says which (the longest part of it some distribution holds)."""
+    if len(set(dists)) == 1:
+        return dists
+    parts = module.split(".")
+    for n in range(len(parts), 1, -1):
+        path = "/".join(parts[:n])
+        holders = [
+            d
+            for d in dists
+            if any(f == f"{path}.py" or f.startswith(f"{path}/") for f in _files_of(d))
+        ]
+        if holders:
+            return holders
+    return dists
+
+
 def _imported_distributions(folders: Iterable[str]) -> dict[str, set[str]]:
     """Distribution name → the files importing it, for every third-party import."""
     owners = importlib.metadata.packages_distributions()
@@ -64,7 +89,8 @@ def _imported_distributions(folders: Iterable[str]) -> dict[str, set[str]]:
                 if isinstance(node, ast.Import):
                     modules = [alias.name for alias in node.names]
                 elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                    modules = [node.module]
+                    # ``from pkg import mod`` may import a module: its path names the owner.
+                    modules = [f"{node.module}.{alias.name}" for alias in node.names]
                 else:
                     continue
                 for module in modules:
@@ -72,7 +98,7 @@ def _imported_distributions(folders: Iterable[str]) -> dict[str, set[str]]:
                     if top in sys.stdlib_module_names or top in FIRST_PARTY:
                         continue
                     assert top in owners, f"{path}: {top} is installed by no distribution"
-                    for dist in owners[top]:
+                    for dist in _owners_of(module, owners[top]):
                         found.setdefault(canonicalize_name(dist), set()).add(
                             str(path.relative_to(ROOT))
                         )
