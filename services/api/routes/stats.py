@@ -16,7 +16,9 @@ from services.api.models import ErrorBody
 from services.api.stats_models import JobHours, QuotaHistory
 
 router = APIRouter(prefix="/v1/stats", tags=["stats"], route_class=StrictJsonRoute)
-ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in (401, 404, 422)}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody} for code in (401, 404, 422, 503)
+}
 # At most a day of minute samples of each of a seller's classes (11 x 1,440).
 MAX_QUOTA_SAMPLES = 20_000
 
