@@ -793,8 +793,8 @@ async def test_charts_account_data_a_long_id_at_1280_px_and_no_serious_axe_viola
     # The account's listings, inventory report rows and imported orders.
     data = page.get_by_test_id("account-data")
     await data.get_by_test_id("account-data-account").select_option(CH.account_id)
-    await expect(data.get_by_test_id("listings-row").first).to_be_visible()
-    assert CH.sku(0) in await data.get_by_test_id("account-data-body").inner_text()
+    await expect(data.get_by_test_id("account-data-body")).to_contain_text(CH.sku(0))
+    await expect(data.get_by_test_id("listings-row")).to_have_count(6)
     await data.get_by_test_id("tab-inventory").click()
     await expect(data.get_by_test_id("inventory-row")).to_have_count(6)
     await data.get_by_test_id("tab-orders").click()
@@ -806,7 +806,7 @@ async def test_charts_account_data_a_long_id_at_1280_px_and_no_serious_axe_viola
 
     # No serious accessibility violation: the jobs screen with charts and data, then a
     # job's detail open.
-    assert await serious_violations(page) == []
+    assert await serious_violations(page) == [], "\n".join(await serious_violations(page))
     await row(page, LONG_JOB).get_by_role("button").first.click()
     await expect(page.get_by_test_id("job-detail")).to_be_visible()
     assert await serious_violations(page) == []
