@@ -22,3 +22,14 @@ if [[ ! -x "$root/.local/bin/kustomize" ]]; then
   echo "building kustomize with Go into .local/bin"
   GOBIN="$root/.local/bin" go install sigs.k8s.io/kustomize/kustomize/v5@v5.5.0
 fi
+
+# axe-core for the page's accessibility check (tests/api/test_page.py): the npm package at
+# the version and integrity deploy/axe/package-lock.json pins, into the ignored .local/axe.
+axe_dir="$root/.local/axe"
+if ! cmp -s "$root/deploy/axe/package-lock.json" "$axe_dir/package-lock.json" \
+  || [[ ! -f "$axe_dir/node_modules/axe-core/axe.min.js" ]]; then
+  echo "installing axe-core with npm into .local/axe"
+  mkdir -p "$axe_dir"
+  cp "$root/deploy/axe/package.json" "$root/deploy/axe/package-lock.json" "$axe_dir/"
+  (cd "$axe_dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+fi

@@ -27,6 +27,7 @@ from services.api.routes import (
     operations,
     schedules,
     signing,
+    stats,
     webhooks,
 )
 from services.api.settings import ApiSettings
@@ -118,6 +119,8 @@ def create_app(settings: ApiSettings, *, run_projector: bool | None = None) -> F
     app.include_router(webhooks.router)
     app.include_router(operations.router)
     app.include_router(signing.router)
+    app.include_router(stats.router)
+    app.include_router(stats.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)

@@ -18,6 +18,7 @@ import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeAlias
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -27,7 +28,7 @@ from pydantic import ValidationError
 from pymongo import DeleteOne, UpdateOne
 from pymongo.errors import PyMongoError
 
-from services.api import bulk
+from services.api import bulk, stats
 from services.api.job_cache import ForgetOnRebalance, JobCache
 from services.api.projection import (
     Delete,
@@ -58,6 +59,7 @@ from shared.kafka.producer import EventPublisher
 from shared.limits import MAX_ERROR_TEXT, clip
 from shared.registry import all_event_types
 from shared.supervisor import Supervisor
+from shared.throttle.messages import BucketSnapshot
 from shared.topics import (
     ACCOUNTS,
     BY_NAME,
@@ -174,6 +176,7 @@ class Projector:
         # MongoDB is waited for; silent for LIVENESS_STALL_S, the process is restarted.
         self.heartbeat: Callable[[], None] = lambda: None
         self.writing = asyncio.Lock()
+        self.pruned_at: datetime | None = None  # the stats' last pruning (stats.PRUNE_EVERY)
 
     async def run(self, stop: asyncio.Event) -> None:
         # The API's own topic; the others are the shared layout, created by every service.
@@ -315,12 +318,14 @@ class Projector:
     async def _apply(self, decoded: list[Decoded]) -> None:
         with BATCH_SECONDS.time():
             job_events: list[JobEvent] = []
+            placed: list[tuple[int, int, JobEvent]] = []  # for the charts' hour counts
             # Per collection and document, the last write of the batch is the one to keep.
             latest: dict[str, dict[str, Upsert | Delete]] = defaultdict(dict)
             merges: list[Merge] = []
             for rec, event in decoded:
                 if isinstance(event, JobEvent):
                     job_events.append(event)
+                    placed.append((rec.partition, rec.offset, event))
                     link = retry_link(event)
                     if link is not None:
                         merges.append(link)
@@ -333,9 +338,12 @@ class Projector:
                     latest[write.collection][write.doc_id] = write
                 elif isinstance(write, Merge):
                     merges.append(write)
+                if isinstance(event, BucketSnapshot):  # the quota chart's minute sample
+                    sample = stats.quota_sample(event)
+                    latest["quota_history"][sample["_id"]] = Upsert("quota_history", sample)
             written: JobWrites | None = None
             if job_events:
-                written = await self._write_jobs(job_events)
+                written = await self._write_jobs(job_events, placed)
             for collection, writes in latest.items():
                 await self._write_records(collection, list(writes.values()))
             for collection in {m.collection for m in merges}:
@@ -349,6 +357,7 @@ class Projector:
                 )
             if written is not None:
                 self.cache.put(written.jobs)
+            await self._prune_stats()
 
     async def _decode(self, rec: Record) -> Decoded | None:
         """The record with its event (None for a tombstone), or None if unreadable."""
@@ -374,7 +383,9 @@ class Projector:
         letter = letter_for_record(rec, clip(reason, MAX_ERROR_TEXT), self.settings.consumer_group)
         await send_dead_letter(self.publisher, letter)
 
-    async def _write_jobs(self, events: list[JobEvent]) -> JobWrites:
+    async def _write_jobs(
+        self, events: list[JobEvent], placed: list[tuple[int, int, JobEvent]] | None = None
+    ) -> JobWrites:
         """Fold and write a batch's job events: log lines, item states, items, then the
         jobs, so a batch cut short is folded again from the job rows it did not reach.
 
@@ -396,6 +407,10 @@ class Projector:
             # else: the batch starts with the job's first event, so the job is presumed
             # new; if it exists after all (a replay), inserting it fails and it is read.
         stored.update(await self._read_jobs(to_read))
+        if placed:
+            # Counted before the jobs are written: a batch folded again after a crash is
+            # fenced off by the offsets counted (stats.HourCounts), never lost.
+            await self._count_hours(placed, {j: d["seq"] for j, d in stored.items()})
         presumed = {j for j in first if j not in stored and j not in to_read}
         out = fold_job_events(events, stored)
         await bulk.insert_new(self.db.job_log, list(out.log.values()))
@@ -426,6 +441,34 @@ class Projector:
             )
             out.jobs.update(redo.jobs)
         return out
+
+    async def _count_hours(
+        self, placed: list[tuple[int, int, JobEvent]], stored_seq: dict[str, int]
+    ) -> None:
+        counts = stats.hour_counts(placed, stored_seq)
+        if not counts:
+            return
+        through = {
+            d["_id"]: d.get("offset", -1)
+            async for d in self.db.job_hours.find({"_id": {"$in": list(counts)}}, {"offset": 1})
+        }
+        ops = []
+        for doc_id, hour in counts.items():
+            update = hour.update(through.get(doc_id, -1))
+            if update is not None:
+                ops.append(UpdateOne({"_id": doc_id}, update, upsert=True))
+        await bulk.run_chunked(self.db.job_hours, ops)
+
+    async def _prune_stats(self) -> None:
+        """Drop chart data past its span, at most once per ``stats.PRUNE_EVERY`` (a range
+        of the ``at`` / ``hour`` indexes)."""
+        now = datetime.now(UTC)
+        if self.pruned_at is not None and now - self.pruned_at < stats.PRUNE_EVERY:
+            return
+        self.pruned_at = now
+        kept = timedelta(hours=stats.QUOTA_HISTORY_HOURS)
+        await self.db.quota_history.delete_many({"at": {"$lt": now - kept}})
+        await self.db.job_hours.delete_many({"hour": {"$lt": now - stats.JOB_HOURS_KEPT}})
 
     async def _write_jobs_known(self, events: list[JobEvent], stored: dict[str, Doc]) -> JobWrites:
         out = fold_job_events(events, stored)

@@ -58,6 +58,20 @@ INDEXES: dict[str, list[IndexModel]] = {
     "quotas": [
         IndexModel([("seller_id", ASCENDING), ("quota_class", ASCENDING)], name="seller_class")
     ],
+    # The page's charts (services/api/stats.py): an account's hours, or a shop's, in a
+    # range; a seller's quota samples in a range; the same ranges pruned by age.
+    "job_hours": [
+        IndexModel([("account_id", ASCENDING), ("hour", ASCENDING)], name="account_hour"),
+        IndexModel([("shop_id", ASCENDING), ("hour", ASCENDING)], name="shop_hour"),
+        IndexModel([("hour", ASCENDING)], name="hour"),
+    ],
+    "quota_history": [
+        IndexModel(
+            [("seller_id", ASCENDING), ("region", ASCENDING), ("at", ASCENDING)],
+            name="seller_at",
+        ),
+        IndexModel([("at", ASCENDING)], name="at"),
+    ],
 }
 
 

@@ -687,3 +687,126 @@ async def test_listing_issues_of_an_account(
     await issues.get_by_test_id("issues-severity").select_option("warning")
     await expect(issues.get_by_test_id("issues-empty")).to_be_visible()
     await expect(line).to_be_hidden()
+
+
+# ------------------------------------------------------------------ charts, account data, a11y
+
+AXE = Path(__file__).resolve().parents[2] / ".local/axe/node_modules/axe-core/axe.min.js"
+CH = NamedSeller(f"pg{RUN}-ch", shop_id="shop1", label="Charts Shop", orders=3, listed=6)
+LONG_JOB = f"ps-{RUN}-" + "x" * (128 - len(f"ps-{RUN}-"))
+
+
+async def done(client: httpx.AsyncClient, body: dict[str, Any]) -> None:
+    await create(client, {"account_id": CH.account_id, **body})
+    await wait_status(client, body["job_id"], "done")
+
+
+async def serious_violations(page: Page) -> list[str]:
+    """axe-core's serious and critical violations on the page as it is now."""
+    assert AXE.is_file(), (
+        f"{AXE} is missing: `make system-deps` installs it (no network needed after)"
+    )
+    await page.add_script_tag(path=str(AXE))
+    result = await page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes'][:3]]}"
+        for v in result
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+async def test_charts_account_data_a_long_id_at_1280_px_and_no_serious_axe_violation(
+    page: Page,
+    jobs: None,
+    system: Stack,
+    publisher: EventPublisher,
+    shop1: httpx.AsyncClient,
+    test_output_dir: Path,
+) -> None:
+    await open_shop(system.sandbox_url, publisher, CH, synced_skus=range(6))
+
+    async def account_known() -> bool:
+        return (await shop1.get(f"/v1/accounts/{CH.account_id}/listings")).status_code == 200
+
+    await eventually(account_known, "the charts' account in the API")
+    await done(
+        shop1,
+        {
+            "job_id": f"ps-{RUN}-ch-qty",
+            "job_type": "update_qty",
+            "items": [{"sku": CH.sku(n), "quantity": 3 + n} for n in range(3)],
+        },
+    )
+    await done(shop1, {"job_id": f"ps-{RUN}-ch-inv", "job_type": "inventory_report"})
+    await done(
+        shop1,
+        {
+            "job_id": f"ps-{RUN}-ch-ord",
+            "job_type": "orders_import",
+            "params": {"since": "2020-01-01T00:00:00Z", "by": "created"},
+        },
+    )
+    # A job id of the longest size the API takes, in the jobs table.
+    long_job = CH.request(
+        JobType.UPDATE_QTY, job_id=LONG_JOB, items=[{"sku": CH.sku(0), "quantity": 1}]
+    )
+    await submit(publisher, long_job)
+
+    async def long_job_known() -> bool:
+        return await status_of(shop1, LONG_JOB) is not None
+
+    await eventually(long_job_known, "the 128-character job in the API")
+
+    await page.set_viewport_size({"width": 1280, "height": 900})
+    await sign_in(page, SHOP1_KEY)
+    await expect(row(page, LONG_JOB)).to_be_visible()
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 1280, f"the page is {width} px wide at 1280"
+
+    # Charts: the jobs above as bars of their hour, the seller's buckets as lines.
+    charts = page.get_by_test_id("charts")
+    await charts.get_by_test_id("charts-account").select_option(CH.account_id)
+    done_bars = charts.locator(
+        '[data-testid="chart-jobs"] rect[data-testid="bar"][data-status="done"]'
+    )
+
+    async def jobs_done_charted() -> int | None:
+        await charts.get_by_test_id("charts-refresh").click()
+        counts = [
+            int(c or 0) for c in await done_bars.evaluate_all("bs => bs.map(b => b.dataset.count)")
+        ]
+        return sum(counts) if sum(counts) >= 3 else None
+
+    assert await eventually(jobs_done_charted, "the account's 3 done jobs charted")
+    jobs_chart = charts.get_by_test_id("chart-jobs")
+    await expect(jobs_chart).to_have_attribute("role", "img")
+    assert "done" in (await jobs_chart.locator("desc").text_content() or "")
+    feed = charts.locator('[data-testid="chart-quota"][data-class="feed_submit"]')
+    await expect(feed).to_be_visible()
+    assert await feed.locator('[data-testid="point"]').count() >= 2  # tokens and queue
+    points = await feed.locator('[data-testid="line-tokens"]').get_attribute("points")
+    assert points and len(points.split()) >= 2
+    await charts.screenshot(path=test_output_dir / "jobs-charts.png")
+
+    # The account's listings, inventory report rows and imported orders.
+    data = page.get_by_test_id("account-data")
+    await data.get_by_test_id("account-data-account").select_option(CH.account_id)
+    await expect(data.get_by_test_id("account-data-body")).to_contain_text(CH.sku(0))
+    await expect(data.get_by_test_id("listings-row")).to_have_count(6)
+    await data.get_by_test_id("tab-inventory").click()
+    await expect(data.get_by_test_id("inventory-row")).to_have_count(6)
+    await data.get_by_test_id("tab-orders").click()
+    await expect(data.get_by_test_id("orders-row")).to_have_count(3)
+    await data.screenshot(path=test_output_dir / "jobs-account-orders.png")
+    await page.screenshot(path=test_output_dir / "jobs-page-1280.png", full_page=True)
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 1280, f"the page is {width} px wide at 1280 with every view shown"
+
+    # No serious accessibility violation: the jobs screen with charts and data, then a
+    # job's detail open.
+    assert await serious_violations(page) == [], "\n".join(await serious_violations(page))
+    await row(page, LONG_JOB).get_by_role("button").first.click()
+    await expect(page.get_by_test_id("job-detail")).to_be_visible()
+    assert await serious_violations(page) == []
