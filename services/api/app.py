@@ -120,7 +120,6 @@ def create_app(settings: ApiSettings, *, run_projector: bool | None = None) -> F
     app.include_router(operations.router)
     app.include_router(signing.router)
     app.include_router(stats.router)
-    app.include_router(stats.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)

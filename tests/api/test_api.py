@@ -28,6 +28,7 @@ from shared.kafka.admin import ensure_topics
 from shared.kafka.dead_letters import dead_letter_for
 from shared.kafka.producer import EventPublisher
 from shared.mongo import get_database, make_mongo_client
+from shared.signing import Verifier, master_secret, shop_key, signature
 from shared.topics import CATALOG_EVENTS, DEAD_LETTERS, JOB_EVENTS, LISTINGS, TopicSpec, listing_key
 from tests.stack import SECRET_KEY, Stack
 from tests.waiting import eventually
@@ -761,3 +762,27 @@ async def test_http_metrics_count_requests_by_route_template(
     assert not any(job_id in text for job_id in made_up)  # templates, never raw paths
     latency = _samples(text, "api_http_request_duration_seconds_count")
     assert latency[(("method", "GET"), ("route", "/v1/jobs/{job_id}"))] >= 2
+
+
+async def test_a_shop_gets_its_own_signing_key_and_an_operator_any_shops(
+    admin: httpx.AsyncClient, shop1: httpx.AsyncClient
+) -> None:
+    master = master_secret(None, SECRET_KEY)
+    own = await shop1.get("/v1/signing-key")
+    assert own.status_code == 200, own.text
+    assert (own.json()["shop_id"], own.json()["key"]) == ("shop1", shop_key(master, "shop1").hex())
+    # What the shop signs with it is its own, and only its own, to the submitter's check.
+    verifier = Verifier(master, require_signed=True)
+    key, value = b"shop1", b'{"shop_id": "shop1"}'
+    sig = signature(bytes.fromhex(own.json()["key"]), CATALOG_EVENTS.name, key, value)
+    headers = [(own.json()["header"], sig)]
+    assert verifier.ingress_refusal(CATALOG_EVENTS.name, key, value, headers, "shop1") is None
+    assert verifier.ingress_refusal(CATALOG_EVENTS.name, key, value, headers, "shop2")
+
+    other = await shop1.get("/v1/signing-key", params={"shop_id": "shop2"})
+    assert other.status_code == 403 and other.json()["error"]["code"] == "forbidden"
+    unnamed = await admin.get("/v1/signing-key")
+    assert unnamed.status_code == 400 and unnamed.json()["error"]["code"] == "no_shop"
+    given = await admin.get("/v1/signing-key", params={"shop_id": "shop2"})
+    assert given.status_code == 200
+    assert given.json()["key"] == shop_key(master, "shop2").hex() != own.json()["key"]

@@ -49,6 +49,7 @@ from services.api.models import JobCreate
 from services.api.settings import ApiSettings
 from shared.events import (
     DeadLettered,
+    EncryptedCredentials,
     Event,
     InventoryRow,
     JobCreated,
@@ -74,9 +75,11 @@ from shared.topics import (
     ORDERS,
     SCHEDULES,
     THROTTLE_SNAPSHOTS,
+    WEBHOOKS,
     TopicSpec,
     listing_key,
 )
+from shared.webhooks import WebhookDefined
 from tests.factories import account_registered, item_states, job_event, listing_state
 from tests.stack import ADMIN_KEY, Stack
 from tests.waiting import eventually
@@ -89,10 +92,12 @@ DONE_JOB = "schema-done-1"
 CREATED_JOB = "schema-created-1"
 LETTER_ID = str(uuid.uuid4())
 SCHEDULE_ID = "sch-schema-1"
+WEBHOOK_ID = "whk-schema-1"
 KNOWN_PATH_VALUES = {
     "job_id": [DONE_JOB, CREATED_JOB],
     "account_id": [ACCOUNT],
     "schedule_id": [SCHEDULE_ID],
+    "webhook_id": [WEBHOOK_ID],
 }
 SEEN: defaultdict[str, Counter[int]] = defaultdict(Counter)
 CHECKS = [
@@ -150,6 +155,18 @@ def records() -> list[tuple[TopicSpec, str | None, Event]]:
     out: list[tuple[TopicSpec, str | None, Event]] = [
         (ACCOUNTS, ACCOUNT, account),
         (SCHEDULES, SCHEDULE_ID, schedule),
+        (
+            WEBHOOKS,
+            WEBHOOK_ID,
+            WebhookDefined(
+                webhook_id=WEBHOOK_ID,
+                shop_id=SHOP,
+                url="https://hooks.example.com/amazon-jobs",
+                events=["job.error"],
+                secret=EncryptedCredentials(key_id="v2", ciphertext="c" * 40),
+                created_at=now,
+            ),
+        ),
     ]
     out += [(JOB_EVENTS, e.job_id, e) for e in [*done, *created]]
     out.append(
@@ -280,6 +297,7 @@ async def api(seeded: str, mongo_url: str, test_output_dir: Path) -> AsyncIterat
                     "/v1/dead-letters",
                     "/v1/accounts",
                     "/v1/schedules",
+                    "/v1/webhooks",
                 )
                 return all([(await http.get(path)).json().get("data") for path in paths])
 
