@@ -477,6 +477,10 @@ class DeadLettered(Event):
     raw_head: str | None = None  # its first bytes (with raw_encoding), for a reference
     error: ErrorText
     consumer_group: str
+    # The original's `amazon-jobs-signature` header (docs/design.md §22), so a replay
+    # carries the shop's own signature: the system never signs a letter again, which
+    # would turn a forgery into the shop's event.
+    signature: str | None = Field(default=None, max_length=200)
 
 
 # ---------------------------------------------------------------- upcasting

@@ -435,6 +435,7 @@ def record_write(
             "error": event.error,
             "consumer_group": event.consumer_group,
             "occurred_at": event.occurred_at,
+            "signature": event.signature,
             "source": f"{partition}:{offset}",
         }
         return Merge("dead_letters", str(event.event_id), {"$set": letter})

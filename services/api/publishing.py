@@ -66,12 +66,19 @@ class Publishing:
             raise _unconfirmed(topic.name, exc) from exc
 
     async def publish_raw(
-        self, topic: str, key: bytes | None, value: bytes | None
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        headers: list[tuple[str, bytes]] | None = None,
     ) -> RecordMetadata:
-        """Send bytes as they are (a dead letter's original), and say where they went."""
+        """Send bytes as they are (a dead letter's original, with its own signature), and
+        say where they went."""
         try:
             async with asyncio.timeout(self.timeout_s):
-                return await self.publisher.producer.send_and_wait(topic, value, key=key)
+                return await self.publisher.producer.send_and_wait(
+                    topic, value, key=key, headers=headers or None
+                )
         except PERMANENT as exc:
             raise _too_large(topic, exc) from exc
         except TRANSIENT as exc:

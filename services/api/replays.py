@@ -22,7 +22,7 @@ from typing import Literal
 from pydantic import Field
 
 from shared.events import DeadLettered, Event
-from shared.kafka.dead_letters import Original, fetch_original, original_bytes
+from shared.kafka.dead_letters import Original, fetch_original, original_bytes, replay_headers
 from shared.topics import INTERNAL_PREFIX, TopicSpec
 
 REPLAYS = TopicSpec(INTERNAL_PREFIX + "api-replays", 1, key="dead letter id")
@@ -45,4 +45,4 @@ async def original_of(letter: DeadLettered, bootstrap_servers: str, timeout_s: f
     if letter.raw_stored == "reference":
         return await fetch_original(bootstrap_servers, letter, timeout_s=timeout_s)
     key = letter.key.encode("utf-8") if letter.key is not None else None
-    return Original(key, original_bytes(letter))
+    return Original(key, original_bytes(letter), replay_headers(letter))

@@ -12,6 +12,7 @@ import base64
 import codecs
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -27,6 +28,7 @@ from shared.limits import (
     DEAD_LETTER_HEAD_BYTES,
     MAX_MESSAGE_BYTES,
 )
+from shared.signing import HEADER as SIGNATURE_HEADER
 from shared.topics import DEAD_LETTERS
 
 log = logging.getLogger(__name__)
@@ -95,7 +97,27 @@ def letter_for_record(record: ConsumerRecord, error: str, consumer_group: str) -
         value=record.value,
         error=error,
         consumer_group=consumer_group,
+        headers=record.headers,
     )
+
+
+def _signature(headers: Sequence[tuple[str, bytes]]) -> str | None:
+    """The record's signature header as text, if it has one that a letter can hold."""
+    for name, value in headers:
+        if name == SIGNATURE_HEADER:
+            try:
+                text = value.decode("ascii")
+            except UnicodeDecodeError:
+                return None  # not a signature this system wrote: nothing to carry
+            return text if len(text) <= 200 else None
+    return None
+
+
+def replay_headers(letter: DeadLettered) -> list[tuple[str, bytes]]:
+    """The headers a replay of ``letter`` is sent with: the original's signature."""
+    if letter.signature is None:
+        return []
+    return [(SIGNATURE_HEADER, letter.signature.encode("ascii"))]
 
 
 def dead_letter_for(
@@ -107,10 +129,12 @@ def dead_letter_for(
     value: bytes | None,
     error: str,
     consumer_group: str,
+    headers: Sequence[tuple[str, bytes]] = (),
 ) -> DeadLettered:
     """The letter for one record; its encoding is at most MAX_MESSAGE_BYTES, always."""
     shown_key, exact_key = _key(key)
     common = {
+        "signature": _signature(headers),
         "original_topic": topic,
         "partition": partition,
         "offset": offset,
@@ -177,6 +201,7 @@ class OriginalChanged(OriginalUnavailable):
 class Original:
     key: bytes | None
     value: bytes | None
+    headers: list[tuple[str, bytes]]
 
 
 async def fetch_original(
@@ -236,7 +261,7 @@ async def _read_one(consumer: AIOKafkaConsumer, letter: DeadLettered, where: str
             f"offset {record.offset})"
         )
     _check(letter, record.value, where)
-    return Original(record.key, record.value)
+    return Original(record.key, record.value, replay_headers(letter))
 
 
 def _check(letter: DeadLettered, value: bytes | None, where: str) -> None:

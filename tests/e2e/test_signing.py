@@ -73,6 +73,12 @@ async def test_an_event_claiming_another_shop_is_dead_lettered(
     letter = await dead_letter_of(pipeline.bootstrap, forged.job_id)
     assert "signature does not match shop 'shop-victim'" in letter.error
     assert letter.original_topic == JOB_REQUESTS.name
+    # The letter keeps the attacker's signature, so a replay sends it as it came and is
+    # refused again: the system never signs a letter anew (it would launder the forgery).
+    forged_sig = signature(
+        shop_key(MASTER, "shop-attacker"), JOB_REQUESTS.name, forged.job_id.encode(), encode(forged)
+    )
+    assert letter.signature == forged_sig.decode()
 
 
 async def test_an_unsigned_event_is_dead_lettered(

@@ -10,9 +10,11 @@ import pytest
 
 from shared.codec import decode, encode
 from shared.events import DeadLettered
-from shared.kafka.dead_letters import KEY_CHARS, dead_letter_for, original_bytes
+from shared.kafka.dead_letters import KEY_CHARS, dead_letter_for, original_bytes, replay_headers
 from shared.limits import DEAD_LETTER_COPY_BYTES, DEAD_LETTER_HEAD_BYTES, MAX_MESSAGE_BYTES
-from shared.topics import DEAD_LETTERS
+from shared.signing import HEADER as SIGNATURE_HEADER
+from shared.signing import Signer
+from shared.topics import CATALOG_EVENTS, DEAD_LETTERS
 
 MIB = 1024 * 1024
 
@@ -143,3 +145,33 @@ def test_values_of_any_size_and_content_fit() -> None:
             assert original_bytes(d) == value
         else:
             assert d.raw_sha256 == hashlib.sha256(value).hexdigest()
+
+
+def test_a_replay_carries_the_originals_own_signature_and_nothing_else() -> None:
+    signed = Signer(bytes(32)).headers(CATALOG_EVENTS.name, b"shop1", b"{}", "shop1")
+    kept = dead_letter_for(
+        topic=CATALOG_EVENTS.name,
+        partition=0,
+        offset=7,
+        key=b"shop1",
+        value=b"{}",
+        error="account acc-x is not registered",
+        consumer_group="amazon-jobs-submitter",
+        headers=[("traceparent", b"00-abc-def-01"), *signed],
+    )
+    assert wire_size(kept) < MAX_MESSAGE_BYTES
+    assert replay_headers(decode(encode(kept), DEAD_LETTERS.event_types)) == signed  # type: ignore[arg-type]
+    # Unsigned, or a header no signer of this system wrote: the replay goes unsigned.
+    assert replay_headers(letter(b"{}")) == []
+    odd = [(SIGNATURE_HEADER, b"\xff" * 8)]
+    bad = dead_letter_for(
+        topic=CATALOG_EVENTS.name,
+        partition=0,
+        offset=8,
+        key=b"shop1",
+        value=b"{}",
+        error="x",
+        consumer_group="g",
+        headers=odd,
+    )
+    assert bad.signature is None and replay_headers(bad) == []

@@ -42,6 +42,7 @@ LETTER_FIELDS = (
     "error",
     "consumer_group",
     "occurred_at",
+    "signature",
 )
 # A replay record can reach the projector before its letter does (different topics);
 # until the letter itself is there, there is nothing to show.
@@ -150,7 +151,9 @@ async def replay_dead_letter(
             f"Kafka did not give back the original of dead letter {letter_id!r} in time "
             f"({type(exc).__name__}); retry shortly"
         ) from exc
-    sent = await publisher.publish_raw(letter.original_topic, original.key, original.value)
+    sent = await publisher.publish_raw(
+        letter.original_topic, original.key, original.value, original.headers
+    )
     record = DeadLetterReplayed(
         letter_id=letter_id,
         topic=letter.original_topic,
