@@ -1,13 +1,15 @@
-"""Re-seal every account's credentials with the current key: the last step of a rotation
-of ``AMAZON_JOBS_SECRET_KEY`` (docs/design.md §17).
+"""Re-seal every account's credentials, and every webhook's signing secret, with the
+current key: the last step of a rotation of ``AMAZON_JOBS_SECRET_KEY`` (docs/design.md
+§17, §21).
 
     AMAZON_JOBS_SECRET_KEY=<new> AMAZON_JOBS_OLD_SECRET_KEYS=<old> python -m services.api.reseal
 
 Reads ``amazon.accounts`` to its end; each account whose credentials the current key does
 not open alone is opened with the old keys and published again sealed with the current
-one (the topic is compacted: the new value replaces the old). Safe to run again: an
-account already under the current key is left as it is. Exits 1 when an account opens
-with none of the keys, naming it, so the old keys are not dropped too early.
+one (the topic is compacted: the new value replaces the old); ``amazon.webhooks`` the same
+way. Safe to run again: what is already under the current key is left as it is. Exits 1
+when an account or a webhook opens with none of the keys, naming it, so the old keys are
+not dropped too early.
 """
 
 from __future__ import annotations
@@ -18,11 +20,18 @@ from dataclasses import dataclass, field
 
 from services.api.settings import ApiSettings
 from shared.accounts import AccountRegistry
-from shared.crypto import CredentialsError, open_credentials, seal_credentials
-from shared.events import AccountRegistered, utcnow
+from shared.crypto import (
+    CredentialsError,
+    open_credentials,
+    open_secret,
+    seal_credentials,
+    seal_secret,
+)
+from shared.events import AccountRegistered, Event, utcnow
 from shared.kafka.producer import EventPublisher, make_producer
 from shared.kafka.tail import TopicTail
-from shared.topics import ACCOUNTS
+from shared.topics import ACCOUNTS, WEBHOOKS
+from shared.webhooks import WebhookDefined
 
 
 @dataclass
@@ -30,6 +39,9 @@ class Resealed:
     resealed: list[str] = field(default_factory=list)
     current: list[str] = field(default_factory=list)
     unopened: list[str] = field(default_factory=list)
+    webhooks_resealed: list[str] = field(default_factory=list)
+    webhooks_current: list[str] = field(default_factory=list)
+    webhooks_unopened: list[str] = field(default_factory=list)
 
 
 def reseal_one(
@@ -47,17 +59,44 @@ def reseal_one(
     return account.model_copy(update={"credentials": sealed, "occurred_at": utcnow()})
 
 
+def reseal_webhook(
+    webhook: WebhookDefined, current_key: str, keys: list[str]
+) -> WebhookDefined | None:
+    """The webhook with its secret sealed with ``current_key``; None when it already is.
+    CredentialsError when no key opens it."""
+    bound_to = f"webhook:{webhook.webhook_id}"
+    try:
+        open_secret([current_key], webhook.secret, bound_to=bound_to)
+        return None
+    except CredentialsError:
+        pass
+    secret = open_secret(keys, webhook.secret, bound_to=bound_to)
+    sealed = seal_secret(current_key, secret, bound_to=bound_to)
+    return webhook.model_copy(update={"secret": sealed, "occurred_at": utcnow()})
+
+
 async def reseal_all(settings: ApiSettings) -> Resealed:
     if not settings.secret_key:
         raise SystemExit("AMAZON_JOBS_SECRET_KEY is not set: nothing to seal with")
     registry = AccountRegistry()
     tail = TopicTail(settings.kafka_bootstrap_servers, ACCOUNTS, registry.on_record)
+    webhooks: dict[str, WebhookDefined] = {}
+
+    def on_webhook(key: str, event: Event | None) -> None:
+        if event is None:
+            webhooks.pop(key, None)
+        elif isinstance(event, WebhookDefined):
+            webhooks[key] = event
+
+    hooks_tail = TopicTail(settings.kafka_bootstrap_servers, WEBHOOKS, on_webhook)
     producer = make_producer(settings.kafka_bootstrap_servers, client_id="reseal")
     await tail.start()
+    await hooks_tail.start()
     await producer.start()
     done = Resealed()
     try:
         await tail.wait_caught_up()
+        await hooks_tail.wait_caught_up()
         publisher = EventPublisher(producer, settings.signer())
         for account_id, account in sorted(registry.accounts.items()):
             try:
@@ -70,8 +109,20 @@ async def reseal_all(settings: ApiSettings) -> Resealed:
             else:
                 await publisher.publish(ACCOUNTS, account_id, again)
                 done.resealed.append(account_id)
+        for webhook_id, webhook in sorted(webhooks.items()):
+            try:
+                hook = reseal_webhook(webhook, settings.secret_key, settings.opening_keys)
+            except CredentialsError:
+                done.webhooks_unopened.append(webhook_id)
+                continue
+            if hook is None:
+                done.webhooks_current.append(webhook_id)
+            else:
+                await publisher.publish(WEBHOOKS, webhook_id, hook)
+                done.webhooks_resealed.append(webhook_id)
     finally:
         await producer.stop()
+        await hooks_tail.stop()
         await tail.stop()
     return done
 
@@ -82,6 +133,17 @@ def main() -> int:
         f"re-sealed {len(done.resealed)} account(s) with the current key; "
         f"{len(done.current)} already were"
     )
+    print(
+        f"re-sealed {len(done.webhooks_resealed)} webhook secret(s) with the current key; "
+        f"{len(done.webhooks_current)} already were"
+    )
+    if done.webhooks_unopened:
+        print(
+            f"{len(done.webhooks_unopened)} webhook secret(s) open with none of the keys: "
+            + ", ".join(done.webhooks_unopened)
+            + " (keep the old keys, or delete and add these webhooks again)",
+            file=sys.stderr,
+        )
     if done.unopened:
         print(
             f"{len(done.unopened)} account(s) open with none of the keys: "
@@ -90,7 +152,7 @@ def main() -> int:
             file=sys.stderr,
         )
         return 1
-    return 0
+    return 1 if done.webhooks_unopened else 0
 
 
 if __name__ == "__main__":

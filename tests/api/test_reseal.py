@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -19,12 +20,15 @@ from shared.crypto import (
     FORMAT,
     CredentialsError,
     open_credentials,
+    open_secret,
     seal_credentials,
+    seal_secret,
     seal_with_passphrase,
 )
 from shared.events import AccountRegistered
 from shared.spapi.auth import LwaCredentials
-from shared.topics import ACCOUNTS
+from shared.topics import ACCOUNTS, WEBHOOKS
+from shared.webhooks import WebhookDefined
 from tests.conftest import own_broker, publisher_on
 from tests.factories import account_registered
 
@@ -34,6 +38,7 @@ NEW = base64.b64encode(os.urandom(32)).decode()
 OLD = base64.b64encode(os.urandom(32)).decode()
 PASSPHRASE = "the-passphrase-make-up-used-in-2025"
 LOST = base64.b64encode(os.urandom(32)).decode()  # a key nobody has any more
+SECRET = "whsec_" + "s" * 43
 CREDS = LwaCredentials("amzn1.app", "client-secret", "Atzr|refresh", "ARESEAL")
 
 
@@ -73,7 +78,28 @@ async def latest(bootstrap: str) -> dict[str, AccountRegistered]:
     return {e.account_id: e for e in events if isinstance(e, AccountRegistered)}
 
 
+def webhook_sealed_with(webhook_id: str, seal: str) -> WebhookDefined:
+    return WebhookDefined(
+        webhook_id=webhook_id,
+        shop_id="shop1",
+        url="https://hooks.example.com/in",
+        events=["job.error"],
+        secret=seal_secret(seal, SECRET, bound_to=f"webhook:{webhook_id}"),
+        created_at=datetime.now(UTC),
+    )
+
+
+async def latest_webhooks(bootstrap: str) -> dict[str, WebhookDefined]:
+    events = await read_to_end(bootstrap, WEBHOOKS.name)
+    return {e.webhook_id: e for e in events if isinstance(e, WebhookDefined)}
+
+
 async def test_reseal_moves_every_account_to_the_new_key(broker: str) -> None:
+    hooks = [
+        webhook_sealed_with("whk-old", OLD),
+        webhook_sealed_with("whk-current", NEW),
+        webhook_sealed_with("whk-lost", LOST),
+    ]
     accounts = [
         sealed_with("acc-randomold", OLD),
         sealed_with("acc-passphrase", PASSPHRASE, passphrase=True),
@@ -82,11 +108,14 @@ async def test_reseal_moves_every_account_to_the_new_key(broker: str) -> None:
     ]
     async with publisher_on(broker) as publisher:
         await publisher.publish_many([(ACCOUNTS, a.account_id, a) for a in accounts])
+        await publisher.publish_many([(WEBHOOKS, h.webhook_id, h) for h in hooks])
 
     run = reseal(broker)
     assert run.returncode == 1, run.stdout + run.stderr
     assert "re-sealed 2 account(s) with the current key; 1 already were" in run.stdout
     assert "acc-lost" in run.stderr and NEW not in run.stdout + run.stderr
+    assert "re-sealed 1 webhook secret(s) with the current key; 1 already were" in run.stdout
+    assert "whk-lost" in run.stderr
 
     now = await latest(broker)
     for account_id in ("acc-randomold", "acc-passphrase", "acc-current"):
@@ -101,3 +130,20 @@ async def test_reseal_moves_every_account_to_the_new_key(broker: str) -> None:
 
     again = reseal(broker)
     assert "re-sealed 0 account(s) with the current key; 3 already were" in again.stdout
+    assert "re-sealed 0 webhook secret(s) with the current key; 2 already were" in again.stdout
+
+
+async def test_reseal_moves_webhook_secrets_to_the_new_key_too(broker: str) -> None:
+    """Run after the accounts' test, on the webhooks it published: a notifier given only
+    the new key must still sign every delivery (docs/design.md §21)."""
+    now = await latest_webhooks(broker)
+    for webhook_id in ("whk-old", "whk-current"):
+        assert (
+            open_secret([NEW], now[webhook_id].secret, bound_to=f"webhook:{webhook_id}") == SECRET
+        )
+    with pytest.raises(CredentialsError):
+        open_secret([OLD], now["whk-old"].secret, bound_to="webhook:whk-old")
+    with pytest.raises(CredentialsError):  # left as it was: no key here opens it
+        open_secret([NEW, OLD], now["whk-lost"].secret, bound_to="webhook:whk-lost")
+    run = reseal(broker)
+    assert "whk-lost" in run.stderr and run.returncode == 1
