@@ -58,6 +58,7 @@ from shared.kafka.lag import LagMeter
 from shared.kafka.producer import EventPublisher
 from shared.limits import MAX_ERROR_TEXT, clip
 from shared.registry import all_event_types
+from shared.signing import SYSTEM_ONLY
 from shared.supervisor import Supervisor
 from shared.throttle.messages import BucketSnapshot
 from shared.topics import (
@@ -177,6 +178,9 @@ class Projector:
         self.heartbeat: Callable[[], None] = lambda: None
         self.writing = asyncio.Lock()
         self.pruned_at: datetime | None = None  # the stats' last pruning (stats.PRUNE_EVERY)
+        # Accounts, schedules and webhooks are the system's to write (docs/design.md §22):
+        # what a shop wrote there is not shown as if it were.
+        self.verifier = settings.verifier()
 
     async def run(self, stop: asyncio.Event) -> None:
         # The API's own topic; the others are the shared layout, created by every service.
@@ -360,8 +364,14 @@ class Projector:
             await self._prune_stats()
 
     async def _decode(self, rec: Record) -> Decoded | None:
-        """The record with its event (None for a tombstone), or None if unreadable."""
+        """The record with its event (None for a tombstone), or None if unreadable or
+        written where only the system writes by someone else (both dead-lettered)."""
         spec = BY_NAME.get(rec.topic)
+        if rec.topic in SYSTEM_ONLY and self.verifier is not None:
+            refusal = self.verifier.record_refusal(rec)
+            if refusal is not None:
+                await self._dead_letter(rec, refusal)
+                return None
         if rec.value is None:
             return rec, None
         try:

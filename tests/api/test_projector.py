@@ -16,11 +16,14 @@ import pytest
 from devtools.ferretdb_server import FerretDBServer
 from devtools.ports import free_port
 from devtools.provision import provision
+from devtools.topics_read import collect
 from services.api.projection import fold_job_events
 from services.api.projector import MONGO_ERRORS, Projector
 from services.api.settings import ApiSettings
 from services.api.store import Database
+from shared.codec import encode
 from shared.events import (
+    DeadLettered,
     Event,
     InventoryRow,
     ItemState,
@@ -33,9 +36,11 @@ from shared.events import (
 from shared.kafka.producer import EventPublisher
 from shared.mongo import make_mongo_client
 from shared.quotas import QuotaClass
+from shared.signing import HEADER, Signer, master_secret, shop_key, signature
 from shared.throttle.messages import BucketSnapshot, QuotaKey
 from shared.topics import (
     ACCOUNTS,
+    DEAD_LETTERS,
     INVENTORY,
     JOB_EVENTS,
     LISTINGS,
@@ -45,6 +50,7 @@ from shared.topics import (
 )
 from tests import factories
 from tests.factories import account_registered, item_state, listing_state
+from tests.stack import SECRET_KEY
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -72,10 +78,18 @@ def url(server: FerretDBServer, database: str = "projection") -> str:
 
 @contextlib.asynccontextmanager
 async def projector(
-    topics: str, publisher: EventPublisher, mongo_url: str, group: str, max_records: int = 2000
+    topics: str,
+    publisher: EventPublisher,
+    mongo_url: str,
+    group: str,
+    max_records: int = 2000,
+    secret_key: str | None = None,
 ) -> AsyncIterator[Projector]:
     settings = ApiSettings(
-        kafka_bootstrap_servers=topics, mongo_url=mongo_url, consumer_group=group
+        kafka_bootstrap_servers=topics,
+        mongo_url=mongo_url,
+        consumer_group=group,
+        secret_key=secret_key,
     )
     client = make_mongo_client(mongo_url, serverSelectionTimeoutMS=1_000)
     db = client.get_default_database()
@@ -288,3 +302,34 @@ async def test_an_outage_of_mongodb_loses_nothing(
         if not ferret.running():
             await asyncio.to_thread(ferret.start)
         await client.close()
+
+
+async def test_an_account_record_a_shop_wrote_is_dead_lettered_not_shown(
+    topics: str, publisher: EventPublisher, ferret: FerretDBServer
+) -> None:
+    """``amazon.accounts`` is the system's (docs/design.md §22): what the system signed is
+    shown, what a shop signed with its own key is a dead letter with the reason."""
+    master = master_secret(None, SECRET_KEY)
+    mine, taken = f"acc-sys{RUN}", f"acc-taken{RUN}"
+    system_record = account_registered(mine, shop_id=SHOP)
+    forged = account_registered(taken, shop_id="shop-taker")
+    value = encode(forged)
+    shop_signed = signature(shop_key(master, "shop-taker"), ACCOUNTS.name, taken.encode(), value)
+    group = f"pj-sig-{RUN}"
+    async with projector(topics, publisher, url(ferret), group, secret_key=SECRET_KEY) as running:
+        signed = EventPublisher(publisher.producer, Signer(master))
+        await publisher.producer.send_and_wait(
+            ACCOUNTS.name, value, key=taken.encode(), headers=[(HEADER, shop_signed)]
+        )
+        await signed.publish(ACCOUNTS, mine, system_record)
+        db = running.db
+        await eventually(functools.partial(_has, db, "accounts", {"_id": mine}, 1), "shown")
+
+        def about(e: Event) -> bool:
+            return isinstance(e, DeadLettered) and e.key == taken and e.consumer_group == group
+
+        (letter,) = await collect(topics, DEAD_LETTERS.name, bool, where=about, timeout_s=60)
+        assert isinstance(letter, DeadLettered)
+        assert "written only by the system" in letter.error
+        # Its batch is written and committed by now: the record was refused, not late.
+        assert await count(db, "accounts", {"_id": taken}) == 0
