@@ -7,7 +7,6 @@
 "use strict";
 
 (() => {
-  const KEY_STORAGE = "amazonJobs.apiKey"; // app.js's
   const PAGE = 50;
   const money = (price, currency) => (price === null || price === undefined ? "—" : `${price} ${currency || ""}`.trim());
   const when = (iso) => (iso ? new Date(iso).toLocaleString() : "—");
@@ -67,23 +66,11 @@
     return node;
   }
 
-  async function get(path, params) {
-    const url = new URL(path, window.location.origin);
-    for (const [name, value] of Object.entries(params)) if (value) url.searchParams.set(name, value);
-    const response = await fetch(url, {
-      headers: {
-        Accept: "application/json",
-        Authorization: `Bearer ${window.sessionStorage.getItem(KEY_STORAGE)}`,
-      },
-      cache: "no-store",
-    });
-    const body = await response.json().catch(() => null);
-    if (!response.ok) {
-      const error = body && body.error;
-      throw new Error((error && error.message) || `HTTP ${response.status}`);
-    }
-    return body;
+  // The page's one API call (app.js): the signed-in key, the API's error messages.
+  function get(path, params) {
+    return window.amazonJobs.api(path, { params });
   }
+
 
   function showError(message) {
     const alert = $("account-data-error");

@@ -9,7 +9,6 @@
 "use strict";
 
 (() => {
-  const KEY_STORAGE = "amazonJobs.apiKey"; // app.js's
   const SVG = "http://www.w3.org/2000/svg";
   const HOURS = 24;
   const REFRESH_MS = 30000;
@@ -46,23 +45,11 @@
     return node;
   }
 
-  async function get(path, params) {
-    const url = new URL(path, window.location.origin);
-    for (const [name, value] of Object.entries(params)) if (value) url.searchParams.set(name, value);
-    const response = await fetch(url, {
-      headers: {
-        Accept: "application/json",
-        Authorization: `Bearer ${window.sessionStorage.getItem(KEY_STORAGE)}`,
-      },
-      cache: "no-store",
-    });
-    const body = await response.json().catch(() => null);
-    if (!response.ok) {
-      const error = body && body.error;
-      throw new Error((error && error.message) || `HTTP ${response.status}`);
-    }
-    return body;
+  // The page's one API call (app.js): the signed-in key, the API's error messages.
+  function get(path, params) {
+    return window.amazonJobs.api(path, { params });
   }
+
 
   /** A round upper bound for an axis (1, 2, 5 x 10^n) at or above ``value``. */
   function niceMax(value) {

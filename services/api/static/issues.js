@@ -8,7 +8,6 @@
 "use strict";
 
 (() => {
-  const KEY_STORAGE = "amazonJobs.apiKey"; // app.js's
   const PAGE = 500;
   const MAX_PAGES = 20;
   const SEVERITY_BADGE = { error: "badge-error", warning: "badge-processing" };
@@ -23,21 +22,11 @@
     return node;
   }
 
-  async function get(path, params) {
-    const url = new URL(path, window.location.origin);
-    for (const [name, value] of Object.entries(params)) if (value) url.searchParams.set(name, value);
-    const key = window.sessionStorage.getItem(KEY_STORAGE);
-    const response = await fetch(url, {
-      headers: { Accept: "application/json", Authorization: `Bearer ${key}` },
-      cache: "no-store",
-    });
-    const body = await response.json().catch(() => null);
-    if (!response.ok) {
-      const error = body && body.error;
-      throw new Error((error && error.message) || `HTTP ${response.status}`);
-    }
-    return body;
+  // The page's one API call (app.js): the signed-in key, the API's error messages.
+  function get(path, params) {
+    return window.amazonJobs.api(path, { params });
   }
+
 
   async function pages(path, params) {
     const rows = [];
