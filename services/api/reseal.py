@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from services.api.settings import ApiSettings
 from shared.accounts import AccountRegistry
@@ -30,18 +32,25 @@ from shared.crypto import (
 from shared.events import AccountRegistered, Event, utcnow
 from shared.kafka.producer import EventPublisher, make_producer
 from shared.kafka.tail import TopicTail
-from shared.topics import ACCOUNTS, WEBHOOKS
+from shared.topics import ACCOUNTS, WEBHOOKS, TopicSpec
 from shared.webhooks import WebhookDefined
+
+T = TypeVar("T", AccountRegistered, WebhookDefined)
+
+
+@dataclass
+class Tally:
+    """What a run did to one kind of sealed thing, by id."""
+
+    resealed: list[str] = field(default_factory=list)
+    current: list[str] = field(default_factory=list)
+    unopened: list[str] = field(default_factory=list)
 
 
 @dataclass
 class Resealed:
-    resealed: list[str] = field(default_factory=list)
-    current: list[str] = field(default_factory=list)
-    unopened: list[str] = field(default_factory=list)
-    webhooks_resealed: list[str] = field(default_factory=list)
-    webhooks_current: list[str] = field(default_factory=list)
-    webhooks_unopened: list[str] = field(default_factory=list)
+    accounts: Tally = field(default_factory=Tally)
+    webhooks: Tally = field(default_factory=Tally)
 
 
 def reseal_one(
@@ -78,6 +87,7 @@ def reseal_webhook(
 async def reseal_all(settings: ApiSettings) -> Resealed:
     if not settings.secret_key:
         raise SystemExit("AMAZON_JOBS_SECRET_KEY is not set: nothing to seal with")
+    current = settings.secret_key
     registry = AccountRegistry()
     tail = TopicTail(settings.kafka_bootstrap_servers, ACCOUNTS, registry.on_record)
     webhooks: dict[str, WebhookDefined] = {}
@@ -98,28 +108,21 @@ async def reseal_all(settings: ApiSettings) -> Resealed:
         await tail.wait_caught_up()
         await hooks_tail.wait_caught_up()
         publisher = EventPublisher(producer, settings.signer())
-        for account_id, account in sorted(registry.accounts.items()):
-            try:
-                again = reseal_one(account, settings.secret_key, settings.opening_keys)
-            except CredentialsError:
-                done.unopened.append(account_id)
-                continue
-            if again is None:
-                done.current.append(account_id)
-            else:
-                await publisher.publish(ACCOUNTS, account_id, again)
-                done.resealed.append(account_id)
-        for webhook_id, webhook in sorted(webhooks.items()):
-            try:
-                hook = reseal_webhook(webhook, settings.secret_key, settings.opening_keys)
-            except CredentialsError:
-                done.webhooks_unopened.append(webhook_id)
-                continue
-            if hook is None:
-                done.webhooks_current.append(webhook_id)
-            else:
-                await publisher.publish(WEBHOOKS, webhook_id, hook)
-                done.webhooks_resealed.append(webhook_id)
+        keys = settings.opening_keys
+        await _reseal_each(
+            publisher,
+            ACCOUNTS,
+            registry.accounts,
+            lambda a: reseal_one(a, current, keys),
+            done.accounts,
+        )
+        await _reseal_each(
+            publisher,
+            WEBHOOKS,
+            webhooks,
+            lambda w: reseal_webhook(w, current, keys),
+            done.webhooks,
+        )
     finally:
         await producer.stop()
         await hooks_tail.stop()
@@ -127,32 +130,49 @@ async def reseal_all(settings: ApiSettings) -> Resealed:
     return done
 
 
+async def _reseal_each(
+    publisher: EventPublisher,
+    topic: TopicSpec,
+    records: Mapping[str, T],
+    reseal: Callable[[T], T | None],
+    tally: Tally,
+) -> None:
+    """Publish each record sealed with the current key, if it is not yet; tallied by id."""
+    for record_id, record in sorted(records.items()):
+        try:
+            again = reseal(record)
+        except CredentialsError:
+            tally.unopened.append(record_id)
+            continue
+        if again is None:
+            tally.current.append(record_id)
+        else:
+            await publisher.publish(topic, record_id, again)
+            tally.resealed.append(record_id)
+
+
 def main() -> int:
     done = asyncio.run(reseal_all(ApiSettings()))
-    print(
-        f"re-sealed {len(done.resealed)} account(s) with the current key; "
-        f"{len(done.current)} already were"
-    )
-    print(
-        f"re-sealed {len(done.webhooks_resealed)} webhook secret(s) with the current key; "
-        f"{len(done.webhooks_current)} already were"
-    )
-    if done.webhooks_unopened:
+    for tally, what, advice in (
+        (done.accounts, "account(s)", "keep the old keys until they are re-registered"),
+        (
+            done.webhooks,
+            "webhook secret(s)",
+            "keep the old keys, or delete and add these webhooks again",
+        ),
+    ):
         print(
-            f"{len(done.webhooks_unopened)} webhook secret(s) open with none of the keys: "
-            + ", ".join(done.webhooks_unopened)
-            + " (keep the old keys, or delete and add these webhooks again)",
-            file=sys.stderr,
+            f"re-sealed {len(tally.resealed)} {what} with the current key; "
+            f"{len(tally.current)} already were"
         )
-    if done.unopened:
-        print(
-            f"{len(done.unopened)} account(s) open with none of the keys: "
-            + ", ".join(done.unopened)
-            + " (keep the old keys until they are re-registered)",
-            file=sys.stderr,
-        )
-        return 1
-    return 1 if done.webhooks_unopened else 0
+        if tally.unopened:
+            print(
+                f"{len(tally.unopened)} {what} open with none of the keys: "
+                + ", ".join(tally.unopened)
+                + f" ({advice})",
+                file=sys.stderr,
+            )
+    return 1 if done.accounts.unopened or done.webhooks.unopened else 0
 
 
 if __name__ == "__main__":
