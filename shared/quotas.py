@@ -85,25 +85,6 @@ OPERATION_CLASS: dict[str, QuotaClass] = {
     "patchListingsItem": QuotaClass.LISTING_PATCH,
 }
 
-# Operations the system calls rarely or not under a class: SP-API's published defaults.
-OTHER_OPERATION_DEFAULTS: dict[str, QuotaSpec] = {
-    "cancelFeed": QuotaSpec(15, 2.0),
-    "getReports": QuotaSpec(10, 0.0222),
-    "cancelReport": QuotaSpec(10, 0.0222),
-    "getOrders": QuotaSpec(20, 0.0167),  # Orders v0, deprecated; searchOrders replaces it
-    "getOrderItems": QuotaSpec(30, 0.5),
-    "confirmShipment": QuotaSpec(10, 2.0),
-}
-
-
-def operation_quota(operation_id: str) -> QuotaSpec:
-    """Default bucket of one SP-API operation, as the sandbox enforces it."""
-    quota_class = OPERATION_CLASS.get(operation_id)
-    if quota_class is not None:
-        return DEFAULT_QUOTAS[quota_class]
-    return OTHER_OPERATION_DEFAULTS[operation_id]
-
-
 # The quota class a job's first Amazon call is queued under.
 SUBMIT_CLASS: dict[JobType, QuotaClass] = {
     JobType.SEND_PRODUCTS: QuotaClass.FEED_SUBMIT,
