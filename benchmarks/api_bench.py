@@ -1,24 +1,26 @@
-"""Read side benchmark: projector throughput into MongoDB, then GET /v1/jobs latency.
+"""Read side benchmark at 100,000 and 1,000,000 jobs: projector throughput into MongoDB,
+then every list and detail query of the read API over HTTP.
 
-1. Publishes the events of N jobs (JobReserved, JobCreated, then JobDone / JobFailed /
-   JobCanceled; each with one log line, the first and last with the job's items) plus
-   their accounts, in chunks with ``EventPublisher.publish_many``.
-2. Runs the projector in-process (``services.api.projector.Projector``) on a fresh
-   consumer group and database, positioned at the first of these events, and reports the
-   events per second it wrote to MongoDB (median over ``--runs``; each run projects the
-   same events into a new database). A run stops at ``--budget-s``; the size actually
-   projected is printed.
-3. Starts ``python -m services.api`` (API_RUN_PROJECTOR=false) on the last run's database
-   and measures ``GET /v1/jobs`` over real HTTP, one request at a time on a kept-alive
-   connection: the first page and a deep cursor page (``--deep-page``; its cursor is
-   encoded from the database as the API encodes ``next_cursor``, checked against the
-   API's own on page 1), for an admin key (all shops) and a shop key; p50 and p99. Each
-   figure takes ``--samples`` requests or at least 5 and as many as fit ``--cap-s``.
+One run, in stages on one database (``--sizes``, default 100,000 then 1,000,000 jobs):
 
-Figures (devtools/figures.py, no goals): the projector's events per second, and the p99
-of each GET /v1/jobs latency.
+1. Publishes the events of the stage's new jobs (JobReserved, JobCreated, then JobDone /
+   JobFailed / JobCanceled; each with one log line, the first and last with the job's
+   items), after the accounts and one job of 25,000 items with a log of 25,000 lines (its
+   items and log in chunks, as the workers write them: shared.chunking), with
+   ``EventPublisher.publish_many``.
+2. Runs the projector in-process (``services.api.projector.Projector``) on the stage's
+   events and reports the events per second it wrote to MongoDB.
+3. Starts ``python -m services.api`` (API_RUN_PROJECTOR=false) on the database and times,
+   one request at a time on a kept-alive connection, p50 and p99 of: ``GET /v1/jobs`` with
+   an admin key (all shops) and a shop key, unfiltered and with each filter (status,
+   account, job type, a created range), on the first page and on page ``--deep-page``
+   (reached by following ``next_cursor`` from page 1, as a client does); the big job's
+   detail, its items and its log, first page and a page 20,000 rows in.
 
-Usage: python benchmarks/api_bench.py [--jobs 100000] [--runs 1] [--budget-s 300] [--quick]
+Goals (issue 13): the projector keeps up with >= 10,000 events/s; every query answers
+with p99 <= 50 ms.
+
+Usage: python benchmarks/api_bench.py [--sizes 100000,1000000] [--samples 100] [--quick]
 Starts its own Kafka and FerretDB unless KAFKA_BOOTSTRAP_SERVERS / MONGO_URL are set.
 """
 
@@ -55,9 +57,9 @@ from devtools.ports import free_port
 from devtools.probes import http_answers
 from devtools.processes import ChildProcess
 from devtools.provision import ferretdb_version, kafka_version, provision_missing
-from services.api.pagination import encode_cursor
 from services.api.projector import OWN_TOPICS, TOPICS, Projector
 from services.api.settings import ApiSettings
+from shared.chunking import split_items
 from shared.events import (
     AccountRegistered,
     EncryptedCredentials,
@@ -68,6 +70,7 @@ from shared.events import (
     JobDone,
     JobEvent,
     JobFailed,
+    JobLogged,
     JobReserved,
     LogLine,
 )
@@ -79,20 +82,25 @@ from shared.topics import ACCOUNTS, JOB_EVENTS, TopicSpec
 
 ADMIN_KEY = "bench-admin-key"
 SHOP_KEY = "bench-shop-key"
-SHOPS = 10
+SHOPS = 20
 ACCOUNTS_PER_SHOP = 3
 PAGE = 50  # the API's default page size
 JOB_TYPES = [JobType.UPDATE_QTY, JobType.UPDATE_PRICE, JobType.UPDATE_QTY_PRICE]
+BIG_ITEMS = 25_000  # the most a job holds
+LOG_LINES_PER_EVENT = 1_000
+DEEP_ROW = 20_000  # where the big job's deep items / log page starts
+P99_GOAL_MS = 50.0
+EVENTS_GOAL = 10_000.0
 
 Record = tuple[TopicSpec, str | None, Event]
 
 
 @dataclass(frozen=True)
 class Workload:
-    jobs: int
-    items: int
     run_id: str
-    start: datetime
+    items: int
+    start: datetime  # job n is created at start + n seconds
+    jobs: int  # the most the run makes
 
     def shop(self, n: int) -> str:
         return f"bench-{self.run_id}-shop-{n}"
@@ -105,8 +113,11 @@ class Workload:
         return SHOPS * ACCOUNTS_PER_SHOP
 
     @property
-    def events(self) -> int:
-        return self.accounts + 3 * self.jobs
+    def big_job(self) -> str:
+        return f"bench-{self.run_id}-big"
+
+    def created(self, n: int) -> datetime:
+        return self.start + timedelta(seconds=n)
 
     def account_records(self) -> list[Record]:
         out: list[Record] = []
@@ -123,13 +134,54 @@ class Workload:
             out.append((ACCOUNTS, event.account_id, event))
         return out
 
+    def big_job_records(self) -> list[Record]:
+        """A job of 25,000 items in shop 0, its items and log in chunks as the workers
+        write them (shared.chunking), created before every other job."""
+        at = self.start - timedelta(hours=1)
+        ident: dict[str, Any] = {
+            "job_id": self.big_job,
+            "shop_id": self.shop(0),
+            "account_id": self.account(0),
+            "job_type": JobType.UPDATE_QTY,
+        }
+        items = [
+            ItemState(key=f"BIG-{k:05d}", request={"sku": f"BIG-{k:05d}", "quantity": k % 90})
+            for k in range(BIG_ITEMS)
+        ]
+        events: list[JobEvent] = split_items(
+            JobReserved(seq=1, status=JobStatus.RESERVED, occurred_at=at, items=items, **ident),
+            None,
+        )
+        events.append(
+            JobCreated(seq=2, status=JobStatus.CREATED, occurred_at=at, **ident),
+        )
+        for first in range(0, BIG_ITEMS, LOG_LINES_PER_EVENT):
+            lines = [
+                LogLine(level="warning", message=f"BIG-{k:05d}: price unchanged", at=at)
+                for k in range(first, first + LOG_LINES_PER_EVENT)
+            ]
+            events.append(
+                JobLogged(seq=2, status=JobStatus.CREATED, occurred_at=at, log=lines, **ident)
+            )
+        done = [i.model_copy(update={"status": "accepted"}) for i in items]
+        final = JobDone(
+            seq=3,
+            status=JobStatus.DONE,
+            occurred_at=at + timedelta(minutes=5),
+            items=done,
+            data={"processed": BIG_ITEMS, "accepted": BIG_ITEMS},
+            **ident,
+        )
+        events += split_items(final, JobStatus.CREATED)
+        return [(JOB_EVENTS, e.job_id, e) for e in events]
+
     def job_records(self, first: int, last: int) -> list[Record]:
         """The events of jobs ``first`` … ``last - 1``: one created per second of history."""
         rng = random.Random(first)
         out: list[Record] = []
         for n in range(first, last):
             account = n % self.accounts
-            at = self.start + timedelta(seconds=n)
+            at = self.created(n)
             ident: dict[str, Any] = {
                 "job_id": f"bench-{self.run_id}-{n:07d}",
                 "shop_id": self.shop(account % SHOPS),
@@ -283,16 +335,26 @@ async def place_group(bootstrap: str, group: str, offsets: dict[TopicPartition, 
         await consumer.stop()
 
 
-async def publish(publisher: EventPublisher, work: Workload, chunk: int) -> float:
+async def publish(
+    publisher: EventPublisher, work: Workload, first: int, last: int, chunk: int
+) -> int:
+    """Publish jobs ``first`` … ``last - 1`` (and, for the first stage, the accounts and
+    the big job); the number of events published."""
     started = time.monotonic()
-    await publisher.publish_many(work.account_records())
-    for first in range(0, work.jobs, chunk):
-        await publisher.publish_many(work.job_records(first, min(work.jobs, first + chunk)))
-        done = min(work.jobs, first + chunk)
-        if done % (chunk * 10) == 0 or done == work.jobs:
-            rate = done * 3 / (time.monotonic() - started)
-            print(f"  published {done:,} jobs ({rate:,.0f} events/s)", flush=True)
-    return time.monotonic() - started
+    count = 0
+    if first == 0:
+        for records in (work.account_records(), work.big_job_records()):
+            await publisher.publish_many(records)
+            count += len(records)
+    for at in range(first, last, chunk):
+        records = work.job_records(at, min(last, at + chunk))
+        await publisher.publish_many(records)
+        count += len(records)
+        done = min(last, at + chunk)
+        if (done - first) % (chunk * 20) == 0 or done == last:
+            rate = count / (time.monotonic() - started)
+            print(f"  published jobs up to {done:,} ({rate:,.0f} events/s)", flush=True)
+    return count
 
 
 @dataclass
@@ -308,28 +370,19 @@ class ProjectorRun:
 
 
 async def project(
-    bootstrap: str,
-    mongo_url: str,
-    publisher: EventPublisher,
-    offsets: dict[TopicPartition, int],
-    total: int,
-    budget_s: float,
+    settings: ApiSettings, publisher: EventPublisher, total: int, budget_s: float
 ) -> ProjectorRun:
-    group = f"api-bench-{uuid.uuid4().hex[:8]}"
-    await place_group(bootstrap, group, offsets)
-    settings = ApiSettings(
-        kafka_bootstrap_servers=bootstrap, mongo_url=mongo_url, consumer_group=group
-    )
-    assert settings.consumer_group == group, "ApiSettings renamed its consumer group field"
-    client = make_mongo_client(mongo_url)
-    db = get_database(client, mongo_url)
+    """Run the projector until it has applied ``total`` more events (or the budget is
+    spent), from where the consumer group stands."""
+    client = make_mongo_client(settings.mongo_url)
+    db = get_database(client, settings.mongo_url)
     projector = Projector(settings, db, publisher)
     stop = asyncio.Event()
     started = time.monotonic()
     task = asyncio.create_task(projector.run(stop))
     first: tuple[float, int] | None = None
     last = (started, 0)
-    next_report = started + 30
+    next_report = started + 60
     try:
         while projector.applied < total and time.monotonic() - started < budget_s:
             await asyncio.sleep(0.05)
@@ -342,7 +395,7 @@ async def project(
                     first = last
             if now > next_report:
                 print(f"  projected {applied:,} of {total:,} events", flush=True)
-                next_report = now + 30
+                next_report = now + 60
     finally:
         stop.set()
         await task
@@ -391,166 +444,199 @@ def quantiles(samples: list[float]) -> tuple[float, float]:
     return cuts[49] * 1000, cuts[98] * 1000
 
 
-async def timed_get(http: httpx.AsyncClient, params: dict[str, Any]) -> tuple[float, Any]:
+@dataclass(frozen=True)
+class Query:
+    """One read the API serves, by whom, and how deep."""
+
+    name: str
+    path: str
+    params: dict[str, Any]
+    key: str
+    page: int = 1  # reached by following next_cursor from page 1
+    limit: int = PAGE
+
+
+def queries(work: Workload, jobs: int, deep_page: int) -> list[Query]:
+    middle = work.created(jobs // 2)
+    window = {
+        "created_from": (middle - timedelta(hours=6)).isoformat(),
+        "created_to": (middle + timedelta(hours=6)).isoformat(),
+    }
+    filters: list[tuple[str, dict[str, Any]]] = [
+        ("all", {}),
+        ("status=error", {"status": "error"}),
+        ("account", {"account_id": work.account(0)}),
+        ("job_type", {"job_type": JobType.UPDATE_PRICE.value}),
+        ("12 h created range", window),
+    ]
+    out: list[Query] = []
+    for who, key in (("admin", ADMIN_KEY), ("shop", SHOP_KEY)):
+        for label, params in filters:
+            for page in (1, deep_page):
+                name = f"jobs {who} {label}, page {page}"
+                out.append(Query(name, "/v1/jobs", params, key, page))
+    big = f"/v1/jobs/{work.big_job}"
+    items_deep = DEEP_ROW // 200 + 1
+    log_deep = DEEP_ROW // 500 + 1
+    out += [
+        Query("job detail (25,000 items)", big, {}, SHOP_KEY),
+        Query("job items, page 1", f"{big}/items", {}, SHOP_KEY, 1, 200),
+        Query(f"job items, page {items_deep}", f"{big}/items", {}, SHOP_KEY, items_deep, 200),
+        Query("job log, page 1", f"{big}/log", {}, SHOP_KEY, 1, 500),
+        Query(f"job log, page {log_deep}", f"{big}/log", {}, SHOP_KEY, log_deep, 500),
+    ]
+    return out
+
+
+async def timed_get(
+    http: httpx.AsyncClient, path: str, params: dict[str, Any]
+) -> tuple[float, Any]:
     started = time.perf_counter()
-    response = await http.get("/v1/jobs", params=params)
+    response = await http.get(path, params=params)
     elapsed = time.perf_counter() - started
     response.raise_for_status()
     return elapsed, response.json()
 
 
-async def deep_cursor(mongo_url: str, shop_id: str | None, page: int) -> tuple[str | None, int]:
-    """The ``cursor`` that asks for page ``page`` (or the last page, if there are fewer),
-    encoded as the API encodes its ``next_cursor``: walking there by HTTP would take longer
-    than the benchmark itself on FerretDB."""
-    client = make_mongo_client(mongo_url)
-    try:
-        jobs = get_database(client, mongo_url).jobs
-        query = {} if shop_id is None else {"shop_id": shop_id}
-        total = await jobs.count_documents(query)
-        page = max(1, min(page, (total - 1) // PAGE + 1))
-        if page == 1:
-            return None, 1
-        last = await (
-            jobs.find(query, {"created_at": 1})
-            .sort([("created_at", -1), ("_id", -1)])
-            .skip((page - 1) * PAGE - 1)
-            .limit(1)
-            .to_list()
-        )
-        return encode_cursor([last[0]["created_at"], last[0]["_id"]]), page
-    finally:
-        await client.close()
+async def reach(http: httpx.AsyncClient, query: Query) -> tuple[dict[str, Any], int]:
+    """The parameters of the query's page, found by following ``next_cursor`` from page 1
+    (a shorter list gives its last page), and that page's number."""
+    params: dict[str, Any] = {**query.params}
+    if query.path == "/v1/jobs" or query.path.endswith(("/items", "/log")):
+        params["limit"] = query.limit
+    page = 1
+    while page < query.page:
+        _, body = await timed_get(http, query.path, params)
+        if not body.get("next_cursor"):
+            break
+        params["cursor"] = body["next_cursor"]
+        page += 1
+    return params, page
 
 
-async def latency(
-    url: str,
-    mongo_url: str,
-    key: str,
-    shop_id: str | None,
-    deep_page: int,
-    samples: int,
-    cap_s: float,
-    settings: str,
+async def measure(
+    http: httpx.AsyncClient, query: Query, samples: int, cap_s: float, size: str, settings: str
 ) -> None:
-    who = "admin key" if shop_id is None else "shop key"
-    second, _ = await deep_cursor(mongo_url, shop_id, 2)
-    deep, page = await deep_cursor(mongo_url, shop_id, deep_page)
-    headers = {"Authorization": f"Bearer {key}"}
-    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=300) as http:
-        for label, cursor, number in [("first page", None, 1), (f"page {page}", deep, page)]:
-            params = {"limit": PAGE, "cursor": cursor}
-            _, body = await timed_get(http, params)  # warm-up
-            if number == 1:
-                assert body["next_cursor"] == second, "cursor encoding differs from the API's"
-            times: list[float] = []
-            started = time.monotonic()
-            while len(times) < samples and (len(times) < 5 or time.monotonic() - started < cap_s):
-                elapsed, body = await timed_get(http, params)
-                times.append(elapsed)
-            p50, p99 = quantiles(times)
-            print(
-                f"  GET /v1/jobs {label:<10} ({who}, limit {PAGE}, {len(body['data'])} rows): "
-                f"p50 {p50:7.1f} ms   p99 {p99:7.1f} ms   ({len(times)} requests)",
-                flush=True,
-            )
-            where = "first page" if number == 1 else "deep page"
-            report(
-                "api",
-                f"GET /v1/jobs {where}, {who}, p99",
-                p99,
-                "ms",
-                higher_is_better=False,
-                settings=settings + f"; deep page {page}",
-            )
+    http.headers["Authorization"] = f"Bearer {query.key}"
+    params, page = await reach(http, query)
+    _, body = await timed_get(http, query.path, params)  # warm-up
+    rows = len(body["data"]) if "data" in body and isinstance(body["data"], list) else 1
+    times: list[float] = []
+    started = time.monotonic()
+    while len(times) < samples and (len(times) < 5 or time.monotonic() - started < cap_s):
+        elapsed, _ = await timed_get(http, query.path, params)
+        times.append(elapsed)
+    p50, p99 = quantiles(times)
+    name = query.name if page == query.page else f"{query.name} (last: {page})"
+    print(
+        f"  {name:<44} {rows:>4} rows  p50 {p50:7.1f} ms  p99 {p99:7.1f} ms  "
+        f"({len(times)} requests)",
+        flush=True,
+    )
+    report(
+        "api",
+        f"{name} p99 @ {size}",
+        p99,
+        "ms",
+        goal=P99_GOAL_MS,
+        higher_is_better=False,
+        settings=settings,
+    )
+
+
+def stage_sizes(text: str) -> list[int]:
+    sizes = sorted({int(s.replace("_", "")) for s in text.split(",") if s.strip()})
+    if not sizes or sizes[0] <= 0:
+        raise argparse.ArgumentTypeError("sizes: positive job counts, e.g. 100000,1000000")
+    return sizes
 
 
 async def main() -> None:
     # aiokafka warns while a fresh broker elects leaders and coordinators; it retries.
     logging.getLogger("aiokafka").setLevel(logging.ERROR)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--jobs", type=int, default=100_000)
+    parser.add_argument("--sizes", type=stage_sizes, default=[100_000, 1_000_000])
     parser.add_argument("--items", type=int, default=2, help="items per job")
     parser.add_argument("--chunk", type=int, default=5_000, help="jobs per publish_many")
-    parser.add_argument("--runs", type=int, default=1, help="projector runs (median)")
-    parser.add_argument("--budget-s", type=float, default=300.0, help="per projector run")
+    parser.add_argument("--budget-s", type=float, default=3600.0, help="per projector stage")
     parser.add_argument("--deep-page", type=int, default=200)
-    parser.add_argument("--samples", type=int, default=200, help="requests per latency figure")
-    parser.add_argument("--cap-s", type=float, default=60.0, help="time cap per latency figure")
-    parser.add_argument("--quick", action="store_true", help="5,000 jobs, short samples")
+    parser.add_argument("--samples", type=int, default=100, help="requests per query")
+    parser.add_argument("--cap-s", type=float, default=20.0, help="time cap per query")
+    parser.add_argument("--quick", action="store_true", help="5,000 and 20,000 jobs, short")
     args = parser.parse_args()
     if args.quick:
-        args.jobs, args.budget_s, args.deep_page, args.samples, args.cap_s = 5_000, 60, 50, 20, 5
-    load = os.getloadavg()[0]
+        args.sizes, args.deep_page, args.samples, args.cap_s = [5_000, 20_000], 20, 20, 5
 
     workdir = Path(tempfile.mkdtemp(prefix="api-bench-"))
     run_id = uuid.uuid4().hex[:6]
+    most = args.sizes[-1]
     work = Workload(
-        jobs=args.jobs,
-        items=args.items,
         run_id=run_id,
-        start=datetime.now(UTC) - timedelta(seconds=args.jobs + 60),
+        items=args.items,
+        start=datetime.now(UTC) - timedelta(seconds=most + 3600),
+        jobs=most,
     )
     print(f"machine: {machine()}")
     with infrastructure(workdir) as (bootstrap, mongo_base, servers):
         print(f"servers: {servers}")
         print(
-            f"workload: {work.jobs:,} jobs x 3 events (+{work.accounts} accounts) = "
-            f"{work.events:,} events; {work.items} items and 1 log line per job event; "
-            f"{SHOPS} shops x {ACCOUNTS_PER_SHOP} accounts; 90% done, 7% error, 3% canceled"
-        )
-        print(
-            f"settings: publish_many chunks of {args.chunk:,} jobs; projector batches of up "
-            f"to 2000 records; {args.runs} projector run(s), budget {args.budget_s:.0f} s each"
+            f"workload: stages of {', '.join(f'{s:,}' for s in args.sizes)} jobs, 3 events "
+            f"each (one created per second of history), {work.items} items and 1 log line "
+            f"per job event; {SHOPS} shops x {ACCOUNTS_PER_SHOP} accounts; 90% done, 7% "
+            f"error, 3% canceled; plus one job of {BIG_ITEMS:,} items and {BIG_ITEMS:,} "
+            f"log lines"
         )
         await ensure_topics(bootstrap)
         await ensure_topics(bootstrap, OWN_TOPICS)
-        offsets = await end_offsets(bootstrap)
+        group = f"api-bench-{uuid.uuid4().hex[:8]}"
+        await place_group(bootstrap, group, await end_offsets(bootstrap))
+        mongo_url = database_url(mongo_base, f"api_bench_{run_id}")
+        settings = ApiSettings(
+            kafka_bootstrap_servers=bootstrap, mongo_url=mongo_url, consumer_group=group
+        )
+        assert settings.consumer_group == group, "ApiSettings renamed its consumer group field"
         producer = make_producer(bootstrap, client_id="api-bench")
         await producer.start()
         publisher = EventPublisher(producer)
+        done = 0
         try:
-            print("publishing …", flush=True)
-            seconds = await publish(publisher, work, args.chunk)
-            print(f"published {work.events:,} events in {seconds:.1f} s")
-            runs: list[ProjectorRun] = []
-            mongo_url = ""
-            for n in range(args.runs):
-                mongo_url = database_url(mongo_base, f"api_bench_{run_id}_{n}")
-                print(f"projector run {n + 1} into {mongo_url} …", flush=True)
-                run = await project(
-                    bootstrap, mongo_url, publisher, offsets, work.events, args.budget_s
-                )
-                runs.append(run)
-                complete = "all" if run.jobs_in_db >= work.jobs else "NOT all (budget)"
+            for size in args.sizes:
+                label = f"{size:,} jobs"
+                print(f"\n--- {label}: publishing jobs {done:,} … {size - 1:,}", flush=True)
+                events = await publish(publisher, work, done, size, args.chunk)
+                load = os.getloadavg()[0]
+                print(f"projecting {events:,} events into {mongo_url} …", flush=True)
+                run = await project(settings, publisher, events, args.budget_s)
+                complete = "all" if run.jobs_in_db >= size + 1 else "NOT all (budget)"
                 print(
                     f"  {run.applied:,} events in {run.seconds:.1f} s = {run.rate:,.0f} "
                     f"events/s ({run.wall:.1f} s wall incl. start); {run.jobs_in_db:,} jobs "
                     f"in MongoDB: {complete}",
                     flush=True,
                 )
+                done = size
+                where = (
+                    f"{run.jobs_in_db:,} jobs in MongoDB (FerretDB unless MONGO_URL); load "
+                    f"{load:.1f} at start; {args.samples} requests per query (at least 5, "
+                    f"cap {args.cap_s:.0f} s), one at a time"
+                )
+                report(
+                    "api",
+                    f"projector, stage up to {label}",
+                    run.rate,
+                    "events/s",
+                    goal=EVENTS_GOAL,
+                    settings=where,
+                )
+                print(f"HTTP latency at {label}, one request at a time:", flush=True)
+                async with (
+                    api_process(bootstrap, mongo_url, workdir, work.shop(0)) as url,
+                    httpx.AsyncClient(base_url=url, timeout=300) as http,
+                ):
+                    for query in queries(work, size, args.deep_page):
+                        await measure(http, query, args.samples, args.cap_s, label, where)
         finally:
             await producer.stop()
-        rates = [r.rate for r in runs]
-        print(
-            f"projector throughput: median {statistics.median(rates):,.0f} events/s "
-            f"over {len(runs)} run(s) {[round(r) for r in rates]}"
-        )
-        size = runs[-1].jobs_in_db
-        settings = f"{size:,} jobs in MongoDB (FerretDB unless MONGO_URL), load {load:.1f}"
-        report(
-            "api",
-            "projector",
-            statistics.median(rates),
-            "events/s",
-            settings=settings + f"; median of {len(runs)}",
-        )
-        print(f"HTTP latency on {size:,} jobs ({mongo_url}), one request at a time:")
-        async with api_process(bootstrap, mongo_url, workdir, work.shop(0)) as url:
-            for key, shop in ((ADMIN_KEY, None), (SHOP_KEY, work.shop(0))):
-                await latency(
-                    url, mongo_url, key, shop, args.deep_page, args.samples, args.cap_s, settings
-                )
     print(f"work files: {workdir}")
 
 
