@@ -33,7 +33,12 @@
 #      superset. Limit: fields filtered on are assumed not to hold arrays (MongoDB's
 #      {f: "x"} also matches {f: ["x"]}, the WHERE does not) - true of this project's data.
 #   3. Sort: find's sort on top-level fields becomes ORDER BY (rank, value) per field, which
-#      the compound indexes serve; the handler still sorts what it gets.
+#      the compound indexes serve; the handler still sorts what it gets. Two SQLite planner
+#      habits are worked around: a rank the WHERE fixes is left out of the ORDER BY (SQLite
+#      does not see that it is constant and would sort), and an $or is written `+(a OR b)`
+#      when sorting, so SQLite walks the ordered index instead of merging index searches of
+#      each branch and sorting all they found (every row before a keyset cursor). The API
+#      states the cursor's first bound apart (services/api/pagination.py) to seek to it.
 #   4. Limit: the handler offers the find's limit (no skip, not tailable) and the backend
 #      applies it only when the WHERE is the whole filter and the ORDER BY the whole sort
 #      (backends.QueryParams.ExactLimit). Limit: objects and arrays order by their JSON
