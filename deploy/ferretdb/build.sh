@@ -24,14 +24,20 @@
 #      numbers, milliseconds for dates, 0/1 for booleans, hex for ObjectIDs), so that SQL
 #      compares and sorts scalars as MongoDB does (metadata/expr.go). Unique indexes
 #      (`_id_` among them) are as released. At start-up, an index created by an older build
-#      is recreated (once; minutes for a million documents); nothing else changes on disk.
+#      is recreated (once; minutes for a million documents): old data need not be deleted.
 #   2. Filters (sqlite/pushdown.go): equality, $in and $lt/$lte/$gt/$gte on strings,
 #      numbers (integers; doubles with an integral value), booleans, dates, ObjectIDs and
 #      null, under implicit AND, $and and $or, become a WHERE on those same expressions;
 #      `_id` equality and $in use the unique index. Anything else is left to the handler,
 #      which applies the whole filter again (common.FilterIterator), so the WHERE is a
-#      superset. Limit: fields filtered on are assumed not to hold arrays (MongoDB's
-#      {f: "x"} also matches {f: ["x"]}, the WHERE does not) - true of this project's data.
+#      superset. Arrays: MongoDB's {f: "x"} also matches {f: ["x"]}, the WHERE would not;
+#      so each collection records (in its settings in `_ferretdb_collections`, before a
+#      write) the top-level fields that ever held an array, a document or another
+#      non-scalar, and conditions and sorts on those are left to the handler (listings'
+#      issue_severities). A collection of an older build is scanned once at start-up for
+#      them. (Running an older build on the data, then this one again: an array written
+#      meanwhile into a field that never held one is not seen; delete the settings'
+#      "scalarsChecked" or the data.)
 #   3. Sort: find's sort on top-level fields becomes ORDER BY (rank, value) per field, which
 #      the compound indexes serve; the handler still sorts what it gets. Two SQLite planner
 #      habits are worked around: a rank the WHERE fixes is left out of the ORDER BY (SQLite
@@ -41,8 +47,7 @@
 #      states the cursor's first bound apart (services/api/pagination.py) to seek to it.
 #   4. Limit: the handler offers the find's limit (no skip, not tailable) and the backend
 #      applies it only when the WHERE is the whole filter and the ORDER BY the whole sort
-#      (backends.QueryParams.ExactLimit). Limit: objects and arrays order by their JSON
-#      text, not as MongoDB, so a limited sort on a field holding them may pick other rows.
+#      (backends.QueryParams.ExactLimit).
 #   5. The two `_id` patches of earlier builds, folded in: UPDATE/DELETE/lookups by `_id`
 #      write the path as the unique index does (`->"_id"`, released `->'$._id'`, which
 #      scanned the table), and `_id` equality is pushed down beside other conditions.

@@ -1,10 +1,11 @@
 """Finds with filter, sort and limit return what MongoDB's semantics say, on the suite's
 database: FerretDB on SQLite answers them from its indexes (deploy/ferretdb/build.sh), so
-ties, odd ids, missing and null values and mixed types must still come out right.
+ties, odd ids, missing and null values, mixed types and arrays must still come out right.
 
 The reference is a small model of MongoDB's comparison: values of different BSON types
 order by type (null and missing first, then numbers, strings, ObjectIds, booleans, dates),
-a range matches values of the bound's type only, and {f: None} matches null and missing.
+a range matches values of the bound's type only, {f: None} matches null and missing, and
+an array matches by any of its elements.
 """
 
 from __future__ import annotations
@@ -70,6 +71,10 @@ def matches(doc: Doc, query: Doc) -> bool:
 
 
 def _field_matches(value: Any, cond: Any) -> bool:
+    if isinstance(value, list):  # an array matches by any of its elements
+        if isinstance(cond, dict) and "$ne" in cond:
+            return not _field_matches(value, {"$eq": cond["$ne"]})
+        return any(_field_matches(v, cond) for v in value)
     if not (isinstance(cond, dict) and cond and all(k.startswith("$") for k in cond)):
         return key(value) == key(cond)
     tests: dict[str, Callable[[Any], bool]] = {
@@ -122,6 +127,8 @@ def make_docs(rng: random.Random) -> list[Doc]:
             doc["n"] = n
         if i % 23 == 0:
             doc["created_at"] = rng.choice([None, "2026-03-01", 5])  # not a date
+        # a field of strings and arrays of them, as listings' issue_severities
+        doc["tags"] = rng.choice(["red", "blue", ["red", "blue"], ["blue"], [], "x"])
         docs.append(doc)
     return docs
 
@@ -169,6 +176,9 @@ FILTERS: list[Doc] = [
     {"shop_id": "s1", "n": {"$gte": 1, "$lt": 5}},
     {"$and": [{"seq": {"$gte": 1}}, {"seq": {"$lte": 3}}], "status": "done"},
     {"_id": {"$gt": "j100"}},
+    {"tags": "red"},
+    {"tags": {"$in": ["blue", "x"]}, "shop_id": "s2"},
+    {"tags": {"$ne": "blue"}},
 ]
 SORTS: list[list[tuple[str, int]]] = [
     [("created_at", -1), ("_id", -1)],
