@@ -13,18 +13,45 @@
 # the go command), copied to .local/src/, stamped with version.txt and built there,
 # with FerretDB's own go.mod/go.sum pinning every dependency.
 #
-# Two patches are applied (the build is stamped VERSION-BUILD_ID, deploy/ferretdb/build-id.txt,
-# so that provisioning rebuilds a binary without them), both about finding a document by
-# `_id` through its unique index instead of scanning the table:
-#   1. the SQLite backend's path to `_id` in UPDATE, DELETE and `_id` lookups is written as
-#      the index is. As released the two expressions differ (`->'$._id'` against `->"_id"`)
-#      and every update or delete by `_id` scans the whole table: replacing 25,000 listings
-#      in a 25,000-row collection took half an hour; with the patch, seconds.
-#   2. a filter with `_id` equality and other conditions (`{_id: x, seq: {$lte: n}}`, the
-#      projector's guarded replace) is narrowed by `_id` too; as released only a filter of
-#      `_id` alone is. Safe because every handler applies the whole filter again to what
-#      the backend returns (common.FilterDocument / FilterIterator).
-# Inserts already probe the index, and documents are stored exactly as before.
+# deploy/ferretdb/sqlite-pushdown.patch is applied (`patch -p1`; the build fails if it does
+# not apply). The build is stamped VERSION-BUILD_ID (deploy/ferretdb/build-id.txt) so that
+# provisioning rebuilds a binary without it. Why: as released, the SQLite backend pushes
+# only `{_id: x}` down to SQL and filters, sorts and limits every document of a collection
+# in Go, so `GET /v1/jobs` took seconds at 100,000 jobs and grew linearly. What it does:
+#   1. Indexes: a non-unique index on a top-level field is created on two expressions,
+#      the rank of the value's BSON type in MongoDB's cross-type order (from the sjson
+#      schema) and its SQL value (`->>`: TEXT in byte order for strings, INTEGER/REAL for
+#      numbers, milliseconds for dates, 0/1 for booleans, hex for ObjectIDs), so that SQL
+#      compares and sorts scalars as MongoDB does (metadata/expr.go). Unique indexes
+#      (`_id_` among them) are as released. At start-up, an index created by an older build
+#      is recreated (once; minutes for a million documents): old data need not be deleted.
+#   2. Filters (sqlite/pushdown.go): equality, $in and $lt/$lte/$gt/$gte on strings,
+#      numbers (integers; doubles with an integral value), booleans, dates, ObjectIDs and
+#      null, under implicit AND, $and and $or, become a WHERE on those same expressions;
+#      `_id` equality and $in use the unique index. Anything else is left to the handler,
+#      which applies the whole filter again (common.FilterIterator), so the WHERE is a
+#      superset. Arrays: MongoDB's {f: "x"} also matches {f: ["x"]}, the WHERE would not;
+#      so each collection records (in its settings in `_ferretdb_collections`, before a
+#      write) the top-level fields that ever held an array, a document or another
+#      non-scalar, and conditions and sorts on those are left to the handler (listings'
+#      issue_severities). A collection of an older build is scanned once at start-up for
+#      them. (Running an older build on the data, then this one again: an array written
+#      meanwhile into a field that never held one is not seen; delete the settings'
+#      "scalarsChecked" or the data.)
+#   3. Sort: find's sort on top-level fields becomes ORDER BY (rank, value) per field, which
+#      the compound indexes serve; the handler still sorts what it gets. Two SQLite planner
+#      habits are worked around: a rank the WHERE fixes is left out of the ORDER BY (SQLite
+#      does not see that it is constant and would sort), and an $or is written `+(a OR b)`
+#      when sorting, so SQLite walks the ordered index instead of merging index searches of
+#      each branch and sorting all they found (every row before a keyset cursor). The API
+#      states the cursor's first bound apart (services/api/pagination.py) to seek to it.
+#   4. Limit: the handler offers the find's limit (no skip, not tailable) and the backend
+#      applies it only when the WHERE is the whole filter and the ORDER BY the whole sort
+#      (backends.QueryParams.ExactLimit).
+#   5. The two `_id` patches of earlier builds, folded in: UPDATE/DELETE/lookups by `_id`
+#      write the path as the unique index does (`->"_id"`, released `->'$._id'`, which
+#      scanned the table), and `_id` equality is pushed down beside other conditions.
+# Documents are stored exactly as before.
 #
 # No build tags are needed: the sqlite backend (modernc.org/sqlite, pure Go) and the
 # postgresql one are in by default; `ferretdb_debug` is deliberately not set.
@@ -53,15 +80,9 @@ cp -R "$dir" "$src"
 chmod -R u+w "$src"
 printf '%s\n' "$version-$build_id" >"$src/build/version/version.txt"
 
-# The `_id` index patch (see the top of this file); the build fails if it no longer applies.
-meta=$src/internal/backends/sqlite/metadata/metadata.go
-sed -i "s|IDColumn = DefaultColumn + \"->'\\\$._id'\"|IDColumn = DefaultColumn + \`->\"_id\"\`|" "$meta"
-grep -q 'IDColumn = DefaultColumn + `->"_id"`' "$meta" ||
-    { echo "build.sh: the _id index patch did not apply to $meta" >&2; exit 1; }
-coll=$src/internal/backends/sqlite/collection.go
-[[ $(grep -c 'if params.Filter.Len() == 1 {' "$coll") == 2 ]] ||
-    { echo "build.sh: the _id pushdown patch does not apply to $coll" >&2; exit 1; }
-sed -i 's/if params.Filter.Len() == 1 {/if params.Filter.Len() >= 1 {/' "$coll"
+# The patch (see the top of this file); the build fails if it does not apply.
+patch -d "$src" -p1 --batch --forward --quiet <"$here/sqlite-pushdown.patch" ||
+    { echo "build.sh: $here/sqlite-pushdown.patch did not apply to $src" >&2; exit 1; }
 
 echo "ferretdb: building $out" >&2
 (

@@ -60,7 +60,10 @@ class Keyset:
             {**dict(zip(names[:n], values[:n], strict=True)), names[n]: {beyond: values[n]}}
             for n in range(len(names))
         ]
-        return {"$and": [query, {"$or": later}]}
+        # The first field's bound is implied by the $or; stated apart, it lets FerretDB on
+        # SQLite start its index scan at the cursor instead of merging the $or's branches.
+        bound = "$lte" if self.descending else "$gte"
+        return {"$and": [query, {names[0]: {bound: values[0]}}, {"$or": later}]}
 
     def cursor(self, doc: dict[str, Any]) -> str:
         return encode_cursor([doc[name] for name, _ in self.fields])

@@ -19,8 +19,8 @@ The fold keeps the status of each of a job's items (``item_states``, in the orde
 request): the item counts are recomputed from it, and a batch that died between writing
 items and writing its job is simply folded again (item rows hold absolute states, the job
 document is written last). It is stored apart from the job, in ``job_state``
-(:func:`split_job`): a job of 25,000 items must not make every scan of the jobs list
-(FerretDB scans for every query but ``_id``) read 25,000 statuses.
+(:func:`split_job`): a job of 25,000 items must not make every read of the jobs list
+read 25,000 statuses.
 
 Items are stored in pages of ``ITEMS_PER_PAGE`` rows in request order (``job_item_pages``,
 ``_id`` = job id and page number), not one document each: a 25,000-item job is 125

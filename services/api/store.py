@@ -17,8 +17,25 @@ INDEXES: dict[str, list[IndexModel]] = {
             [("shop_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
             name="shop_newest",
         ),
-        IndexModel([("account_id", ASCENDING), ("created_at", DESCENDING)], name="account_newest"),
-        IndexModel([("status", ASCENDING), ("created_at", DESCENDING)], name="status_newest"),
+        IndexModel(
+            [("account_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
+            name="account_newest",
+        ),
+        IndexModel(
+            [("status", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
+            name="status_newest",
+        ),
+        # A shop's failed jobs: the status filter is rare enough that reading the shop's
+        # newest rows until a page of them is found would read thousands.
+        IndexModel(
+            [
+                ("shop_id", ASCENDING),
+                ("status", ASCENDING),
+                ("created_at", DESCENDING),
+                ("_id", DESCENDING),
+            ],
+            name="shop_status_newest",
+        ),
     ],
     # A job's items in pages, read by _id; this index serves a job's removal on MongoDB.
     "job_item_pages": [IndexModel([("job_id", ASCENDING), ("n", ASCENDING)], name="job_page")],

@@ -26,6 +26,7 @@ def test_several_fields_descending_resume_lexicographically() -> None:
     assert order.after({"shop_id": "s"}, cursor) == {
         "$and": [
             {"shop_id": "s"},
+            {"created_at": {"$lte": AT}},
             {"$or": [{"created_at": {"$lt": AT}}, {"created_at": AT, "_id": {"$lt": "j1"}}]},
         ]
     }
