@@ -119,19 +119,6 @@ COMMIT_FAILURES = Counter(
 all_event_types()  # every event type known to the decoder, the throttle's snapshots too
 
 
-async def together(*steps: Awaitable[Any]) -> list[Any]:
-    """Run ``steps`` at once and return their results; the first to fail cancels the
-    others (waited for) and is raised as it is, so write_failures.classify reads it."""
-    tasks = [asyncio.ensure_future(step) for step in steps]
-    try:
-        return list(await asyncio.gather(*tasks))
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
-
-
 def _hold_back_unfinished_jobs(
     consumer: AIOKafkaConsumer, batches: dict[TopicPartition, list[Record]]
 ) -> None:
@@ -431,36 +418,27 @@ class Projector:
             # else: the batch starts with the job's first event, so the job is presumed
             # new; if it exists after all (a replay), inserting it fails and it is read.
         stored.update(await self._read_jobs(to_read))
+        if placed:
+            # Counted before the jobs are written: a batch folded again after a crash is
+            # fenced off by the offsets counted (stats.HourCounts), never lost.
+            await self._count_hours(placed, {j: d["seq"] for j, d in stored.items()})
         presumed = {j for j in first if j not in stored and j not in to_read}
         out = fold_job_events(events, stored)
+        await bulk.insert_new(self.db.job_log, list(out.log.values()))
         rows, states = self._split(out)
-
-        async def items() -> set[str]:
-            # What belongs to presumed-new jobs is only inserted: if such a job exists
-            # after all, what exists of it holds a state at least as new as this batch's.
-            await bulk.insert_new(self.db.job_state, [states[j] for j in out.new_jobs & presumed])
-            stale = await bulk.put_unless_newer(
-                self.db.job_state,
-                [states[j] for j in out.new_jobs - presumed],
-                [states[j] for j in out.states_changed - out.new_jobs],
-            )
-            pages = [p for p in out.pages.values() if p.job_id not in stale]
-            await bulk.insert_new(
-                self.db.job_item_pages, [p.document([]) for p in pages if p.job_id in presumed]
-            )
-            await self._write_pages([p for p in pages if p.job_id not in presumed])
-            return stale
-
-        # Three writes that need not wait for each other, all before the jobs' rows: log
-        # lines (keyed by event, so a batch folded again adds none twice), the charts'
-        # hour counts (from the stored seqs, so counted before the rows move them on; a
-        # batch folded again after a crash is fenced off by the offsets counted,
-        # stats.HourCounts) and the item states then items.
-        _, _, stale = await together(
-            bulk.insert_new(self.db.job_log, list(out.log.values())),
-            self._count_hours(placed or [], {j: d["seq"] for j, d in stored.items()}),
-            items(),
+        # What belongs to presumed-new jobs is only inserted: if such a job exists after
+        # all, what exists of it holds a state at least as new as this batch's.
+        await bulk.insert_new(self.db.job_state, [states[j] for j in out.new_jobs & presumed])
+        stale = await bulk.put_unless_newer(
+            self.db.job_state,
+            [states[j] for j in out.new_jobs - presumed],
+            [states[j] for j in out.states_changed - out.new_jobs],
         )
+        pages = [p for p in out.pages.values() if p.job_id not in stale]
+        await bulk.insert_new(
+            self.db.job_item_pages, [p.document([]) for p in pages if p.job_id in presumed]
+        )
+        await self._write_pages([p for p in pages if p.job_id not in presumed])
         taken = await bulk.insert_new(self.db.jobs, [rows[j] for j in out.new_jobs])
         stale |= await bulk.replace_unless_newer(
             self.db.jobs, [r for j, r in rows.items() if j not in out.new_jobs | stale]
@@ -482,7 +460,7 @@ class Projector:
         if not counts:
             return
         # Read only the documents this projector has not counted into since its partitions
-        # were assigned (most batches: none).
+        # were assigned: those of an hour new to it, one lookup by `_id` each.
         through = self.hours.known(counts)
         unknown = [doc_id for doc_id in counts if doc_id not in through]
         if unknown:
