@@ -28,6 +28,7 @@ names the ``seq``, and what it did not match is read back.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any
 
@@ -59,6 +60,24 @@ REPLACED = Counter(
     "Documents the projector replaced (a table scan each on an unpatched FerretDB)",
     ["collection"],
 )
+
+
+async def find_by_ids(
+    collection: Collection, ids: Sequence[str], projection: dict[str, int] | None = None
+) -> list[Doc]:
+    """The documents of these ``_id``s, each found by itself: FerretDB 1.24 as released
+    narrows a filter to the ``_id`` index only for ``_id`` equality, so ``$in`` reads the
+    whole collection. For the few documents of a batch, never a collection's worth."""
+    found: list[Doc] = []
+    for start in range(0, len(ids), UPDATE_CHUNK):  # UPDATE_CHUNK: below FerretDB's pool
+        docs = await asyncio.gather(
+            *(
+                collection.find_one({"_id": i}, projection)
+                for i in ids[start : start + UPDATE_CHUNK]
+            )
+        )
+        found += [d for d in docs if d is not None]
+    return found
 
 
 async def insert_new(collection: Collection, docs: Sequence[Doc]) -> list[Doc]:

@@ -1,9 +1,12 @@
-"""The job documents a projector wrote, so it need not read them back (projector.py)."""
+"""What a projector wrote, so it need not read it back (projector.py): the job documents,
+and how far each of the charts' hour counts has counted."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
+from collections.abc import Iterable
+from typing import Protocol
 
 from aiokafka import TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
@@ -48,18 +51,62 @@ class JobCache:
         CACHED_JOBS.set(0)
 
 
+class HourOffsets:
+    """Per ``job_hours`` document this projector wrote, the partition offset it has counted
+    through (stats.HourCounts), newest use last, at most ``size``: a batch then needs no
+    read of the documents it counts into, only of those it has not written itself.
+
+    A document names its partition, so only the partition's owner writes it; like the job
+    cache, this is valid only while the assignment holds."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._through: OrderedDict[str, int] = OrderedDict()
+
+    def known(self, doc_ids: Iterable[str]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for doc_id in doc_ids:
+            through = self._through.get(doc_id)
+            if through is not None:
+                self._through.move_to_end(doc_id)
+                out[doc_id] = through
+        return out
+
+    def put(self, through: dict[str, int]) -> None:
+        for doc_id, offset in through.items():
+            self._through[doc_id] = offset
+            self._through.move_to_end(doc_id)
+        while len(self._through) > self.size:
+            self._through.popitem(last=False)
+
+    def forget(self, doc_ids: Iterable[str]) -> None:
+        for doc_id in doc_ids:
+            self._through.pop(doc_id, None)
+
+    def clear(self) -> None:
+        self._through.clear()
+
+
+class Clearable(Protocol):
+    def clear(self) -> None: ...
+
+
 class ForgetOnRebalance(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Empties the cache on every change of assignment; a revocation first waits for the
+    """Empties the caches on every change of assignment; a revocation first waits for the
     batch being written (``writing``), so the partitions' next owner, which the group
     assigns only once every member has revoked, never writes beside it."""
 
-    def __init__(self, cache: JobCache, writing: asyncio.Lock | None = None) -> None:
-        self.cache = cache
+    def __init__(self, *caches: Clearable, writing: asyncio.Lock | None = None) -> None:
+        self.caches = caches
         self.writing = writing or asyncio.Lock()
+
+    def _clear(self) -> None:
+        for cache in self.caches:
+            cache.clear()
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         async with self.writing:
-            self.cache.clear()
+            self._clear()
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        self.cache.clear()
+        self._clear()

@@ -29,7 +29,7 @@ from pymongo import DeleteOne, UpdateOne
 from pymongo.errors import PyMongoError
 
 from services.api import bulk, stats
-from services.api.job_cache import ForgetOnRebalance, JobCache
+from services.api.job_cache import ForgetOnRebalance, HourOffsets, JobCache
 from services.api.projection import (
     Delete,
     Doc,
@@ -171,6 +171,7 @@ class Projector:
         self.publisher = publisher
         self.max_records = max_records
         self.cache = JobCache(cache_size)
+        self.hours = HourOffsets(cache_size)
         self.caught_up = asyncio.Event()  # set once everything published so far is written
         self.applied = 0
         # Liveness (docs/design.md §17), while run() runs: beaten once per poll, and while
@@ -196,7 +197,7 @@ class Projector:
         )
         consumer.subscribe(
             [t.name for t in [*TOPICS, *OWN_TOPICS]],
-            listener=ForgetOnRebalance(self.cache, self.writing),
+            listener=ForgetOnRebalance(self.cache, self.hours, writing=self.writing),
         )
         await consumer.start()
         lag = LagMeter(consumer, self.settings.consumer_group)
@@ -458,16 +459,27 @@ class Projector:
         counts = stats.hour_counts(placed, stored_seq)
         if not counts:
             return
-        through = {
-            d["_id"]: d.get("offset", -1)
-            async for d in self.db.job_hours.find({"_id": {"$in": list(counts)}}, {"offset": 1})
-        }
+        # Read only the documents this projector has not counted into since its partitions
+        # were assigned: those of an hour new to it, one lookup by `_id` each.
+        through = self.hours.known(counts)
+        unknown = [doc_id for doc_id in counts if doc_id not in through]
+        if unknown:
+            stored = await bulk.find_by_ids(self.db.job_hours, unknown, {"offset": 1})
+            through.update({d["_id"]: d.get("offset", -1) for d in stored})
         ops = []
+        counted = {doc_id: through[doc_id] for doc_id in counts if doc_id in through}
         for doc_id, hour in counts.items():
             update = hour.update(through.get(doc_id, -1))
             if update is not None:
                 ops.append(UpdateOne({"_id": doc_id}, update, upsert=True))
-        await bulk.run_chunked(self.db.job_hours, ops)
+                counted[doc_id] = update["$max"]["offset"]
+        try:
+            await bulk.run_chunked(self.db.job_hours, ops)
+        except BaseException:
+            # Some of the updates may have landed: what is stored is read again next time.
+            self.hours.forget(counts)
+            raise
+        self.hours.put(counted)
 
     async def _prune_stats(self) -> None:
         """Drop chart data past its span, at most once per ``stats.PRUNE_EVERY`` (a range

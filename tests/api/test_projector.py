@@ -123,7 +123,8 @@ async def snapshot(db: Database, shop: str = SHOP) -> dict[str, list[dict[str, A
     query = {"shop_id": shop}
     return {
         name: await db[name].find(query).sort("_id", 1).to_list()
-        for name in ("jobs", "job_state", "job_item_pages", "job_log")
+        # job_hours: the charts' counts, from the offsets counted (cached across batches)
+        for name in ("jobs", "job_state", "job_item_pages", "job_log", "job_hours")
     }
 
 

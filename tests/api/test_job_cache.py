@@ -1,0 +1,25 @@
+"""What the projector remembers of its own writes (services/api/job_cache.py)."""
+
+from __future__ import annotations
+
+from services.api.job_cache import ForgetOnRebalance, HourOffsets, JobCache
+
+
+def test_hour_offsets_know_only_what_was_put_and_keep_the_most_recently_used() -> None:
+    hours = HourOffsets(size=2)
+    hours.put({"a": 10, "b": 20})
+    assert hours.known(["a", "c"]) == {"a": 10}  # "a" used: "b" is now the oldest
+    hours.put({"c": 30})
+    assert hours.known(["a", "b", "c"]) == {"a": 10, "c": 30}
+    hours.forget(["a"])
+    assert hours.known(["a", "c"]) == {"c": 30}
+
+
+async def test_a_change_of_assignment_forgets_the_jobs_and_the_hour_offsets() -> None:
+    jobs, hours = JobCache(10), HourOffsets(10)
+    listener = ForgetOnRebalance(jobs, hours)
+    for change in (listener.on_partitions_revoked, listener.on_partitions_assigned):
+        jobs.put({"j": {"_id": "j", "seq": 1}})
+        hours.put({"h": 5})
+        await change([])
+        assert jobs.get("j") is None and hours.known(["h"]) == {}
