@@ -195,8 +195,12 @@ def _provision_rulecheck(root: Path) -> Path:
 
 
 def provision_missing(root: Path = REPO_ROOT) -> None:
-    """:func:`provision` only when the Kafka jar or the FerretDB binary is missing: for
-    benchmarks, which run after ``make provision`` and must not rebuild servers that other
-    runs sharing ``.local`` are using."""
-    if not kafka_jar(root).is_file() or not ferretdb_binary(root).is_file():
+    """:func:`provision` only when the Kafka jar is missing or the FerretDB binary is not
+    the pinned build: for benchmarks, which run after ``make provision``. A stale binary
+    is rebuilt, never measured under the pinned build's name; the build replaces the file
+    by a rename, so servers other runs sharing ``.local`` have started keep running."""
+    binary = ferretdb_binary(root)
+    if not kafka_jar(root).is_file() or _installed_ferretdb_version(binary) != ferretdb_version(
+        root
+    ):
         provision(root)

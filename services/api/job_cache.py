@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from collections.abc import Iterable
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 from aiokafka import TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
@@ -16,75 +16,66 @@ from services.api.projection import Doc
 
 CACHED_JOBS = Gauge("projector_cached_jobs", "Job documents the projector holds in memory")
 
+V = TypeVar("V")
 
-class JobCache:
-    """The job documents this projector wrote, newest use last, at most ``size``.
 
-    Valid only while this instance owns the jobs' partitions: it is emptied whenever the
-    group's assignment changes, since another instance may have written them meanwhile."""
+class Recent(Generic[V]):
+    """Values by key, newest use last, at most ``size``: the oldest used go first.
+
+    What the projector holds is valid only while it owns the partitions it came from:
+    the caches are emptied whenever the group's assignment changes (ForgetOnRebalance),
+    since another instance may have written the same documents meanwhile."""
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._docs: OrderedDict[str, Doc] = OrderedDict()
+        self._values: OrderedDict[str, V] = OrderedDict()
 
-    def get(self, job_id: str) -> Doc | None:
-        doc = self._docs.get(job_id)
-        if doc is not None:
-            self._docs.move_to_end(job_id)
-        return doc
+    def __len__(self) -> int:
+        return len(self._values)
 
-    def put(self, docs: dict[str, Doc]) -> None:
-        for job_id, doc in docs.items():
-            self._docs[job_id] = doc
-            self._docs.move_to_end(job_id)
-        while len(self._docs) > self.size:
-            self._docs.popitem(last=False)
-        CACHED_JOBS.set(len(self._docs))
+    def get(self, key: str) -> V | None:
+        value = self._values.get(key)
+        if value is not None:
+            self._values.move_to_end(key)
+        return value
 
-    def forget(self, job_ids: set[str]) -> None:
-        for job_id in job_ids:
-            self._docs.pop(job_id, None)
-        CACHED_JOBS.set(len(self._docs))
+    def known(self, keys: Iterable[str]) -> dict[str, V]:
+        """Those of ``keys`` held, with their values."""
+        found = ((key, self.get(key)) for key in keys)
+        return {key: value for key, value in found if value is not None}
+
+    def put(self, values: dict[str, V]) -> None:
+        for key, value in values.items():
+            self._values[key] = value
+            self._values.move_to_end(key)
+        while len(self._values) > self.size:
+            self._values.popitem(last=False)
+        self._changed()
+
+    def forget(self, keys: Iterable[str]) -> None:
+        for key in keys:
+            self._values.pop(key, None)
+        self._changed()
 
     def clear(self) -> None:
-        self._docs.clear()
-        CACHED_JOBS.set(0)
+        self._values.clear()
+        self._changed()
+
+    def _changed(self) -> None:
+        """Called after every change (the job cache's gauge)."""
 
 
-class HourOffsets:
+class JobCache(Recent[Doc]):
+    """The job documents this projector wrote, so a batch need not read them back."""
+
+    def _changed(self) -> None:
+        CACHED_JOBS.set(len(self))
+
+
+class HourOffsets(Recent[int]):
     """Per ``job_hours`` document this projector wrote, the partition offset it has counted
-    through (stats.HourCounts), newest use last, at most ``size``: a batch then needs no
-    read of the documents it counts into, only of those it has not written itself.
-
-    A document names its partition, so only the partition's owner writes it; like the job
-    cache, this is valid only while the assignment holds."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._through: OrderedDict[str, int] = OrderedDict()
-
-    def known(self, doc_ids: Iterable[str]) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for doc_id in doc_ids:
-            through = self._through.get(doc_id)
-            if through is not None:
-                self._through.move_to_end(doc_id)
-                out[doc_id] = through
-        return out
-
-    def put(self, through: dict[str, int]) -> None:
-        for doc_id, offset in through.items():
-            self._through[doc_id] = offset
-            self._through.move_to_end(doc_id)
-        while len(self._through) > self.size:
-            self._through.popitem(last=False)
-
-    def forget(self, doc_ids: Iterable[str]) -> None:
-        for doc_id in doc_ids:
-            self._through.pop(doc_id, None)
-
-    def clear(self) -> None:
-        self._through.clear()
+    through (stats.HourCounts): a batch then reads only the documents it has not written
+    itself. A document names its partition, so only the partition's owner writes it."""
 
 
 class Clearable(Protocol):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from prometheus_client import REGISTRY
+
 from services.api.job_cache import ForgetOnRebalance, HourOffsets, JobCache
 
 
@@ -23,3 +25,14 @@ async def test_a_change_of_assignment_forgets_the_jobs_and_the_hour_offsets() ->
         hours.put({"h": 5})
         await change([])
         assert jobs.get("j") is None and hours.known(["h"]) == {}
+
+
+def test_the_job_cache_drops_the_least_recently_used_and_reports_its_size() -> None:
+    jobs = JobCache(size=2)
+    jobs.put({"a": {"_id": "a"}, "b": {"_id": "b"}})
+    assert jobs.get("a") == {"_id": "a"}  # "a" used: "b" is now the oldest
+    jobs.put({"c": {"_id": "c"}})
+    assert jobs.get("b") is None and jobs.known(["a", "c"]).keys() == {"a", "c"}
+    assert REGISTRY.get_sample_value("projector_cached_jobs") == 2
+    jobs.forget(["a"])
+    assert REGISTRY.get_sample_value("projector_cached_jobs") == 1
