@@ -12,6 +12,8 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from services.api.errors import ApiError
 
+Sort = list[tuple[str, int]]
+
 
 def encode_cursor(values: list[Any]) -> str:
     raw = json.dumps([v.isoformat() if isinstance(v, datetime) else v for v in values])
@@ -41,8 +43,12 @@ class Keyset:
     descending: bool = False
     # Fields the query fixes to one value, sorted on first so the compound index serves.
     fixed: tuple[str, ...] = ()
+    # Many rows share the leading fields (a log's lines of one event share their time and
+    # seq): the page after a cursor is then read as one query per field, each a seek into
+    # the index, not one $or that walks every tied row before the cursor (read_page).
+    seek_ties: bool = False
 
-    def sort(self) -> list[tuple[str, int]]:
+    def sort(self) -> Sort:
         direction = -1 if self.descending else 1
         return [(name, 1) for name in self.fixed] + [(name, direction) for name, _ in self.fields]
 
@@ -65,6 +71,24 @@ class Keyset:
         bound = "$lte" if self.descending else "$gte"
         return {"$and": [query, {names[0]: {bound: values[0]}}, {"$or": later}]}
 
+    def tiers(self, query: dict[str, Any], cursor: str) -> list[tuple[dict[str, Any], Sort]]:
+        """The rows after the cursor's row as queries to read one after the other, each
+        with its sort: the rows tied with it on every field but the last, then on every
+        field but the last two, ... then those beyond it on the first field. A field a
+        tier fixes is left out of its sort: FerretDB on SQLite would sort the rows found
+        rather than see that the index gives them in order."""
+        values = decode_cursor(cursor, tuple(kind for _, kind in self.fields))
+        beyond = "$lt" if self.descending else "$gt"
+        direction = -1 if self.descending else 1
+        names = [name for name, _ in self.fields]
+        out: list[tuple[dict[str, Any], Sort]] = []
+        for n in reversed(range(len(names))):
+            tied = dict(zip(names[:n], values[:n], strict=True))
+            tier = {"$and": [query, {**tied, names[n]: {beyond: values[n]}}]}
+            sort = [(name, 1) for name in self.fixed] + [(name, direction) for name in names[n:]]
+            out.append((tier, sort))
+        return out
+
     def cursor(self, doc: dict[str, Any]) -> str:
         return encode_cursor([doc[name] for name, _ in self.fields])
 
@@ -78,7 +102,20 @@ async def read_page(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Up to ``limit`` rows after the cursor, and the cursor of the next page (``None``
     when there is none: one row more than asked for is read to know)."""
-    docs = await rows.find(order.after(query, cursor)).sort(order.sort()).limit(limit + 1).to_list()
+    if cursor and order.seek_ties:
+        docs: list[dict[str, Any]] = []
+        for tier, sort in order.tiers(query, cursor):
+            wanted = limit + 1 - len(docs)
+            docs += await rows.find(tier).sort(sort).limit(wanted).to_list()
+            if len(docs) > limit:
+                break
+    else:
+        docs = (
+            await rows.find(order.after(query, cursor))
+            .sort(order.sort())
+            .limit(limit + 1)
+            .to_list()
+        )
     more = len(docs) > limit
     docs = docs[:limit]
     return docs, order.cursor(docs[-1]) if more else None

@@ -145,6 +145,11 @@ async def collection(mongo_url: str) -> AsyncIterator[tuple[Any, list[Doc]]]:
                 *INDEXES["jobs"],
                 IndexModel([("n", 1), ("_id", 1)], name="n_id"),
                 IndexModel([("seq", 1), ("created_at", 1)], name="seq_created"),
+                # as a job's log: one key, then a keyset with many ties (log_order)
+                IndexModel(
+                    [("shop_id", 1), ("seq", 1), ("created_at", 1), ("_id", 1)],
+                    name="shop_seq_created_id",
+                ),
             ]
         )
         await rows.insert_many([dict(d) for d in docs])
@@ -234,6 +239,31 @@ async def test_keyset_pages_walk_the_whole_set_once(
     assert seen == reference(dated, query, order.sort(), 0)
 
 
+def log_order() -> Keyset:
+    """A keyset like the log's (services/api/routes/jobs.py): rows tie on its first two
+    fields by the dozen (20 times, 5 seqs, 240 rows)."""
+    return Keyset((("seq", int), ("created_at", datetime), ("_id", str)), seek_ties=True)
+
+
+@pytest.mark.parametrize("query", [{}, {"shop_id": "s1"}])
+async def test_keyset_pages_of_many_ties_walk_the_whole_set_once(
+    collection: tuple[Any, list[Doc]], query: Doc
+) -> None:
+    rows, docs = collection
+    dated = [d for d in docs if isinstance(d["created_at"], datetime)]
+    query = {**query, "created_at": {"$gte": AT}}
+    order = log_order()
+    for limit in (1, 4, 50):
+        seen: list[Any] = []
+        cursor = None
+        while True:
+            page, cursor = await read_page(rows, query, order, limit, cursor)
+            seen += [d["_id"] for d in page]
+            if cursor is None:
+                break
+        assert seen == reference(dated, query, order.sort(), 0), limit
+
+
 async def test_the_lists_are_read_from_an_index_on_ferretdb(
     collection: tuple[Any, list[Doc]],
 ) -> None:
@@ -260,3 +290,13 @@ async def test_the_lists_are_read_from_an_index_on_ferretdb(
             assert plan["limitPushdown"], (query, after, steps)
             assert "USING INDEX" in steps, (query, after, steps)
             assert "TEMP B-TREE" not in steps, (query, after, steps)
+    # A page after a cursor among many ties: each tier seeks into the index, in order.
+    order = log_order()
+    after = order.cursor({"seq": 2, "created_at": AT + timedelta(seconds=7), "_id": "j100"})
+    for tier, sort in order.tiers({"shop_id": "s1"}, after):
+        plan = await rows.database.command(
+            "explain", {"find": rows.name, "filter": tier, "sort": dict(sort), "limit": 51}
+        )
+        steps = " | ".join(plan["queryPlanner"]["Plan"])
+        assert plan["limitPushdown"] and "USING INDEX" in steps, (tier, steps)
+        assert "TEMP B-TREE" not in steps, (tier, steps)

@@ -38,3 +38,18 @@ def test_a_cursor_of_another_order_is_422() -> None:
     with pytest.raises(ApiError) as refused:
         Keyset((("at", datetime), ("seq", int), ("_id", str))).after({}, cursor)
     assert refused.value.status == 422
+
+
+def test_a_keyset_of_many_ties_resumes_tier_by_tier() -> None:
+    """Rows tied with the cursor's on all but the last field first, then on the first
+    field only, then beyond it; each sorted on the fields it leaves open."""
+    order = Keyset((("at", datetime), ("seq", int), ("_id", str)), seek_ties=True)
+    cursor = order.cursor({"at": AT, "seq": 3, "_id": "e:7"})
+    assert order.tiers({"job_id": "j"}, cursor) == [
+        ({"$and": [{"job_id": "j"}, {"at": AT, "seq": 3, "_id": {"$gt": "e:7"}}]}, [("_id", 1)]),
+        ({"$and": [{"job_id": "j"}, {"at": AT, "seq": {"$gt": 3}}]}, [("seq", 1), ("_id", 1)]),
+        (
+            {"$and": [{"job_id": "j"}, {"at": {"$gt": AT}}]},
+            [("at", 1), ("seq", 1), ("_id", 1)],
+        ),
+    ]

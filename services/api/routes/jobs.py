@@ -44,7 +44,7 @@ from shared.topics import JOB_REQUESTS
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"], route_class=StrictJsonRoute)
 NEWEST_JOB_FIRST = Keyset((("created_at", datetime), ("_id", str)), descending=True)
 # A job's log, oldest first; ties in time go by the job's event order.
-LOG_ORDER = Keyset((("at", datetime), ("seq", int), ("_id", str)))
+LOG_ORDER = Keyset((("at", datetime), ("seq", int), ("_id", str)), seek_ties=True)
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
