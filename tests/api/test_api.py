@@ -135,9 +135,9 @@ async def test_job_rows_have_the_manuals_columns(
         "error": 0,
         "canceled": 0,
     }
-    assert row["created_at"] <= row["updated_at"]
-    created = [r["created_at"] for r in rows]
-    assert created == sorted(created, reverse=True)  # newest first
+    assert datetime.fromisoformat(row["created_at"]) <= datetime.fromisoformat(row["updated_at"])
+    created = [datetime.fromisoformat(r["created_at"]) for r in rows]
+    assert created == sorted(created, reverse=True)  # newest first (as times, not text)
 
 
 async def test_job_detail_items_and_log(world: dict[str, Any], shop1: httpx.AsyncClient) -> None:
@@ -150,7 +150,8 @@ async def test_job_detail_items_and_log(world: dict[str, Any], shop1: httpx.Asyn
     messages = [line["message"] for line in log]
     assert messages[0].startswith("job received with 1 item")
     assert any("submitted" in m for m in messages)
-    assert [line["at"] for line in log] == sorted(line["at"] for line in log)
+    times = [datetime.fromisoformat(line["at"]) for line in log]
+    assert times == sorted(times)  # as times: "…:09Z" sorts after "…:09.391000Z" as text
 
 
 async def test_filters(

@@ -6,6 +6,7 @@ seller does not have and a WARNING for a price ten times the last one."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -80,7 +81,8 @@ async def test_a_jobs_errors_and_warnings_are_listed_newest_first_until_a_clean_
     assert [r["sku"] for r in rows[:1]] == [LATER]
     assert {r["sku"] for r in rows[1:]} == {WARNED, UNKNOWN}
     assert [r["job_id"] for r in rows] == [second, first, first]
-    assert rows[0]["reported_at"] >= rows[1]["reported_at"] >= rows[2]["reported_at"]
+    reported = [datetime.fromisoformat(r["reported_at"]) for r in rows]  # times, not text
+    assert reported == sorted(reported, reverse=True)
     by_sku = {r["sku"]: r for r in rows}
     [warning] = by_sku[WARNED]["issues"]
     assert (warning["severity"], warning["code"], warning["attribute_names"]) == (
