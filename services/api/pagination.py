@@ -48,28 +48,37 @@ class Keyset:
     # the index, not one $or that walks every tied row before the cursor (read_page).
     seek_ties: bool = False
 
-    def sort(self) -> Sort:
+    def sort(self, first: int = 0) -> Sort:
+        """The sort: the fixed fields, then the keyset's fields from ``first`` on."""
         direction = -1 if self.descending else 1
-        return [(name, 1) for name in self.fixed] + [(name, direction) for name, _ in self.fields]
+        return [(name, 1) for name in self.fixed] + [
+            (name, direction) for name, _ in self.fields[first:]
+        ]
+
+    def _later(self, cursor: str) -> list[dict[str, Any]]:
+        """Lexicographic: the rows beyond the cursor's on the first field, or tied on it
+        and beyond on the second, ... (one condition per field, in that order)."""
+        values = decode_cursor(cursor, tuple(kind for _, kind in self.fields))
+        beyond = "$lt" if self.descending else "$gt"
+        names = [name for name, _ in self.fields]
+        return [
+            {**dict(zip(names[:n], values[:n], strict=True)), names[n]: {beyond: values[n]}}
+            for n in range(len(names))
+        ]
 
     def after(self, query: dict[str, Any], cursor: str | None) -> dict[str, Any]:
         """``query`` narrowed to the rows after the cursor's row."""
         if not cursor:
             return query
-        values = decode_cursor(cursor, tuple(kind for _, kind in self.fields))
-        beyond = "$lt" if self.descending else "$gt"
-        names = [name for name, _ in self.fields]
-        if len(names) == 1:
-            return {**query, names[0]: {beyond: values[0]}}
-        # Lexicographic: a larger first field, or the same one and a larger second, ...
-        later = [
-            {**dict(zip(names[:n], values[:n], strict=True)), names[n]: {beyond: values[n]}}
-            for n in range(len(names))
-        ]
+        later = self._later(cursor)
+        if len(later) == 1:
+            return {**query, **later[0]}
         # The first field's bound is implied by the $or; stated apart, it lets FerretDB on
         # SQLite start its index scan at the cursor instead of merging the $or's branches.
+        name = self.fields[0][0]
+        value = next(iter(later[0][name].values()))
         bound = "$lte" if self.descending else "$gte"
-        return {"$and": [query, {names[0]: {bound: values[0]}}, {"$or": later}]}
+        return {"$and": [query, {name: {bound: value}}, {"$or": later}]}
 
     def tiers(self, query: dict[str, Any], cursor: str) -> list[tuple[dict[str, Any], Sort]]:
         """The rows after the cursor's row as queries to read one after the other, each
@@ -77,17 +86,8 @@ class Keyset:
         field but the last two, ... then those beyond it on the first field. A field a
         tier fixes is left out of its sort: FerretDB on SQLite would sort the rows found
         rather than see that the index gives them in order."""
-        values = decode_cursor(cursor, tuple(kind for _, kind in self.fields))
-        beyond = "$lt" if self.descending else "$gt"
-        direction = -1 if self.descending else 1
-        names = [name for name, _ in self.fields]
-        out: list[tuple[dict[str, Any], Sort]] = []
-        for n in reversed(range(len(names))):
-            tied = dict(zip(names[:n], values[:n], strict=True))
-            tier = {"$and": [query, {**tied, names[n]: {beyond: values[n]}}]}
-            sort = [(name, 1) for name in self.fixed] + [(name, direction) for name in names[n:]]
-            out.append((tier, sort))
-        return out
+        later = list(enumerate(self._later(cursor)))
+        return [({"$and": [query, condition]}, self.sort(n)) for n, condition in reversed(later)]
 
     def cursor(self, doc: dict[str, Any]) -> str:
         return encode_cursor([doc[name] for name, _ in self.fields])

@@ -127,8 +127,8 @@ def _hold_back_unfinished_jobs(
     While catching up (a full batch), the job whose events end a partition's share of the
     batch most likely has more events right behind. Written now, it would be written
     again by the next batch: a read and a replace of each of its documents, where one
-    insert does (bulk.py). Seeking back to its first event makes the next batch carry all of it, so
-    catching up inserts each job once. The committed offset is the position, so nothing
+    insert does (bulk.py). Seeking back to its first event makes the next batch carry all
+    of it, so catching up inserts each job once. The committed offset is the position, so nothing
     held back is skipped."""
     for tp, records in batches.items():
         if tp.topic != JOB_EVENTS.name or not records:
