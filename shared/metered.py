@@ -35,8 +35,10 @@ from shared.jobs import JobType
 from shared.quotas import QuotaClass
 from shared.spapi.errors import (
     AccessTokenRejected,
+    MalformedResponse,
     MaybeAccepted,
     NotSent,
+    PermanentError,
     Throttled,
     TransientError,
 )
@@ -91,6 +93,11 @@ class Metered:
         self.wait_s = wait_s
         self.max_throttles = max_throttles
         self.retry = retry or RetryPolicy()
+        # Tries Amazon may have carried out: every try that was not answered by a refusal
+        # (429, never sent, 4xx), including one cut short. A caller that stops between
+        # a call with side effects and its record compares it with its value before the
+        # call: unchanged, nothing of its reached Amazon (docs/design.md §15).
+        self.unrefused = 0
         account = accounts.get(account_id)
         # Amazon counts per selling partner: every account of one seller shares its buckets.
         self.seller_id, self.region = account.seller_id, account.region
@@ -158,9 +165,11 @@ class Metered:
                 grant, held, self.first = held, None, None  # the call spends it, whatever comes
             else:
                 grant = await self._take(quota_class, operation)
+            self.unrefused += 1
             try:
                 result = await call()
             except Throttled as exc:
+                self.unrefused -= 1
                 CALLS.labels(operation, "throttled").inc()
                 log.warning(
                     "throttled by Amazon", extra={"job_id": self.job_id, "quota_key": str(key)}
@@ -181,17 +190,21 @@ class Metered:
             except TransientError as exc:
                 CALLS.labels(operation, "transient").inc()
                 if isinstance(exc, NotSent):
+                    self.unrefused -= 1
                     await self.throttle.release(grant)
                 failures += 1
                 await self._again_or_raise(operation, key, failures, exc)
                 continue
             except AccessTokenRejected as exc:
+                self.unrefused -= 1
                 CALLS.labels(operation, "token_rejected").inc()
                 if token_refused:
                     raise exc.persisting() from exc
                 token_refused = True
                 continue
-            except Exception:
+            except Exception as exc:
+                if isinstance(exc, PermanentError) and not isinstance(exc, MalformedResponse):
+                    self.unrefused -= 1  # a 4xx: Amazon answered and did nothing
                 CALLS.labels(operation, "failed").inc()
                 raise
             CALLS.labels(operation, "ok").inc()

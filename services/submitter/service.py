@@ -158,6 +158,20 @@ class _Outputs:
     grown: list[str] = field(default_factory=list)  # open automatic jobs given changes
 
 
+@dataclass
+class _Sending:
+    """A job's call with side effects under way: its Metered's ``unrefused`` when the
+    critical section began; more now, and something of it may be at Amazon."""
+
+    metered: Metered
+    before: int
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def unanswered(self) -> bool:
+        return self.metered.unrefused != self.before
+
+
 class SubmitterService:
     def __init__(self, settings: SubmitterSettings, runtime: WorkerRuntime) -> None:
         self.settings = settings
@@ -169,6 +183,8 @@ class SubmitterService:
         self.listings = ListingStates()
         self.drivers: dict[str, asyncio.Task[None]] = {}
         self.metered: dict[str, Metered] = {}  # of the jobs being driven
+        # Jobs in the critical section of their call with side effects (see _send).
+        self.sending: dict[str, _Sending] = {}
         self.traces = JobTraces()  # each request's, from its record: its driver's parent
         # Automatic jobs still collecting changes, woken when they are full.
         self.collecting: dict[str, asyncio.Event] = {}
@@ -224,6 +240,7 @@ class SubmitterService:
         within a few seconds."""
         with contextlib.suppress(Exception):
             await self.consumer.quiesce(timeout_s=2.0)
+        await self._sends_answered(self.settings.stop_send_wait_s)
         running = [*self.drivers.values(), *tasks]
         for task in running:
             task.cancel()
@@ -233,6 +250,23 @@ class SubmitterService:
                 await self._write_some_refusals(len(self.refusals))
         await self.consumer.stop()
         await self.listings_tail.stop()
+
+    async def _sends_answered(self, wait_s: float) -> None:
+        """Before the drivers are stopped: let each call with side effects that may be at
+        Amazon get its answer and be recorded, for up to ``wait_s``. Stopping one in the
+        middle makes its next owner send it again (counted, and Amazon may hold it twice);
+        a driver only waiting for a token is stopped at once (_send takes its mark back)."""
+        out = [s for s in self.sending.values() if s.unanswered]
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(wait_s):
+                await asyncio.gather(*(s.done.wait() for s in out))
+        left = [job_id for job_id, s in self.sending.items() if s.unanswered]
+        if left:
+            log.warning(
+                "stopping with requests to Amazon unanswered; their next owner sends them "
+                "again, so Amazon may hold them twice",
+                extra={"jobs": left, "unanswered": len(left)},
+            )
 
     async def on_ready(self, partition: int, states: list[JobState]) -> None:
         """A partition restored: pick up every job that was on its way. Every job read since
@@ -801,7 +835,6 @@ class SubmitterService:
         state = self.book.states[job_id]
         account = self.runtime.accounts.get(state.account_id)
         client = self.runtime.clients.for_account(state.account_id)
-        partition = self.consumer.partition_of(job_id)
         outcome: amazon.AmazonResult
         if state.job_type.value == "orders_import":
 
@@ -821,14 +854,9 @@ class SubmitterService:
             await self._patch(job_id, client, metered, account)
             return
         if state.job_type.value == "inventory_report":
-            async with self.consumer.owning(partition):
-                await self._mark_sending(job_id)
-                outcome = await self._attempts(
-                    job_id,
-                    lambda: amazon.request_report(client, metered, account, state),
-                    owned=True,
-                )
-                await self._finish(job_id, outcome, owned=True)
+            await self._send(
+                job_id, metered, lambda: amazon.request_report(client, metered, account, state)
+            )
             return
         prepared = await self._attempts(
             job_id, lambda: amazon.prepare(client, metered, account, state)
@@ -837,12 +865,33 @@ class SubmitterService:
             await self._finish(job_id, prepared)
             return
         ready = prepared
-        async with self.consumer.owning(partition):
-            await self._mark_sending(job_id)
-            outcome = await self._attempts(
-                job_id, lambda: amazon.send(client, metered, state, ready), owned=True
-            )
-            await self._finish(job_id, outcome, owned=True)
+        await self._send(job_id, metered, lambda: amazon.send(client, metered, state, ready))
+
+    async def _send(
+        self,
+        job_id: str,
+        metered: Metered,
+        call: Callable[[], Awaitable[amazon.Submitted | amazon.Finished]],
+    ) -> None:
+        """The call that cannot be taken back, in the partition's critical section: marked
+        as on its way, made (with retries), recorded. Cut short (the process stops) while
+        nothing of it reached Amazon — waiting for a token after a 429, say — the mark is
+        taken back, so the next owner sends it as a first time, not as a repeat."""
+        async with self.consumer.owning(self.consumer.partition_of(job_id)):
+            section = self.sending[job_id] = _Sending(metered, metered.unrefused)
+            try:
+                await self._mark_sending(job_id)
+                outcome = await self._attempts(job_id, call, owned=True)
+                await self._finish(job_id, outcome, owned=True)
+            except asyncio.CancelledError:
+                if not section.unanswered:
+                    with contextlib.suppress(Exception):
+                        async with asyncio.timeout(5.0):
+                            await self._mark_sending(job_id, sending=False)
+                raise
+            finally:
+                self.sending.pop(job_id, None)
+                section.done.set()
 
     async def _patch(
         self, job_id: str, client: SpApiClient, metered: Metered, account: AccountRegistered
@@ -899,9 +948,15 @@ class SubmitterService:
                 ]
             )
 
-    async def _mark_sending(self, job_id: str) -> None:
+    async def _mark_sending(self, job_id: str, *, sending: bool = True) -> None:
         """Written before the call that cannot be taken back: a new owner after a crash
-        knows the call may have gone out (and counts its repeat)."""
+        knows the call may have gone out (and counts its repeat). ``sending=False``: taken
+        back by a driver stopped before anything reached Amazon."""
+        said = (
+            "sending the request to Amazon"
+            if sending
+            else "stopped before the request reached Amazon; its next owner sends it"
+        )
         marked = await self.consumer.emit_for(
             job_id,
             lambda state: (
@@ -909,8 +964,8 @@ class SubmitterService:
                     next_job_event(
                         JobLogged,
                         state,
-                        data=LoggedData(sending=True),
-                        log=[LogLine(message="sending the request to Amazon")],
+                        data=LoggedData(sending=sending),
+                        log=[LogLine(message=said)],
                     )
                 ]
                 if state.status is JobStatus.PROCESSING
@@ -918,7 +973,7 @@ class SubmitterService:
             ),
             owned=True,
         )
-        if not marked:
+        if not marked and sending:
             raise PartitionLost(f"job {job_id} is no longer this driver's")
 
     async def _attempts(

@@ -12,9 +12,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from devtools.world import TERMINAL, Seller, job_events, open_shop, submit
+from devtools.topics_read import collect
+from devtools.world import TERMINAL, Seller, job_events, open_shop, sandbox_stats, submit
+from shared.events import JobEvent
+from shared.job_data import said
 from shared.jobs import JobType
 from shared.kafka.producer import EventPublisher
+from shared.topics import JOB_EVENTS
 from tests.e2e.conftest import PIPELINE, make_stack
 from tests.stack import ADMIN_KEY, Stack
 from tests.waiting import eventually
@@ -99,3 +103,126 @@ async def test_sigterm_mid_burst_stops_promptly_and_loses_nothing(
                 return await projected() == {j.job_id for j in jobs}
 
             await eventually(all_projected, "every job projected as done")
+
+
+# ------------------------------------------------ a submitter stopped mid-createFeed
+
+
+async def _fault(stack: Stack, **fault: object) -> None:
+    async with httpx.AsyncClient() as http:
+        answer = await http.post(f"{stack.sandbox_url}/_sandbox/faults", json=fault)
+        assert answer.status_code == 201, answer.text
+
+
+async def _clear_faults(stack: Stack) -> None:
+    async with httpx.AsyncClient() as http:
+        assert (await http.delete(f"{stack.sandbox_url}/_sandbox/faults")).status_code == 204
+
+
+async def _sending(stack: Stack, job_id: str) -> list[JobEvent]:
+    """The job's events up to its "sending the request to Amazon" mark."""
+    return [
+        e
+        for e in await collect(
+            stack.bootstrap,
+            JOB_EVENTS.name,
+            lambda found: any(
+                said(e.data).get("sending") for e in found if isinstance(e, JobEvent)
+            ),
+            where=lambda e: isinstance(e, JobEvent) and e.job_id == job_id,
+            timeout_s=120,
+        )
+        if isinstance(e, JobEvent)
+    ]
+
+
+def _records(log_path: Path) -> list[dict[str, object]]:
+    """The JSON records of the service's last start."""
+    records: list[dict[str, object]] = []
+    for line in log_path.read_text(errors="replace").splitlines():
+        if line.startswith("====="):
+            records = []
+        elif line.startswith("{"):
+            records.append(json.loads(line))
+    return records
+
+
+async def _stop(stack: Stack, name: str) -> list[dict[str, object]]:
+    process = stack.services[name]
+    assert process.proc is not None
+    process.proc.send_signal(15)
+    await eventually(lambda: not process.alive(), f"{name} exiting after SIGTERM")
+    assert process.proc.returncode == 0, process.log_tail()
+    return _records(process.log_path)
+
+
+async def _one_feed_and_done(stack: Stack, seller: Seller, job_id: str) -> list[JobEvent]:
+    events = (await job_events(stack.bootstrap, {job_id}, timeout_s=240))[job_id]
+    assert events[-1].event_type == "JobDone", [e.event_type for e in events]
+    stats = (await sandbox_stats(stack.sandbox_url, seller))["createFeed"]
+    assert stats["calls"] - stats["throttled"] - stats["errors"] == 1, stats
+    return events
+
+
+async def test_a_submitter_stopped_while_throttled_takes_back_its_mark_and_sends_once(
+    stack: Stack, publisher: EventPublisher
+) -> None:
+    """createFeed answered 429 on its granted token: the driver waits for another token
+    in the critical section. Stopped then, nothing of it is at Amazon, so it takes its
+    "sending" mark back, and the next owner sends it as a first time: no repeat counted,
+    one feed."""
+    seller = Seller("stop-throttled", shop_id="shop-stop-throttled", listed=2)
+    await open_shop(stack.sandbox_url, publisher, seller)
+    await _fault(stack, seller_id=seller.seller_id, operation="createFeed", status=429)
+    job = seller.request(JobType.UPDATE_QTY, items=[{"sku": seller.sku(0), "quantity": 7}])
+    await submit(publisher, job)
+    await _sending(stack, job.job_id)
+    await eventually(
+        lambda: any(
+            r.get("msg") == "throttled by Amazon" and r.get("job_id") == job.job_id
+            for r in _records(stack.services["submitter"].log_path)
+        ),
+        "createFeed answered 429",
+    )
+    records = await _stop(stack, "submitter")
+    assert not [r for r in records if r.get("unanswered")], "a refused call counted as unanswered"
+
+    await _clear_faults(stack)
+    stack.services["submitter"].start()
+    events = await _one_feed_and_done(stack, seller, job.job_id)
+    marks = [said(e.data)["sending"] for e in events if "sending" in said(e.data)]
+    assert marks[:2] == [True, False], marks  # taken back on the way out, then sent anew
+    resent = [
+        r
+        for r in _records(stack.services["submitter"].log_path)
+        if r.get("job_id") == job.job_id and "sending it again" in str(r.get("msg"))
+    ]
+    assert not resent, resent
+
+
+async def test_a_submitter_stopped_with_createfeed_in_flight_records_its_answer_first(
+    stack: Stack, publisher: EventPublisher
+) -> None:
+    """SIGTERM while createFeed is on its way (the sandbox answers after 3 s): the
+    submitter waits for the answer and records the feed before it stops, so its next
+    owner does not send it again."""
+    seller = Seller("stop-inflight", shop_id="shop-stop-inflight", listed=2)
+    await open_shop(stack.sandbox_url, publisher, seller)
+    await _fault(stack, seller_id=seller.seller_id, operation="createFeed", latency_ms=3000)
+    job = seller.request(JobType.UPDATE_QTY, items=[{"sku": seller.sku(1), "quantity": 7}])
+    await submit(publisher, job)
+    await _sending(stack, job.job_id)
+    records = await _stop(stack, "submitter")
+    asked = next(i for i, r in enumerate(records) if r.get("event") == "stopping")
+    answered = [
+        i
+        for i, r in enumerate(records)
+        if r.get("operation") == "createFeed" and r.get("seller_id") == seller.seller_id
+    ]
+    assert answered and answered[-1] > asked, "no createFeed answer after SIGTERM: cut short"
+
+    await _clear_faults(stack)
+    stack.services["submitter"].start()
+    events = await _one_feed_and_done(stack, seller, job.job_id)
+    submitted = [e for e in events if e.event_type == "JobSubmitted"]
+    assert len(submitted) == 1, [e.event_type for e in events]

@@ -5,6 +5,7 @@ access token) spends a grant of its own, never one already spent."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any
 
@@ -420,3 +421,48 @@ async def test_every_request_amazon_receives_spends_a_grant_of_its_own(
     assert released <= grants
     assert amazon.received == len(grants) - len(released)
     assert amazon.tries == len(grants)  # no grant served two tries
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "raised", "unrefused"),
+    [
+        # Refused every time before an answer: nothing reached Amazon but the last try.
+        ((throttled("createFeed"), refused_connection("createFeed"), None), None, 1),
+        ((rejected_token("createFeed"), None), None, 1),
+        # A 4xx: Amazon answered and did nothing.
+        ((PermanentError("bad feed type", operation="createFeed", status=400),), PermanentError, 0),
+        ((throttled("createFeed"),) * 11, StillThrottled, 0),
+        # The answer was lost: Amazon may hold it.
+        ((MaybeAccepted("lost", operation="createFeed", attempts=1),), MaybeAccepted, 1),
+    ],
+)
+async def test_unrefused_counts_the_tries_amazon_may_have_carried_out(
+    outcomes: tuple[Exception | None, ...], raised: type[Exception] | None, unrefused: int
+) -> None:
+    """What the submitter reads to tell a driver stopped while waiting for a token (its
+    request never reached Amazon) from one whose request may be there."""
+    job = metered(FakeThrottle(), JobType.UPDATE_QTY)
+    amazon = Script(*outcomes)
+    if raised is None:
+        await job.call(FEED, "createFeed", amazon)
+    else:
+        with pytest.raises(raised):
+            await job.call(FEED, "createFeed", amazon)
+    assert job.unrefused == unrefused
+
+
+async def test_a_try_cut_short_counts_as_one_amazon_may_have_carried_out() -> None:
+    job = metered(FakeThrottle(), JobType.UPDATE_QTY)
+    started = asyncio.Event()
+
+    async def hanging() -> ApiResult[str]:
+        started.set()
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    task = asyncio.create_task(job.call(FEED, "createFeed", hanging))
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert job.unrefused == 1
