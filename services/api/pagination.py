@@ -93,6 +93,24 @@ class Keyset:
         return encode_cursor([doc[name] for name, _ in self.fields])
 
 
+async def rows_after(
+    rows: AsyncCollection[dict[str, Any]],
+    query: dict[str, Any],
+    order: Keyset,
+    cursor: str | None,
+    want: int,
+) -> list[dict[str, Any]]:
+    """Up to ``want`` rows after the cursor's row (from the first without one)."""
+    if cursor and order.seek_ties:
+        docs: list[dict[str, Any]] = []
+        for tier, sort in order.tiers(query, cursor):
+            docs += await rows.find(tier).sort(sort).limit(want - len(docs)).to_list()
+            if len(docs) >= want:
+                break
+        return docs
+    return await rows.find(order.after(query, cursor)).sort(order.sort()).limit(want).to_list()
+
+
 async def read_page(
     rows: AsyncCollection[dict[str, Any]],
     query: dict[str, Any],
@@ -102,20 +120,7 @@ async def read_page(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Up to ``limit`` rows after the cursor, and the cursor of the next page (``None``
     when there is none: one row more than asked for is read to know)."""
-    if cursor and order.seek_ties:
-        docs: list[dict[str, Any]] = []
-        for tier, sort in order.tiers(query, cursor):
-            wanted = limit + 1 - len(docs)
-            docs += await rows.find(tier).sort(sort).limit(wanted).to_list()
-            if len(docs) > limit:
-                break
-    else:
-        docs = (
-            await rows.find(order.after(query, cursor))
-            .sort(order.sort())
-            .limit(limit + 1)
-            .to_list()
-        )
+    docs = await rows_after(rows, query, order, cursor, limit + 1)
     more = len(docs) > limit
     docs = docs[:limit]
     return docs, order.cursor(docs[-1]) if more else None

@@ -120,8 +120,48 @@ class PageWrite:
         }
 
 
-def log_id(event_id: object, index: int) -> str:
-    return f"{event_id}:{index}"
+# A job's log is stored by event, in chunks of this many lines: a page of 500 lines of a
+# big job reads a few documents, not 500 (docs/design.md §25).
+LOG_CHUNK_LINES = 200
+
+
+def log_id(event_id: object, start: int) -> str:
+    """The ``_id`` of an event's log lines from line ``start`` on. The first chunk's is
+    the id its first line had when each line was a document of its own, so an event
+    projected then and again now is not stored twice; the others are zero-padded, so
+    their text order (the log's last sort key) is the lines' order."""
+    return f"{event_id}:0" if start == 0 else f"{event_id}:{start:07d}"
+
+
+def log_chunks(event: JobEvent) -> list[Doc]:
+    """The event's log lines as documents of up to LOG_CHUNK_LINES lines, each sorted by
+    its first line's time (then the event's seq)."""
+    chunks = []
+    for start in range(0, len(event.log), LOG_CHUNK_LINES):
+        lines = event.log[start : start + LOG_CHUNK_LINES]
+        chunks.append(
+            {
+                "_id": log_id(event.event_id, start),
+                "job_id": event.job_id,
+                "shop_id": event.shop_id,
+                "seq": event.seq,
+                "at": lines[0].at,
+                "event_type": event.event_type,
+                "lines": [
+                    {"at": line.at, "level": line.level, "message": line.message} for line in lines
+                ],
+            }
+        )
+    return chunks
+
+
+def log_lines(doc: Doc) -> list[Doc]:
+    """A stored log document's lines: a chunk's, or the one line of a document written
+    before lines were stored in chunks."""
+    lines = doc.get("lines")
+    if lines is not None:
+        return list(lines)
+    return [{"at": doc["at"], "level": doc["level"], "message": doc["message"]}]
 
 
 def empty_counts() -> dict[str, int]:
@@ -139,7 +179,7 @@ def counts_of(states: dict[str, str]) -> dict[str, int]:
 @dataclass
 class JobWrites:
     """What a batch of job events changes: whole jobs (with their ``item_states``; see
-    :func:`split_job`), pages of items, log lines.
+    :func:`split_job`), pages of items, log chunks.
 
     ``new_jobs`` names the jobs that did not exist before the batch, so the projector can
     insert them instead of upserting (see bulk.py); ``states_changed`` the jobs whose
@@ -161,17 +201,8 @@ def fold_job_events(events: list[JobEvent], stored_jobs: dict[str, Doc]) -> JobW
     states: dict[str, dict[str, str]] = {}  # per job: item key -> status, while folding
     for event in events:
         job = out.jobs.get(event.job_id) or _copy(stored_jobs.get(event.job_id))
-        for i, line in enumerate(event.log):
-            out.log[log_id(event.event_id, i)] = {
-                "_id": log_id(event.event_id, i),
-                "job_id": event.job_id,
-                "shop_id": event.shop_id,
-                "seq": event.seq,
-                "at": line.at,
-                "level": line.level,
-                "message": line.message,
-                "event_type": event.event_type,
-            }
+        for chunk in log_chunks(event):
+            out.log[chunk["_id"]] = chunk
         if event.IS_ANNOTATION:
             if job is None:
                 continue  # its job's first event has not been projected: nothing to annotate

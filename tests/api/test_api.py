@@ -21,8 +21,16 @@ from devtools.ports import free_port
 from devtools.topics_read import records_to_end
 from devtools.world import MARKETPLACE, Seller
 from services.api.app import create_app
+from services.api.pagination import encode_cursor
 from services.api.settings import ApiSettings
-from shared.events import ItemState, JobFailed, ListingState, LogLine, StockChanged
+from shared.events import (
+    ItemState,
+    JobFailed,
+    JobLogged,
+    ListingState,
+    LogLine,
+    StockChanged,
+)
 from shared.jobs import JobStatus, JobType
 from shared.kafka.admin import ensure_topics
 from shared.kafka.dead_letters import dead_letter_for
@@ -528,17 +536,21 @@ async def test_a_replay_whose_original_is_gone_is_410_saying_why(
     assert "SHA-256 differs from the letter's" in answer.json()["error"]["message"]
 
 
-async def _walk(client: httpx.AsyncClient, path: str, limit: int) -> list[dict[str, Any]]:
-    """Every row of a list endpoint, ``limit`` at a time, by next_cursor."""
+async def _walk(
+    client: httpx.AsyncClient, path: str, limit: int, most: int = 10_000
+) -> list[dict[str, Any]]:
+    """Every row of a list endpoint, ``limit`` at a time, by next_cursor (at most ``most``
+    rows: a cursor that goes back would walk for ever)."""
     rows: list[dict[str, Any]] = []
     cursor = None
-    while True:
+    while len(rows) <= most:
         params: dict[str, Any] = {"limit": limit} | ({"cursor": cursor} if cursor else {})
         page = await client.get(path, params=params)
         assert page.status_code == 200, page.text
         rows += page.json()["data"]
         if not (cursor := page.json()["next_cursor"]):
             return rows
+    raise AssertionError(f"{path}: more than {most} rows; the first: {rows[:3]}")
 
 
 async def test_items_log_and_dead_letters_page_by_cursor(
@@ -580,6 +592,68 @@ async def test_items_log_and_dead_letters_page_by_cursor(
     # As times: "…:09Z" and "…:09.391000Z" sort the other way round as text.
     times = [datetime.fromisoformat(r["occurred_at"]) for r in walked]
     assert times == sorted(times, reverse=True)
+
+
+async def test_a_long_log_pages_in_order_across_chunks_and_old_one_line_documents(
+    world: dict[str, Any],
+    system: Stack,
+    shop1: httpx.AsyncClient,
+    publisher: EventPublisher,
+) -> None:
+    """A job's log of 450 lines in one event (stored as three documents of up to 200
+    lines), two lines stored one per document as the projector wrote them before chunks,
+    then an event of two lines. Walked at any page size, every line comes once, in order;
+    a cursor given out before chunks goes on after its line."""
+    job_id = f"api-longlog-{uuid.uuid4().hex[:6]}"
+    t0 = datetime.now(UTC).replace(microsecond=0)
+    ident: dict[str, Any] = {
+        "job_id": job_id,
+        "shop_id": "shop1",
+        "account_id": ONE.account_id,
+        "job_type": JobType.UPDATE_QTY,
+        "status": JobStatus.ERROR,
+    }
+    lines = [LogLine(message=f"big {n}", at=t0 + timedelta(milliseconds=n)) for n in range(450)]
+    await publisher.publish(JOB_EVENTS, job_id, JobFailed(seq=1, log=lines, **ident))
+    await eventually(lambda: _ok(shop1, f"/v1/jobs/{job_id}"), "the job projected")
+    old_at = t0 + timedelta(seconds=1)
+    client = make_mongo_client(system.mongo_url)
+    try:
+        db = get_database(client, system.mongo_url)
+        await db.job_log.insert_many(
+            [
+                {
+                    "_id": f"old-{job_id}:{n}",
+                    "job_id": job_id,
+                    "shop_id": "shop1",
+                    "seq": 1,
+                    "at": old_at,
+                    "level": "info",
+                    "message": f"old {n}",
+                    "event_type": "JobLogged",
+                }
+                for n in range(2)
+            ]
+        )
+    finally:
+        await client.close()
+    later = [LogLine(message=f"later {n}", at=t0 + timedelta(seconds=2)) for n in range(2)]
+    await publisher.publish(JOB_EVENTS, job_id, JobLogged(seq=1, log=later, **ident))
+
+    expected = [f"big {n}" for n in range(450)] + ["old 0", "old 1", "later 0", "later 1"]
+
+    async def whole_log() -> bool:
+        page = (await shop1.get(f"/v1/jobs/{job_id}/log", params={"limit": 1000})).json()
+        return len(page["data"]) == len(expected)
+
+    await eventually(whole_log, "the later event's lines projected")
+    for limit in (1, 7, 200, 449, 450, 500):
+        walked = await _walk(shop1, f"/v1/jobs/{job_id}/log", limit, most=len(expected))
+        assert [line["message"] for line in walked] == expected, limit
+    assert {line["event_type"] for line in walked} == {"JobFailed", "JobLogged"}
+    old_cursor = encode_cursor([old_at, 1, f"old-{job_id}:0"])
+    page = await shop1.get(f"/v1/jobs/{job_id}/log", params={"cursor": old_cursor})
+    assert [line["message"] for line in page.json()["data"]] == expected[451:]
 
 
 async def _ok(client: httpx.AsyncClient, path: str) -> bool:

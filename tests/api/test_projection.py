@@ -17,6 +17,7 @@ from services.api.projection import (
     Upsert,
     fold_job_events,
     join_job,
+    log_lines,
     record_write,
     replay_write,
     split_job,
@@ -128,7 +129,7 @@ def test_a_job_is_the_fold_of_its_events() -> None:
     assert [row["key"] for row in items_of(store, "j1")] == ["A.1", "$B"]
     assert items_of(store, "j1")[1]["messages"] == ["bad SKU"]
     assert items_of(store, "j1")[1]["request"] == {"sku": "$B", "quantity": 2}
-    assert [line["message"] for line in store["log"].values()] == [
+    assert [line["message"] for doc in store["log"].values() for line in log_lines(doc)] == [
         "job received with 2 items",
         "still waiting",
     ]
@@ -256,6 +257,31 @@ def test_a_large_job_is_paged_in_request_order_whatever_the_batches(cuts: list[i
     assert {r["status"] for r in rows} == {"accepted"}
     assert [len(p["items"]) for p in store["pages"].values()] == [200, 200, 50]
     assert store["jobs"]["big"]["counts"]["accepted"] == 450
+
+
+def test_an_events_log_is_stored_in_chunks_whose_ids_sort_in_line_order() -> None:
+    """450 lines of one event, all at one time: three documents of up to 200 lines. They
+    tie on time and seq, so their ids must sort as text in line order; the first keeps
+    the id the event's first line had when each line was a document of its own."""
+    at = T0
+    event = lifecycle()[4].model_copy(
+        update={"log": [LogLine(message=f"line {n}", at=at) for n in range(450)]}
+    )
+    out = fold_job_events([event], {})
+    docs = sorted(out.log.values(), key=lambda d: (d["at"], d["seq"], d["_id"]))
+    assert [d["_id"] for d in docs] == [
+        f"{event.event_id}:0",
+        f"{event.event_id}:0000200",
+        f"{event.event_id}:0000400",
+    ]
+    lines = [line["message"] for d in docs for line in log_lines(d)]
+    assert lines == [f"line {n}" for n in range(450)]
+    assert {d["event_type"] for d in docs} == {event.event_type}
+
+
+def test_a_log_document_of_one_line_written_before_chunks_reads_as_one_line() -> None:
+    old = {"_id": "e:3", "at": T0, "level": "warning", "message": "m", "seq": 2}
+    assert log_lines(old) == [{"at": T0, "level": "warning", "message": "m"}]
 
 
 def test_an_annotation_for_an_unknown_job_is_kept_only_as_log() -> None:

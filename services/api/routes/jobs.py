@@ -14,6 +14,7 @@ from services.api.auth import Principal
 from services.api.bodies import StrictJsonRoute
 from services.api.deps import Caller, Db, Publisher, visible_account, visible_job
 from services.api.errors import ApiError
+from services.api.log_pages import read_log_page
 from services.api.models import (
     Accepted,
     AccountRef,
@@ -44,7 +45,6 @@ from shared.topics import JOB_REQUESTS
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"], route_class=StrictJsonRoute)
 NEWEST_JOB_FIRST = Keyset((("created_at", datetime), ("_id", str)), descending=True)
 # A job's log, oldest first; ties in time go by the job's event order.
-LOG_ORDER = Keyset((("at", datetime), ("seq", int), ("_id", str)), seek_ties=True)
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -288,11 +288,8 @@ async def list_job_log(
 ) -> Page[LogRow]:
     """The job's log, oldest first (ties in time go by the job's event order)."""
     await visible_job(db, who, job_id)
-    docs, next_cursor = await read_page(db.job_log, {"job_id": job_id}, LOG_ORDER, limit, cursor)
-    return Page[LogRow](
-        data=[LogRow(**d) for d in docs],
-        next_cursor=next_cursor,
-    )
+    rows, next_cursor = await read_log_page(db, job_id, limit, cursor)
+    return Page[LogRow](data=[LogRow(**r) for r in rows], next_cursor=next_cursor)
 
 
 @router.post(
