@@ -91,7 +91,9 @@ async def projector(
         consumer_group=group,
         secret_key=secret_key,
     )
-    client = make_mongo_client(mongo_url, serverSelectionTimeoutMS=1_000)
+    # A write caught by FerretDB's stop can wait out its deadline (120 s by default,
+    # shared/mongo.py) before the projector retries: 10 s is ample for these batches.
+    client = make_mongo_client(mongo_url, timeout_ms=10_000, serverSelectionTimeoutMS=1_000)
     db = client.get_default_database()
     instance = Projector(settings, db, publisher, max_records=max_records)
     stop = asyncio.Event()

@@ -14,7 +14,7 @@ import pytest
 
 from devtools.topics_read import collect
 from devtools.world import TERMINAL, Seller, job_events, open_shop, sandbox_stats, submit
-from shared.events import JobEvent
+from shared.events import JobEvent, JobRequested
 from shared.job_data import said
 from shared.jobs import JobType
 from shared.kafka.producer import EventPublisher
@@ -119,21 +119,24 @@ async def _clear_faults(stack: Stack) -> None:
         assert (await http.delete(f"{stack.sandbox_url}/_sandbox/faults")).status_code == 204
 
 
-async def _sending(stack: Stack, job_id: str) -> list[JobEvent]:
-    """The job's events up to its "sending the request to Amazon" mark."""
-    return [
-        e
-        for e in await collect(
-            stack.bootstrap,
-            JOB_EVENTS.name,
-            lambda found: any(
-                said(e.data).get("sending") for e in found if isinstance(e, JobEvent)
-            ),
-            where=lambda e: isinstance(e, JobEvent) and e.job_id == job_id,
-            timeout_s=120,
-        )
-        if isinstance(e, JobEvent)
-    ]
+async def _marked_sending(
+    stack: Stack, publisher: EventPublisher, name: str, **fault: object
+) -> tuple[Seller, JobRequested]:
+    """A seller of its own, whose createFeed calls meet ``fault``, and a job of one item
+    once it is marked "sending the request to Amazon"."""
+    seller = Seller(name, shop_id=f"shop-{name}", listed=2)
+    await open_shop(stack.sandbox_url, publisher, seller)
+    await _fault(stack, seller_id=seller.seller_id, operation="createFeed", **fault)
+    job = seller.request(JobType.UPDATE_QTY, items=[{"sku": seller.sku(0), "quantity": 7}])
+    await submit(publisher, job)
+    await collect(
+        stack.bootstrap,
+        JOB_EVENTS.name,
+        lambda found: any(said(e.data).get("sending") for e in found if isinstance(e, JobEvent)),
+        where=lambda e: isinstance(e, JobEvent) and e.job_id == job.job_id,
+        timeout_s=120,
+    )
+    return seller, job
 
 
 def _records(log_path: Path) -> list[dict[str, object]]:
@@ -171,12 +174,7 @@ async def test_a_submitter_stopped_while_throttled_takes_back_its_mark_and_sends
     in the critical section. Stopped then, nothing of it is at Amazon, so it takes its
     "sending" mark back, and the next owner sends it as a first time: no repeat counted,
     one feed."""
-    seller = Seller("stop-throttled", shop_id="shop-stop-throttled", listed=2)
-    await open_shop(stack.sandbox_url, publisher, seller)
-    await _fault(stack, seller_id=seller.seller_id, operation="createFeed", status=429)
-    job = seller.request(JobType.UPDATE_QTY, items=[{"sku": seller.sku(0), "quantity": 7}])
-    await submit(publisher, job)
-    await _sending(stack, job.job_id)
+    seller, job = await _marked_sending(stack, publisher, "stop-throttled", status=429)
     await eventually(
         lambda: any(
             r.get("msg") == "throttled by Amazon" and r.get("job_id") == job.job_id
@@ -206,12 +204,7 @@ async def test_a_submitter_stopped_with_createfeed_in_flight_records_its_answer_
     """SIGTERM while createFeed is on its way (the sandbox answers after 3 s): the
     submitter waits for the answer and records the feed before it stops, so its next
     owner does not send it again."""
-    seller = Seller("stop-inflight", shop_id="shop-stop-inflight", listed=2)
-    await open_shop(stack.sandbox_url, publisher, seller)
-    await _fault(stack, seller_id=seller.seller_id, operation="createFeed", latency_ms=3000)
-    job = seller.request(JobType.UPDATE_QTY, items=[{"sku": seller.sku(1), "quantity": 7}])
-    await submit(publisher, job)
-    await _sending(stack, job.job_id)
+    seller, job = await _marked_sending(stack, publisher, "stop-inflight", latency_ms=3000)
     records = await _stop(stack, "submitter")
     asked = next(i for i, r in enumerate(records) if r.get("event") == "stopping")
     answered = [
