@@ -98,6 +98,7 @@ class Metered:
         # a call with side effects and its record compares it with its value before the
         # call: unchanged, nothing of its reached Amazon (docs/design.md §15).
         self.unrefused = 0
+        self.taking = 0  # waits for a grant under way (a stopping caller need not wait)
         account = accounts.get(account_id)
         # Amazon counts per selling partner: every account of one seller shares its buckets.
         self.seller_id, self.region = account.seller_id, account.region
@@ -128,6 +129,13 @@ class Metered:
         without a grant is renewed with the same request id, which keeps its place in the
         throttle's queue; the bound only makes a silent throttle visible in the logs."""
         key, request_id = self.key(quota_class), self.request_id(purpose)
+        self.taking += 1
+        try:
+            return await self._take_as(key, request_id)
+        finally:
+            self.taking -= 1
+
+    async def _take_as(self, key: QuotaKey, request_id: str) -> TokenGranted:
         while True:
             try:
                 return await self.throttle.acquire(

@@ -150,10 +150,13 @@ async def _at_end(consumer: AIOKafkaConsumer) -> bool:
     assigned = consumer.assignment()
     if not assigned:
         return False
-    ends = await consumer.end_offsets(list(assigned))
-    for tp, end in ends.items():
-        if await consumer.position(tp) < end:
-            return False
+    try:
+        ends = await consumer.end_offsets(list(assigned))
+        for tp, end in ends.items():
+            if await consumer.position(tp) < end:
+                return False
+    except IllegalStateError:
+        return False  # a rebalance took a partition meanwhile: asked again after the next poll
     return True
 
 

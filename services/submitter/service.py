@@ -158,6 +158,12 @@ class _Outputs:
     grown: list[str] = field(default_factory=list)  # open automatic jobs given changes
 
 
+# A stopping submitter: how long critical sections get to end on their own (a decision,
+# a page of orders), then what is kept for writing refusals and leaving the group.
+QUIESCE_S = 0.5
+AFTER_SENDS_S = 1.5
+
+
 @dataclass
 class _Sending:
     """A job's call with side effects under way: its Metered's ``unrefused`` when the
@@ -170,6 +176,11 @@ class _Sending:
     @property
     def unanswered(self) -> bool:
         return self.metered.unrefused != self.before
+
+    @property
+    def idle(self) -> bool:
+        """Nothing of it at Amazon, and waiting for a token: stopped at no cost."""
+        return not self.unanswered and self.metered.taking > 0
 
 
 class SubmitterService:
@@ -239,8 +250,11 @@ class SubmitterService:
         """Finish what is in a critical section, write what is decided, leave the group —
         within a few seconds."""
         with contextlib.suppress(Exception):
-            await self.consumer.quiesce(timeout_s=2.0)
-        await self._sends_answered(self.settings.stop_send_wait_s)
+            await self.consumer.quiesce(timeout_s=QUIESCE_S)
+        # Within the service's stop deadline (STOP_TIMEOUT_S), leaving room for what
+        # follows: past it the process cancels all this and the warning would be lost.
+        budget = self.settings.stop_timeout_s - QUIESCE_S - AFTER_SENDS_S
+        await self._sends_answered(max(budget, 0.0))
         running = [*self.drivers.values(), *tasks]
         for task in running:
             task.cancel()
@@ -253,13 +267,21 @@ class SubmitterService:
 
     async def _sends_answered(self, wait_s: float) -> None:
         """Before the drivers are stopped: let each call with side effects that may be at
-        Amazon get its answer and be recorded, for up to ``wait_s``. Stopping one in the
-        middle makes its next owner send it again (counted, and Amazon may hold it twice);
-        a driver only waiting for a token is stopped at once (_send takes its mark back)."""
-        out = [s for s in self.sending.values() if s.unanswered]
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(wait_s):
-                await asyncio.gather(*(s.done.wait() for s in out))
+        Amazon, or is about to go, get its answer and be recorded, for up to ``wait_s``
+        (2.5 s at the default STOP_TIMEOUT_S of 4.5 s). Stopping one in the middle makes
+        its next owner send it again (counted, and Amazon may hold it twice); a driver
+        only waiting for a token is stopped at once (_send takes its mark back)."""
+        deadline = time.monotonic() + wait_s
+        while busy := [s for s in self.sending.values() if not s.idle]:
+            left_s = deadline - time.monotonic()
+            if left_s <= 0:
+                break
+            # Woken by a section's end, or soon anyway: one may start a try, or begin
+            # waiting for a token, without ending.
+            ends = [asyncio.ensure_future(s.done.wait()) for s in busy]
+            await asyncio.wait(ends, timeout=min(left_s, 0.1), return_when="FIRST_COMPLETED")
+            for end in ends:
+                end.cancel()
         left = [job_id for job_id, s in self.sending.items() if s.unanswered]
         if left:
             log.warning(

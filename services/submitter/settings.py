@@ -42,11 +42,6 @@ class SubmitterSettings(ServiceSettings):
     parked_max: int = Field(default=100_000, ge=0)
     # Refusals (jobs in error) waiting to be written; the consumer waits when there are more.
     refusals_max: int = Field(default=100_000, ge=1)
-    # On the way out (a scale-down, a rollout): how long calls with side effects that may
-    # be at Amazon get to be answered and recorded before the drivers stop. Within the pod's
-    # 30 s grace period, with room for leaving the group; a call still unanswered is sent
-    # again by its next owner (counted).
-    stop_send_wait_s: float = Field(default=15.0, ge=0)
     # Seconds between checkpoints (changelog, job id registry, offsets).
     checkpoint_interval_s: float = Field(default=1.0, gt=0)
     # How far the clocks of those who publish requests may run behind this one: a request

@@ -201,11 +201,19 @@ async def test_a_submitter_stopped_while_throttled_takes_back_its_mark_and_sends
 async def test_a_submitter_stopped_with_createfeed_in_flight_records_its_answer_first(
     stack: Stack, publisher: EventPublisher
 ) -> None:
-    """SIGTERM while createFeed is on its way (the sandbox answers after 3 s): the
-    submitter waits for the answer and records the feed before it stops, so its next
-    owner does not send it again."""
-    seller, job = await _marked_sending(stack, publisher, "stop-inflight", latency_ms=3000)
-    records = await _stop(stack, "submitter")
+    """SIGTERM while createFeed is on its way (the sandbox answers after 6 s, and the
+    submitter runs with a stop deadline of 20 s, as an SRE sets it where Amazon answers
+    slowly): the submitter waits for the answer and records the feed before it stops, so
+    its next owner does not send it again."""
+    submitter = stack.services["submitter"]
+    await _stop(stack, "submitter")
+    submitter.env["STOP_TIMEOUT_S"] = "20"
+    try:
+        submitter.start()
+        seller, job = await _marked_sending(stack, publisher, "stop-inflight", latency_ms=6000)
+        records = await _stop(stack, "submitter")
+    finally:
+        del submitter.env["STOP_TIMEOUT_S"]
     asked = next(i for i, r in enumerate(records) if r.get("event") == "stopping")
     answered = [
         i
@@ -213,9 +221,35 @@ async def test_a_submitter_stopped_with_createfeed_in_flight_records_its_answer_
         if r.get("operation") == "createFeed" and r.get("seller_id") == seller.seller_id
     ]
     assert answered and answered[-1] > asked, "no createFeed answer after SIGTERM: cut short"
+    assert not [r for r in records if r.get("unanswered")]
 
     await _clear_faults(stack)
-    stack.services["submitter"].start()
+    submitter.start()
     events = await _one_feed_and_done(stack, seller, job.job_id)
     submitted = [e for e in events if e.event_type == "JobSubmitted"]
     assert len(submitted) == 1, [e.event_type for e in events]
+
+
+async def test_a_createfeed_unanswered_by_the_stop_deadline_is_counted_and_sent_again(
+    stack: Stack, publisher: EventPublisher
+) -> None:
+    """The sandbox answers createFeed after 6 s, past the default stop deadline (4.5 s):
+    the stopping submitter says it leaves the call unanswered, and the next owner sends
+    it again saying Amazon may hold it twice. One feed or two at Amazon, never silently."""
+    seller, job = await _marked_sending(stack, publisher, "stop-slow", latency_ms=6000)
+    records = await _stop(stack, "submitter")
+    left = [r for r in records if r.get("unanswered")]
+    assert [r["jobs"] for r in left] == [[job.job_id]], left
+
+    await _clear_faults(stack)
+    stack.services["submitter"].start()
+    events = (await job_events(stack.bootstrap, {job.job_id}, timeout_s=240))[job.job_id]
+    assert events[-1].event_type == "JobDone", [e.event_type for e in events]
+    again = [
+        r
+        for r in _records(stack.services["submitter"].log_path)
+        if r.get("job_id") == job.job_id and str(r.get("msg")).startswith("the last owner may")
+    ]
+    assert len(again) == 1, again
+    stats = (await sandbox_stats(stack.sandbox_url, seller))["createFeed"]
+    assert 1 <= stats["calls"] - stats["throttled"] - stats["errors"] <= 2, stats

@@ -466,3 +466,24 @@ async def test_a_try_cut_short_counts_as_one_amazon_may_have_carried_out() -> No
     with pytest.raises(asyncio.CancelledError):
         await task
     assert job.unrefused == 1
+
+
+async def test_taking_says_a_call_is_waiting_for_its_grant() -> None:
+    """What a stopping submitter reads to stop a driver at once rather than wait for it."""
+    throttle = FakeThrottle()
+    job = metered(throttle, JobType.UPDATE_QTY)
+    asked, granted = asyncio.Event(), asyncio.Event()
+    acquire = throttle.acquire
+
+    async def slow_acquire(*args: Any, **kwargs: Any) -> TokenGranted:
+        asked.set()
+        await granted.wait()
+        return await acquire(*args, **kwargs)
+
+    throttle.acquire = slow_acquire  # type: ignore[method-assign]
+    task = asyncio.create_task(job.call(FEED, "createFeed", Amazon()))
+    await asked.wait()
+    assert (job.taking, job.unrefused) == (1, 0)
+    granted.set()
+    await task
+    assert (job.taking, job.unrefused) == (0, 1)
