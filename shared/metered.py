@@ -131,27 +131,28 @@ class Metered:
         key, request_id = self.key(quota_class), self.request_id(purpose)
         self.taking += 1
         try:
-            return await self._take_as(key, request_id)
+            while True:
+                try:
+                    return await self.throttle.acquire(
+                        key,
+                        request_id=request_id,
+                        job_id=self.job_id,
+                        job_type=self.job_type,
+                        shop_id=self.shop_id,
+                        priority=self.priority,
+                        timeout=self.wait_s,
+                    )
+                except TimeoutError:
+                    log.info(
+                        "still waiting for a token",
+                        extra={
+                            "job_id": self.job_id,
+                            "shop_id": self.shop_id,
+                            "quota_key": str(key),
+                        },
+                    )
         finally:
             self.taking -= 1
-
-    async def _take_as(self, key: QuotaKey, request_id: str) -> TokenGranted:
-        while True:
-            try:
-                return await self.throttle.acquire(
-                    key,
-                    request_id=request_id,
-                    job_id=self.job_id,
-                    job_type=self.job_type,
-                    shop_id=self.shop_id,
-                    priority=self.priority,
-                    timeout=self.wait_s,
-                )
-            except TimeoutError:
-                log.info(
-                    "still waiting for a token",
-                    extra={"job_id": self.job_id, "shop_id": self.shop_id, "quota_key": str(key)},
-                )
 
     async def call(
         self,

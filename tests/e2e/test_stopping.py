@@ -42,16 +42,11 @@ def stack(topics: str, mongo_url: str, test_output_dir: Path) -> Iterator[Stack]
 def stop_seconds(log_path: Path) -> float:
     """From "asked to stop" to "service stopped" in the service's own last start."""
     asked = stopped = None
-    for line in log_path.read_text(errors="replace").splitlines():
-        if line.startswith("====="):
-            asked = stopped = None
-        if not line.startswith("{"):
-            continue
-        record = json.loads(line)
+    for record in _records(log_path):
         if record.get("event") == "stopping":
-            asked = datetime.fromisoformat(record["ts"])
+            asked = datetime.fromisoformat(str(record["ts"]))
         elif record.get("event") == "stop":
-            stopped = datetime.fromisoformat(record["ts"])
+            stopped = datetime.fromisoformat(str(record["ts"]))
     assert asked is not None and stopped is not None, f"no stop logged in {log_path}"
     return (stopped - asked).total_seconds()
 
