@@ -29,6 +29,7 @@ names the ``seq``, and what it did not match is read back.
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,6 +37,7 @@ from prometheus_client import Counter
 from pymongo import DeleteOne, ReplaceOne, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError
+from pymongo.results import BulkWriteResult
 
 Doc = dict[str, Any]
 Collection = AsyncCollection[Doc]
@@ -96,10 +98,28 @@ async def insert_new(collection: Collection, docs: Sequence[Doc]) -> list[Doc]:
     return []
 
 
+# Per event loop (each test has its own): the lock that keeps this process's update
+# commands one at a time, now that the projector writes collections concurrently.
+_UPDATING: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def _update(collection: Collection, ops: Sequence[WriteOp]) -> BulkWriteResult:
+    """One update command of at most UPDATE_CHUNK statements, never two at once from this
+    process: each holds up to UPDATE_CHUNK of FerretDB's 100 connections until it ends."""
+    loop = asyncio.get_running_loop()
+    lock = _UPDATING.get(loop)
+    if lock is None:
+        lock = _UPDATING[loop] = asyncio.Lock()
+    async with lock:
+        return await collection.bulk_write(list(ops), ordered=True)
+
+
 async def run_chunked(collection: Collection, ops: Sequence[WriteOp]) -> None:
     """``bulk_write`` in commands FerretDB survives, in order."""
     for start in range(0, len(ops), UPDATE_CHUNK):
-        await collection.bulk_write(list(ops[start : start + UPDATE_CHUNK]), ordered=True)
+        await _update(collection, ops[start : start + UPDATE_CHUNK])
 
 
 async def replace_all(collection: Collection, docs: Sequence[Doc]) -> None:
@@ -126,12 +146,12 @@ async def replace_unless_newer(collection: Collection, docs: Sequence[Doc]) -> s
         missing: list[Doc] = []
         for start in range(0, len(pending), UPDATE_CHUNK):
             chunk = pending[start : start + UPDATE_CHUNK]
-            result = await collection.bulk_write(
+            result = await _update(
+                collection,
                 [
                     ReplaceOne({"_id": d["_id"], "seq": {"$not": {"$gt": d["seq"]}}}, d)
                     for d in chunk
                 ],
-                ordered=True,
             )
             REPLACED.labels(collection.name).inc(result.matched_count)
             if result.matched_count == len(chunk):

@@ -49,6 +49,22 @@ class HourCounts:
     def id(self) -> str:
         return f"{self.account_id}|{self.hour:%Y-%m-%dT%H}|{self.partition}"
 
+    def document(self) -> Doc:
+        """The document as it is when these are its first counts: inserted whole, which
+        FerretDB does at a fraction of an upsert's cost."""
+        counts: dict[str, int] = {}
+        for _, status in self.events:
+            counts[status] = counts.get(status, 0) + 1
+        return {
+            "_id": self.id,
+            "shop_id": self.shop_id,
+            "account_id": self.account_id,
+            "hour": self.hour,
+            "partition": self.partition,
+            "counts": counts,
+            "offset": max(offset for offset, _ in self.events),
+        }
+
     def update(self, counted_through: int) -> Doc | None:
         """The update that adds what is past ``counted_through`` (None: nothing is)."""
         fresh = [(offset, status) for offset, status in self.events if offset > counted_through]

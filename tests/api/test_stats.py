@@ -44,6 +44,19 @@ def test_a_batch_folded_again_adds_only_what_is_past_the_offset_counted() -> Non
     assert hour.update(counted_through=12) is None
 
 
+def test_a_new_document_holds_what_the_update_would_add_to_nothing() -> None:
+    # Inserted whole when the projector presumes the hour new: it must equal the upsert's
+    # result, or a chart would count differently by which path wrote its hour.
+    hour = stats.HourCounts("shop1", "acc", T0, 3, [(10, "created"), (11, "done"), (12, "done")])
+    update = hour.update(counted_through=-1)
+    assert update is not None
+    doc = hour.document()
+    assert doc["counts"] == {k.removeprefix("counts."): n for k, n in update["$inc"].items()}
+    assert doc["offset"] == update["$max"]["offset"] == 12
+    assert {k: doc[k] for k in update["$setOnInsert"]} == update["$setOnInsert"]
+    assert doc["_id"] == hour.id
+
+
 def test_hours_are_zero_filled_and_summed_over_partitions() -> None:
     docs = [
         {"hour": T0.replace(tzinfo=None), "counts": {"done": 2}},  # as MongoDB returns it
