@@ -67,3 +67,16 @@ def mongo(data_root: Path) -> Iterator[str]:
             yield f"mongodb://127.0.0.1:{server.port}/amazon_jobs_test"
         finally:
             server.stop()
+
+
+@contextlib.contextmanager
+def own_ferretdb(data_dir: Path) -> Iterator[FerretDBServer]:
+    """A FerretDB for one module's tests, whatever MONGO_URL says: tests that stop it or
+    exhaust it must not take the suite's server with them."""
+    provision()
+    server = FerretDBServer(free_port(), data_dir)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -6,8 +6,10 @@ the shape of every write here:
 - An ``update`` command keeps one pooled SQLite connection per statement that matched a
   document until the whole command ends, and the pool holds 100 (its msg_update.go defers
   each iterator's close inside the loop). A command replacing 100 existing documents
-  never returns, and the database then hangs for every client. So updates go in commands
-  of at most ``UPDATE_CHUNK`` statements, one command at a time.
+  never returns, and the database then hangs for every client; so do six commands of 40
+  in flight together (tests/api/test_bulk.py). So updates go in commands of at most
+  ``UPDATE_CHUNK`` statements, one command at a time per process even while the
+  projector writes several collections at once.
 - As released, it finds the target of an update, replace, upsert or delete by scanning
   the whole table (its UPDATE filters on another expression than its ``_id`` index
   covers), while an insert only probes the unique index. The build we provision is

@@ -9,10 +9,9 @@ import pytest
 from pymongo import ReplaceOne
 
 from devtools.ferretdb_server import FerretDBServer
-from devtools.ports import free_port
-from devtools.provision import provision
 from services.api import bulk
 from shared.mongo import make_mongo_client
+from tests.servers import own_ferretdb
 
 WRITERS = 6
 DOCS = WRITERS * bulk.UPDATE_CHUNK  # far more than FerretDB's 100 pooled connections
@@ -21,13 +20,8 @@ DOCS = WRITERS * bulk.UPDATE_CHUNK  # far more than FerretDB's 100 pooled connec
 @pytest.fixture(scope="module")
 def ferret(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FerretDBServer]:
     # Its own server: a FerretDB whose pool is exhausted answers no client at all.
-    provision()
-    server = FerretDBServer(free_port(), tmp_path_factory.mktemp("bulk-ferretdb"))
-    server.start()
-    try:
+    with own_ferretdb(tmp_path_factory.mktemp("bulk-ferretdb")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 async def test_updates_started_together_all_land_without_exhausting_ferretdbs_pool(

@@ -14,8 +14,6 @@ from typing import Any
 import pytest
 
 from devtools.ferretdb_server import FerretDBServer
-from devtools.ports import free_port
-from devtools.provision import provision
 from devtools.topics_read import collect
 from services.api.projection import fold_job_events
 from services.api.projector import MONGO_ERRORS, Projector
@@ -50,6 +48,7 @@ from shared.topics import (
 )
 from tests import factories
 from tests.factories import account_registered, item_state, listing_state
+from tests.servers import own_ferretdb
 from tests.stack import SECRET_KEY
 from tests.waiting import eventually
 
@@ -63,13 +62,8 @@ JOBS = 150  # more than FerretDB's 100 pooled connections, in one batch
 
 @pytest.fixture(scope="module")
 def ferret(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FerretDBServer]:
-    provision()
-    server = FerretDBServer(free_port(), tmp_path_factory.mktemp("projector-ferretdb"))
-    server.start()
-    try:
+    with own_ferretdb(tmp_path_factory.mktemp("projector-ferretdb")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def url(server: FerretDBServer, database: str = "projection") -> str:
