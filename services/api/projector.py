@@ -439,23 +439,6 @@ class Projector:
         presumed = {j for j in first if j not in stored and j not in to_read}
         out = fold_job_events(events, stored)
         rows, states = self._split(out)
-
-        async def items() -> set[str]:
-            # What belongs to presumed-new jobs is only inserted: if such a job exists
-            # after all, what exists of it holds a state at least as new as this batch's.
-            await bulk.insert_new(self.db.job_state, [states[j] for j in out.new_jobs & presumed])
-            fenced = await bulk.put_unless_newer(
-                self.db.job_state,
-                [states[j] for j in out.new_jobs - presumed],
-                [states[j] for j in out.states_changed - out.new_jobs],
-            )
-            pages = [p for p in out.pages.values() if p.job_id not in fenced]
-            await bulk.insert_new(
-                self.db.job_item_pages, [p.document([]) for p in pages if p.job_id in presumed]
-            )
-            await self._write_pages([p for p in pages if p.job_id not in presumed])
-            return fenced
-
         # The log, the item states and pages, and the charts' hour counts touch different
         # documents: written at once, FerretDB turns one into SQL while SQLite stores
         # another (12% more events/s catching up, docs/design.md §25). The rows come
@@ -469,7 +452,7 @@ class Projector:
                         self._count_hours(placed, {j: d["seq"] for j, d in stored.items()})
                     )
                 group.create_task(bulk.insert_new(self.db.job_log, list(out.log.values())))
-                states_written = group.create_task(items())
+                states_written = group.create_task(self._write_items(out, states, presumed))
         except ExceptionGroup as failed:
             # _write tells waiting for MongoDB from a value it refuses by the error itself
             raise _first_error(failed) from None
@@ -537,12 +520,7 @@ class Projector:
     async def _write_jobs_known(self, events: list[JobEvent], stored: dict[str, Doc]) -> JobWrites:
         out = fold_job_events(events, stored)
         rows, states = self._split(out)
-        stale = await bulk.put_unless_newer(
-            self.db.job_state,
-            [states[j] for j in out.new_jobs],
-            [states[j] for j in out.states_changed - out.new_jobs],
-        )
-        await self._write_pages([p for p in out.pages.values() if p.job_id not in stale])
+        stale = await self._write_items(out, states, presumed=set())
         stale |= await bulk.put_unless_newer(
             self.db.jobs,
             [r for j, r in rows.items() if j in out.new_jobs and j not in stale],
@@ -550,6 +528,26 @@ class Projector:
         )
         self._forget_stale(out, stale)
         return out
+
+    async def _write_items(
+        self, out: JobWrites, states: dict[str, Doc], presumed: set[str]
+    ) -> set[str]:
+        """Write the batch's item states, then its pages of items; return the jobs whose
+        stored states are newer (fenced off: neither their pages nor their rows are
+        written). What belongs to ``presumed``-new jobs is only inserted: if such a job
+        exists after all, what exists of it holds a state at least as new as this batch's."""
+        await bulk.insert_new(self.db.job_state, [states[j] for j in out.new_jobs & presumed])
+        fenced = await bulk.put_unless_newer(
+            self.db.job_state,
+            [states[j] for j in out.new_jobs - presumed],
+            [states[j] for j in out.states_changed - out.new_jobs],
+        )
+        pages = [p for p in out.pages.values() if p.job_id not in fenced]
+        await bulk.insert_new(
+            self.db.job_item_pages, [p.document([]) for p in pages if p.job_id in presumed]
+        )
+        await self._write_pages([p for p in pages if p.job_id not in presumed])
+        return fenced
 
     async def _write_pages(self, pages: list[PageWrite]) -> None:
         """Write changed pages of items whole: a page the batch does not rewrite entirely
