@@ -75,6 +75,7 @@ Record = tuple[str, Event | None]  # a compacted topic's key and value (None: a 
 RETRY_BASE_S = 5.0  # Amazon seconds before the first retry of a failed download
 RETRY_MAX_S = 300.0
 INTERNAL_RETRY_S = 2.0  # real seconds before an apply that failed on our side is retried
+AFTER_QUIESCE_S = 2.0  # real seconds of the stop deadline kept for the checkpoint and leaving
 
 
 class ApplierService:
@@ -112,10 +113,12 @@ class ApplierService:
                 await parts.wait()
             finally:
                 stop.set()
-                tasks = [*self._applying.values(), *self._tasks]
-                for task in tasks:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
+                # Results being published finish with their JobDone first (design §15);
+                # the rest of the stop deadline is for the checkpoint and leaving.
+                quiesce_s = max(self.settings.stop_timeout_s - AFTER_QUIESCE_S, 0.5)
+                await self.consumer.wind_down(
+                    [*self._applying.values(), *self._tasks], timeout_s=quiesce_s
+                )
                 await self.consumer.stop()
                 await asyncio.gather(consuming, collecting, return_exceptions=True)
         finally:

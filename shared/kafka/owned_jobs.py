@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -198,6 +198,16 @@ class JobsConsumer:
             async with asyncio.timeout(timeout_s):
                 for part in list(self.parts.values()):
                     await part.drained.wait()
+
+    async def wind_down(self, tasks: Iterable[asyncio.Task[Any]], timeout_s: float) -> None:
+        """Before stopping: let the critical sections under way end (up to ``timeout_s``)
+        and start none, then cancel ``tasks``. A task cut inside one would leave effects
+        out without the event that records them, and the next owner would repeat them."""
+        await self.quiesce(timeout_s)
+        running = list(tasks)
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
 
     async def run(self, stop: asyncio.Event) -> None:
         lag = LagMeter(self.consumer, self.group_id)

@@ -29,7 +29,7 @@ from shared.live_jobs import LiveJobs
 from shared.topics import JOB_EVENTS, TopicSpec
 from tests import factories
 from tests.factories import job_events
-from tests.waiting import eventually
+from tests.waiting import HUNG_S, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -186,3 +186,50 @@ async def test_a_new_group_hands_over_jobs_finished_in_history_and_keeps_none(
         assert done not in fresh.book.states and done not in fresh.handed_to_ready
         assert live in fresh.handed_to_ready
         assert fresh.book.states[live].status is JobStatus.WAITING_FOR_RESULT
+
+
+async def test_a_stop_lets_work_in_a_critical_section_end_and_starts_none(
+    topics: str, publisher: EventPublisher
+) -> None:
+    """An applier stopped between a result's records and its JobDone made the next owner
+    apply the result again: wind_down waits for the section, then cancels the rest."""
+    run = uuid.uuid4().hex[:8]
+    changelog = TopicSpec(f"test.shell-jobs-{run}", 12, compacted=True)
+    await ensure_topics(topics, [changelog])
+    async with worker(topics, publisher, f"test-shell-{run}", changelog) as w:
+        await eventually(lambda: len(w.ready) == 12, "all partitions ready")
+        inside, finish, try_later = asyncio.Event(), asyncio.Event(), asyncio.Event()
+        steps: list[str] = []
+
+        async def publishing() -> None:  # effects, then the event recording them
+            async with w.consumer.owning(3):
+                steps.append("effects out")
+                inside.set()
+                await finish.wait()
+                steps.append("event out")
+
+        async def arriving() -> None:  # a result read just as the stop came
+            await try_later.wait()
+            async with w.consumer.owning(4):
+                steps.append("a second section")
+
+        first = asyncio.create_task(publishing())
+        second = asyncio.create_task(arriving())
+        await inside.wait()
+        stopping = asyncio.create_task(w.consumer.wind_down([first, second], timeout_s=HUNG_S))
+        await turns()
+        assert not stopping.done(), "the stop went on while a section was open"
+        assert w.consumer.parts[4].suspended, "a new section could still start"
+        try_later.set()
+        await turns()  # the second task runs up to the closed door
+        finish.set()
+        await stopping
+        assert steps == ["effects out", "event out"]
+        assert not first.cancelled() and first.exception() is None
+        assert second.cancelled()
+
+
+async def turns(n: int = 5) -> None:
+    """Let the other ready tasks run a few steps (no time passes)."""
+    for _ in range(n):
+        await asyncio.sleep(0)
