@@ -154,7 +154,7 @@ def _provision_ferretdb(root: Path) -> None:
         return
     if have is not None:
         _say(f"ferretdb: {binary} reports {have}, want {want}: rebuilding")
-    _require("go", "install Go 1.24+ (https://go.dev/dl/ or apt-get install golang)")
+    _require("go", "install Go 1.26+ (https://go.dev/dl/ or apt-get install golang)")
     _say(f"ferretdb {want}: building from the Go module proxy into {binary}")
     started = time.monotonic()
     script = root / "deploy" / "ferretdb" / "build.sh"

@@ -58,7 +58,8 @@
 # modernc.org/libc along). Why: the projector's catch-up is bound by FerretDB's inserts,
 # and measured side by side on the same events the newer driver wrote 15% more
 # (median 6,050 against 5,268 events/s at 60,000 jobs; docs/design.md §25). The file
-# format and the SQL FerretDB writes are unchanged.
+# format and the SQL FerretDB writes are unchanged. Its dependencies want Go 1.26 (`go get`
+# raises the module's go line to it).
 #
 # No build tags are needed: the sqlite backend (modernc.org/sqlite, pure Go) and the
 # postgresql one are in by default; `ferretdb_debug` is deliberately not set.
