@@ -125,12 +125,13 @@ class PageWrite:
 LOG_CHUNK_LINES = 200
 
 
-def log_id(event_id: object, start: int) -> str:
-    """The ``_id`` of an event's log lines from line ``start`` on. The first chunk's is
-    the id its first line had when each line was a document of its own, so an event
-    projected then and again now is not stored twice; the others are zero-padded, so
-    their text order (the log's last sort key) is the lines' order."""
-    return f"{event_id}:0" if start == 0 else f"{event_id}:{start:07d}"
+def log_id(job_id: str, event_id: object, start: int) -> str:
+    """The ``_id`` of an event's log lines from line ``start`` on: zero-padded, so their
+    text order (the log's last sort key) is the lines' order. It starts with the job's id
+    so that a batch's chunks land beside each other in the ``_id`` index, rather than at
+    random places a UUID would put them (9% more events/s catching up, docs/design.md
+    §25)."""
+    return f"{job_id}/{event_id}:{start:07d}"
 
 
 def log_chunks(event: JobEvent) -> list[Doc]:
@@ -141,7 +142,7 @@ def log_chunks(event: JobEvent) -> list[Doc]:
         lines = event.log[start : start + LOG_CHUNK_LINES]
         chunks.append(
             {
-                "_id": log_id(event.event_id, start),
+                "_id": log_id(event.job_id, event.event_id, start),
                 "job_id": event.job_id,
                 "shop_id": event.shop_id,
                 "seq": event.seq,

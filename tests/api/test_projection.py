@@ -261,8 +261,8 @@ def test_a_large_job_is_paged_in_request_order_whatever_the_batches(cuts: list[i
 
 def test_an_events_log_is_stored_in_chunks_whose_ids_sort_in_line_order() -> None:
     """450 lines of one event, all at one time: three documents of up to 200 lines. They
-    tie on time and seq, so their ids must sort as text in line order; the first keeps
-    the id the event's first line had when each line was a document of its own."""
+    tie on time and seq, so their ids must sort as text in line order. Each starts with
+    the job's id, so a job's chunks sit together in the ``_id`` index."""
     at = T0
     event = lifecycle()[4].model_copy(
         update={"log": [LogLine(message=f"line {n}", at=at) for n in range(450)]}
@@ -270,9 +270,9 @@ def test_an_events_log_is_stored_in_chunks_whose_ids_sort_in_line_order() -> Non
     out = fold_job_events([event], {})
     docs = sorted(out.log.values(), key=lambda d: (d["at"], d["seq"], d["_id"]))
     assert [d["_id"] for d in docs] == [
-        f"{event.event_id}:0",
-        f"{event.event_id}:0000200",
-        f"{event.event_id}:0000400",
+        f"{event.job_id}/{event.event_id}:0000000",
+        f"{event.job_id}/{event.event_id}:0000200",
+        f"{event.job_id}/{event.event_id}:0000400",
     ]
     lines = [line["message"] for d in docs for line in log_lines(d)]
     assert lines == [f"line {n}" for n in range(450)]
