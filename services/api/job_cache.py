@@ -85,13 +85,18 @@ class Clearable(Protocol):
 class ForgetOnRebalance(ConsumerRebalanceListener):  # type: ignore[misc]
     """Empties the caches on every change of assignment; a revocation first waits for the
     batch being written (``writing``), so the partitions' next owner, which the group
-    assigns only once every member has revoked, never writes beside it."""
+    assigns only once every member has revoked, never writes beside it.
+
+    ``generation`` counts the changes: a batch read (and folded) under an earlier one is
+    not written, since its partitions' committed offsets are read again."""
 
     def __init__(self, *caches: Clearable, writing: asyncio.Lock | None = None) -> None:
         self.caches = caches
         self.writing = writing or asyncio.Lock()
+        self.generation = 0
 
     def _clear(self) -> None:
+        self.generation += 1
         for cache in self.caches:
             cache.clear()
 

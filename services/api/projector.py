@@ -18,11 +18,13 @@ import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeAlias
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
+from aiokafka.structs import OffsetAndMetadata
 from prometheus_client import Counter, Histogram
 from pydantic import ValidationError
 from pymongo import DeleteOne, UpdateOne
@@ -82,6 +84,9 @@ Decoded: TypeAlias = tuple[Record, Event | None]
 # MongoDB refusing a write (write_failures.REFUSED) this many times in a row: the batch is
 # written one record at a time, and a record refused alone is dead-lettered.
 REFUSALS_BEFORE_ISOLATING = 3
+# Records decoded between two turns of the event loop while a batch is prepared: the
+# batch being written meanwhile gets MongoDB's answers without waiting for all of them.
+YIELD_EVERY = 200
 # The shared topics the read model is folded from, plus the API's own internal one.
 TOPICS = [
     JOB_EVENTS,
@@ -165,6 +170,41 @@ async def _at_end(consumer: AIOKafkaConsumer) -> bool:
     return True
 
 
+@dataclass
+class JobPlan:
+    """A batch's job events folded: what to write, not yet written."""
+
+    events: list[JobEvent]
+    out: JobWrites
+    rows: dict[str, Doc]
+    states: dict[str, Doc]
+    presumed: set[str]  # jobs presumed new: inserted, not replaced
+    hours: dict[str, stats.HourCounts]
+
+
+@dataclass
+class Plan:
+    """A batch folded: per collection and document the last write of the batch, the
+    merges, and its job events' plan."""
+
+    latest: dict[str, dict[str, Upsert | Delete]]
+    merges: list[Merge]
+    jobs: JobPlan | None
+
+
+@dataclass
+class Batch:
+    """Records read, decoded and (unless ``plan`` is None) folded, waiting to be written;
+    ``offsets`` are committed once they are; ``generation``: the assignment they were read
+    under (ForgetOnRebalance.generation)."""
+
+    records: list[Record]
+    decoded: list[Decoded]
+    offsets: dict[TopicPartition, OffsetAndMetadata]
+    generation: int
+    plan: Plan | None
+
+
 class Projector:
     def __init__(
         self,
@@ -187,6 +227,7 @@ class Projector:
         # MongoDB is waited for; silent for LIVENESS_STALL_S, the process is restarted.
         self.heartbeat: Callable[[], None] = lambda: None
         self.writing = asyncio.Lock()
+        self.rebalances = ForgetOnRebalance(self.cache, self.hours, writing=self.writing)
         self.pruned_at: datetime | None = None  # the stats' last pruning (stats.PRUNE_EVERY)
         # Accounts, schedules and webhooks are the system's to write (docs/design.md §22):
         # what a shop wrote there is not shown as if it were.
@@ -204,10 +245,7 @@ class Projector:
             auto_offset_reset="earliest",
             max_poll_interval_ms=600_000,
         )
-        consumer.subscribe(
-            [t.name for t in [*TOPICS, *OWN_TOPICS]],
-            listener=ForgetOnRebalance(self.cache, self.hours, writing=self.writing),
-        )
+        consumer.subscribe([t.name for t in [*TOPICS, *OWN_TOPICS]], listener=self.rebalances)
         await consumer.start()
         lag = LagMeter(consumer, self.settings.consumer_group)
         heartbeat = LIVENESS.heartbeat("projector")
@@ -216,6 +254,9 @@ class Projector:
         # each automatic one walk them all, a seventh of the projector's time catching up
         # (4,593 against 5,369 events/s at 50,000 jobs; docs/design.md §25).
         collector = asyncio.create_task(full_collections(stop), name="full collections")
+        # The batch being written while the next one is read and folded: the fold of one
+        # batch overlaps the writes of the one before (docs/design.md §25).
+        writer: asyncio.Task[bool] | None = None
         try:
             while not stop.is_set():
                 batches = await consumer.getmany(timeout_ms=300, max_records=self.max_records)
@@ -224,47 +265,92 @@ class Projector:
                 self.heartbeat()
                 lag.observe()
                 if not batches:
+                    if writer is not None:
+                        await writer
+                        writer = None
                     if not self.caught_up.is_set() and await _at_end(consumer):
                         self.caught_up.set()
                     continue
-                # Held while the batch is written and committed: a revocation waits for it
-                # (job_cache.ForgetOnRebalance), so the next owner of these partitions
-                # starts after this batch has landed (docs/design.md §15).
-                async with self.writing:
-                    await self._batch(consumer, batches, stop)
+                batch = await self._prepare(consumer, batches)
+                if writer is not None:
+                    clean = await writer
+                    writer = None
+                    if not clean:
+                        # The batch before did not land as folded (written in parts, or
+                        # MongoDB held some jobs newer): fold this one again from what
+                        # MongoDB holds, not from the cache.
+                        self.cache.clear()
+                        batch.plan = None
+                if batch.generation != self.rebalances.generation:
+                    continue  # the assignment changed: read again from the committed offsets
+                writer = asyncio.create_task(self._finish(consumer, batch, stop))
+            if writer is not None:
+                await writer
+                writer = None
         finally:
+            if writer is not None:  # run() is failing: what is not committed is read again
+                writer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await writer
             heartbeat.close()  # stopped on purpose (or dead): no longer a loop to watch
             collector.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await collector
             await consumer.stop()
 
-    async def _batch(
-        self,
-        consumer: AIOKafkaConsumer,
-        batches: dict[TopicPartition, list[Record]],
-        stop: asyncio.Event,
-    ) -> None:
+    async def _prepare(
+        self, consumer: AIOKafkaConsumer, batches: dict[TopicPartition, list[Record]]
+    ) -> Batch:
+        """Decode and fold a batch read from Kafka (its jobs go into the cache as folded, so
+        the next batch folds on them while this one is written)."""
+        generation = self.rebalances.generation
         if sum(map(len, batches.values())) >= self.max_records:
             _hold_back_unfinished_jobs(consumer, batches)
         if self.caught_up.is_set():  # its first batch once caught up (tests of §17)
             faults.fail_point("projector:live-batch")
+        offsets = {
+            tp: OffsetAndMetadata(records[-1].offset + 1, "")
+            for tp, records in batches.items()
+            if records
+        }
         records = [r for recs in batches.values() for r in recs]
-        decoded = [d for d in [await self._decode(r) for r in records] if d is not None]
-        await self._write(decoded, stop)
-        if stop.is_set():
-            return  # perhaps not written: do not commit; the next instance reads it
-        BATCH_SIZE.observe(len(records))
-        for rec in records:
-            APPLIED.labels(rec.topic).inc()
-        self.applied += len(records)
-        try:
-            await consumer.commit()
-        except (CommitFailedError, IllegalStateError) as exc:
-            # The group rebalanced meanwhile: the partitions' next owner reads these
-            # records again, and folding them twice changes nothing.
-            COMMIT_FAILURES.inc()
-            log.warning("offsets not committed after a rebalance (%s)", exc)
+        decoded: list[Decoded] = []
+        for n, rec in enumerate(records, 1):
+            item = await self._decode(rec)
+            if item is not None:
+                decoded.append(item)
+            if n % YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # let the batch being written go on meanwhile
+        plan: Plan | None = None
+        with contextlib.suppress(Exception):
+            # Folded again when written if this fails: _write tells what failed and why.
+            plan = await self._plan(decoded)
+        return Batch(records, decoded, offsets, generation, plan)
+
+    async def _finish(self, consumer: AIOKafkaConsumer, batch: Batch, stop: asyncio.Event) -> bool:
+        """Write a batch and commit its offsets; whether it landed as it was folded.
+
+        Holds ``writing`` meanwhile: a revocation waits for it (job_cache.ForgetOnRebalance),
+        so the next owner of these partitions starts after this batch has landed
+        (docs/design.md §15)."""
+        async with self.writing:
+            if batch.generation != self.rebalances.generation:
+                return False  # the assignment changed: read again from the committed offsets
+            clean = await self._write(batch.decoded, stop, plan=batch.plan)
+            if stop.is_set():
+                return False  # perhaps not written: do not commit; the next instance reads it
+            BATCH_SIZE.observe(len(batch.records))
+            for rec in batch.records:
+                APPLIED.labels(rec.topic).inc()
+            self.applied += len(batch.records)
+            try:
+                await consumer.commit(batch.offsets)
+            except (CommitFailedError, IllegalStateError) as exc:
+                # The group rebalanced meanwhile: the partitions' next owner reads these
+                # records again, and folding them twice changes nothing.
+                COMMIT_FAILURES.inc()
+                log.warning("offsets not committed after a rebalance (%s)", exc)
+            return clean
 
     async def _until_mongo(self, work: Callable[[], Awaitable[Any]], stop: asyncio.Event) -> None:
         """Run ``work`` until MongoDB takes it; back off while it is unavailable."""
@@ -279,9 +365,15 @@ class Projector:
                 delay = min(delay * 2, 10.0)
 
     async def _write(
-        self, decoded: list[Decoded], stop: asyncio.Event, *, isolating: bool = False
-    ) -> None:
-        """Write a batch; wait out an unavailable MongoDB for as long as it takes.
+        self,
+        decoded: list[Decoded],
+        stop: asyncio.Event,
+        *,
+        isolating: bool = False,
+        plan: Plan | None = None,
+    ) -> bool:
+        """Write a batch (folded as ``plan``, or folded here); wait out an unavailable
+        MongoDB for as long as it takes. Whether it landed as folded.
 
         Whatever else fails (a value BSON cannot hold, MongoDB refusing a document, a
         record the fold cannot read) is no reason to stop the projection of every shop:
@@ -291,8 +383,9 @@ class Projector:
         delay, refused = 0.5, 0
         while not stop.is_set():
             try:
-                await self._apply(decoded)
-                return
+                if plan is None:
+                    plan = await self._plan(decoded)
+                return await self._execute(plan)
             except Exception as exc:
                 verdict = classify(exc)
                 if verdict is WriteFailure.WAIT:
@@ -304,25 +397,29 @@ class Projector:
                 ):
                     refused += 1
                     self._failed(exc, delay)
-                elif len(decoded) > 1:
-                    log.warning(
-                        "a batch of %d records failed (%s: %s); writing it in halves",
-                        len(decoded),
-                        type(exc).__name__,
-                        str(exc)[:300],
-                    )
-                    half = len(decoded) // 2
-                    await self._write(decoded[:half], stop, isolating=True)
-                    await self._write(decoded[half:], stop, isolating=True)
-                    return
                 else:
+                    # Each part is folded again from what MongoDB holds: the cache holds
+                    # this batch's jobs as folded whole.
+                    self.cache.clear()
+                    if len(decoded) > 1:
+                        log.warning(
+                            "a batch of %d records failed (%s: %s); writing it in halves",
+                            len(decoded),
+                            type(exc).__name__,
+                            str(exc)[:300],
+                        )
+                        half = len(decoded) // 2
+                        await self._write(decoded[:half], stop, isolating=True)
+                        await self._write(decoded[half:], stop, isolating=True)
+                        return False
                     rec = decoded[0][0]
                     UNWRITABLE.labels(rec.topic).inc()
                     await self._dead_letter(rec, reason(exc))
-                    return
+                    return False
             self.heartbeat()  # waiting for MongoDB is not a stall
             await self._pause(stop, delay)
             delay = min(delay * 2, 10.0)
+        return False
 
     def _failed(self, exc: Exception, delay: float) -> None:
         MONGO_ERRORS.inc()
@@ -338,37 +435,48 @@ class Projector:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), delay)
 
-    async def _apply(self, decoded: list[Decoded]) -> None:
+    async def _plan(self, decoded: list[Decoded]) -> Plan:
+        """Fold a batch. Its jobs go into the cache as folded (unless the assignment
+        changed meanwhile): the next batch is folded on them while this one is written."""
+        generation = self.rebalances.generation
+        job_events: list[JobEvent] = []
+        placed: list[tuple[int, int, JobEvent]] = []  # for the charts' hour counts
+        # Per collection and document, the last write of the batch is the one to keep.
+        latest: dict[str, dict[str, Upsert | Delete]] = defaultdict(dict)
+        merges: list[Merge] = []
+        for rec, event in decoded:
+            if isinstance(event, JobEvent):
+                job_events.append(event)
+                placed.append((rec.partition, rec.offset, event))
+                link = retry_link(event)
+                if link is not None:
+                    merges.append(link)
+                continue
+            key = rec.key.decode("utf-8", "replace") if rec.key is not None else None
+            write = record_write(rec.topic, key, event, rec.partition, rec.offset)
+            if isinstance(write, Upsert):
+                latest[write.collection][write.doc["_id"]] = write
+            elif isinstance(write, Delete):
+                latest[write.collection][write.doc_id] = write
+            elif isinstance(write, Merge):
+                merges.append(write)
+            if isinstance(event, BucketSnapshot):  # the quota chart's minute sample
+                sample = stats.quota_sample(event)
+                latest["quota_history"][sample["_id"]] = Upsert("quota_history", sample)
+        jobs = await self._plan_jobs(job_events, placed) if job_events else None
+        if jobs is not None and generation == self.rebalances.generation:
+            self.cache.put(jobs.out.jobs)
+        return Plan(latest, merges, jobs)
+
+    async def _execute(self, plan: Plan) -> bool:
+        """Write a folded batch; whether every job landed as folded."""
         with BATCH_SECONDS.time():
-            job_events: list[JobEvent] = []
-            placed: list[tuple[int, int, JobEvent]] = []  # for the charts' hour counts
-            # Per collection and document, the last write of the batch is the one to keep.
-            latest: dict[str, dict[str, Upsert | Delete]] = defaultdict(dict)
-            merges: list[Merge] = []
-            for rec, event in decoded:
-                if isinstance(event, JobEvent):
-                    job_events.append(event)
-                    placed.append((rec.partition, rec.offset, event))
-                    link = retry_link(event)
-                    if link is not None:
-                        merges.append(link)
-                    continue
-                key = rec.key.decode("utf-8", "replace") if rec.key is not None else None
-                write = record_write(rec.topic, key, event, rec.partition, rec.offset)
-                if isinstance(write, Upsert):
-                    latest[write.collection][write.doc["_id"]] = write
-                elif isinstance(write, Delete):
-                    latest[write.collection][write.doc_id] = write
-                elif isinstance(write, Merge):
-                    merges.append(write)
-                if isinstance(event, BucketSnapshot):  # the quota chart's minute sample
-                    sample = stats.quota_sample(event)
-                    latest["quota_history"][sample["_id"]] = Upsert("quota_history", sample)
-            written: JobWrites | None = None
-            if job_events:
-                written = await self._write_jobs(job_events, placed)
-            for collection, writes in latest.items():
+            clean = True
+            if plan.jobs is not None:
+                clean = await self._write_planned_jobs(plan.jobs)
+            for collection, writes in plan.latest.items():
                 await self._write_records(collection, list(writes.values()))
+            merges = plan.merges
             for collection in {m.collection for m in merges}:
                 await bulk.run_chunked(
                     self.db[collection],
@@ -378,9 +486,8 @@ class Projector:
                         if m.collection == collection
                     ],
                 )
-            if written is not None:
-                self.cache.put(written.jobs)
             await self._prune_stats()
+            return clean
 
     async def _decode(self, rec: Record) -> Decoded | None:
         """The record with its event (None for a tombstone), or None if unreadable or
@@ -415,13 +522,16 @@ class Projector:
     async def _write_jobs(
         self, events: list[JobEvent], placed: list[tuple[int, int, JobEvent]] | None = None
     ) -> JobWrites:
-        """Fold and write a batch's job events: log lines, item states, items, then the
-        jobs, so a batch cut short is folded again from the job rows it did not reach.
+        """Fold and write job events (a batch's are planned and written apart)."""
+        plan = await self._plan_jobs(events, placed or [])
+        self.cache.put(plan.out.jobs)
+        await self._write_planned_jobs(plan)
+        return plan.out
 
-        The writes of a job's item states and of its row are fenced (docs/design.md §15):
-        each replaces what is stored only if the stored ``seq`` is not newer. A job whose
-        item states are fenced off came late (another instance has written it since):
-        neither its items nor its row are written."""
+    async def _plan_jobs(
+        self, events: list[JobEvent], placed: list[tuple[int, int, JobEvent]]
+    ) -> JobPlan:
+        """Fold a batch's job events on the jobs as cached, or else as stored."""
         stored: dict[str, Doc] = {}
         first: dict[str, JobEvent] = {}
         for event in events:
@@ -439,6 +549,19 @@ class Projector:
         presumed = {j for j in first if j not in stored and j not in to_read}
         out = fold_job_events(events, stored)
         rows, states = self._split(out)
+        hours = stats.hour_counts(placed, {j: d["seq"] for j, d in stored.items()})
+        return JobPlan(events, out, rows, states, presumed, hours)
+
+    async def _write_planned_jobs(self, plan: JobPlan) -> bool:
+        """Write folded job events: log lines, item states, items, then the jobs, so a
+        batch cut short is folded again from the job rows it did not reach. Whether every
+        job landed as folded.
+
+        The writes of a job's item states and of its row are fenced (docs/design.md §15):
+        each replaces what is stored only if the stored ``seq`` is not newer. A job whose
+        item states are fenced off came late (another instance has written it since):
+        neither its items nor its row are written."""
+        out, rows = plan.out, plan.rows
         # The log, the item states and pages, and the charts' hour counts touch different
         # documents: written at once, FerretDB turns one into SQL while SQLite stores
         # another (12% more events/s catching up, docs/design.md §25). The rows come
@@ -447,12 +570,12 @@ class Projector:
         # (stats.HourCounts), so counting them again adds nothing.
         try:
             async with asyncio.TaskGroup() as group:
-                if placed:
-                    group.create_task(
-                        self._count_hours(placed, {j: d["seq"] for j, d in stored.items()})
-                    )
+                if plan.hours:
+                    group.create_task(self._count_hours(plan.hours))
                 group.create_task(bulk.insert_new(self.db.job_log, list(out.log.values())))
-                states_written = group.create_task(self._write_items(out, states, presumed))
+                states_written = group.create_task(
+                    self._write_items(out, plan.states, plan.presumed)
+                )
         except ExceptionGroup as failed:
             # _write tells waiting for MongoDB from a value it refuses by the error itself
             raise _first_error(failed) from None
@@ -465,18 +588,15 @@ class Projector:
         if taken:
             # A replay of jobs already projected: fold them again from what is stored.
             again = {d["_id"] for d in taken}
+            self.cache.forget(again)
             redo = await self._write_jobs_known(
-                [e for e in events if e.job_id in again], await self._read_jobs(list(again))
+                [e for e in plan.events if e.job_id in again],
+                await self._read_jobs(list(again)),
             )
             out.jobs.update(redo.jobs)
-        return out
+        return not stale and not taken
 
-    async def _count_hours(
-        self, placed: list[tuple[int, int, JobEvent]], stored_seq: dict[str, int]
-    ) -> None:
-        counts = stats.hour_counts(placed, stored_seq)
-        if not counts:
-            return
+    async def _count_hours(self, counts: dict[str, stats.HourCounts]) -> None:
         # A document this projector has not counted into since its partitions were
         # assigned is mostly one of an hour new to it: it is inserted whole, and only if
         # it exists after all is it read (one lookup by `_id`) and updated. Looking each

@@ -18,13 +18,17 @@ def test_hour_offsets_know_only_what_was_put_and_keep_the_most_recently_used() -
 
 
 async def test_a_change_of_assignment_forgets_the_jobs_and_the_hour_offsets() -> None:
+    """And counts as a new generation: a batch folded under the last one is not written."""
     jobs, hours = JobCache(10), HourOffsets(10)
     listener = ForgetOnRebalance(jobs, hours)
+    generations = [listener.generation]
     for change in (listener.on_partitions_revoked, listener.on_partitions_assigned):
         jobs.put({"j": {"_id": "j", "seq": 1}})
         hours.put({"h": 5})
         await change([])
         assert jobs.get("j") is None and hours.known(["h"]) == {}
+        generations.append(listener.generation)
+    assert len(set(generations)) == 3
 
 
 def test_the_job_cache_drops_the_least_recently_used_and_reports_its_size() -> None:

@@ -9,14 +9,15 @@ import contextlib
 import functools
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
+from aiokafka import AIOKafkaConsumer
 
 from devtools.ferretdb_server import FerretDBServer
 from devtools.topics_read import collect
 from services.api.projection import fold_job_events
-from services.api.projector import MONGO_ERRORS, Projector
+from services.api.projector import MONGO_ERRORS, Batch, Projector
 from services.api.settings import ApiSettings
 from services.api.store import Database
 from shared.codec import encode
@@ -184,6 +185,53 @@ async def test_redelivery_into_the_same_database_changes_nothing(
     async with projector(topics, publisher, url(ferret), f"pj-again-{RUN}") as again:
         await asyncio.wait_for(again.caught_up.wait(), 120)
         assert await snapshot(again.db) == projected
+
+
+async def test_a_batch_folded_while_the_one_before_is_written_folds_on_that_batch(
+    topics: str, publisher: EventPublisher, ferret: FerretDBServer
+) -> None:
+    """One job's events, more of them than a batch holds (so none is held back): each
+    batch is folded while the one before it is written, on the job as that batch left it
+    (the cache), not as MongoDB still holds it. Every item's change lands."""
+    job, shop = f"pj{RUN}-long", f"shop-long{RUN}"
+    # An account of its own too: the charts' hour counts are per account.
+    ident: dict[str, Any] = {"job_id": job, "shop_id": shop, "account_id": f"acc-long{RUN}"}
+    items = [item_state(f"LONG-{k:02d}") for k in range(40)]
+    events: list[Event] = [factories.job_event(JobReserved, **ident, items=items)]
+    events += [
+        factories.job_event(
+            JobProcessing,
+            **ident,
+            seq=k + 2,
+            items=[item.model_copy(update={"status": "accepted", "messages": [f"m{k}"]})],
+        )
+        for k, item in enumerate(items)
+    ]
+    database, group = url(ferret, f"long_{RUN}"), f"pj-long-{RUN}"
+    async with projector(topics, publisher, database, group, max_records=4) as running:
+        await publish(publisher, JOB_EVENTS, events)
+        last = {"_id": job, "seq": len(items) + 1}
+        await eventually(lambda: _has(running.db, "jobs", last, 1), "the job's last event")
+        stored = await snapshot(running.db, shop)
+    assert [j["counts"]["accepted"] for j in stored["jobs"]] == [len(items)]
+    assert [s["status"] for s in stored["job_state"][0]["item_states"]] == ["accepted"] * 40
+    rows = [row for page in stored["job_item_pages"] for row in page["items"]]
+    assert [row["messages"] for row in rows] == [[f"m{k}"] for k in range(len(items))]
+
+
+async def test_a_batch_read_before_the_assignment_changed_is_not_written() -> None:
+    """Its partitions' committed offsets are read again, by this instance or by their next
+    owner: written now, it could land beside what that owner writes (docs/design.md §15).
+    There is no MongoDB here: a write would fail the test."""
+    settings = ApiSettings(
+        kafka_bootstrap_servers="127.0.0.1:1", mongo_url="mongodb://127.0.0.1:1/none"
+    )
+    instance = Projector(settings, cast(Database, None), cast(EventPublisher, None))
+    batch = Batch([], [], {}, instance.rebalances.generation, plan=None)
+    await instance.rebalances.on_partitions_assigned([])
+    consumer = cast(AIOKafkaConsumer, None)
+    assert await instance._finish(consumer, batch, asyncio.Event()) is False
+    assert instance.applied == 0
 
 
 async def test_replaying_the_topics_into_an_empty_database_gives_the_same_documents(
