@@ -87,6 +87,10 @@ REFUSALS_BEFORE_ISOLATING = 3
 # Records decoded between two turns of the event loop while a batch is prepared: the
 # batch being written meanwhile gets MongoDB's answers without waiting for all of them.
 YIELD_EVERY = 200
+# The charts' old data is deleted this many documents a command, at most this many
+# commands a pruning (_prune).
+PRUNE_BATCH = 5_000
+PRUNE_ROUNDS = 20
 # The shared topics the read model is folded from, plus the API's own internal one.
 TOPICS = [
     JOB_EVENTS,
@@ -118,6 +122,9 @@ UNWRITABLE = Counter(
     ["topic"],
 )
 JOB_READS = Counter("projector_job_reads_total", "Job documents read back from MongoDB")
+PRUNE_FAILURES = Counter(
+    "projector_prune_failures_total", "Prunings of the charts' old data that failed"
+)
 COMMIT_FAILURES = Counter(
     "projector_commit_failures_total", "Batches written whose offsets a rebalance refused"
 )
@@ -628,14 +635,24 @@ class Projector:
 
     async def _prune_stats(self) -> None:
         """Drop chart data past its span, at most once per ``stats.PRUNE_EVERY`` (a range
-        of the ``at`` / ``hour`` indexes)."""
+        of the ``at`` / ``hour`` indexes). A pruning that fails waits for the next one:
+        it is no reason to hold the batch back."""
         now = datetime.now(UTC)
         if self.pruned_at is not None and now - self.pruned_at < stats.PRUNE_EVERY:
             return
         self.pruned_at = now
         kept = timedelta(hours=stats.QUOTA_HISTORY_HOURS)
-        await self.db.quota_history.delete_many({"at": {"$lt": now - kept}})
-        await self.db.job_hours.delete_many({"hour": {"$lt": now - stats.JOB_HOURS_KEPT}})
+        try:
+            await _prune(self.db.quota_history, {"at": {"$lt": now - kept}})
+            await _prune(self.db.job_hours, {"hour": {"$lt": now - stats.JOB_HOURS_KEPT}})
+        except PyMongoError as exc:
+            PRUNE_FAILURES.inc()
+            log.warning(
+                "pruning the charts' old data failed (%s: %s); tried again in %s",
+                type(exc).__name__,
+                str(exc)[:300],
+                stats.PRUNE_EVERY,
+            )
 
     async def _write_jobs_known(self, events: list[JobEvent], stored: dict[str, Doc]) -> JobWrites:
         out = fold_job_events(events, stored)
@@ -717,6 +734,21 @@ class Projector:
         await bulk.put(coll, [w.doc for w in writes if isinstance(w, Upsert)], [])
         deletes = [DeleteOne({"_id": w.doc_id}) for w in writes if isinstance(w, Delete)]
         await bulk.run_chunked(coll, deletes)
+
+
+async def _prune(collection: bulk.Collection, query: dict[str, Any]) -> None:
+    """Delete what ``query`` matches, PRUNE_BATCH documents a command, at most
+    PRUNE_ROUNDS commands (the rest at the next pruning). FerretDB deletes by ids, one SQL
+    variable each, and SQLite takes 32,766: after a catch-up through months of history,
+    one ``delete_many`` of every hour past the span failed, every minute, and nothing old
+    went."""
+    for _ in range(PRUNE_ROUNDS):
+        found = collection.find(query, {"_id": 1}).limit(PRUNE_BATCH)
+        ids = [doc["_id"] async for doc in found]
+        if ids:
+            await collection.delete_many({"_id": {"$in": ids}})
+        if len(ids) < PRUNE_BATCH:
+            return
 
 
 async def main(stop: asyncio.Event) -> None:

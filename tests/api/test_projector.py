@@ -9,6 +9,7 @@ import contextlib
 import functools
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import pytest
@@ -16,10 +17,11 @@ from aiokafka import AIOKafkaConsumer
 
 from devtools.ferretdb_server import FerretDBServer
 from devtools.topics_read import collect
+from services.api import stats
 from services.api.projection import fold_job_events
-from services.api.projector import MONGO_ERRORS, Batch, Projector
+from services.api.projector import MONGO_ERRORS, PRUNE_FAILURES, Batch, Projector
 from services.api.settings import ApiSettings
-from services.api.store import Database
+from services.api.store import Database, ensure_indexes
 from shared.codec import encode
 from shared.events import (
     DeadLettered,
@@ -232,6 +234,34 @@ async def test_a_batch_read_before_the_assignment_changed_is_not_written() -> No
     consumer = cast(AIOKafkaConsumer, None)
     assert await instance._finish(consumer, batch, asyncio.Event()) is False
     assert instance.applied == 0
+
+
+async def test_pruning_deletes_more_old_chart_data_than_one_delete_of_ferretdb_takes(
+    ferret: FerretDBServer,
+) -> None:
+    """After a catch-up through months of history, the hour counts past their span
+    outnumber the SQL variables SQLite takes in one statement (32,766), which is what one
+    ``delete_many`` of FerretDB needs: they go all the same, and the recent ones stay."""
+    database = url(ferret, f"prune_{RUN}")
+    client = make_mongo_client(database)
+    db = client.get_default_database()
+    now = datetime.now(UTC)
+    old = now - stats.JOB_HOURS_KEPT - timedelta(hours=1)
+    try:
+        await ensure_indexes(db)
+        await db.job_hours.insert_many(
+            [{"_id": f"old-{n:05d}", "hour": old, "counts": {}} for n in range(40_000)]
+        )
+        await db.job_hours.insert_many([{"_id": f"new-{n}", "hour": now} for n in range(3)])
+        settings = ApiSettings(kafka_bootstrap_servers="127.0.0.1:1", mongo_url=database)
+        instance = Projector(settings, db, cast(EventPublisher, None))
+        failures = PRUNE_FAILURES._value.get()
+        await instance._prune_stats()
+        assert PRUNE_FAILURES._value.get() == failures
+        kept = await db.job_hours.find({}, {"_id": 1}).to_list()
+        assert sorted(d["_id"] for d in kept) == ["new-0", "new-1", "new-2"]
+    finally:
+        await client.close()
 
 
 async def test_replaying_the_topics_into_an_empty_database_gives_the_same_documents(
