@@ -3,7 +3,8 @@
 Runs inside ``python -m services.api`` (unless API_RUN_PROJECTOR=false) or alone as
 ``python -m services.api.projector``, with its own consumer group so it scales apart from
 the HTTP workers. Offsets are committed only after a batch is written: while MongoDB is
-down it waits and retries, and loses nothing.
+down it waits and retries, and loses nothing. The next batch is read and folded while one
+is written (docs/design.md §15).
 
 Per batch it reads back only what it cannot know: a job it has not written itself since
 its partitions were assigned, and whose first event in the batch is not the job's first
