@@ -444,9 +444,7 @@ class Projector:
             await asyncio.wait_for(stop.wait(), delay)
 
     async def _plan(self, decoded: list[Decoded]) -> Plan:
-        """Fold a batch. Its jobs go into the cache as folded (unless the assignment
-        changed meanwhile): the next batch is folded on them while this one is written."""
-        generation = self.rebalances.generation
+        """Fold a batch (its jobs go into the cache as folded: _plan_jobs)."""
         job_events: list[JobEvent] = []
         placed: list[tuple[int, int, JobEvent]] = []  # for the charts' hour counts
         # Per collection and document, the last write of the batch is the one to keep.
@@ -472,8 +470,6 @@ class Projector:
                 sample = stats.quota_sample(event)
                 latest["quota_history"][sample["_id"]] = Upsert("quota_history", sample)
         jobs = await self._plan_jobs(job_events, placed) if job_events else None
-        if jobs is not None and generation == self.rebalances.generation:
-            self.cache.put(jobs.out.jobs)
         return Plan(latest, merges, jobs)
 
     async def _execute(self, plan: Plan) -> bool:
@@ -532,14 +528,16 @@ class Projector:
     ) -> JobWrites:
         """Fold and write job events (a batch's are planned and written apart)."""
         plan = await self._plan_jobs(events, placed or [])
-        self.cache.put(plan.out.jobs)
         await self._write_planned_jobs(plan)
         return plan.out
 
     async def _plan_jobs(
         self, events: list[JobEvent], placed: list[tuple[int, int, JobEvent]]
     ) -> JobPlan:
-        """Fold a batch's job events on the jobs as cached, or else as stored."""
+        """Fold a batch's job events on the jobs as cached, or else as stored. The jobs go
+        into the cache as folded (unless the assignment changed meanwhile): the next batch
+        is folded on them while this one is written."""
+        generation = self.rebalances.generation
         stored: dict[str, Doc] = {}
         first: dict[str, JobEvent] = {}
         for event in events:
@@ -558,6 +556,8 @@ class Projector:
         out = fold_job_events(events, stored)
         rows, states = self._split(out)
         hours = stats.hour_counts(placed, {j: d["seq"] for j, d in stored.items()})
+        if generation == self.rebalances.generation:
+            self.cache.put(out.jobs)
         return JobPlan(events, out, rows, states, presumed, hours)
 
     async def _write_planned_jobs(self, plan: JobPlan) -> bool:
